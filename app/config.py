@@ -1,0 +1,39 @@
+"""Settings: every limit and knob of the app in one place, overridable by GDP_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _resource_dir(name: str) -> Path:
+    """Find static/ or templates/: packaged inside app/ by the wheel, or at the repository root in a checkout."""
+    packaged = Path(__file__).resolve().parent / name
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / name
+
+
+STATIC_DIR = _resource_dir("static")
+TEMPLATES_DIR = _resource_dir("templates")
+
+
+class Settings(BaseSettings):
+    """Limits that keep one request from monopolising a worker; defaults suit a classroom server."""
+
+    model_config = SettingsConfigDict(env_prefix="GDP_", frozen=True)
+
+    max_steps: int = Field(100_000, ge=1, description="Steps per run in one trace.")
+    max_runs: int = Field(32, ge=1, description="Runs per request (a race or a learning-rate sweep).")
+    max_step_records: int = Field(
+        400_000, ge=1, description="Steps × runs in one REST trace, so a response stays a few tens of MB."
+    )
+    max_grid: int = Field(400, ge=2, description="Grid resolution (points per axis) for contour and 3-D plots.")
+    max_expression_length: int = Field(300, ge=1, description="Characters in a custom surface expression.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; FastAPI routes take them by dependency so tests can override them."""
+    return Settings()

@@ -1,0 +1,29 @@
+"""create_app(): the FastAPI application with its routers, static files, templates and error handlers."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from app import __version__
+from app.config import STATIC_DIR, TEMPLATES_DIR
+from app.ml.errors import ConfigError
+from app.web.errors import InputError, handle_config_error, handle_input_error
+from app.web.routes import api, pages
+
+
+def create_app() -> FastAPI:
+    """Build a fresh app; tests build their own and override settings through get_settings."""
+    app = FastAPI(
+        title="Gradient-descent playground",
+        version=__version__,
+        description="Optimizers on loss surfaces, step by step: REST traces (JSON, CSV, NDJSON).",
+    )
+    app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    app.add_exception_handler(ConfigError, handle_config_error)
+    app.add_exception_handler(InputError, handle_input_error)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""The NumPy core: surfaces, optimizers, schedules and run generators. Imports numpy only."""

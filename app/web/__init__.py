@@ -1,0 +1,1 @@
+"""The web layer: FastAPI routes, request models and serialisation around the NumPy core."""

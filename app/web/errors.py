@@ -1,0 +1,52 @@
+"""Bad input becomes HTTP 422 in FastAPI's own error shape: a list of {loc, msg, type}."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from app.ml.errors import ConfigError, ExpressionError, UnknownNameError
+
+
+class InputError(Exception):
+    """A web-layer check failed (a limit from Settings, a bad query value); ``loc`` is the field path."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str, kind: str = "value_error") -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+        self.kind = kind
+
+
+def field_loc(root: str, field: str) -> tuple[str | int, ...]:
+    """'runs.0.hyperparameters.lr' under 'body' -> ('body', 'runs', 0, 'hyperparameters', 'lr')."""
+    parts: list[str | int] = [root]
+    for part in filter(None, field.split(".")):
+        parts.append(int(part) if part.isdigit() else part)
+    return tuple(parts)
+
+
+def config_error_detail(error: ConfigError, root: str = "body") -> dict[str, object]:
+    """One FastAPI-style error entry for a core ConfigError; unknown names carry the valid ones."""
+    detail: dict[str, object] = {"loc": list(field_loc(root, error.field)), "msg": error.message}
+    if isinstance(error, UnknownNameError):
+        detail["type"] = "unknown_name"
+        detail["ctx"] = {"valid": error.valid}
+    elif isinstance(error, ExpressionError):
+        detail["type"] = "expression_error"
+        detail["ctx"] = {"expression": error.expression, "start": error.start, "end": error.end}
+    else:
+        detail["type"] = "value_error"
+    return detail
+
+
+async def handle_config_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ConfigError)
+    root = "query" if request.method == "GET" else "body"
+    return JSONResponse({"detail": [config_error_detail(error, root)]}, status_code=422)
+
+
+async def handle_input_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, InputError)
+    detail = {"loc": list(error.loc), "msg": error.message, "type": error.kind}
+    return JSONResponse({"detail": [detail]}, status_code=422)

@@ -1,0 +1,16 @@
+"""Fast JSON responses via orjson (see serialize.dumps for the finiteness contract)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import Response
+
+from app.web.serialize import dumps
+
+
+class FastJSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content)

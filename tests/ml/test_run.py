@@ -1,0 +1,170 @@
+"""descend()/Descent: records, end reasons, vectorised groups, live changes, determinism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.ml.errors import ConfigError, UnknownNameError
+from app.ml.expressions import custom_surface
+from app.ml.run import Descent, RunEnd, RunSpec, StepRecord, collect, descend, sweep
+from app.ml.surfaces import get_surface
+
+ROSENBROCK = get_surface("rosenbrock")
+PARABOLA = get_surface("parabola")
+
+
+def _traces(surface, specs, steps, **kw):
+    return collect(descend(surface, specs, steps, **kw), [s.id for s in specs])
+
+
+def _manual_sgd(x0: float, lr: float, steps: int) -> list[float]:
+    xs = [x0]
+    for _ in range(steps):
+        xs.append(xs[-1] - lr * 2 * xs[-1])
+    return xs
+
+
+def test_sgd_on_the_parabola_is_step_size_equals_slope_times_learning_rate() -> None:
+    trace = _traces(PARABOLA, [RunSpec("a", "sgd", {"lr": 0.1})], 10, start=[2.5])["a"]
+    assert trace.position[:, 0].tolist() == pytest.approx(_manual_sgd(2.5, 0.1, 10), abs=1e-15)
+    assert trace.update[1:, 0] == pytest.approx(-0.1 * trace.grad[:-1, 0], abs=1e-15)
+    assert trace.lr.tolist() == [0.1] * 11
+    assert trace.end is not None and trace.end.reason == "max_steps" and trace.end.step == 10
+
+
+def test_record_zero_is_the_start_and_has_no_update() -> None:
+    events = list(descend(ROSENBROCK, [RunSpec("a", "adam")], 2, start=[-1.5, 2.0]))
+    first = events[0]
+    assert isinstance(first, StepRecord) and first.step == 0 and first.update is None
+    assert first.position.tolist() == [[-1.5, 2.0]]
+    loss, grad = ROSENBROCK.value_and_grad(np.array([[-1.5, 2.0]]))
+    assert first.loss == pytest.approx(loss) and first.grad == pytest.approx(grad)
+    assert first.grad_norm[0] == pytest.approx(np.linalg.norm(grad))
+
+
+def test_vectorised_group_equals_single_runs() -> None:
+    lrs = [1e-4, 5e-4, 1e-3, 2e-3]
+    specs = [RunSpec(f"r{i}", "adam", {"lr": lr, "betas": (0.9, 0.99 + i / 1000)}) for i, lr in enumerate(lrs)]
+    together = _traces(ROSENBROCK, specs, 200, start=[-1.0, 1.5])
+    for spec in specs:
+        alone = _traces(ROSENBROCK, [spec], 200, start=[-1.0, 1.5])[spec.id]
+        np.testing.assert_allclose(together[spec.id].position, alone.position, rtol=1e-14, atol=1e-15)
+
+
+def test_one_descent_groups_runs_by_optimizer() -> None:
+    specs = [RunSpec("a", "sgd", {"lr": 1e-3}), RunSpec("b", "adam"), RunSpec("c", "sgd", {"lr": 2e-3})]
+    descent = Descent(ROSENBROCK, specs, 5)
+    assert sorted(len(g.ids) for g in descent.groups) == [1, 2]
+    assert descent.run_ids == ["a", "c", "b"] or set(descent.run_ids) == {"a", "b", "c"}
+
+
+def test_converged_when_gradient_norm_falls_below_tolerance() -> None:
+    trace = _traces(PARABOLA, [RunSpec("a", "sgd", {"lr": 0.3})], 1000, tolerance=1e-8)["a"]
+    assert trace.end.reason == "converged"
+    assert trace.grad_norm[-1] < 1e-8 <= trace.grad_norm[-2]
+    assert trace.end.step == trace.steps[-1] < 1000
+
+
+def test_diverged_keeps_the_last_finite_record_and_never_emits_nonfinite() -> None:
+    events = list(descend(PARABOLA, [RunSpec("a", "sgd", {"lr": 1.5})], 10_000, start=[2.5]))
+    records = [e for e in events if isinstance(e, StepRecord)]
+    end = next(e for e in events if isinstance(e, RunEnd))
+    assert end.reason == "diverged" and end.step == records[-1].step
+    assert "box" in end.detail
+    for record in records:
+        assert np.isfinite(record.position).all() and np.isfinite(record.loss).all()
+
+
+def test_nan_loss_ends_the_run_as_diverged() -> None:
+    surface = custom_surface("sqrt(x) + y**2", view=[0, 4, -2, 2])
+    events = list(descend(surface, [RunSpec("a", "sgd", {"lr": 10.0})], 50, start=[1.0, 1.0]))
+    end = next(e for e in events if isinstance(e, RunEnd))
+    assert end.reason == "diverged" and "NaN" in end.detail
+    assert all(np.isfinite(e.loss).all() for e in events if isinstance(e, StepRecord))
+
+
+def test_runs_end_independently_inside_a_group() -> None:
+    specs = [RunSpec("fast", "sgd", {"lr": 0.4}), RunSpec("slow", "sgd", {"lr": 0.01})]
+    events = list(descend(PARABOLA, specs, 60))
+    ends = {e.run_id: e for e in events if isinstance(e, RunEnd)}
+    assert ends["fast"].reason == "converged" and ends["slow"].reason == "max_steps"
+    late = [e for e in events if isinstance(e, StepRecord) and e.step > ends["fast"].step]
+    assert late and all(e.run_ids == ("slow",) for e in late)
+
+
+def test_live_learning_rate_change_takes_effect_at_the_next_step() -> None:
+    descent = Descent(PARABOLA, [RunSpec("a", "sgd", {"lr": 0.1})], 100, start=[2.0])
+    descent.advance()  # step 0
+    descent.advance()  # step 1 with lr 0.1
+    descent.set_hyperparameters("a", {"lr": 0.25})
+    record = descent.advance()[0]
+    x1 = 2.0 - 0.1 * 4.0
+    assert record.position[0, 0] == pytest.approx(x1 - 0.25 * 2 * x1)
+    assert record.lr[0] == 0.25
+
+
+def test_live_change_is_validated() -> None:
+    descent = Descent(PARABOLA, [RunSpec("a", "sgd")], 10)
+    with pytest.raises(ConfigError):
+        descent.set_hyperparameters("a", {"lr": -1.0})
+    with pytest.raises(UnknownNameError):
+        descent.set_hyperparameters("a", {"beta": 1.0})
+    with pytest.raises(ConfigError, match="no run"):
+        descent.set_hyperparameters("zz", {"lr": 1.0})
+
+
+def test_added_run_starts_at_its_own_step_zero() -> None:
+    descent = Descent(PARABOLA, [RunSpec("a", "sgd", {"lr": 0.01})], 100)
+    for _ in range(5):
+        descent.advance()
+    descent.add_runs([RunSpec("b", "adam")])
+    events = descent.advance()
+    assert [(e.run_ids, e.step) for e in events if isinstance(e, StepRecord)] == [(("b",), 0)]
+    events = descent.advance()
+    steps = {e.run_ids[0]: e.step for e in events if isinstance(e, StepRecord)}
+    assert steps == {"a": 5, "b": 1}
+    with pytest.raises(ConfigError, match="already exists"):
+        descent.add_runs([RunSpec("a", "sgd")])
+
+
+def test_stop_ends_runs_as_stopped() -> None:
+    descent = Descent(PARABOLA, [RunSpec("a", "sgd"), RunSpec("b", "sgd", {"lr": 0.002})], 100)
+    descent.advance()
+    descent.advance()
+    ends = descent.stop("a")
+    assert [(e.run_id, e.reason, e.step) for e in ends] == [("a", "stopped", 1)]
+    assert all(e.run_ids == ("b",) for e in descent.advance() if isinstance(e, StepRecord))
+    assert [e.reason for e in descent.stop()] == ["stopped"]
+    assert descent.finished
+
+
+def test_noise_is_seeded_and_deterministic() -> None:
+    spec = [RunSpec("a", "sgd", {"lr": 0.01})]
+    one = _traces(ROSENBROCK, spec, 50, noise=1.0, seed=3)["a"].position
+    two = _traces(ROSENBROCK, spec, 50, noise=1.0, seed=3)["a"].position
+    other = _traces(ROSENBROCK, spec, 50, noise=1.0, seed=4)["a"].position
+    clean = _traces(ROSENBROCK, spec, 50)["a"].position
+    assert np.array_equal(one, two) and not np.array_equal(one, other) and not np.array_equal(one, clean)
+
+
+def test_sweep_runs_one_optimizer_at_many_learning_rates() -> None:
+    lrs = [0.01, 0.1, 0.3, 0.9, 1.1]
+    traces = collect(sweep(PARABOLA, "sgd", lrs, 300), [f"lr{i}" for i in range(5)])
+    reasons = [traces[f"lr{i}"].end.reason for i in range(5)]
+    assert reasons == ["max_steps", "converged", "converged", "converged", "diverged"]
+
+
+def test_bad_start_is_refused_before_any_step() -> None:
+    with pytest.raises(ConfigError) as error:
+        Descent(ROSENBROCK, [RunSpec("a", "sgd", start=[1.0])], 5)
+    assert error.value.field == "runs.0.start"
+    with pytest.raises(ConfigError) as error:
+        Descent(ROSENBROCK, [RunSpec("a", "sgd")], 5, start=[1e9, 0.0])
+    assert error.value.field == "start"
+
+
+def test_unknown_optimizer_error_names_the_run() -> None:
+    with pytest.raises(UnknownNameError) as error:
+        Descent(ROSENBROCK, [RunSpec("a", "sgd"), RunSpec("b", "adamm")], 5)
+    assert error.value.field == "runs.1.optimizer" and "adam" in error.value.valid
