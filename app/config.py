@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     max_step_records: int = Field(
         400_000, ge=1, description="Steps × runs in one REST trace, so a response stays a few tens of MB."
     )
-    max_grid: int = Field(400, ge=2, description="Grid resolution (points per axis) for contour and 3-D plots.")
+    max_grid: int = Field(
+        400, ge=2, description="Grid resolution (points per axis) for contour and 3-D plots."
+    )
     max_expression_length: int = Field(300, ge=1, description="Characters in a custom surface expression.")
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
 from app.config import STATIC_DIR, TEMPLATES_DIR
 from app.ml.errors import ConfigError
-from app.web.errors import InputError, handle_config_error, handle_input_error
+from app.web.errors import InputError, handle_config_error, handle_input_error, handle_validation_error
 from app.web.routes import api, pages
 
 
@@ -23,6 +24,7 @@ def create_app() -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     app.add_exception_handler(ConfigError, handle_config_error)
     app.add_exception_handler(InputError, handle_input_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -85,7 +85,9 @@ def trace_latency_ms(repeats: int) -> float:
         t0 = time.perf_counter()
         request = TraceRequest.model_validate(body)
         result = compute_trace(request, settings)
-        serialize.dumps(serialize.trace_json(result, request.steps, request.seed, request.noise, request.tolerance))
+        serialize.dumps(
+            serialize.trace_json(result, request.steps, request.seed, request.noise, request.tolerance)
+        )
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
 
@@ -105,8 +107,20 @@ def main() -> None:
         target = "≥ 3,000,000" if name == "adam" else ""
         rows.append((f"engine, K=64 vectorised, {name}", f"{rate:,.0f} run-steps/s", target))
     torch = torch_rate(5_000)
-    rows.append(("torch.optim.Adam, 1 run (reference)", "not installed" if torch is None else f"{torch:,.0f} steps/s", ""))
-    rows.append(("POST /traces 8 opt × 1,000 steps (server)", f"{trace_latency_ms(repeats * 4):.1f} ms median", "≤ 30 ms"))
+    rows.append(
+        (
+            "torch.optim.Adam, 1 run (reference)",
+            "not installed" if torch is None else f"{torch:,.0f} steps/s",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "POST /traces 8 opt × 1,000 steps (server)",
+            f"{trace_latency_ms(repeats * 4):.1f} ms median",
+            "≤ 30 ms",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     print(f"{'benchmark':<{width}}  {'measured':>24}  target")
     print("-" * (width + 40))

@@ -1,16 +1,19 @@
-"""Runs on a surface: descend() and the Descent that drives it, step records, end reasons, traces.
+"""Runs on a surface: the Descent that advances them, step records, end reasons, traces, descend() and sweep().
 
-A Descent advances several runs at once. Runs that share an optimizer, a schedule and clipping and
-start together form a group whose parameters are one (K, d) array, so a race or a learning-rate sweep
-moves in one vectorised step. Records use arrival semantics: record t holds the point x_t, the loss and
-gradient there, the learning rate in effect at step t, and the update that brought the run from
-x_{t-1} to x_t (None at step 0). No NaN or infinity ever leaves this module: a run whose next point is
-non-finite or far outside the view box ends as ``diverged`` and keeps its last finite record.
+All runs of a Descent live in one (K, d) array of "lanes", so the surface is evaluated once per step for
+every run. Runs that share an optimizer, a schedule and clipping and start together form a group over a
+contiguous slice of lanes, whose optimizer advances them in one vectorised update (a race or a
+learning-rate sweep). Records use arrival semantics: record t of a run holds the point x_t, the loss and
+gradient there, the learning rate in effect at step t, and the update that brought the run from x_{t-1}
+(zero at step 0, where the wire formats say null). No NaN or infinity ever leaves this module: a run
+whose next point is non-finite or far outside the view box ends as ``diverged`` and keeps its last
+finite record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +27,7 @@ from app.ml.transforms import GradientTransformation, add_gradient_noise, chain,
 
 END_REASONS = ("max_steps", "converged", "diverged", "stopped")
 DIVERGENCE_WIDTHS = 10.0
-"""A run is diverged once it is this many view-box widths outside the box (or non-finite)."""
+"""A run has diverged once it is this many view-box widths outside the box (or non-finite)."""
 
 
 @dataclass(frozen=True)
@@ -43,16 +46,17 @@ class RunSpec:
 
 @dataclass(frozen=True, slots=True)
 class StepRecord:
-    """Step ``step`` of the runs in ``run_ids`` (one row each); arrays are never written to afterwards."""
+    """One step of the runs in ``run_ids`` (one row each); its arrays are never written to afterwards."""
 
-    step: int
     run_ids: tuple[str, ...]
+    lanes: np.ndarray  # (M,) lane index of each row inside its Descent
+    step: np.ndarray  # (M,) step index of each run (runs added later count from their own 0)
     position: np.ndarray  # (M, d)
     loss: np.ndarray  # (M,)
     grad: np.ndarray  # (M, d)
     grad_norm: np.ndarray  # (M,)
     lr: np.ndarray  # (M,) learning rate the optimizer applies at this step
-    update: np.ndarray | None  # (M, d) move from the previous point; None at step 0
+    update: np.ndarray  # (M, d) move from the previous point; zeros on step-0 rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,192 +72,21 @@ class RunEnd:
 Event = StepRecord | RunEnd
 
 
-def _stack_hyperparameters(resolved: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-run values become (K, 1) arrays so K runs broadcast; values shared by all runs stay scalars."""
-    stacked: dict[str, Any] = {}
-    for name in resolved[0]:
-        values = [hp[name] for hp in resolved]
-        if all(v == values[0] for v in values):
-            stacked[name] = values[0]
-        elif isinstance(values[0], tuple):
-            stacked[name] = tuple(np.array([v[i] for v in values], dtype=np.float64)[:, None] for i in range(2))
-        elif isinstance(values[0], bool):
-            stacked[name] = np.array(values, dtype=bool)[:, None]
-        else:
-            stacked[name] = np.array(values, dtype=np.float64)[:, None]
-    return stacked
-
-
-def _column(values: list[Any]) -> Any:
-    """A per-run scalar setting as a scalar when shared, else a (K, 1) array."""
+def _per_run(values: list[Any]) -> Any:
+    """A value shared by every run stays a scalar (fast path); else one row per run, shape (K, 1)."""
     if all(v == values[0] for v in values):
         return values[0]
-    return np.array(values, dtype=np.float64)[:, None]
-
-
-class _Group:
-    """Runs advanced together: same optimizer, schedule, clipping, start step; per-run hyperparameters."""
-
-    def __init__(
-        self,
-        surface: Surface,
-        specs: list[RunSpec],
-        resolved: list[dict[str, Any]],
-        starts: np.ndarray,
-        noise: float,
-        seed: int,
-        tolerance: float,
-        max_steps: int,
-    ) -> None:
-        self.surface = surface
-        self.specs = specs
-        self.ids = tuple(s.id for s in specs)
-        self.noise = noise
-        self.seed = seed
-        self.tolerance = tolerance
-        self.max_steps = max_steps
-        self.resolved = resolved
-        self.transform = self._build()
-        self.params = starts
-        self.state = self.transform.init(starts)
-        self.step = 0
-        self.active = np.ones(len(specs), dtype=bool)
-        self.ends: list[RunEnd] = []
-        self.lo, self.hi = _divergence_bounds(surface)
-
-    def _build(self) -> GradientTransformation:
-        """The chain noise → clipping → optimizer; rebuilt with the same state structure on live changes."""
-        first = self.specs[0]
-        hp = _stack_hyperparameters(self.resolved)
-        schedule = make_schedule(first.schedule, hp["lr"], first.schedule_params)
-        self.schedule = schedule
-        parts: list[GradientTransformation] = []
-        if self.noise > 0:
-            parts.append(add_gradient_noise(self.noise, self.seed))
-        if first.clip_norm is not None:
-            parts.append(clip_by_norm(_column([s.clip_norm for s in self.specs])))
-        if first.clip_value is not None:
-            parts.append(clip_by_value(_column([s.clip_value for s in self.specs])))
-        parts.append(make_optimizer(first.optimizer, hp, schedule))
-        return chain(*parts)
-
-    def set_hyperparameters(self, run_id: str, changes: Mapping[str, Any]) -> None:
-        """Change one run's hyperparameters; the next step uses them, the optimizer state is kept."""
-        lane = self.ids.index(run_id)
-        spec = self.specs[lane]
-        merged = {**self.resolved[lane], **changes}
-        resolved = resolve_hyperparameters(spec.optimizer, merged)
-        self.resolved[lane] = resolved
-        self.transform = self._build()
-
-    def lr_now(self) -> np.ndarray:
-        """The learning rate in effect at the current step, one value per run."""
-        return np.broadcast_to(np.asarray(self.schedule(self.step), dtype=np.float64).reshape(-1), (len(self.ids),))
-
-    def evaluate(self) -> tuple[list[Event], np.ndarray]:
-        """Loss and gradient at the current params; returns the events of this step and the gradient."""
-        loss, grad = self.surface.value_and_grad(self.params)
-        return self._record(loss, grad, None), grad
-
-    def advance(self, grad: np.ndarray) -> tuple[list[Event], np.ndarray]:
-        """One optimizer step for every run in the group, then the records of the runs still going."""
-        updates, self.state = self.transform.update(grad, self.state, self.params)
-        self.params = self.params + updates
-        self.step += 1
-        loss, grad = self.surface.value_and_grad(self.params)
-        return self._record(loss, grad, updates), grad
-
-    def _record(self, loss: np.ndarray, grad: np.ndarray, update: np.ndarray | None) -> list[Event]:
-        grad_norm = np.sqrt(np.einsum("kd,kd->k", grad, grad))
-        params = self.params
-        finite = np.isfinite(loss + grad_norm) & np.all((params >= self.lo) & (params <= self.hi), axis=1)
-        converged = grad_norm < self.tolerance
-        lr = self.lr_now()
-        if finite.all() and self.active.all() and not converged.any() and self.step < self.max_steps:
-            return [StepRecord(self.step, self.ids, params, loss, grad, grad_norm, lr, update)]
-        return self._record_with_ends(loss, grad, grad_norm, lr, update, finite, converged)
-
-    def _record_with_ends(
-        self,
-        loss: np.ndarray,
-        grad: np.ndarray,
-        grad_norm: np.ndarray,
-        lr: np.ndarray,
-        update: np.ndarray | None,
-        finite: np.ndarray,
-        converged: np.ndarray,
-    ) -> list[Event]:
-        """The slow path, taken only on the step where some run ends."""
-        events: list[Event] = []
-        diverged = self.active & ~finite
-        for lane in np.flatnonzero(diverged):
-            value_ok = bool(np.isfinite(loss[lane] + grad_norm[lane]))
-            detail = (
-                "the run left the view box far behind (more than "
-                f"{DIVERGENCE_WIDTHS:g} box widths away): the learning rate is too high for this surface"
-                if value_ok
-                else "the loss or its gradient became infinite or NaN: the learning rate is too high"
-            )
-            self._end(events, lane, self.step - 1, "diverged", detail)
-        keep = self.active & finite
-        if keep.any():
-            rows = np.flatnonzero(keep)
-            all_rows = len(rows) == len(self.ids)
-            pick = (lambda a: a) if all_rows else (lambda a: a[rows])
-            events.insert(
-                0,
-                StepRecord(
-                    self.step,
-                    self.ids if all_rows else tuple(self.ids[i] for i in rows),
-                    pick(self.params),
-                    pick(loss),
-                    pick(grad),
-                    pick(grad_norm),
-                    pick(lr),
-                    None if update is None else pick(update),
-                ),
-            )
-        for lane in np.flatnonzero(keep & converged):
-            detail = f"gradient norm {grad_norm[lane]:.3g} fell below the tolerance {self.tolerance:g}"
-            self._end(events, lane, self.step, "converged", detail)
-        if self.step >= self.max_steps:
-            for lane in np.flatnonzero(self.active):
-                self._end(events, lane, self.step, "max_steps", f"reached the step budget of {self.max_steps}")
-        return events
-
-    def _end(self, events: list[Event], lane: int, step: int, reason: str, detail: str) -> None:
-        self.active[lane] = False
-        end = RunEnd(self.ids[lane], max(step, 0), reason, detail)
-        self.ends.append(end)
-        events.append(end)
-
-    def stop(self, run_id: str | None = None) -> list[Event]:
-        """End one run (or all) as ``stopped`` at its current step."""
-        events: list[Event] = []
-        for lane, rid in enumerate(self.ids):
-            if self.active[lane] and (run_id is None or rid == run_id):
-                self._end(events, lane, self.step, "stopped", "stopped by the user")
-        return events
-
-
-def _divergence_bounds(surface: Surface) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper corners of the region a run may roam before it counts as diverged."""
-    view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
-    width = view[:, 1] - view[:, 0]
-    return view[:, 0] - DIVERGENCE_WIDTHS * width, view[:, 1] + DIVERGENCE_WIDTHS * width
-
-
-def _group_key(spec: RunSpec) -> tuple[Any, ...]:
-    """Runs with equal keys can share one vectorised optimizer."""
-    schedule_params = tuple(sorted(spec.schedule_params.items()))
-    return (spec.optimizer, spec.schedule, schedule_params, spec.clip_norm is None, spec.clip_value is None)
+    if isinstance(values[0], tuple):
+        return tuple(_per_run([v[i] for v in values]) for i in range(len(values[0])))
+    dtype = bool if isinstance(values[0], bool) else np.float64
+    return np.array(values, dtype=dtype)[:, None]
 
 
 def _validate(index: int, spec: RunSpec) -> dict[str, Any]:
     """Resolve one run's hyperparameters and schedule; errors name the run by its index in the request."""
     for name in ("clip_norm", "clip_value"):
         value = getattr(spec, name)
-        if value is not None and not (np.isfinite(value) and value > 0):
+        if value is not None and not (math.isfinite(value) and value > 0):
             raise ConfigError(f"{name} must be a finite number > 0", f"runs.{index}.{name}")
     try:
         resolved = resolve_hyperparameters(spec.optimizer, spec.hyperparameters)
@@ -268,28 +101,67 @@ def _validate(index: int, spec: RunSpec) -> dict[str, Any]:
     return resolved
 
 
-def _start_points(
-    surface: Surface, specs: list[RunSpec], start: Sequence[float] | None, indices: list[int]
-) -> np.ndarray:
-    """Each run's start (its own, else the shared one, else the surface's default) as a (K, d) array."""
-    rows = []
-    for i, spec in zip(indices, specs, strict=True):
-        point = spec.start if spec.start is not None else start if start is not None else surface.start
-        if len(point) != surface.dim:
-            where = f"runs.{i}.start" if spec.start is not None else "start"
-            raise ConfigError(f"a start point on this surface has {surface.dim} coordinate(s), got {len(point)}", where)
-        rows.append([float(v) for v in point])
-    points = np.array(rows, dtype=np.float64)
-    if not np.isfinite(points).all():
-        raise ConfigError("start coordinates must be finite numbers", "start")
-    return points
+class _Group:
+    """Runs on a contiguous slice of lanes sharing optimizer, schedule, clipping and step count."""
+
+    def __init__(
+        self, specs: list[RunSpec], resolved: list[dict[str, Any]], lanes: slice, noise: float, seed: int
+    ) -> None:
+        self.specs = specs
+        self.resolved = resolved
+        self.lanes = lanes
+        self.noise = noise
+        self.seed = seed
+        self.t = 0
+        self.running = True
+        self.transform = self._build()
+        self.state: Any = None
+
+    def _build(self) -> GradientTransformation:
+        """The chain noise → clipping → optimizer; rebuilt with the same state structure on live changes."""
+        first = self.specs[0]
+        hp = {name: _per_run([r[name] for r in self.resolved]) for name in self.resolved[0]}
+        constant = first.schedule == "constant"
+        self.schedule = None if constant else make_schedule(first.schedule, hp["lr"], first.schedule_params)
+        self.lr_constant = np.broadcast_to(
+            np.asarray(hp["lr"], dtype=np.float64).reshape(-1), (len(self.specs),)
+        )
+        parts: list[GradientTransformation] = []
+        if self.noise > 0:
+            parts.append(add_gradient_noise(self.noise, self.seed))
+        if first.clip_norm is not None:
+            parts.append(clip_by_norm(_per_run([s.clip_norm for s in self.specs])))
+        if first.clip_value is not None:
+            parts.append(clip_by_value(_per_run([s.clip_value for s in self.specs])))
+        parts.append(make_optimizer(first.optimizer, hp, self.schedule))
+        return chain(*parts)
+
+    def lr(self) -> np.ndarray:
+        """Learning rate in effect at the group's current step, one value per run."""
+        if self.schedule is None:
+            return self.lr_constant
+        now = np.asarray(self.schedule(self.t), dtype=np.float64).reshape(-1)
+        return np.broadcast_to(now, (len(self.specs),))
+
+    def set_hyperparameters(self, lane: int, changes: Mapping[str, Any]) -> None:
+        """Change one run's hyperparameters; the next step uses them and the optimizer state is kept."""
+        row = lane - self.lanes.start
+        merged = {**self.resolved[row], **changes}
+        self.resolved[row] = resolve_hyperparameters(self.specs[row].optimizer, merged)
+        self.transform = self._build()
+
+
+def _group_key(spec: RunSpec) -> tuple[Any, ...]:
+    """Runs with equal keys can share one vectorised optimizer."""
+    schedule_params = tuple(sorted(spec.schedule_params.items()))
+    return (spec.optimizer, spec.schedule, schedule_params, spec.clip_norm is None, spec.clip_value is None)
 
 
 class Descent:
-    """Several runs on one surface, advanced one step at a time, with live control.
+    """Several runs on one surface, advanced step by step, with live control between steps.
 
-    The web layer's REST trace iterates it to the end; the WebSocket stream calls ``advance()`` at the
-    pace the learner chooses and may change hyperparameters, add or remove runs, or stop in between.
+    The REST trace iterates it to the end; the WebSocket stream calls ``advance(n)`` at the pace the
+    learner chooses and may change hyperparameters, add runs, or stop runs in between.
     """
 
     def __init__(
@@ -305,113 +177,262 @@ class Descent:
     ) -> None:
         if steps < 0:
             raise ConfigError("steps must be ≥ 0", "steps")
-        if noise < 0 or not np.isfinite(noise):
+        if not (math.isfinite(noise) and noise >= 0):
             raise ConfigError("noise must be a finite standard deviation ≥ 0", "noise")
-        ids = [r.id for r in runs]
-        if len(set(ids)) != len(ids):
-            raise ConfigError("run ids must be unique", "runs")
+        if not (math.isfinite(tolerance) and tolerance >= 0):
+            raise ConfigError("tolerance must be a finite number ≥ 0", "tolerance")
         self.surface = surface
-        self.steps = steps
+        self.max_steps = steps
         self.start = start
         self.tolerance = tolerance
         self.noise = noise
         self.seed = seed
+        view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
+        self._center = view.mean(axis=1)
+        self._inv_reach = 1.0 / ((0.5 + DIVERGENCE_WIDTHS) * (view[:, 1] - view[:, 0]))
+        dim = surface.dim
+        self.ids: list[str] = []
         self.groups: list[_Group] = []
+        self.params = np.empty((0, dim))
+        self.loss = np.empty(0)
+        self.grad = np.empty((0, dim))
+        self.steps = np.empty(0, dtype=np.int64)
+        self.active = np.empty(0, dtype=bool)
         self._pending: list[Event] = []
-        self._grads: dict[int, np.ndarray] = {}
+        self._all_active = True
+        self._ids_tuple: tuple[str, ...] = ()
+        self._lanes = np.empty(0, dtype=np.int64)
         self.add_runs(runs)
 
+    # ------------------------------------------------------------------ runs
     @property
     def run_ids(self) -> list[str]:
-        return [rid for g in self.groups for rid in g.ids]
+        return list(self.ids)
+
+    @property
+    def active_count(self) -> int:
+        return int(self.active.sum())
 
     @property
     def finished(self) -> bool:
         """True when every run has ended and every event has been handed out."""
-        return not self._pending and all(not g.active.any() for g in self.groups)
+        return not self._pending and not self.active.any()
+
+    def _start_points(self, specs: Sequence[RunSpec]) -> np.ndarray:
+        """Each run's start (its own, else the shared one, else the surface's default) as a (K, d) array."""
+        rows = []
+        for i, spec in enumerate(specs):
+            shared = self.start if self.start is not None else self.surface.start
+            point = spec.start if spec.start is not None else shared
+            where = f"runs.{i}.start" if spec.start is not None else "start"
+            if len(point) != self.surface.dim:
+                raise ConfigError(
+                    f"a start point on this surface has {self.surface.dim} coordinate(s), got {len(point)}",
+                    where,
+                )
+            rows.append([float(v) for v in point])
+        return np.array(rows, dtype=np.float64).reshape(len(specs), self.surface.dim)
 
     def add_runs(self, runs: Sequence[RunSpec]) -> None:
-        """Add runs (a race entrant joining late starts at its own step 0); validates everything first."""
-        existing = set(self.run_ids)
+        """Add runs (late entrants count steps from their own 0); everything is validated before any change."""
         for i, r in enumerate(runs):
-            if r.id in existing:
-                raise ConfigError(f"a run with id {r.id!r} already exists", f"runs.{i}.id")
+            if r.id in self.ids or [x.id for x in runs].count(r.id) > 1:
+                raise ConfigError(f"run id {r.id!r} is used twice; run ids must be unique", f"runs.{i}.id")
         resolved = [_validate(i, r) for i, r in enumerate(runs)]
+        starts = self._start_points(runs)
+        with np.errstate(all="ignore"):
+            loss, grad = self.surface.value_and_grad(starts)
+            bad = ~(np.isfinite(loss) & np.isfinite(grad).all(axis=1)) | ~self._inside(starts)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ConfigError(
+                "the surface is not defined at this start point (the loss or its gradient is not finite"
+                f" there), or the point lies more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view",
+                f"runs.{i}.start" if runs[i].start is not None else "start",
+            )
         by_key: dict[tuple[Any, ...], list[int]] = {}
         for i, r in enumerate(runs):
             by_key.setdefault(_group_key(r), []).append(i)
-        new_groups = []
-        all_specs = list(runs)
-        for lanes in by_key.values():
-            specs = [all_specs[i] for i in lanes]
-            starts = _start_points(self.surface, specs, self.start, lanes)
-            seed = self.seed + 7919 * (len(self.groups) + len(new_groups))
-            group = _Group(
-                self.surface, specs, [resolved[i] for i in lanes], starts, self.noise, seed, self.tolerance, self.steps
-            )
-            new_groups.append(group)
-        pending: list[Event] = []
-        with np.errstate(all="ignore"):
-            for group in new_groups:
-                events, grad = group.evaluate()
-                bad = [e for e in events if isinstance(e, RunEnd) and e.reason == "diverged"]
-                if bad:
-                    index = all_specs.index(next(s for s in group.specs if s.id == bad[0].run_id))
-                    where = f"runs.{index}.start" if all_specs[index].start is not None else "start"
-                    raise ConfigError(
-                        "the surface is not defined at this start point (the loss or its gradient is not finite"
-                        f" there), or the point lies more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view",
-                        where,
-                    )
-                self._grads[id(group)] = grad
-                pending.extend(events)
-        self._pending.extend(pending)
-        self.groups.extend(new_groups)
+        order = [i for rows in by_key.values() for i in rows]
+        first_lane = len(self.ids)
+        for rows in by_key.values():
+            lanes = slice(len(self.ids), len(self.ids) + len(rows))
+            seed = self.seed + 7919 * len(self.groups)
+            group = _Group([runs[i] for i in rows], [resolved[i] for i in rows], lanes, self.noise, seed)
+            group.state = group.transform.init(starts[rows])
+            self.groups.append(group)
+            self.ids.extend(runs[i].id for i in rows)
+        self.params = np.concatenate([self.params, starts[order]])
+        self.loss = np.concatenate([self.loss, loss[order]])
+        self.grad = np.concatenate([self.grad, grad[order]])
+        self.steps = np.concatenate([self.steps, np.zeros(len(runs), dtype=np.int64)])
+        self.active = np.concatenate([self.active, np.ones(len(runs), dtype=bool)])
+        self._refresh_lanes()
+        new = np.arange(first_lane, len(self.ids))
+        self._pending.extend(self._check(new, np.zeros((len(new), self.surface.dim))))
 
-    def _group_of(self, run_id: str) -> _Group:
-        for group in self.groups:
-            if run_id in group.ids:
-                return group
-        raise ConfigError(f"no run with id {run_id!r}; runs: {', '.join(self.run_ids)}", "run")
+    def _inside(self, points: np.ndarray) -> np.ndarray:
+        return (np.abs(points - self._center) * self._inv_reach).max(axis=1) <= 1.0
+
+    def _refresh_lanes(self) -> None:
+        """Cache the ids and lane indices of the active runs (they change only when a run ends or joins)."""
+        lanes = np.flatnonzero(self.active)
+        self._all_active = len(lanes) == len(self.ids)
+        self._lanes = lanes
+        self._ids_tuple = tuple(self.ids[i] for i in lanes)
+
+    def _group_of(self, run_id: str) -> tuple[_Group, int]:
+        if run_id not in self.ids:
+            raise ConfigError(f"no run with id {run_id!r}; runs: {', '.join(self.ids)}", "run")
+        lane = self.ids.index(run_id)
+        return next(g for g in self.groups if g.lanes.start <= lane < g.lanes.stop), lane
 
     def set_hyperparameters(self, run_id: str, changes: Mapping[str, Any]) -> None:
         """Live change of a run's hyperparameters (validated; takes effect at the next step)."""
-        self._group_of(run_id).set_hyperparameters(run_id, changes)
+        group, lane = self._group_of(run_id)
+        group.set_hyperparameters(lane, changes)
 
     def hyperparameters(self, run_id: str) -> dict[str, Any]:
-        group = self._group_of(run_id)
-        return dict(group.resolved[group.ids.index(run_id)])
+        group, lane = self._group_of(run_id)
+        return dict(group.resolved[lane - group.lanes.start])
 
     def stop(self, run_id: str | None = None) -> list[Event]:
         """End one run, or every run, as ``stopped``; returns the events (pending ones first)."""
-        events = self._take_pending()
-        if run_id is not None:
-            events.extend(self._group_of(run_id).stop(run_id))
-        else:
-            for group in self.groups:
-                events.extend(group.stop())
-        return events
-
-    def _take_pending(self) -> list[Event]:
         events, self._pending = self._pending, []
+        lanes = range(len(self.ids)) if run_id is None else [self._group_of(run_id)[1]]
+        for lane in lanes:
+            if self.active[lane]:
+                events.append(self._end(lane, "stopped", "stopped by the user"))
+        self._after_ends()
         return events
 
-    def advance(self) -> list[Event]:
-        """Hand out pending events (the step-0 records), else move every active group one step."""
-        if self._pending:
-            return self._take_pending()
-        events: list[Event] = []
+    # ------------------------------------------------------------------ stepping
+    def advance(self, n: int = 1) -> list[Event]:
+        """Up to ``n`` steps of every active run (pending step-0 records count as the first)."""
+        events, self._pending = self._pending, []
+        budget = n - 1 if events else n
         with np.errstate(all="ignore"):
-            for group in self.groups:
-                if group.active.any():
-                    step_events, grad = group.advance(self._grads[id(group)])
-                    self._grads[id(group)] = grad
-                    events.extend(step_events)
+            for _ in range(budget):
+                if not self._all_active and not self.active.any():
+                    break
+                events.extend(self._step())
         return events
 
     def __iter__(self) -> Iterator[Event]:
         while not self.finished:
-            yield from self.advance()
+            yield from self.advance(256)
+
+    def _step(self) -> list[Event]:
+        params, grad = self.params, self.grad
+        if len(self.groups) == 1:
+            group = self.groups[0]
+            update, group.state = group.transform.update(grad, group.state, params)
+            group.t += 1
+        else:
+            update = np.zeros_like(params)
+            for group in self.groups:
+                if group.running:
+                    sl = group.lanes
+                    update[sl], group.state = group.transform.update(grad[sl], group.state, params[sl])
+                    group.t += 1
+        self.params = params + update
+        self.steps = self.steps + self.active
+        self.loss, self.grad = self.surface.value_and_grad(self.params)
+        if self._all_active:
+            return self._check(None, update)
+        return self._check(self._lanes, update[self._lanes])
+
+    def _lr(self) -> np.ndarray:
+        if len(self.groups) == 1:
+            return self.groups[0].lr()
+        return np.concatenate([g.lr() for g in self.groups])
+
+    def _check(self, lanes: np.ndarray | None, update: np.ndarray) -> list[Event]:
+        """The record of this step for ``lanes`` (None: all), and the ends of runs that stop here."""
+        pick = (lambda a: a) if lanes is None else (lambda a: a[lanes])
+        params, loss, grad = pick(self.params), pick(self.loss), pick(self.grad)
+        grad_norm = np.sqrt(np.einsum("kd,kd->k", grad, grad))
+        steps = pick(self.steps)
+        lr = pick(self._lr())
+        reach = float((np.abs(params - self._center) * self._inv_reach).max(initial=0.0))
+        smallest = float(grad_norm.min(initial=math.inf))
+        if (
+            reach <= 1.0
+            and smallest >= self.tolerance
+            and math.isfinite(float(loss.sum()))
+            and int(steps.max(initial=0)) < self.max_steps
+        ):
+            ids, index = (self._ids_tuple, self._lanes) if lanes is None else self._row_ids(lanes)
+            return [StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update)]
+        return self._check_ends(lanes, params, loss, grad, grad_norm, steps, lr, update)
+
+    def _row_ids(self, lanes: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
+        if lanes is self._lanes:
+            return self._ids_tuple, self._lanes
+        return tuple(self.ids[i] for i in lanes), lanes
+
+    def _check_ends(
+        self,
+        lanes: np.ndarray | None,
+        params: np.ndarray,
+        loss: np.ndarray,
+        grad: np.ndarray,
+        grad_norm: np.ndarray,
+        steps: np.ndarray,
+        lr: np.ndarray,
+        update: np.ndarray,
+    ) -> list[Event]:
+        """The slow path, taken only on a step where some run ends."""
+        index = np.arange(len(self.ids)) if lanes is None else lanes
+        finite = np.isfinite(loss) & np.isfinite(grad_norm)
+        inside = self._inside(params)
+        keep = finite & inside
+        events: list[Event] = []
+        if keep.any():
+            rows = np.flatnonzero(keep)
+            ids, kept = self._row_ids(index[rows]) if len(rows) < len(index) else self._row_ids(index)
+            take = (lambda a: a) if len(rows) == len(index) else (lambda a: a[rows])
+            events.append(
+                StepRecord(
+                    ids,
+                    kept,
+                    take(steps),
+                    take(params),
+                    take(loss),
+                    take(grad),
+                    take(grad_norm),
+                    take(lr),
+                    take(update),
+                )
+            )
+        for row in np.flatnonzero(~keep):
+            detail = (
+                "the loss or its gradient became infinite or NaN: the learning rate is too high"
+                if not finite[row]
+                else f"the run went more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view box:"
+                " the learning rate is too high for this surface"
+            )
+            events.append(self._end(int(index[row]), "diverged", detail, last_step=int(steps[row]) - 1))
+        for row in np.flatnonzero(keep & (grad_norm < self.tolerance)):
+            detail = f"gradient norm {grad_norm[row]:.3g} fell below the tolerance {self.tolerance:g}"
+            events.append(self._end(int(index[row]), "converged", detail))
+        for row in np.flatnonzero(keep & (steps >= self.max_steps)):
+            if self.active[index[row]]:
+                events.append(
+                    self._end(int(index[row]), "max_steps", f"reached the step budget of {self.max_steps}")
+                )
+        self._after_ends()
+        return events
+
+    def _end(self, lane: int, reason: str, detail: str, last_step: int | None = None) -> RunEnd:
+        self.active[lane] = False
+        step = int(self.steps[lane]) if last_step is None else last_step
+        return RunEnd(self.ids[lane], max(step, 0), reason, detail)
+
+    def _after_ends(self) -> None:
+        for group in self.groups:
+            group.running = bool(self.active[group.lanes].any())
+        self._refresh_lanes()
 
 
 def descend(
@@ -445,9 +466,9 @@ def sweep(
     yield from descend(surface, specs, steps, **options)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunTrace:
-    """Everything one run produced, column by column, plus how it ended and summary figures."""
+    """Everything one run produced, column by column, and how it ended."""
 
     run_id: str
     steps: np.ndarray  # (T,)
@@ -456,7 +477,7 @@ class RunTrace:
     grad: np.ndarray  # (T, d)
     grad_norm: np.ndarray  # (T,)
     lr: np.ndarray  # (T,)
-    update: np.ndarray  # (T, d); row 0 is unused (no move before the start)
+    update: np.ndarray  # (T, d); zero on the step-0 row
     end: RunEnd | None
 
     @property
@@ -468,41 +489,43 @@ class RunTrace:
         return self.end.step if self.end is not None and self.end.reason == "converged" else None
 
 
-def collect(events: Iterator[Event] | Sequence[Event], run_ids: Sequence[str]) -> dict[str, RunTrace]:
-    """Gather records into per-run columns; records of a run are consecutive steps from 0."""
-    parts: dict[str, dict[str, list[Any]]] = {
-        rid: {"step": [], "position": [], "loss": [], "grad": [], "grad_norm": [], "lr": [], "update": []}
-        for rid in run_ids
-    }
+def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
+    """Gather records into per-run columns, in the order runs first appear; works on any slice of events."""
+    records: list[StepRecord] = []
     ends: dict[str, RunEnd] = {}
+    names: dict[int, str] = {}
     for event in events:
         if isinstance(event, RunEnd):
             ends[event.run_id] = event
             continue
-        for row, rid in enumerate(event.run_ids):
-            cols = parts[rid]
-            cols["step"].append(event.step)
-            cols["position"].append(event.position[row])
-            cols["loss"].append(event.loss[row])
-            cols["grad"].append(event.grad[row])
-            cols["grad_norm"].append(event.grad_norm[row])
-            cols["lr"].append(event.lr[row])
-            cols["update"].append(None if event.update is None else event.update[row])
-    traces = {}
-    for rid, cols in parts.items():
-        dim = len(cols["position"][0]) if cols["position"] else 0
-        updates = [np.zeros(dim) if u is None else u for u in cols["update"]]
-        traces[rid] = RunTrace(
-            run_id=rid,
-            steps=np.asarray(cols["step"], dtype=np.int64),
-            position=np.asarray(cols["position"], dtype=np.float64).reshape(-1, dim),
-            loss=np.asarray(cols["loss"], dtype=np.float64),
-            grad=np.asarray(cols["grad"], dtype=np.float64).reshape(-1, dim),
-            grad_norm=np.asarray(cols["grad_norm"], dtype=np.float64),
-            lr=np.asarray(cols["lr"], dtype=np.float64),
-            update=np.asarray(updates, dtype=np.float64).reshape(-1, dim),
-            end=ends.get(rid),
-        )
+        records.append(event)
+        for lane, rid in zip(event.lanes.tolist(), event.run_ids, strict=True):
+            names.setdefault(lane, rid)
+    traces: dict[str, RunTrace] = {}
+    if records:
+        lanes = np.concatenate([r.lanes for r in records])
+        columns = {
+            name: np.concatenate([getattr(r, name) for r in records])
+            for name in ("step", "position", "loss", "grad", "grad_norm", "lr", "update")
+        }
+        for lane, rid in names.items():
+            rows = lanes == lane
+            c = {name: values[rows] for name, values in columns.items()}
+            traces[rid] = RunTrace(
+                rid,
+                c["step"],
+                c["position"],
+                c["loss"],
+                c["grad"],
+                c["grad_norm"],
+                c["lr"],
+                c["update"],
+                ends.get(rid),
+            )
+    for rid, end in ends.items():
+        if rid not in traces:
+            empty = np.empty(0)
+            traces[rid] = RunTrace(rid, empty.astype(np.int64), empty, empty, empty, empty, empty, empty, end)
     return traces
 
 

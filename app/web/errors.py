@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.ml.errors import ConfigError, ExpressionError, UnknownNameError
@@ -50,3 +54,26 @@ async def handle_input_error(request: Request, error: Exception) -> JSONResponse
     assert isinstance(error, InputError)
     detail = {"loc": list(error.loc), "msg": error.message, "type": error.kind}
     return JSONResponse({"detail": [detail]}, status_code=422)
+
+
+def _plain(value: Any) -> Any:
+    """Context values as JSON-safe data: non-finite floats and odd objects become strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
+    """Pydantic's errors without the echoed input (it may hold NaN, or be 10 kB of junk)."""
+    assert isinstance(error, RequestValidationError)
+    detail = []
+    for item in error.errors():
+        entry = {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
+        if item.get("ctx"):
+            entry["ctx"] = {k: _plain(v) for k, v in item["ctx"].items()}
+        detail.append(entry)
+    return JSONResponse({"detail": detail}, status_code=422)

@@ -68,7 +68,9 @@ class TraceRequest(_Strict):
     )
 
     surface: str | None = Field(
-        None, description="A surface from GET /api/v1/surfaces (default rosenbrock), or 'custom'.", examples=["rosenbrock"]
+        None,
+        description="A surface from GET /api/v1/surfaces (default rosenbrock), or 'custom'.",
+        examples=["rosenbrock"],
     )
     params: dict[str, FiniteFloat] = Field(
         default_factory=dict, description="Surface parameters, e.g. condition_number for 'elongated'."

@@ -92,9 +92,7 @@ def optimizer_json(spec: OptimizerSpec) -> dict[str, Any]:
         "torch": spec.torch,
         "update_rule": spec.update_rule,
         "note": spec.note,
-        "hyperparameters": [
-            {**asdict(hp), "default": _jsonable(hp.default)} for hp in spec.hyperparameters
-        ],
+        "hyperparameters": [{**asdict(hp), "default": _jsonable(hp.default)} for hp in spec.hyperparameters],
     }
 
 

@@ -13,7 +13,6 @@ from app.ml.surfaces import Surface, get_surface
 from app.web.errors import InputError
 from app.web.schemas import TraceRequest
 
-
 DEFAULT_SURFACE = "rosenbrock"
 
 
@@ -41,7 +40,9 @@ def build_surface(
             "expression",
         )
     if view is not None and not (view[0] < view[1] and view[2] < view[3]):
-        raise InputError((root, "view"), "view must be [xmin, xmax, ymin, ymax] with xmin < xmax and ymin < ymax")
+        raise InputError(
+            (root, "view"), "view must be [xmin, xmax, ymin, ymax] with xmin < xmax and ymin < ymax"
+        )
     return custom_surface(expression, view=view)
 
 
@@ -91,5 +92,5 @@ def make_descent(request: TraceRequest, settings: Settings) -> tuple[Surface, li
 def compute_trace(request: TraceRequest, settings: Settings) -> TraceResult:
     """Run every run of the request to its end and gather the columns."""
     surface, specs, descent = make_descent(request, settings)
-    traces = collect(descent, [s.id for s in specs])
+    traces = collect(descent)
     return TraceResult(surface, specs, traces, descent)

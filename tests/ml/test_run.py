@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -15,7 +17,7 @@ PARABOLA = get_surface("parabola")
 
 
 def _traces(surface, specs, steps, **kw):
-    return collect(descend(surface, specs, steps, **kw), [s.id for s in specs])
+    return collect(descend(surface, specs, steps, **kw))
 
 
 def _manual_sgd(x0: float, lr: float, steps: int) -> list[float]:
@@ -36,7 +38,7 @@ def test_sgd_on_the_parabola_is_step_size_equals_slope_times_learning_rate() -> 
 def test_record_zero_is_the_start_and_has_no_update() -> None:
     events = list(descend(ROSENBROCK, [RunSpec("a", "adam")], 2, start=[-1.5, 2.0]))
     first = events[0]
-    assert isinstance(first, StepRecord) and first.step == 0 and first.update is None
+    assert isinstance(first, StepRecord) and first.step.tolist() == [0] and not first.update.any()
     assert first.position.tolist() == [[-1.5, 2.0]]
     loss, grad = ROSENBROCK.value_and_grad(np.array([[-1.5, 2.0]]))
     assert first.loss == pytest.approx(loss) and first.grad == pytest.approx(grad)
@@ -45,7 +47,9 @@ def test_record_zero_is_the_start_and_has_no_update() -> None:
 
 def test_vectorised_group_equals_single_runs() -> None:
     lrs = [1e-4, 5e-4, 1e-3, 2e-3]
-    specs = [RunSpec(f"r{i}", "adam", {"lr": lr, "betas": (0.9, 0.99 + i / 1000)}) for i, lr in enumerate(lrs)]
+    specs = [
+        RunSpec(f"r{i}", "adam", {"lr": lr, "betas": (0.9, 0.99 + i / 1000)}) for i, lr in enumerate(lrs)
+    ]
     together = _traces(ROSENBROCK, specs, 200, start=[-1.0, 1.5])
     for spec in specs:
         alone = _traces(ROSENBROCK, [spec], 200, start=[-1.0, 1.5])[spec.id]
@@ -55,8 +59,10 @@ def test_vectorised_group_equals_single_runs() -> None:
 def test_one_descent_groups_runs_by_optimizer() -> None:
     specs = [RunSpec("a", "sgd", {"lr": 1e-3}), RunSpec("b", "adam"), RunSpec("c", "sgd", {"lr": 2e-3})]
     descent = Descent(ROSENBROCK, specs, 5)
-    assert sorted(len(g.ids) for g in descent.groups) == [1, 2]
-    assert descent.run_ids == ["a", "c", "b"] or set(descent.run_ids) == {"a", "b", "c"}
+    assert [len(g.specs) for g in descent.groups] == [2, 1]
+    assert descent.run_ids == ["a", "c", "b"]
+    traces = collect(descent)
+    assert list(traces) == ["a", "c", "b"] and all(len(t.steps) == 6 for t in traces.values())
 
 
 def test_converged_when_gradient_norm_falls_below_tolerance() -> None:
@@ -70,7 +76,7 @@ def test_diverged_keeps_the_last_finite_record_and_never_emits_nonfinite() -> No
     events = list(descend(PARABOLA, [RunSpec("a", "sgd", {"lr": 1.5})], 10_000, start=[2.5]))
     records = [e for e in events if isinstance(e, StepRecord)]
     end = next(e for e in events if isinstance(e, RunEnd))
-    assert end.reason == "diverged" and end.step == records[-1].step
+    assert end.reason == "diverged" and end.step == records[-1].step[0]
     assert "box" in end.detail
     for record in records:
         assert np.isfinite(record.position).all() and np.isfinite(record.loss).all()
@@ -89,7 +95,7 @@ def test_runs_end_independently_inside_a_group() -> None:
     events = list(descend(PARABOLA, specs, 60))
     ends = {e.run_id: e for e in events if isinstance(e, RunEnd)}
     assert ends["fast"].reason == "converged" and ends["slow"].reason == "max_steps"
-    late = [e for e in events if isinstance(e, StepRecord) and e.step > ends["fast"].step]
+    late = [e for e in events if isinstance(e, StepRecord) and e.step.max() > ends["fast"].step]
     assert late and all(e.run_ids == ("slow",) for e in late)
 
 
@@ -120,11 +126,10 @@ def test_added_run_starts_at_its_own_step_zero() -> None:
         descent.advance()
     descent.add_runs([RunSpec("b", "adam")])
     events = descent.advance()
-    assert [(e.run_ids, e.step) for e in events if isinstance(e, StepRecord)] == [(("b",), 0)]
-    events = descent.advance()
-    steps = {e.run_ids[0]: e.step for e in events if isinstance(e, StepRecord)}
-    assert steps == {"a": 5, "b": 1}
-    with pytest.raises(ConfigError, match="already exists"):
+    assert [(e.run_ids, e.step.tolist()) for e in events if isinstance(e, StepRecord)] == [(("b",), [0])]
+    (record,) = descent.advance()
+    assert record.run_ids == ("a", "b") and record.step.tolist() == [5, 1]
+    with pytest.raises(ConfigError, match="used twice"):
         descent.add_runs([RunSpec("a", "sgd")])
 
 
@@ -135,7 +140,7 @@ def test_stop_ends_runs_as_stopped() -> None:
     ends = descent.stop("a")
     assert [(e.run_id, e.reason, e.step) for e in ends] == [("a", "stopped", 1)]
     assert all(e.run_ids == ("b",) for e in descent.advance() if isinstance(e, StepRecord))
-    assert [e.reason for e in descent.stop()] == ["stopped"]
+    assert [(e.run_id, e.reason) for e in descent.stop()] == [("b", "stopped")]
     assert descent.finished
 
 
@@ -150,7 +155,7 @@ def test_noise_is_seeded_and_deterministic() -> None:
 
 def test_sweep_runs_one_optimizer_at_many_learning_rates() -> None:
     lrs = [0.01, 0.1, 0.3, 0.9, 1.1]
-    traces = collect(sweep(PARABOLA, "sgd", lrs, 300), [f"lr{i}" for i in range(5)])
+    traces = collect(sweep(PARABOLA, "sgd", lrs, 300))
     reasons = [traces[f"lr{i}"].end.reason for i in range(5)]
     assert reasons == ["max_steps", "converged", "converged", "converged", "diverged"]
 
@@ -162,6 +167,9 @@ def test_bad_start_is_refused_before_any_step() -> None:
     with pytest.raises(ConfigError) as error:
         Descent(ROSENBROCK, [RunSpec("a", "sgd")], 5, start=[1e9, 0.0])
     assert error.value.field == "start"
+    with pytest.raises(ConfigError) as error:
+        Descent(ROSENBROCK, [RunSpec("a", "sgd"), RunSpec("b", "sgd", start=[math.nan, 0.0])], 5)
+    assert error.value.field == "runs.1.start"
 
 
 def test_unknown_optimizer_error_names_the_run() -> None:

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from app.config import Settings, get_settings
-from app.ml.surfaces import SURFACES, grid
 from app.ml.errors import UnknownNameError
+from app.ml.surfaces import SURFACES, grid
 from app.web import serialize
 from app.web.errors import InputError
 from app.web.responses import FastJSONResponse
@@ -49,7 +49,9 @@ def list_surfaces() -> Any:
     return serialize.surfaces_json()
 
 
-@router.get("/surfaces/{name}", summary="One surface, optionally with a grid for plotting", responses=ERROR_422)
+@router.get(
+    "/surfaces/{name}", summary="One surface, optionally with a grid for plotting", responses=ERROR_422
+)
 def get_surface_detail(
     name: str,
     request: Request,
@@ -80,7 +82,9 @@ def get_surface_detail(
     body = serialize.surface_json(surface)
     if grid_n is not None:
         if grid_n > settings.max_grid:
-            raise InputError(("query", "grid"), f"grid must be at most {settings.max_grid}", "less_than_equal")
+            raise InputError(
+                ("query", "grid"), f"grid must be at most {settings.max_grid}", "less_than_equal"
+            )
         body["grid"] = serialize.grid_json(grid(surface, grid_n, max_n=settings.max_grid))
     return body
 

@@ -20,7 +20,9 @@ PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.mi
 @router.get("/static/vendor/plotly.min.js")
 def plotly_js() -> FileResponse:
     """Plotly.js from the plotly package itself: no CDN, so a classroom works offline."""
-    return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+    return FileResponse(
+        PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -1,0 +1,679 @@
+"""Loss surfaces the playground descends: formulas, exact gradients, registry, and contour grids.
+
+Every surface is a plain function of points with shape ``(..., dim)`` that returns values and
+hand-derived gradients together, because the optimizer needs both at every step and computing them
+in one pass shares the intermediate terms. The functions index ``points[..., 0]`` and
+``points[..., 1]`` and fill a preallocated gradient array, so a single point costs a few
+microseconds (the optimizer's inner loop) and a whole ``(n, n, 2)`` grid works unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.ml.errors import ConfigError, UnknownNameError
+
+ValueAndGrad = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+TWO_PI = 2.0 * math.pi
+
+
+@dataclass(frozen=True)
+class SurfaceParam:
+    """A tunable number of a surface family, with the bounds the web form enforces."""
+
+    name: str
+    default: float
+    minimum: float
+    maximum: float
+    description: str
+
+
+@dataclass(frozen=True)
+class Surface:
+    """One concrete loss surface: what to draw, where to start, and how to evaluate it."""
+
+    name: str
+    title: str
+    dim: int
+    latex: str
+    formula: str
+    view: tuple[float, ...]
+    start: tuple[float, ...]
+    minima: tuple[tuple[float, ...], ...]
+    note: str
+    params: dict[str, float] = field(hash=False)
+    value_and_grad: ValueAndGrad = field(repr=False, compare=False)
+
+    def value(self, points: np.ndarray) -> np.ndarray:
+        """Values only (shape ``points.shape[:-1]``); the gradient is computed and dropped."""
+        return self.value_and_grad(points)[0]
+
+
+@dataclass(frozen=True)
+class SurfaceSpec:
+    """A registry entry: the family's description plus ``build(**param_values) -> Surface``."""
+
+    name: str
+    title: str
+    dim: int
+    params: tuple[SurfaceParam, ...]
+    note: str
+    build: Callable[..., Surface] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Surface values sampled on a regular grid, laid out as Plotly's contour expects."""
+
+    x: np.ndarray
+    y: np.ndarray | None
+    z: np.ndarray
+
+
+# --------------------------------------------------------------------------------------------------
+# Value-and-gradient functions. Each takes float64 points of shape (..., dim).
+# --------------------------------------------------------------------------------------------------
+
+
+def _bowl(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return (p * p).sum(axis=-1), 2.0 * p
+
+
+def _parabola(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = p[..., 0]
+    return x * x, 2.0 * p
+
+
+def _quadratic(hessian: np.ndarray) -> ValueAndGrad:
+    """f(p) = ½ pᵀ H p with H symmetric: the gradient is H p, one matrix product per call."""
+
+    def value_and_grad(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        g = p @ hessian
+        return 0.5 * (p * g).sum(axis=-1), g
+
+    return value_and_grad
+
+
+def _rosenbrock(a: float = 1.0, b: float = 100.0) -> ValueAndGrad:
+    def value_and_grad(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = p[..., 0]
+        r = p[..., 1] - x * x
+        u = a - x
+        g = np.empty(p.shape)
+        g[..., 0] = -2.0 * u - (4.0 * b) * x * r
+        g[..., 1] = (2.0 * b) * r
+        return u * u + b * r * r, g
+
+    return value_and_grad
+
+
+def _beale(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = p[..., 0]
+    y = p[..., 1]
+    y2 = y * y
+    y3 = y2 * y
+    t1 = 1.5 - x + x * y
+    t2 = 2.25 - x + x * y2
+    t3 = 2.625 - x + x * y3
+    g = np.empty(p.shape)
+    g[..., 0] = 2.0 * (t1 * (y - 1.0) + t2 * (y2 - 1.0) + t3 * (y3 - 1.0))
+    g[..., 1] = 2.0 * x * (t1 + 2.0 * y * t2 + 3.0 * y2 * t3)
+    return t1 * t1 + t2 * t2 + t3 * t3, g
+
+
+def _himmelblau(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = p[..., 0]
+    y = p[..., 1]
+    u = x * x + y - 11.0
+    v = x + y * y - 7.0
+    g = np.empty(p.shape)
+    g[..., 0] = 4.0 * x * u + 2.0 * v
+    g[..., 1] = 2.0 * u + 4.0 * y * v
+    return u * u + v * v, g
+
+
+def _booth(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = p[..., 0]
+    y = p[..., 1]
+    u = x + 2.0 * y - 7.0
+    v = 2.0 * x + y - 5.0
+    g = np.empty(p.shape)
+    g[..., 0] = 2.0 * u + 4.0 * v
+    g[..., 1] = 4.0 * u + 2.0 * v
+    return u * u + v * v, g
+
+
+def _saddle(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = p[..., 0]
+    y = p[..., 1]
+    g = np.empty(p.shape)
+    g[..., 0] = 2.0 * x
+    g[..., 1] = -2.0 * y
+    return x * x - y * y, g
+
+
+def _monkey_saddle(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = p[..., 0]
+    y = p[..., 1]
+    x2 = x * x
+    y2 = y * y
+    g = np.empty(p.shape)
+    g[..., 0] = 3.0 * (x2 - y2)
+    g[..., 1] = -6.0 * x * y
+    return x * (x2 - 3.0 * y2), g
+
+
+def _rastrigin(amplitude: float = 10.0) -> ValueAndGrad:
+    def value_and_grad(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        angle = TWO_PI * p
+        g = 2.0 * p + (TWO_PI * amplitude) * np.sin(angle)
+        return (p * p - amplitude * np.cos(angle)).sum(axis=-1) + 2.0 * amplitude, g
+
+    return value_and_grad
+
+
+def _ackley(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = p[..., 0]
+    y = p[..., 1]
+    r = np.sqrt(0.5 * (x * x + y * y))
+    envelope = np.exp(-0.2 * r)
+    angle = TWO_PI * p
+    ripple = np.exp(0.5 * np.cos(angle).sum(axis=-1))
+    # The cone term has a kink at the origin; there 0 is a valid subgradient, and since p = 0 the
+    # numerator is 0 too, so clamping the denominator gives exactly that without a warning.
+    cone = 2.0 * envelope / np.maximum(r, 1e-300)
+    g = p * cone[..., None] + math.pi * np.sin(angle) * ripple[..., None]
+    return -20.0 * envelope - ripple + (math.e + 20.0), g
+
+
+def _six_hump_camel(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = p[..., 0]
+    y = p[..., 1]
+    x2 = x * x
+    y2 = y * y
+    g = np.empty(p.shape)
+    g[..., 0] = x * (8.0 - 8.4 * x2 + 2.0 * x2 * x2) + y
+    g[..., 1] = x + y * (16.0 * y2 - 8.0)
+    return (4.0 - 2.1 * x2 + x2 * x2 / 3.0) * x2 + x * y + (4.0 * y2 - 4.0) * y2, g
+
+
+def _goldstein_price(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = p[..., 0]
+    y = p[..., 1]
+    s = x + y + 1.0
+    s2 = s * s
+    poly_a = 19.0 - 14.0 * x + 3.0 * x * x - 14.0 * y + 6.0 * x * y + 3.0 * y * y
+    a = 1.0 + s2 * poly_a
+    da = 2.0 * s * poly_a + s2 * (6.0 * x + 6.0 * y - 14.0)  # same for x and y
+    t = 2.0 * x - 3.0 * y
+    t2 = t * t
+    poly_b = 18.0 - 32.0 * x + 12.0 * x * x + 48.0 * y - 36.0 * x * y + 27.0 * y * y
+    b = 30.0 + t2 * poly_b
+    g = np.empty(p.shape)
+    g[..., 0] = da * b + a * (4.0 * t * poly_b + t2 * (24.0 * x - 36.0 * y - 32.0))
+    g[..., 1] = da * b + a * (-6.0 * t * poly_b + t2 * (54.0 * y - 36.0 * x + 48.0))
+    return a * b, g
+
+
+def _styblinski_tang(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p2 = p * p
+    value = 0.5 * (p2 * p2 - 16.0 * p2 + 5.0 * p).sum(axis=-1)
+    return value, p * (2.0 * p2 - 16.0) + 2.5
+
+
+# --------------------------------------------------------------------------------------------------
+# Builders: one per registry entry, each returning a fully described Surface.
+# --------------------------------------------------------------------------------------------------
+
+BOX3 = (-3.0, 3.0, -3.0, 3.0)
+
+
+def _make(spec_name: str, **fields: object) -> Surface:
+    """Fill the fields every fixed surface shares from its registry entry (title, dim, note)."""
+    spec = SURFACES[spec_name]
+    fields.setdefault("params", {})
+    return Surface(name=spec.name, title=spec.title, dim=spec.dim, note=spec.note, **fields)  # type: ignore[arg-type]
+
+
+def _build_bowl() -> Surface:
+    return _make(
+        "bowl",
+        latex=r"x^2 + y^2",
+        formula="x^2 + y^2",
+        view=BOX3,
+        start=(-2.5, 2.0),
+        minima=((0.0, 0.0),),
+        value_and_grad=_bowl,
+    )
+
+
+def elongated_hessian(condition_number: float, angle: float) -> np.ndarray:
+    """H = Rᵀ diag(1, κ) R: eigenvalue 1 along (cos θ, sin θ), κ along (-sin θ, cos θ)."""
+    c = math.cos(math.radians(angle))
+    s = math.sin(math.radians(angle))
+    k = condition_number
+    return np.array([[c * c + k * s * s, (1.0 - k) * c * s], [(1.0 - k) * c * s, s * s + k * c * c]])
+
+
+def _build_elongated(condition_number: float = 10.0, angle: float = 0.0) -> Surface:
+    """f = ½(u² + κ v²) in coordinates (u, v) rotated by ``angle``.
+
+    The scaling keeps the Hessian eigenvalues exactly 1 and κ, so the course's rule of thumb reads
+    straight off the parameters: plain gradient descent is stable for learning rate < 2/κ and then
+    needs about κ times more steps along the flat direction than along the steep one.
+    """
+    hessian = elongated_hessian(condition_number, angle)
+    c = math.cos(math.radians(angle))
+    s = math.sin(math.radians(angle))
+    u0, v0 = -2.5, 1.5  # far along the flat valley, a little up the steep wall; rotated with it
+    k = _format_number(condition_number)
+    a = _format_number(angle)
+    return _make(
+        "elongated",
+        latex=rf"\tfrac{{1}}{{2}}\left(u^2 + {k}\,v^2\right),\ "
+        rf"u = x\cos({a}^\circ) + y\sin({a}^\circ),\ v = -x\sin({a}^\circ) + y\cos({a}^\circ)",
+        formula=f"(u^2 + {k} v^2) / 2, u = x cos({a} deg) + y sin({a} deg), "
+        f"v = -x sin({a} deg) + y cos({a} deg)",
+        view=BOX3,
+        start=(u0 * c - v0 * s, u0 * s + v0 * c),
+        minima=((0.0, 0.0),),
+        params={"condition_number": float(condition_number), "angle": float(angle)},
+        value_and_grad=_quadratic(hessian),
+    )
+
+
+def _build_rosenbrock() -> Surface:
+    return _make(
+        "rosenbrock",
+        latex=r"(1 - x)^2 + 100\,(y - x^2)^2",
+        formula="(1 - x)^2 + 100 (y - x^2)^2",
+        view=(-2.0, 2.0, -1.0, 3.0),
+        start=(-1.5, 2.0),
+        minima=((1.0, 1.0),),
+        value_and_grad=_rosenbrock(),
+    )
+
+
+def _build_beale() -> Surface:
+    return _make(
+        "beale",
+        latex=r"(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
+        formula="(1.5 - x + x y)^2 + (2.25 - x + x y^2)^2 + (2.625 - x + x y^3)^2",
+        view=(-4.5, 4.5, -4.5, 4.5),
+        start=(1.0, 1.5),
+        minima=((3.0, 0.5),),
+        value_and_grad=_beale,
+    )
+
+
+def _build_himmelblau() -> Surface:
+    return _make(
+        "himmelblau",
+        latex=r"(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
+        formula="(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
+        view=(-5.0, 5.0, -5.0, 5.0),
+        start=(-0.3, -0.9),
+        minima=(
+            (3.0, 2.0),
+            (-2.805118086952745, 3.131312518250573),
+            (-3.779310253377747, -3.283185991286169),
+            (3.584428340330492, -1.848126526964404),
+        ),
+        value_and_grad=_himmelblau,
+    )
+
+
+def _build_booth() -> Surface:
+    return _make(
+        "booth",
+        latex=r"(x + 2y - 7)^2 + (2x + y - 5)^2",
+        formula="(x + 2 y - 7)^2 + (2 x + y - 5)^2",
+        view=(-10.0, 10.0, -10.0, 10.0),
+        start=(-8.0, -6.0),
+        minima=((1.0, 3.0),),
+        value_and_grad=_booth,
+    )
+
+
+def _build_matyas() -> Surface:
+    return _make(
+        "matyas",
+        latex=r"0.26\,(x^2 + y^2) - 0.48\,xy",
+        formula="0.26 (x^2 + y^2) - 0.48 x y",
+        view=(-10.0, 10.0, -10.0, 10.0),
+        start=(-8.0, -4.0),
+        minima=((0.0, 0.0),),
+        value_and_grad=_quadratic(np.array([[0.52, -0.48], [-0.48, 0.52]])),
+    )
+
+
+def _build_saddle() -> Surface:
+    return _make(
+        "saddle",
+        latex=r"x^2 - y^2",
+        formula="x^2 - y^2",
+        view=BOX3,
+        start=(-2.5, 1e-3),
+        minima=(),
+        value_and_grad=_saddle,
+    )
+
+
+def _build_monkey_saddle() -> Surface:
+    return _make(
+        "monkey_saddle",
+        latex=r"x^3 - 3xy^2",
+        formula="x^3 - 3 x y^2",
+        view=(-2.0, 2.0, -2.0, 2.0),
+        start=(1.5, 0.05),
+        minima=(),
+        value_and_grad=_monkey_saddle,
+    )
+
+
+def _build_rastrigin() -> Surface:
+    return _make(
+        "rastrigin",
+        latex=r"20 + x^2 - 10\cos(2\pi x) + y^2 - 10\cos(2\pi y)",
+        formula="20 + x^2 - 10 cos(2 pi x) + y^2 - 10 cos(2 pi y)",
+        view=(-5.12, 5.12, -5.12, 5.12),
+        start=(-3.3, 2.6),
+        minima=((0.0, 0.0),),
+        value_and_grad=_rastrigin(),
+    )
+
+
+def _build_ackley() -> Surface:
+    return _make(
+        "ackley",
+        latex=r"-20\,e^{-0.2\sqrt{(x^2 + y^2)/2}} - e^{(\cos 2\pi x + \cos 2\pi y)/2} + e + 20",
+        formula="-20 exp(-0.2 sqrt((x^2 + y^2) / 2)) - exp((cos(2 pi x) + cos(2 pi y)) / 2) + e + 20",
+        view=(-5.0, 5.0, -5.0, 5.0),
+        start=(3.5, -2.5),
+        minima=((0.0, 0.0),),
+        value_and_grad=_ackley,
+    )
+
+
+def _build_six_hump_camel() -> Surface:
+    return _make(
+        "six_hump_camel",
+        latex=r"\left(4 - 2.1x^2 + \tfrac{x^4}{3}\right)x^2 + xy + (4y^2 - 4)\,y^2",
+        formula="(4 - 2.1 x^2 + x^4 / 3) x^2 + x y + (4 y^2 - 4) y^2",
+        view=(-2.0, 2.0, -1.2, 1.2),
+        start=(-1.6, -0.9),
+        minima=((0.08984201310031807, -0.7126564030207396), (-0.08984201310031807, 0.7126564030207396)),
+        value_and_grad=_six_hump_camel,
+    )
+
+
+def _build_goldstein_price() -> Surface:
+    return _make(
+        "goldstein_price",
+        latex=r"\left[1 + (x + y + 1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)\right]"
+        r"\left[30 + (2x - 3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)\right]",
+        formula="[1 + (x + y + 1)^2 (19 - 14 x + 3 x^2 - 14 y + 6 x y + 3 y^2)]"
+        " [30 + (2 x - 3 y)^2 (18 - 32 x + 12 x^2 + 48 y - 36 x y + 27 y^2)]",
+        view=(-2.0, 2.0, -2.0, 2.0),
+        start=(-1.5, 1.5),
+        minima=((0.0, -1.0),),
+        value_and_grad=_goldstein_price,
+    )
+
+
+STYBLINSKI_TANG_ARGMIN = -2.903534027771177  # root of 2x³ - 16x + 2.5 = 0 (per coordinate)
+
+
+def _build_styblinski_tang() -> Surface:
+    return _make(
+        "styblinski_tang",
+        latex=r"\tfrac{1}{2}\left(x^4 - 16x^2 + 5x + y^4 - 16y^2 + 5y\right)",
+        formula="(x^4 - 16 x^2 + 5 x + y^4 - 16 y^2 + 5 y) / 2",
+        view=(-5.0, 5.0, -5.0, 5.0),
+        start=(0.5, 4.5),
+        minima=((STYBLINSKI_TANG_ARGMIN, STYBLINSKI_TANG_ARGMIN),),
+        value_and_grad=_styblinski_tang,
+    )
+
+
+def _build_parabola() -> Surface:
+    return _make(
+        "parabola",
+        latex=r"x^2",
+        formula="x^2",
+        view=(-3.0, 3.0),
+        start=(2.5,),
+        minima=((0.0,),),
+        value_and_grad=_parabola,
+    )
+
+
+def _spec(
+    name: str,
+    title: str,
+    note: str,
+    build: Callable[..., Surface],
+    dim: int = 2,
+    params: tuple[SurfaceParam, ...] = (),
+) -> SurfaceSpec:
+    return SurfaceSpec(name=name, title=title, dim=dim, params=params, note=note, build=build)
+
+
+SURFACES: dict[str, SurfaceSpec] = {
+    spec.name: spec
+    for spec in (
+        _spec(
+            "bowl",
+            "Bowl",
+            "A round bowl: the slope always points straight at the bottom, so any small enough learning "
+            "rate walks directly down. Start here to see how the learning rate sets the step size.",
+            _build_bowl,
+        ),
+        _spec(
+            "elongated",
+            "Elongated bowl",
+            "A stretched bowl (a ravine): one direction is steep, the other flat. A learning rate big enough "
+            "for the flat direction makes gradient descent oscillate across the steep one; momentum and "
+            "adaptive optimizers even this out.",
+            _build_elongated,
+            params=(
+                SurfaceParam(
+                    "condition_number",
+                    10.0,
+                    1.0,
+                    1000.0,
+                    "How much steeper the steep direction is than the flat one (Hessian eigenvalue ratio).",
+                ),
+                SurfaceParam(
+                    "angle", 0.0, -90.0, 90.0, "Rotation of the valley in degrees (0 = flat along x)."
+                ),
+            ),
+        ),
+        _spec(
+            "rosenbrock",
+            "Rosenbrock",
+            "A curved, flat-bottomed valley: finding the valley is easy, following it to the minimum at "
+            "(1, 1) is slow. Plain gradient descent crawls or oscillates; momentum and Adam move along it.",
+            _build_rosenbrock,
+        ),
+        _spec(
+            "beale",
+            "Beale",
+            "Flat plateaus next to very steep walls: a learning rate that makes progress on the plateau "
+            "blows up near the walls. Adaptive optimizers cope better with the changing scale.",
+            _build_beale,
+        ),
+        _spec(
+            "himmelblau",
+            "Himmelblau",
+            "Four equally good minima: where you start, and the optimizer's path, decide which one you "
+            "reach. Try nudging the start or switching on momentum.",
+            _build_himmelblau,
+        ),
+        _spec(
+            "booth",
+            "Booth",
+            "A tilted quadratic bowl with its minimum at (1, 3): well behaved, a good first test that an "
+            "optimizer and learning rate converge at all.",
+            _build_booth,
+        ),
+        _spec(
+            "matyas",
+            "Matyas",
+            "A long diagonal ravine that is nearly flat along its floor: gradient descent first zigzags "
+            "across, then creeps along. Momentum speeds up the creep.",
+            _build_matyas,
+        ),
+        _spec(
+            "saddle",
+            "Saddle",
+            "A saddle point, no minimum: plain gradient descent started on the ridge stalls near the "
+            "middle and only slowly escapes; momentum or a nudge escapes faster. The run ends when it "
+            "leaves the box.",
+            _build_saddle,
+        ),
+        _spec(
+            "monkey_saddle",
+            "Monkey saddle",
+            "A flat saddle with three valleys: the slope vanishes near the middle so gradient descent "
+            "slows to a crawl there; momentum carries it through into a valley.",
+            _build_monkey_saddle,
+        ),
+        _spec(
+            "rastrigin",
+            "Rastrigin",
+            "A bowl covered in ripples, each a local minimum: gradient descent stops in the nearest one. "
+            "Large learning rates or momentum can jump ripples but rarely settle at (0, 0).",
+            _build_rastrigin,
+        ),
+        _spec(
+            "ackley",
+            "Ackley",
+            "A nearly flat outer region full of small local minima around one deep hole: gradient descent "
+            "gets trapped by the bumps; the global minimum is hard to find without luck or momentum.",
+            _build_ackley,
+        ),
+        _spec(
+            "six_hump_camel",
+            "Six-hump camel",
+            "Six local minima, two of them global: different optimizers and starts end in different "
+            "places, which shows that descent only finds a nearby minimum.",
+            _build_six_hump_camel,
+        ),
+        _spec(
+            "goldstein_price",
+            "Goldstein-Price",
+            "Values range from 3 to about a million: one learning rate is too big on the steep parts and "
+            "too small on the flat ones, so plain gradient descent diverges or crawls while Adam copes.",
+            _build_goldstein_price,
+        ),
+        _spec(
+            "styblinski_tang",
+            "Styblinski-Tang",
+            "Four basins but only one global minimum near (-2.90, -2.90): from most starts gradient descent "
+            "settles in a local minimum. Compare optimizers from the same start.",
+            _build_styblinski_tang,
+        ),
+        _spec(
+            "parabola",
+            "Parabola (1-D)",
+            "The one-dimensional picture: step size = slope x learning rate. Below 0.5 it creeps in, at 0.5 "
+            "it jumps straight to the bottom, between 0.5 and 1 it oscillates, above 1 it diverges.",
+            _build_parabola,
+            dim=1,
+        ),
+    )
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Lookup, distances, grids.
+# --------------------------------------------------------------------------------------------------
+
+
+def get_surface(name: str, params: Mapping[str, float] | None = None) -> Surface:
+    """Build a registered surface, checking every parameter so the error names the offending field."""
+    spec = SURFACES.get(name) if isinstance(name, str) else None
+    if spec is None:
+        raise UnknownNameError("surface", str(name), SURFACES, field="surface")
+    by_name = {p.name: p for p in spec.params}
+    values = {p.name: p.default for p in spec.params}
+    for key, raw in (params or {}).items():
+        param = by_name.get(key)
+        if param is None:
+            raise UnknownNameError("parameter", str(key), by_name, field=f"params.{key}")
+        values[key] = _checked_param(param, raw)
+    return spec.build(**values)
+
+
+def _checked_param(param: SurfaceParam, raw: object) -> float:
+    field_name = f"params.{param.name}"
+    if isinstance(raw, bool) or not isinstance(raw, int | float | np.integer | np.floating):
+        raise ConfigError(f"{param.name} must be a number, got {raw!r}", field=field_name)
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ConfigError(f"{param.name} must be a finite number, got {value}", field=field_name)
+    if not param.minimum <= value <= param.maximum:
+        raise ConfigError(
+            f"{param.name} = {_format_number(value)} is out of range "
+            f"[{_format_number(param.minimum)}, {_format_number(param.maximum)}]",
+            field=field_name,
+        )
+    return value
+
+
+def nearest_minimum(
+    surface: Surface, point: Sequence[float] | np.ndarray
+) -> tuple[tuple[float, ...], float] | None:
+    """The known minimum closest to ``point`` and its Euclidean distance; None if none is known."""
+    if not surface.minima:
+        return None
+    where = np.asarray(point, dtype=float).reshape(surface.dim)
+    distances = np.linalg.norm(np.asarray(surface.minima) - where, axis=-1)
+    best = int(np.argmin(distances))
+    return surface.minima[best], float(distances[best])
+
+
+def grid(surface: Surface, n: int, view: Sequence[float] | None = None, max_n: int = 400) -> Grid:
+    """Sample the surface on an n x n grid (n points for 1-D); non-finite values come back as NaN."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or not 2 <= n <= max_n:
+        raise ConfigError(f"grid size n must be an integer from 2 to {max_n}, got {n!r}", field="n")
+    box = check_view(surface.dim, surface.view if view is None else view)
+    x = np.linspace(box[0], box[1], int(n))
+    if surface.dim == 1:
+        y = None
+        points = x[:, None]
+    else:
+        y = np.linspace(box[2], box[3], int(n))
+        points = np.empty((int(n), int(n), 2))
+        points[..., 0] = x[None, :]
+        points[..., 1] = y[:, None]
+    with np.errstate(all="ignore"):
+        z = np.asarray(surface.value(points), dtype=float)
+    z = np.where(np.isfinite(z), z, np.nan)
+    return Grid(x=x, y=y, z=z)
+
+
+def check_view(dim: int, view: Sequence[float]) -> tuple[float, ...]:
+    """Validate a view box (xmin, xmax[, ymin, ymax]): right length, finite, each min below its max."""
+    try:
+        box = tuple(float(v) for v in view)
+    except (TypeError, ValueError):
+        raise ConfigError(f"view must be {2 * dim} numbers, got {view!r}", field="view") from None
+    if len(box) != 2 * dim:
+        raise ConfigError(f"view must have {2 * dim} numbers, got {len(box)}", field="view")
+    if not all(math.isfinite(v) for v in box):
+        raise ConfigError("view must contain finite numbers only", field="view")
+    if any(box[i] >= box[i + 1] for i in range(0, len(box), 2)):
+        raise ConfigError("each view minimum must be smaller than its maximum", field="view")
+    return box
+
+
+def _format_number(value: float) -> str:
+    """Short text for a number: integers without a decimal point, others with up to 6 digits."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.6g}"

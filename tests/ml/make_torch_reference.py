@@ -1,0 +1,239 @@
+"""Regenerate ``tests/ml/data/torch_reference.json``: trajectories, schedules and clipping from torch.
+
+Run from the repository root with torch installed (CI does not need it):
+
+    python -m tests.ml.make_torch_reference
+
+Every case records the exact inputs (optimizer name, hyperparameters in our = torch's names,
+start, changes made mid-run) so the tests replay them with ``app.ml`` and compare.
+The Rosenbrock gradient is written out here in Python floats (the tests use the same
+expression in NumPy, which rounds identically), so only optimizer arithmetic can differ.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from app.ml.optimizers import resolve_hyperparameters
+
+# torch keeps some optimizer scalars (step, NAdam's mu_product) in the default dtype: make it float64
+torch.set_default_dtype(torch.float64)
+
+OUT = Path(__file__).parent / "data" / "torch_reference.json"
+STEPS = 150
+STARTS = [(-1.5, 2.0), (0.0, 0.5), (1.5, 1.5)]
+RECORDED = [t for t in range(1, STEPS + 1) if t <= 5 or t % 5 == 0]
+
+TORCH_CLASS = {
+    "sgd": torch.optim.SGD,
+    "momentum": torch.optim.SGD,
+    "nesterov": torch.optim.SGD,
+    "adagrad": torch.optim.Adagrad,
+    "adadelta": torch.optim.Adadelta,
+    "rmsprop": torch.optim.RMSprop,
+    "rmsprop_centered": torch.optim.RMSprop,
+    "rmsprop_momentum": torch.optim.RMSprop,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "amsgrad": torch.optim.Adam,
+    "nadam": torch.optim.NAdam,
+    "radam": torch.optim.RAdam,
+    "adamax": torch.optim.Adamax,
+}
+
+# name -> non-default hyperparameter sets (the defaults are always a case too)
+VARIANTS: dict[str, list[dict[str, Any]]] = {
+    "sgd": [
+        {"lr": 5e-4, "momentum": 0.8, "dampening": 0.3, "weight_decay": 0.1},
+        {"lr": 5e-4, "momentum": 0.7, "nesterov": True, "weight_decay": 0.05},
+    ],
+    "momentum": [{"lr": 2e-4, "dampening": 0.1, "weight_decay": 0.2}],
+    "nesterov": [{"lr": 3e-4, "weight_decay": 0.1}],
+    "adagrad": [
+        {"lr": 0.2, "lr_decay": 0.01, "initial_accumulator_value": 0.5, "weight_decay": 0.1, "eps": 1e-8}
+    ],
+    "adadelta": [{"lr": 0.5, "rho": 0.95, "eps": 1e-5, "weight_decay": 0.1}],
+    "rmsprop": [{"lr": 1e-3, "alpha": 0.95, "momentum": 0.5, "centered": True, "weight_decay": 0.1}],
+    "rmsprop_centered": [{"lr": 3e-3, "momentum": 0.3, "eps": 1e-6}],
+    "rmsprop_momentum": [{"lr": 1e-3, "weight_decay": 0.05}],
+    "adam": [{"lr": 0.02, "betas": (0.8, 0.99), "amsgrad": True, "weight_decay": 0.1}],
+    "adamw": [{"lr": 0.02, "weight_decay": 0.3, "amsgrad": True}],
+    "amsgrad": [{"lr": 0.01, "weight_decay": 0.05, "eps": 1e-6}],
+    "nadam": [
+        {"lr": 0.01, "momentum_decay": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True},
+        {"lr": 0.01, "betas": (0.85, 0.995), "weight_decay": 0.1},
+    ],
+    "radam": [
+        {"lr": 5e-4, "weight_decay": 0.1, "decoupled_weight_decay": True},
+        {"lr": 5e-4, "betas": (0.8, 0.99), "weight_decay": 0.1},
+    ],
+    "adamax": [{"lr": 0.01, "betas": (0.85, 0.99), "weight_decay": 0.1}],
+}
+
+# mid-run changes: (optimizer, initial hyperparameters, {step index before which to change: changes})
+LIVE: list[tuple[str, dict[str, Any], dict[int, dict[str, Any]]]] = [
+    (
+        "sgd",
+        {"lr": 1e-3},
+        {30: {"momentum": 0.9}, 60: {"lr": 5e-4}, 90: {"momentum": 0.0}, 110: {"momentum": 0.5}},
+    ),
+    ("adam", {"lr": 0.01}, {50: {"lr": 1e-3}, 100: {"betas": (0.8, 0.99), "lr": 0.02}}),
+    ("rmsprop_momentum", {"lr": 1e-3}, {50: {"momentum": 0.5}, 100: {"lr": 3e-3, "momentum": 0.0}}),
+    ("nadam", {"lr": 0.01}, {50: {"lr": 2e-3}, 100: {"momentum_decay": 0.01}}),
+]
+
+SCHEDULE_CASES: list[tuple[str, dict[str, float]]] = [
+    ("constant", {}),
+    ("step", {"step_size": 30, "gamma": 0.5}),
+    ("exponential", {"gamma": 0.98}),
+    ("cosine", {"T_max": 50, "eta_min": 0.001}),
+    ("cosine", {"T_max": 70, "eta_min": 0.0}),
+    ("warmup", {"start_factor": 0.1, "total_iters": 20}),
+    ("warmup_cosine", {"start_factor": 0.05, "total_iters": 10, "T_max": 60, "eta_min": 0.002}),
+]
+SCHEDULE_STEPS = 200
+BASE_LR = 0.1
+
+
+def rosenbrock_grad(x: float, y: float) -> list[float]:
+    """Gradient of (1 - x)^2 + 100 (y - x^2)^2, same operation order as the tests."""
+    return [-2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)]
+
+
+def _torch_kwargs(h: dict[str, Any]) -> dict[str, Any]:
+    return {k: (tuple(v) if k == "betas" else v) for k, v in h.items()}
+
+
+def _jsonable(h: dict[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in h.items()}
+
+
+def run_torch(name: str, h: dict[str, Any], start: tuple[float, float], changes: dict[int, dict[str, Any]]):
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = TORCH_CLASS[name]([p], foreach=False, **_torch_kwargs(resolve_hyperparameters(name, h)))
+    out = []
+    for t in range(1, STEPS + 1):
+        for key, value in changes.get(t - 1, {}).items():
+            opt.param_groups[0][key] = value
+        x, y = p.detach().tolist()
+        p.grad = torch.tensor(rosenbrock_grad(x, y), dtype=torch.float64)
+        opt.step()
+        if t in RECORDED:
+            pos = p.detach().tolist()
+            assert all(np.isfinite(pos)) and max(map(abs, pos)) < 10, (name, h, start, t, pos)
+            out.append(pos)
+    return out
+
+
+def trajectories() -> list[dict[str, Any]]:
+    cases = []
+    for name in TORCH_CLASS:
+        for h in [{}, *VARIANTS[name]]:
+            cases.append(
+                {
+                    "optimizer": name,
+                    "hyperparameters": _jsonable(h),
+                    "starts": [list(s) for s in STARTS],
+                    "positions": [run_torch(name, h, s, {}) for s in STARTS],
+                }
+            )
+    return cases
+
+
+def live_changes() -> list[dict[str, Any]]:
+    return [
+        {
+            "optimizer": name,
+            "hyperparameters": _jsonable(h),
+            "changes": {str(k): _jsonable(v) for k, v in changes.items()},
+            "start": list(STARTS[0]),
+            "positions": run_torch(name, h, STARTS[0], changes),
+        }
+        for name, h, changes in LIVE
+    ]
+
+
+def _torch_scheduler(name: str, opt: torch.optim.Optimizer, p: dict[str, float]):
+    sched = torch.optim.lr_scheduler
+    if name == "constant":
+        return sched.LambdaLR(opt, lambda t: 1.0)
+    if name == "step":
+        return sched.StepLR(opt, step_size=int(p["step_size"]), gamma=p["gamma"])
+    if name == "exponential":
+        return sched.ExponentialLR(opt, gamma=p["gamma"])
+    if name == "cosine":
+        return sched.CosineAnnealingLR(opt, T_max=int(p["T_max"]), eta_min=p["eta_min"])
+    if name == "warmup":
+        return sched.LinearLR(opt, start_factor=p["start_factor"], total_iters=int(p["total_iters"]))
+    warm = int(p["total_iters"])
+    return sched.SequentialLR(
+        opt,
+        [
+            sched.LinearLR(opt, start_factor=p["start_factor"], total_iters=warm),
+            sched.CosineAnnealingLR(opt, T_max=int(p["T_max"]), eta_min=p["eta_min"]),
+        ],
+        milestones=[warm],
+    )
+
+
+def schedules() -> list[dict[str, Any]]:
+    cases = []
+    for name, params in SCHEDULE_CASES:
+        w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.SGD([w], lr=BASE_LR)
+        sched = _torch_scheduler(name, opt, params)
+        lrs = []
+        for _ in range(SCHEDULE_STEPS):
+            lrs.append(opt.param_groups[0]["lr"])  # the lr the next update uses
+            w.grad = torch.zeros(1, dtype=torch.float64)
+            opt.step()
+            sched.step()
+        cases.append({"schedule": name, "params": params, "base_lr": BASE_LR, "lrs": lrs})
+    return cases
+
+
+def clipping() -> dict[str, Any]:
+    rng = np.random.default_rng(7)
+    grads = (
+        rng.standard_normal((8, 3)) * np.array([[0.1], [0.5], [1], [2], [5], [10], [0.01], [3]])
+    ).tolist()
+    max_norm, clip_value = 1.5, 0.7
+    by_norm, by_value = [], []
+    for row in grads:
+        p = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        p.grad = torch.tensor(row, dtype=torch.float64)
+        torch.nn.utils.clip_grad_norm_([p], max_norm)
+        by_norm.append(p.grad.tolist())
+        p.grad = torch.tensor(row, dtype=torch.float64)
+        torch.nn.utils.clip_grad_value_([p], clip_value)
+        by_value.append(p.grad.tolist())
+    return {
+        "grads": grads,
+        "max_norm": max_norm,
+        "clip_value": clip_value,
+        "by_norm": by_norm,
+        "by_value": by_value,
+    }
+
+
+def build() -> dict[str, Any]:
+    return {
+        "torch_version": torch.__version__,
+        "steps": STEPS,
+        "recorded_steps": RECORDED,
+        "trajectories": trajectories(),
+        "live_changes": live_changes(),
+        "schedules": schedules(),
+        "clipping": clipping(),
+    }
+
+
+if __name__ == "__main__":
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(build(), separators=(",", ":")) + "\n")
+    print(f"wrote {OUT} ({OUT.stat().st_size / 1000:.0f} kB)")
