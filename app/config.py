@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _resource_dir(name: str) -> Path:
-    """Find static/ or templates/: packaged inside app/ by the wheel, or at the repository root in a checkout."""
+    """Find static/ or templates/: inside app/ when installed from a wheel, else at the repository root."""
     packaged = Path(__file__).resolve().parent / name
     return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / name
 

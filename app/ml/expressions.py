@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -309,13 +310,16 @@ def _parse(text: str) -> tuple[ast.expr, Callable[[int], int]]:
         return source_cols[col] if col < len(source_cols) else len(text)
 
     try:
-        module = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SyntaxWarning)  # "2x" becomes a SyntaxError, not a log line
+            module = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         start = to_user((exc.offset or 1) - 1)
         end = (
             to_user(exc.end_offset - 2) + 1 if exc.end_offset and exc.end_offset > (exc.offset or 0) else None
         )
-        raise ExpressionError(f"syntax error: {exc.msg}", text, start, end) from None
+        hint = "; write 2*x, not 2x" if "decimal literal" in exc.msg else ""
+        raise ExpressionError(f"syntax error: {exc.msg}{hint}", text, start, end) from None
     except (ValueError, MemoryError, RecursionError) as exc:
         raise ExpressionError(f"the expression could not be read ({type(exc).__name__})", text) from None
     return module.body, to_user

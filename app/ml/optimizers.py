@@ -283,9 +283,14 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 def _check_number(key: str, value: Any, param: HyperParam) -> None:
     """Refuse non-numbers, non-finite numbers and values outside the inclusive bounds."""
     field = f"hyperparameters.{key}"
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except ValueError:  # ragged nesting
+        raise ConfigError(f"{key} must be a number, got {value!r}", field) from None
     if arr.dtype == bool or arr.dtype.kind not in "iuf":
         raise ConfigError(f"{key} must be a number, got {value!r}", field)
+    if arr.ndim != 0:
+        raise ConfigError(f"{key} must be a single number, got {value!r}", field)
     if not np.all(np.isfinite(arr)):
         raise ConfigError(f"{key} must be finite, got {value!r}", field)
     low, high = param.minimum, param.maximum
@@ -294,20 +299,20 @@ def _check_number(key: str, value: Any, param: HyperParam) -> None:
 
 
 def _check_value(key: str, value: Any, param: HyperParam) -> Any:
+    """One run's value for ``param`` as a Python bool, float or pair of floats; anything else refused."""
     field = f"hyperparameters.{key}"
     if param.kind == "bool":
-        arr = np.asarray(value)
-        if arr.dtype != bool:
+        if not isinstance(value, bool | np.bool_):
             raise ConfigError(f"{key} must be true or false, got {value!r}", field)
-        return bool(value) if arr.ndim == 0 else arr
+        return bool(value)
     if param.kind == "pair":
-        if isinstance(value, str | bytes) or np.ndim(value) == 0 or len(value) != 2:
+        if not isinstance(value, list | tuple) or len(value) != 2:
             raise ConfigError(f"{key} must be a pair of numbers, got {value!r}", field)
         for component in value:
             _check_number(key, component, param)
-        return tuple(float(c) if np.ndim(c) == 0 else np.asarray(c, np.float64) for c in value)
+        return tuple(float(c) for c in value)
     _check_number(key, value, param)
-    return float(value) if np.ndim(value) == 0 else np.asarray(value, np.float64)
+    return float(value)
 
 
 def _check_torch_rules(name: str, values: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Runs on a surface: the Descent that advances them, step records, end reasons, traces, descend() and sweep().
+"""Runs on a surface: the Descent that advances them, step records, end reasons, traces, sweeps.
 
 All runs of a Descent live in one (K, d) array of "lanes", so the surface is evaluated once per step for
 every run. Runs that share an optimizer, a schedule and clipping and start together form a group over a
@@ -133,8 +133,8 @@ class _Group:
             parts.append(clip_by_norm(_per_run([s.clip_norm for s in self.specs])))
         if first.clip_value is not None:
             parts.append(clip_by_value(_per_run([s.clip_value for s in self.specs])))
-        parts.append(make_optimizer(first.optimizer, hp, self.schedule))
-        return chain(*parts)
+        optimizer = make_optimizer(first.optimizer, hp, self.schedule)
+        return chain(*parts, optimizer) if parts else optimizer
 
     def lr(self) -> np.ndarray:
         """Learning rate in effect at the group's current step, one value per run."""
@@ -188,8 +188,10 @@ class Descent:
         self.noise = noise
         self.seed = seed
         view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
-        self._center = view.mean(axis=1)
-        self._inv_reach = 1.0 / ((0.5 + DIVERGENCE_WIDTHS) * (view[:, 1] - view[:, 0]))
+        width = view[:, 1] - view[:, 0]
+        self._lo = view[:, 0] - DIVERGENCE_WIDTHS * width
+        self._hi = view[:, 1] + DIVERGENCE_WIDTHS * width
+        self._bounds = list(zip(self._lo.tolist(), self._hi.tolist(), strict=True))
         dim = surface.dim
         self.ids: list[str] = []
         self.groups: list[_Group] = []
@@ -202,6 +204,7 @@ class Descent:
         self._all_active = True
         self._ids_tuple: tuple[str, ...] = ()
         self._lanes = np.empty(0, dtype=np.int64)
+        self._lr_cache: np.ndarray | None = None
         self.add_runs(runs)
 
     # ------------------------------------------------------------------ runs
@@ -234,7 +237,7 @@ class Descent:
         return np.array(rows, dtype=np.float64).reshape(len(specs), self.surface.dim)
 
     def add_runs(self, runs: Sequence[RunSpec]) -> None:
-        """Add runs (late entrants count steps from their own 0); everything is validated before any change."""
+        """Add runs (late entrants count steps from their own 0); all is validated before anything changes."""
         for i, r in enumerate(runs):
             if r.id in self.ids or [x.id for x in runs].count(r.id) > 1:
                 raise ConfigError(f"run id {r.id!r} is used twice; run ids must be unique", f"runs.{i}.id")
@@ -246,8 +249,8 @@ class Descent:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ConfigError(
-                "the surface is not defined at this start point (the loss or its gradient is not finite"
-                f" there), or the point lies more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view",
+                "the surface is not defined at this start point (its loss or gradient is not finite there),"
+                f" or the point lies more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view",
                 f"runs.{i}.start" if runs[i].start is not None else "start",
             )
         by_key: dict[tuple[Any, ...], list[int]] = {}
@@ -268,11 +271,32 @@ class Descent:
         self.steps = np.concatenate([self.steps, np.zeros(len(runs), dtype=np.int64)])
         self.active = np.concatenate([self.active, np.ones(len(runs), dtype=bool)])
         self._refresh_lanes()
+        self._lr_cache = None
         new = np.arange(first_lane, len(self.ids))
         self._pending.extend(self._check(new, np.zeros((len(new), self.surface.dim))))
 
     def _inside(self, points: np.ndarray) -> np.ndarray:
-        return (np.abs(points - self._center) * self._inv_reach).max(axis=1) <= 1.0
+        return ((points >= self._lo) & (points <= self._hi)).all(axis=1)
+
+    def _quiet(self, params: np.ndarray, loss: np.ndarray, grad_norm: np.ndarray) -> bool:
+        """True when no run ends at this step: the common case, so it is the fast path.
+
+        A few runs are checked on Python floats (cheaper than NumPy calls on tiny arrays), many with
+        NumPy reductions. Comparisons with NaN are False, so a NaN anywhere fails the check.
+        """
+        top = max((g.t for g in self.groups if g.running), default=0)
+        if top >= self.max_steps:
+            return False
+        if params.size > 16:
+            inside = bool(self._inside(params).all())
+            return inside and float(grad_norm.min()) >= self.tolerance and math.isfinite(float(loss.sum()))
+        bounds = self._bounds
+        for row in params.tolist():
+            for v, (lo, hi) in zip(row, bounds, strict=True):
+                if not lo <= v <= hi:
+                    return False
+        tolerance = self.tolerance
+        return all(g >= tolerance for g in grad_norm.tolist()) and math.isfinite(sum(loss.tolist()))
 
     def _refresh_lanes(self) -> None:
         """Cache the ids and lane indices of the active runs (they change only when a run ends or joins)."""
@@ -291,6 +315,7 @@ class Descent:
         """Live change of a run's hyperparameters (validated; takes effect at the next step)."""
         group, lane = self._group_of(run_id)
         group.set_hyperparameters(lane, changes)
+        self._lr_cache = None
 
     def hyperparameters(self, run_id: str) -> dict[str, Any]:
         group, lane = self._group_of(run_id)
@@ -343,25 +368,23 @@ class Descent:
         return self._check(self._lanes, update[self._lanes])
 
     def _lr(self) -> np.ndarray:
-        if len(self.groups) == 1:
-            return self.groups[0].lr()
-        return np.concatenate([g.lr() for g in self.groups])
+        """Every lane's learning rate now; cached while no group follows a schedule."""
+        if self._lr_cache is not None:
+            return self._lr_cache
+        lr = self.groups[0].lr() if len(self.groups) == 1 else np.concatenate([g.lr() for g in self.groups])
+        if all(g.schedule is None for g in self.groups):
+            self._lr_cache = lr
+        return lr
 
     def _check(self, lanes: np.ndarray | None, update: np.ndarray) -> list[Event]:
         """The record of this step for ``lanes`` (None: all), and the ends of runs that stop here."""
-        pick = (lambda a: a) if lanes is None else (lambda a: a[lanes])
-        params, loss, grad = pick(self.params), pick(self.loss), pick(self.grad)
-        grad_norm = np.sqrt(np.einsum("kd,kd->k", grad, grad))
-        steps = pick(self.steps)
-        lr = pick(self._lr())
-        reach = float((np.abs(params - self._center) * self._inv_reach).max(initial=0.0))
-        smallest = float(grad_norm.min(initial=math.inf))
-        if (
-            reach <= 1.0
-            and smallest >= self.tolerance
-            and math.isfinite(float(loss.sum()))
-            and int(steps.max(initial=0)) < self.max_steps
-        ):
+        if lanes is None:
+            params, loss, grad, steps, lr = self.params, self.loss, self.grad, self.steps, self._lr()
+        else:
+            params, loss, grad = self.params[lanes], self.loss[lanes], self.grad[lanes]
+            steps, lr = self.steps[lanes], self._lr()[lanes]
+        grad_norm = np.sqrt(np.add.reduce(grad * grad, axis=1))
+        if self._quiet(params, loss, grad_norm):
             ids, index = (self._ids_tuple, self._lanes) if lanes is None else self._row_ids(lanes)
             return [StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update)]
         return self._check_ends(lanes, params, loss, grad, grad_norm, steps, lr, update)

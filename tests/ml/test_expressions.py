@@ -461,3 +461,10 @@ def test_random_text_parses_or_is_refused_cleanly(text: str) -> None:
 def test_arbitrary_unicode_parses_or_is_refused_cleanly(text: str) -> None:
     with contextlib.suppress(ExpressionError):
         parse_expression(text)
+
+
+def test_number_glued_to_a_name_is_refused_with_a_hint_and_no_warning(recwarn) -> None:
+    with pytest.raises(ExpressionError, match=r"2\*x") as error:
+        parse_expression("x + 2y")
+    assert error.value.start == 4
+    assert not [w for w in recwarn if issubclass(w.category, SyntaxWarning)]

@@ -503,10 +503,15 @@ def test_nesterov_requires_momentum_and_zero_dampening_like_torch(given):
     assert err.value.field == "hyperparameters.nesterov"
 
 
-def test_resolve_fills_torch_defaults_and_accepts_per_run_arrays():
-    h = resolve_hyperparameters("adam", {"lr": np.array([[0.1], [0.01]])})
-    assert h["betas"] == (0.9, 0.999) and h["eps"] == 1e-8 and h["amsgrad"] is False
-    assert h["lr"].shape == (2, 1)
+def test_resolve_fills_torch_defaults_for_one_run_and_refuses_arrays():
+    h = resolve_hyperparameters("adam", {"lr": 0.1})
+    assert h == {"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False}
+    with pytest.raises(ConfigError, match="single number"):
+        resolve_hyperparameters("adam", {"lr": np.array([[0.1], [0.01]])})
+    with pytest.raises(ConfigError, match="true or false"):
+        resolve_hyperparameters("adam", {"amsgrad": [True, False]})
+    with pytest.raises(ConfigError, match="number"):
+        resolve_hyperparameters("adam", {"betas": [[0.9], 0.999]})
 
 
 def test_unknown_name_in_make_optimizer():

@@ -66,7 +66,7 @@ def get_surface_detail(
         str | None, Query(description="For name=custom: 'xmin,xmax,ymin,ymax'.", examples=["-3,3,-3,3"])
     ] = None,
 ) -> Any:
-    """Surface parameters go in the query string too, e.g. `/surfaces/elongated?condition_number=50&angle=30`."""
+    """Surface parameters go in the query string, e.g. `/surfaces/elongated?condition_number=50&angle=30`."""
     if name != "custom" and name not in SURFACES:
         raise UnknownNameError("surface", name, [*SURFACES, "custom"], field="name")
     params = {}
