@@ -1,7 +1,8 @@
-"""HTML pages rendered from templates/ (the playground views arrive in later issues)."""
+"""HTML pages rendered from templates/: the landing page and one page per playground view."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import plotly
@@ -12,9 +13,29 @@ from app import __version__
 from app.ml.optimizers import OPTIMIZERS
 from app.ml.schedules import SCHEDULES
 from app.ml.surfaces import SURFACES
+from app.web import serialize
 
 router = APIRouter(include_in_schema=False)
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+VIEWS = {
+    "playground": ("playground.html", "Surface playground"),
+    "race": ("race.html", "Optimizer race"),
+    "learning-rate": ("learning_rate.html", "Learning rate"),
+    "sweep": ("sweep.html", "Learning-rate sweep"),
+}
+
+
+@lru_cache
+def registry_json() -> str:
+    """Surfaces, optimizers and schedules for the page to read at load (no extra round trip)."""
+    registry = {
+        "surfaces": serialize.surfaces_json(),
+        "optimizers": serialize.optimizers_json(),
+        "schedules": serialize.schedules_json(),
+    }
+    # Escape "</" so no registry text can close the <script type="application/json"> element.
+    return serialize.dumps(registry).decode().replace("</", "<\\/")
 
 
 @router.get("/static/vendor/plotly.min.js")
@@ -27,12 +48,28 @@ def plotly_js() -> FileResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
-    """The landing page: what exists today, with links into the API."""
+    """The landing page: what exists, with links to every view and into the API."""
     templates = request.app.state.templates
     context = {
         "version": __version__,
+        "views": VIEWS,
         "surfaces": list(SURFACES.values()),
         "optimizers": list(OPTIMIZERS.values()),
         "schedules": list(SCHEDULES.values()),
     }
     return templates.TemplateResponse(request, "index.html", context)
+
+
+def _view_page(view: str):
+    template, title = VIEWS[view]
+
+    def page(request: Request) -> HTMLResponse:
+        context = {"version": __version__, "view": view, "title": title, "registry_json": registry_json()}
+        return request.app.state.templates.TemplateResponse(request, template, context)
+
+    page.__name__ = f"page_{view.replace('-', '_')}"
+    return page
+
+
+for _view in VIEWS:
+    router.add_api_route(f"/{_view}", _view_page(_view), methods=["GET"], response_class=HTMLResponse)
