@@ -33,6 +33,21 @@ class Settings(BaseSettings):
         400, ge=2, description="Grid resolution (points per axis) for contour and 3-D plots."
     )
     max_expression_length: int = Field(300, ge=1, description="Characters in a custom surface expression.")
+    max_message_bytes: int = Field(65_536, ge=1_024, description="Size of one WebSocket command.")
+    max_commands_per_second: float = Field(50.0, gt=0, description="Sustained WebSocket commands per second.")
+    max_speed: float = Field(
+        100_000.0, gt=0, description="Fastest paced speed (steps/s per run) besides 'max'."
+    )
+    idle_timeout_s: float = Field(
+        600.0, gt=0, description="Close a socket idle this long while nothing runs."
+    )
+    send_timeout_s: float = Field(
+        15.0, gt=0, description="Close a socket whose client stops reading this long."
+    )
+    stream_frame_s: float = Field(
+        1 / 60, gt=0, description="Coalescing interval of fast streams (≈ 60 msg/s)."
+    )
+    stream_chunk_s: float = Field(0.001, gt=0, description="Compute slice before yielding to other sockets.")
 
 
 @lru_cache

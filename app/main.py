@@ -11,7 +11,7 @@ from app import __version__
 from app.config import STATIC_DIR, TEMPLATES_DIR
 from app.ml.errors import ConfigError
 from app.web.errors import InputError, handle_config_error, handle_input_error, handle_validation_error
-from app.web.routes import api, pages
+from app.web.routes import api, pages, stream
 
 
 def create_app() -> FastAPI:
@@ -25,7 +25,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(ConfigError, handle_config_error)
     app.add_exception_handler(InputError, handle_input_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.state.streams = set()
     app.include_router(api.router)
+    app.include_router(stream.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

@@ -503,14 +503,6 @@ class RunTrace:
     update: np.ndarray  # (T, d); zero on the step-0 row
     end: RunEnd | None
 
-    @property
-    def final_loss(self) -> float | None:
-        return float(self.loss[-1]) if len(self.loss) else None
-
-    @property
-    def steps_to_converge(self) -> int | None:
-        return self.end.step if self.end is not None and self.end.reason == "converged" else None
-
 
 def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
     """Gather records into per-run columns, in the order runs first appear; works on any slice of events."""
@@ -552,15 +544,23 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
     return traces
 
 
-def summarize(surface: Surface, trace: RunTrace) -> dict[str, Any]:
-    """Final loss, steps to converge and distance to the nearest known minimum of one run."""
-    final = trace.position[-1] if len(trace.position) else None
-    nearest = nearest_minimum(surface, final) if final is not None else None
+def summary(
+    surface: Surface, position: Sequence[float] | None, loss: float | None, step: int, end: RunEnd | None
+) -> dict[str, Any]:
+    """Final loss, steps to converge and distance to the nearest known minimum, from a run's last record."""
+    nearest = nearest_minimum(surface, position) if position is not None else None
     return {
-        "final_loss": trace.final_loss,
-        "final_position": None if final is None else final.tolist(),
-        "steps_taken": int(trace.steps[-1]) if len(trace.steps) else 0,
-        "steps_to_converge": trace.steps_to_converge,
+        "final_loss": loss,
+        "final_position": None if position is None else [float(v) for v in position],
+        "steps_taken": step,
+        "steps_to_converge": end.step if end is not None and end.reason == "converged" else None,
         "nearest_minimum": None if nearest is None else list(nearest[0]),
         "distance_to_nearest_minimum": None if nearest is None else float(nearest[1]),
     }
+
+
+def summarize(surface: Surface, trace: RunTrace) -> dict[str, Any]:
+    """The summary of a whole trace."""
+    if not len(trace.steps):
+        return summary(surface, None, None, 0, trace.end)
+    return summary(surface, trace.position[-1], float(trace.loss[-1]), int(trace.steps[-1]), trace.end)

@@ -22,6 +22,16 @@ class InputError(Exception):
         self.kind = kind
 
 
+_UNION_TAGS = {"bool", "float", "int", "str", "list", "dict", "tuple"}
+
+
+def clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """Pydantic's error path without union-member tags ('bool', 'constrained-float', "literal['max']")."""
+    return tuple(
+        p for p in loc if not isinstance(p, str) or (p not in _UNION_TAGS and "[" not in p and "-" not in p)
+    )
+
+
 def field_loc(root: str, field: str) -> tuple[str | int, ...]:
     """'runs.0.hyperparameters.lr' under 'body' -> ('body', 'runs', 0, 'hyperparameters', 'lr')."""
     parts: list[str | int] = [root]
@@ -72,7 +82,7 @@ async def handle_validation_error(request: Request, error: Exception) -> JSONRes
     assert isinstance(error, RequestValidationError)
     detail = []
     for item in error.errors():
-        entry = {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]}
+        entry = {"loc": list(clean_loc(tuple(item["loc"]))), "msg": item["msg"], "type": item["type"]}
         if item.get("ctx"):
             entry["ctx"] = {k: _plain(v) for k, v in item["ctx"].items()}
         detail.append(entry)

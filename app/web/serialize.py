@@ -29,10 +29,10 @@ def dumps(content: Any) -> bytes:
     return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Tuples (betas) as lists, NumPy scalars as Python numbers."""
     if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -92,7 +92,7 @@ def optimizer_json(spec: OptimizerSpec) -> dict[str, Any]:
         "torch": spec.torch,
         "update_rule": spec.update_rule,
         "note": spec.note,
-        "hyperparameters": [{**asdict(hp), "default": _jsonable(hp.default)} for hp in spec.hyperparameters],
+        "hyperparameters": [{**asdict(hp), "default": jsonable(hp.default)} for hp in spec.hyperparameters],
     }
 
 
@@ -133,10 +133,11 @@ def trace_columns(trace: RunTrace) -> dict[str, list[Any]]:
         cols[f"grad_{c}"] = trace.grad[:, i].tolist()
     cols["grad_norm"] = trace.grad_norm.tolist()
     cols["lr"] = trace.lr.tolist()
+    starts = np.flatnonzero(trace.steps == 0).tolist()
     for i, c in enumerate(COORDS[:dim]):
         column = trace.update[:, i].tolist()
-        if column:
-            column[0] = None
+        for row in starts:
+            column[row] = None
         cols[f"update_{c}"] = column
     return cols
 
@@ -147,7 +148,7 @@ def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
     return {
         "id": spec.id,
         "optimizer": spec.optimizer,
-        "hyperparameters": {k: _jsonable(v) for k, v in result.descent.hyperparameters(spec.id).items()},
+        "hyperparameters": {k: jsonable(v) for k, v in result.descent.hyperparameters(spec.id).items()},
         "schedule": {"name": spec.schedule, "params": dict(spec.schedule_params)},
         "clip_norm": spec.clip_norm,
         "clip_value": spec.clip_value,

@@ -56,14 +56,14 @@ class TraceResult:
     descent: Descent
 
 
-def check_limits(request: TraceRequest, settings: Settings) -> None:
-    """Refuse work over the limits before any is done."""
+def check_limits(request: TraceRequest, settings: Settings, stream: bool = False) -> None:
+    """Refuse work over the limits before any is done (a stream keeps no trace, so no record budget)."""
     if request.steps > settings.max_steps:
         raise InputError(("body", "steps"), f"at most {settings.max_steps} steps per run", "less_than_equal")
     if len(request.runs) > settings.max_runs:
         raise InputError(("body", "runs"), f"at most {settings.max_runs} runs per request", "too_long")
     records = (request.steps + 1) * len(request.runs)
-    if records > settings.max_step_records:
+    if not stream and records > settings.max_step_records:
         raise InputError(
             ("body", "steps"),
             f"steps × runs is {records}; the limit per trace is {settings.max_step_records}"
@@ -72,9 +72,11 @@ def check_limits(request: TraceRequest, settings: Settings) -> None:
         )
 
 
-def make_descent(request: TraceRequest, settings: Settings) -> tuple[Surface, list[RunSpec], Descent]:
+def make_descent(
+    request: TraceRequest, settings: Settings, stream: bool = False
+) -> tuple[Surface, list[RunSpec], Descent]:
     """Validate everything the schema cannot (limits, names, hyperparameters) and set up the runs."""
-    check_limits(request, settings)
+    check_limits(request, settings, stream)
     surface = build_surface(request.surface, request.params, request.expression, request.view, settings)
     specs = request.run_specs()
     descent = Descent(

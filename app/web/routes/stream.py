@@ -1,0 +1,59 @@
+"""The live stream endpoint /api/v1/stream: a thin Starlette loop around StreamSession (protocol v1)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+
+from app.config import Settings, get_settings
+from app.web.commands import CommandError
+from app.web.session import CommandFlood, SlowClient, StreamSession
+
+router = APIRouter()
+
+
+@router.websocket("/api/v1/stream")
+async def stream(websocket: WebSocket, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+    """Read commands while the session's pump sends steps; every way out frees the descent at once."""
+    await websocket.accept()
+    session = StreamSession(websocket.send_text, settings)
+    sessions: set[StreamSession] = websocket.app.state.streams
+    sessions.add(session)
+    pump = asyncio.create_task(session.pump())
+    close: tuple[int, str] | None = None
+    try:
+        await session.hello()
+        while True:
+            if pump.done():
+                pump.result()  # re-raise what stopped it (a slow client)
+            try:
+                message = await asyncio.wait_for(websocket.receive(), settings.idle_timeout_s)
+            except TimeoutError:
+                if session.running:
+                    continue
+                close = (1000, "idle")
+                break
+            if message["type"] == "websocket.disconnect":
+                break
+            if message.get("text") is not None:
+                await session.handle(message["text"])
+            else:
+                await session.error(CommandError("not_text", "commands are JSON text frames, not binary"))
+    except CommandFlood:
+        close = (1008, "command flood")
+    except SlowClient:
+        close = (1008, "client too slow")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, SlowClient, WebSocketDisconnect, RuntimeError):
+            await pump
+        session.close()
+        sessions.discard(session)
+    if close is not None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(*close)

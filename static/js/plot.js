@@ -1,0 +1,277 @@
+// Shared Plotly drawing for descent views: a contour drawn once, a transparent overlay for the live paths,
+// a 3-D surface alternative and a loss-vs-step plot. Why this shape: see DESIGN.md, "Drawing live paths
+// with Plotly" (never restyle the plot that holds the contour for a step; it redraws the whole contour).
+/* global Plotly */
+
+/** Okabe–Ito: distinguishable with the common colour-vision deficiencies; yellow last (weak on white). */
+export const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
+export const colorOf = (index) => PALETTE[index % PALETTE.length];
+
+/** Same margins on the contour and its overlay, fixed (no autoexpand), so their plot areas coincide. */
+const MARGIN = { l: 48, r: 78, t: 10, b: 40, autoexpand: false };
+const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
+
+/**
+ * A thinned copy of a path for drawing: at most `max` points, the newest `tail` in full, the older part
+ * evenly strided. Full data stays in the caller's arrays; only this copy reaches Plotly.
+ */
+export function thin(xs, ys, max = 2000, tail = 500) {
+  const n = xs.length;
+  if (n <= max) return { x: xs.slice(), y: ys.slice() };
+  const head = n - tail;
+  const stride = head / (max - tail);
+  const x = [];
+  const y = [];
+  for (let k = 0; k < max - tail; k++) {
+    const i = Math.floor(k * stride);
+    x.push(xs[i]);
+    y.push(ys[i]);
+  }
+  for (let i = head; i < n; i++) {
+    x.push(xs[i]);
+    y.push(ys[i]);
+  }
+  return { x, y };
+}
+
+/**
+ * How to map loss to contour height. When the range is wide and most of the surface sits near the bottom
+ * (Rosenbrock: 0 … 2,500), evenly spaced levels would show one blob; log-spaced levels show the valley.
+ */
+export function zScale(grid) {
+  const values = grid.z.flat().filter((v) => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
+  if (!values.length) return { log: false, f: (v) => v, label: "loss" };
+  const lo = values[0];
+  const hi = values[values.length - 1];
+  const median = values[Math.floor(values.length / 2)];
+  const span = hi - lo;
+  const wide = span > 0 && (hi - lo) / Math.max(median - lo, span * 1e-12) > 20;
+  if (!wide) return { log: false, f: (v) => v, label: "loss", lo, hi };
+  const eps = span * 1e-6;
+  return { log: true, f: (v) => Math.log10(Math.max(v - lo, 0) + eps), label: "loss (log scale)", lo, hi, eps };
+}
+
+function transformGrid(grid, scale) {
+  return grid.z.map((row) => row.map((v) => (v === null || !Number.isFinite(v) ? null : scale.f(v))));
+}
+
+/** Colour-bar ticks that read as loss values even when the contour is drawn on a log scale. */
+function colorbar(scale) {
+  const bar = { thickness: 12, x: 1.02, xanchor: "left", len: 1, title: { text: scale.label, side: "right" } };
+  if (!scale.log) return bar;
+  const kLo = Math.ceil(Math.log10(scale.eps));
+  const kHi = Math.floor(Math.log10(scale.hi - scale.lo + scale.eps));
+  const tickvals = [];
+  for (let k = Math.max(kLo, kHi - 6); k <= kHi; k++) tickvals.push(k);
+  const ticktext = tickvals.map((k) => formatNumber(scale.lo + 10 ** k));
+  return { ...bar, tickvals, ticktext };
+}
+
+/** Compact numbers for readouts and ticks: 3 significant digits, exponent form when tiny or huge. */
+export function formatNumber(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
+  const a = Math.abs(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
+  return Number(v.toPrecision(4)).toString();
+}
+
+/** True when the browser can give a WebGL context (Plotly's 3-D `surface` needs one). */
+export function hasWebGL() {
+  try {
+    const canvas = document.createElement("canvas");
+    return Boolean(canvas.getContext("webgl") || canvas.getContext("experimental-webgl"));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The 2-D surface: a contour plot drawn once per surface and a transparent overlay plot stacked on top
+ * for the paths. `onPick(x, y)` is called with data coordinates when the contour is clicked (not dragged).
+ */
+export class ContourWithOverlay {
+  constructor(container, { onPick } = {}) {
+    this.container = container;
+    this.base = container.querySelector(".plot-base");
+    this.overlay = container.querySelector(".plot-overlay");
+    this.onPick = onPick;
+    this.range = null;
+    this.scale = null;
+    this.drawnPoints = 0;
+    this.#listenForPicks();
+  }
+
+  /** Draw the contour (the only time it is drawn for this surface) and reset the overlay's ranges. */
+  async drawSurface(surface) {
+    const [x0, x1, y0, y1] = surface.view;
+    this.range = { x: [x0, x1], y: [y0, y1] };
+    this.scale = zScale(surface.grid);
+    const contour = {
+      type: "contour",
+      x: surface.grid.x,
+      y: surface.grid.y,
+      z: transformGrid(surface.grid, this.scale),
+      customdata: surface.grid.z,
+      hovertemplate: "x %{x:.3f}<br>y %{y:.3f}<br>loss %{customdata:.4g}<extra></extra>",
+      colorscale: "Viridis",
+      reversescale: false,
+      ncontours: this.scale.log ? 28 : 22,
+      contours: { coloring: "fill", showlines: true },
+      line: { width: 0.5, color: "rgba(255,255,255,0.35)" },
+      colorbar: colorbar(this.scale),
+      connectgaps: false,
+    };
+    const minima = {
+      type: "scatter",
+      mode: "markers",
+      x: surface.minima.map((m) => m[0]),
+      y: surface.minima.map((m) => m[1]),
+      marker: { symbol: "star", size: 14, color: "#fff", line: { color: "#000", width: 1.2 } },
+      hovertemplate: "minimum (%{x:.3f}, %{y:.3f})<extra></extra>",
+      showlegend: false,
+    };
+    const layout = {
+      margin: MARGIN,
+      font: FONT,
+      xaxis: { range: this.range.x, autorange: false, title: { text: "x", standoff: 4 }, zeroline: false },
+      yaxis: { range: this.range.y, autorange: false, title: { text: "y", standoff: 4 }, zeroline: false },
+      showlegend: false,
+      dragmode: "zoom",
+      paper_bgcolor: "rgba(0,0,0,0)",
+    };
+    await Plotly.react(this.base, [contour, minima], layout, { responsive: true, displaylogo: false, scrollZoom: false });
+    if (!this.relayoutBound) {
+      this.base.on("plotly_relayout", () => this.#syncRanges());
+      this.relayoutBound = true;
+    }
+  }
+
+  /** Copy the contour's current axis ranges (after zoom, pan, reset) for the overlay's next draw. */
+  #syncRanges() {
+    const full = this.base._fullLayout;
+    if (!full) return;
+    this.range = { x: full.xaxis.range.slice(), y: full.yaxis.range.slice() };
+    this.onRangeChange?.();
+  }
+
+  /** Redraw the overlay (paths, markers, arrows) with the contour's ranges; cheap: SVG scatter only. */
+  drawOverlay(traces, annotations = []) {
+    if (!this.range) return Promise.resolve();
+    const axis = (range) => ({ range, autorange: false, visible: false, fixedrange: true });
+    const layout = {
+      margin: MARGIN,
+      xaxis: axis(this.range.x),
+      yaxis: axis(this.range.y),
+      showlegend: false,
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+      annotations,
+    };
+    this.drawnPoints = traces.reduce((sum, t) => sum + (t.meta === "path" ? t.x.length : 0), 0);
+    return Plotly.react(this.overlay, traces, layout, { staticPlot: true, responsive: true });
+  }
+
+  /** Clicks that were not drags become start points, in data coordinates of the contour's axes. */
+  #listenForPicks() {
+    let down = null;
+    this.base.addEventListener("pointerdown", (e) => (down = { x: e.clientX, y: e.clientY }));
+    this.base.addEventListener("click", (e) => {
+      if (!down || Math.hypot(e.clientX - down.x, e.clientY - down.y) > 4) return;
+      const full = this.base._fullLayout;
+      if (!full || !this.onPick) return;
+      const rect = this.base.getBoundingClientRect();
+      const xa = full.xaxis;
+      const ya = full.yaxis;
+      const px = e.clientX - rect.left - xa._offset;
+      const py = e.clientY - rect.top - ya._offset;
+      if (px < 0 || py < 0 || px > xa._length || py > ya._length) return;
+      this.onPick(xa.p2l(px), ya.p2l(py));
+    });
+  }
+}
+
+/** Loss against step for every run, log y when every loss is positive. */
+export class LossPlot {
+  constructor(element) {
+    this.element = element;
+  }
+
+  draw(series) {
+    const positive = series.every((s) => s.y.every((v) => v > 0));
+    const traces = series.map((s) => ({
+      type: "scatter",
+      mode: "lines",
+      name: s.name,
+      x: s.x,
+      y: s.y,
+      line: { color: s.color, width: 2 },
+      hovertemplate: `${s.name}<br>step %{x}<br>loss %{y:.4g}<extra></extra>`,
+    }));
+    const layout = {
+      margin: { l: 56, r: 10, t: 8, b: 40 },
+      font: FONT,
+      xaxis: { title: { text: "step", standoff: 4 }, rangemode: "tozero" },
+      yaxis: { type: positive ? "log" : "linear", title: { text: positive ? "loss (log)" : "loss" }, exponentformat: "power" },
+      showlegend: series.length > 1,
+      legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
+      paper_bgcolor: "rgba(0,0,0,0)",
+    };
+    return Plotly.react(this.element, traces, layout, { responsive: true, displaylogo: false });
+  }
+}
+
+/** The 3-D view: the surface with the paths lying on it (heights on the same scale as the contour). */
+export class Surface3D {
+  constructor(element) {
+    this.element = element;
+    this.surfaceTrace = null;
+  }
+
+  setSurface(surface, scale) {
+    this.scale = scale;
+    this.surfaceTrace = {
+      type: "surface",
+      x: surface.grid.x,
+      y: surface.grid.y,
+      z: transformGrid(surface.grid, scale),
+      colorscale: "Viridis",
+      showscale: false,
+      opacity: 0.92,
+      hoverinfo: "skip",
+      contours: { z: { show: true, usecolormap: true, project: { z: true }, width: 1 } },
+    };
+  }
+
+  draw(paths) {
+    if (!this.surfaceTrace) return Promise.resolve();
+    const lift = (v) => this.scale.f(v);
+    const traces = [this.surfaceTrace];
+    for (const p of paths) {
+      traces.push({
+        type: "scatter3d",
+        mode: "lines",
+        x: p.x,
+        y: p.y,
+        z: p.loss.map(lift),
+        line: { color: p.color, width: 6 },
+        name: p.name,
+        hoverinfo: "name",
+      });
+    }
+    const layout = {
+      margin: { l: 0, r: 0, t: 0, b: 0 },
+      font: FONT,
+      showlegend: false,
+      scene: {
+        xaxis: { title: { text: "x" } },
+        yaxis: { title: { text: "y" } },
+        zaxis: { title: { text: this.scale.label }, showticklabels: !this.scale.log },
+        camera: { eye: { x: 1.5, y: -1.6, z: 1.1 } },
+        aspectmode: "manual",
+        aspectratio: { x: 1, y: 1, z: 0.6 },
+      },
+      uirevision: "keep-camera",
+    };
+    return Plotly.react(this.element, traces, layout, { responsive: true, displaylogo: false });
+  }
+}
