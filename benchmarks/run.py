@@ -92,11 +92,9 @@ def trace_latency_ms(repeats: int) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
-    args = parser.parse_args()
-    repeats = 2 if args.quick else 5
+def core_rows(quick: bool) -> list[tuple[str, str, str]]:
+    """Engine and REST figures."""
+    repeats = 2 if quick else 5
     rows: list[tuple[str, str, str]] = []
     for name in ("sgd", "adam"):
         rate = engine_rate(name, 1, 20_000, repeats)

@@ -45,7 +45,7 @@ export function zScale(grid) {
   const hi = values[values.length - 1];
   const median = values[Math.floor(values.length / 2)];
   const span = hi - lo;
-  const wide = span > 0 && (hi - lo) / Math.max(median - lo, span * 1e-12) > 20;
+  const wide = span > 0 && span / Math.max(median - lo, span * 1e-12) > 5;
   if (!wide) return { log: false, f: (v) => v, label: "loss", lo, hi };
   const eps = span * 1e-6;
   return { log: true, f: (v) => Math.log10(Math.max(v - lo, 0) + eps), label: "loss (log scale)", lo, hi, eps };
@@ -57,7 +57,7 @@ function transformGrid(grid, scale) {
 
 /** Colour-bar ticks that read as loss values even when the contour is drawn on a log scale. */
 function colorbar(scale) {
-  const bar = { thickness: 12, x: 1.02, xanchor: "left", len: 1, title: { text: scale.label, side: "right" } };
+  const bar = { thickness: 12, x: 1.02, xanchor: "left", len: 0.9, y: 0.45, yanchor: "middle", title: { text: scale.log ? "loss<br>(log)" : "loss", side: "top" } };
   if (!scale.log) return bar;
   const kLo = Math.ceil(Math.log10(scale.eps));
   const kHi = Math.floor(Math.log10(scale.hi - scale.lo + scale.eps));
@@ -210,7 +210,7 @@ export class LossPlot {
     const layout = {
       margin: { l: 56, r: 10, t: 8, b: 40 },
       font: FONT,
-      xaxis: { title: { text: "step", standoff: 4 }, rangemode: "tozero" },
+      xaxis: { title: { text: "step", standoff: 4 }, rangemode: "tozero", zeroline: false },
       yaxis: { type: positive ? "log" : "linear", title: { text: positive ? "loss (log)" : "loss" }, exponentformat: "power" },
       showlegend: series.length > 1,
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
@@ -228,7 +228,10 @@ export class Surface3D {
   }
 
   setSurface(surface, scale) {
-    this.scale = scale;
+    // On a log scale the exact minimum would be a deep spike; a floor 1e-3 of the range up keeps it a basin.
+    const floor = scale.log ? scale.f(scale.lo + (scale.hi - scale.lo) * 1e-3) : -Infinity;
+    this.scale = { ...scale, f: (v) => Math.max(scale.f(v), floor) };
+    scale = this.scale;
     this.surfaceTrace = {
       type: "surface",
       x: surface.grid.x,
@@ -266,7 +269,7 @@ export class Surface3D {
         xaxis: { title: { text: "x" } },
         yaxis: { title: { text: "y" } },
         zaxis: { title: { text: this.scale.label }, showticklabels: !this.scale.log },
-        camera: { eye: { x: 1.5, y: -1.6, z: 1.1 } },
+        camera: { eye: { x: 1.15, y: -1.3, z: 0.85 } },
         aspectmode: "manual",
         aspectratio: { x: 1, y: 1, z: 0.6 },
       },

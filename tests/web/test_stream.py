@@ -380,3 +380,19 @@ def test_disconnect_mid_run_frees_the_descent(app) -> None:
                 break
             client.get("/api/v1/schedules")
         assert not app.state.streams
+
+
+def test_a_max_speed_stream_does_not_stall_another_socket(client: TestClient) -> None:
+    busy = {**PARABOLA, "steps": 100_000, "runs": [{"id": "a", "optimizer": "sgd", "hyperparameters": {"lr": 1e-7}}]}
+    with _connect(client) as fast, _connect(client) as slow:
+        fast.receive_json()
+        slow.receive_json()
+        _start(fast, busy, speed="max")
+        _start(slow, PARABOLA, speed=60)
+        made: list[int] = []
+        while not made or made[-1] < 5:
+            made += slow.receive_json()["runs"]["a"]["step"]
+        assert made == list(range(len(made))), "the paced socket got every step, in order"
+        fast.send_json({"type": "stop"})
+        event, _ = _until(fast, "event")
+    assert event["event"] == "stopped", "the fast run was still going while the slow socket got its steps"

@@ -1,0 +1,613 @@
+// The live descent view shared by /playground and /race: URL state, controls, the stream session, and a
+// requestAnimationFrame loop that draws whatever steps arrived since the last frame.
+/* global Plotly */
+import { StreamClient, api, embeddedRegistry } from "../client.js";
+import { readState, shareUrl, writeState } from "../state.js";
+import {
+  ContourWithOverlay,
+  LossPlot,
+  Surface3D,
+  colorOf,
+  formatNumber,
+  hasWebGL,
+  thin,
+} from "../plot.js";
+import {
+  bindShortcuts,
+  bindSpeed,
+  el,
+  hyperparameterFields,
+  showExpressionError,
+} from "../controls.js";
+
+const COLUMNS = ["step", "x", "y", "loss", "grad_x", "grad_y", "grad_norm", "lr", "update_x", "update_y"];
+const MAX_RUNS = 8;
+const GRID = 150;
+
+/** The URL-state table of a descent view; `defaults` differ between the playground and the race. */
+export function makeSchema(defaults) {
+  return {
+    surface: { type: "string", default: defaults.surface },
+    params: { type: "json", default: {}, validate: (v) => v && typeof v === "object" && !Array.isArray(v) },
+    expr: { type: "string", default: "" },
+    start: { type: "numbers", default: null, validate: (v) => v.length === 2 },
+    runs: { type: "json", default: defaults.runs, validate: validRuns },
+    steps: { type: "int", default: defaults.steps, validate: (v) => v >= 1 && v <= 100000 },
+    speed: { type: "string", default: String(defaults.speed), validate: (v) => v === "max" || Number(v) > 0 },
+    d3: { type: "bool", default: false },
+    arrows: { type: "bool", default: defaults.arrows },
+  };
+}
+
+function validRuns(runs) {
+  return (
+    Array.isArray(runs) &&
+    runs.length <= MAX_RUNS &&
+    runs.every((r) => r && typeof r.optimizer === "string" && typeof r.id === "string")
+  );
+}
+
+const parseSpeed = (s) => (s === "max" ? "max" : Number(s));
+
+/** A run's live data: every column in full (drawing thins a copy), plus how it ended. */
+function newRunData(run, color) {
+  const cols = Object.fromEntries(COLUMNS.map((c) => [c, []]));
+  return { id: run.id, optimizer: run.optimizer, hyperparameters: run.hyperparameters ?? {}, color, cols, end: null, summary: null };
+}
+
+/**
+ * Build the view inside `root` (the page's <main>). `options.mode` is "playground" or "race"; the race adds
+ * a results table and starts every optimizer from one shared start.
+ */
+export function mountDescentView(root, options) {
+  const registry = embeddedRegistry();
+  const optimizers = new Map(registry.optimizers.map((o) => [o.name, o]));
+  const surfaces = new Map(registry.surfaces.filter((s) => s.dim === 2).map((s) => [s.name, s]));
+  const schema = makeSchema(options.defaults);
+  const state = readState(schema);
+  state.runs = state.runs.filter((r) => optimizers.has(r.optimizer));
+  if (!surfaces.has(state.surface) && state.surface !== "custom") state.surface = options.defaults.surface;
+
+  const $ = (sel) => root.querySelector(sel);
+  const ui = {
+    play: $("#play"), step: $("#step"), reset: $("#reset"), speed: $("#speed"), speedOut: $("#speed-out"),
+    surface: $("#surface"), formula: $("#formula"), note: $("#surface-note"), params: $("#surface-params"),
+    exprForm: $("#expr-form"), expr: $("#expr"), exprError: $("#expr-error"),
+    runs: $("#runs"), addSelect: $("#add-optimizer"), addButton: $("#add-run"),
+    d3: $("#toggle-3d"), arrows: $("#toggle-arrows"), copy: $("#copy-link"), link: $("#share-url"),
+    status: $("#status"), readouts: $("#readouts"), results: $("#results tbody"),
+    plot2d: $("#contour"), plot3d: $("#surface3d"), webgl: $("#webgl-missing"), loss: $("#loss"),
+    startOut: $("#start-out"), arrowsKey: $("#arrows-key"),
+  };
+
+  const contour = new ContourWithOverlay(ui.plot2d, { onPick: (x, y) => setStart([x, y]) });
+  contour.onRangeChange = () => (dirty.overlay = true);
+  const lossPlot = new LossPlot(ui.loss);
+  const surface3d = new Surface3D(ui.plot3d);
+  const webgl = hasWebGL();
+
+  let surface = null; // the loaded surface with its grid
+  let client = null;
+  let status = "idle"; // idle | running | paused | finished
+  let ignoreSeq = 0; // messages of a descent the user reset are dropped
+  let expressionOk = true;
+  const data = new Map(); // run id -> newRunData
+  const dirty = { overlay: true, loss: true, readout: true, d3: true };
+  const perf = { frames: 0, maxPoints: 2000, last: 0, acks: 0 };
+
+  // ---------- state helpers ----------
+  const save = () => writeState(schema, state);
+  const runIndex = (id) => state.runs.findIndex((r) => r.id === id);
+  const colorFor = (id) => colorOf(Math.max(0, runIndex(id)));
+  const startPoint = () => state.start ?? surface?.start ?? [0, 0];
+  const active = () => status === "running" || status === "paused";
+
+  function setStatus(next, message) {
+    status = next;
+    ui.play.textContent = status === "running" ? "Pause" : "Play";
+    ui.play.setAttribute("aria-pressed", String(status === "running"));
+    ui.play.disabled = !expressionOk || !surface;
+    ui.step.disabled = !expressionOk || !surface;
+    const words = { idle: "Ready: press Play (Space) or Step (→).", running: "Running…", paused: "Paused.", finished: "Finished: every run has ended. Play starts again." };
+    ui.status.textContent = message ?? words[status];
+  }
+
+  function config() {
+    const cfg = {
+      surface: state.surface,
+      params: state.surface === "custom" ? {} : state.params,
+      start: startPoint(),
+      steps: state.steps,
+      runs: state.runs.map((r) => ({ id: r.id, optimizer: r.optimizer, hyperparameters: r.hyperparameters ?? {} })),
+    };
+    if (state.surface === "custom") cfg.expression = state.expr;
+    return cfg;
+  }
+
+  // ---------- stream ----------
+  function connect() {
+    client = new StreamClient();
+    const live = (msg) => msg.seq === undefined || msg.seq > ignoreSeq;
+    client.on("started", (msg) => {
+      if (!live(msg)) return;
+      data.clear();
+      for (const run of msg.runs) data.set(run.id, newRunData(run, colorFor(run.id)));
+      setStatus(msg.paused ? "paused" : "running");
+      markDirty();
+    });
+    client.on("steps", (msg) => live(msg) && appendSteps(msg.runs));
+    client.on("event", (msg) => {
+      if (!live(msg)) return;
+      const run = data.get(msg.run);
+      if (run) {
+        run.end = { reason: msg.event, step: msg.step, detail: msg.detail };
+        run.summary = msg.summary;
+      }
+      markDirty();
+    });
+    client.on("done", (msg) => live(msg) && setStatus("finished"));
+    client.on("state", (msg) => {
+      if (!live(msg)) return;
+      perf.acks++;
+      if (status !== "finished") setStatus(msg.paused ? "paused" : "running");
+    });
+    client.on("updated", (msg) => {
+      const run = live(msg) && data.get(msg.run);
+      if (run) run.hyperparameters = msg.hyperparameters;
+    });
+    client.on("run_added", (msg) => live(msg) && data.set(msg.run.id, newRunData(msg.run, colorFor(msg.run.id))));
+    client.on("run_removed", (msg) => {
+      if (live(msg)) data.delete(msg.run);
+      markDirty();
+    });
+    client.on("error", (msg) => (ui.status.textContent = `The server refused that: ${msg.message}`));
+    client.on("close", (info) => {
+      ui.status.textContent = `Connection to the server closed (${info.code}${info.reason ? `: ${info.reason}` : ""}). Reload the page to continue.`;
+      status = "idle";
+    });
+  }
+
+  function appendSteps(runs) {
+    for (const [id, cols] of Object.entries(runs)) {
+      const run = data.get(id);
+      if (!run) continue; // removed locally, its last steps may still be on the way
+      for (const c of COLUMNS) {
+        const values = cols[c];
+        if (values) for (let i = 0; i < values.length; i++) run.cols[c].push(values[i]);
+      }
+    }
+    markDirty();
+  }
+
+  function markDirty() {
+    dirty.overlay = dirty.loss = dirty.readout = dirty.d3 = true;
+  }
+
+  async function ensureClient() {
+    if (!client || client.closed) connect();
+    await client.ready;
+  }
+
+  // ---------- transport ----------
+  async function play() {
+    if (!surface || !expressionOk) return;
+    await ensureClient();
+    if (status === "running") {
+      client.pause();
+      setStatus("paused");
+    } else if (status === "paused") {
+      client.resume();
+      setStatus("running");
+    } else {
+      client.start(config(), { speed: parseSpeed(state.speed), paused: false });
+      setStatus("running", "Starting…");
+    }
+  }
+
+  async function step() {
+    if (!surface || !expressionOk) return;
+    await ensureClient();
+    if (!active()) client.start(config(), { speed: parseSpeed(state.speed), paused: true });
+    client.step(1);
+    setStatus("paused");
+  }
+
+  /** Forget the descent (the server stops it) and show the start again. */
+  function reset() {
+    if (client && active()) {
+      client.stop();
+      ignoreSeq = client.seq;
+    } else if (client) {
+      ignoreSeq = client.seq;
+    }
+    data.clear();
+    setStatus("idle");
+    markDirty();
+  }
+
+  function restartIfRunning() {
+    const wasRunning = status === "running";
+    reset();
+    if (wasRunning) play();
+  }
+
+  // ---------- surface ----------
+  async function loadSurface() {
+    const name = state.surface;
+    ui.surface.value = name;
+    ui.exprForm.hidden = name !== "custom";
+    renderSurfaceParams();
+    try {
+      const loaded =
+        name === "custom"
+          ? await api.surface("custom", { grid: GRID, expression: state.expr || "x**2 + 10*y**2" })
+          : await api.surface(name, { grid: GRID, params: state.params });
+      showExpressionError(ui.exprError, "", null);
+      ui.expr.setAttribute("aria-invalid", "false");
+      expressionOk = true;
+      surface = loaded;
+      ui.formula.textContent = `f(x, y) = ${loaded.formula}`;
+      ui.note.textContent = loaded.note ?? "";
+      await contour.drawSurface(loaded);
+      surface3d.setSurface(loaded, contour.scale);
+      markDirty();
+    } catch (error) {
+      if (name === "custom" && error.status === 422) {
+        expressionOk = false;
+        ui.expr.setAttribute("aria-invalid", "true");
+        showExpressionError(ui.exprError, state.expr, error.detail);
+      } else {
+        ui.status.textContent = `Could not load the surface: ${error.message}`;
+      }
+    }
+    updateStartOut();
+    setStatus(status === "finished" ? "idle" : status);
+  }
+
+  function renderSurfaceParams() {
+    ui.params.replaceChildren();
+    const spec = surfaces.get(state.surface);
+    for (const p of spec?.parameters ?? []) {
+      const id = `param-${p.name}`;
+      const input = el("input", {
+        id, type: "number", step: "any", min: p.minimum, max: p.maximum,
+        value: String(state.params[p.name] ?? p.default), title: p.description,
+      });
+      input.addEventListener("change", () => {
+        const v = Number(input.value);
+        const ok = input.value !== "" && Number.isFinite(v) && v >= p.minimum && v <= p.maximum;
+        input.setAttribute("aria-invalid", String(!ok));
+        if (!ok) return;
+        state.params = { ...state.params, [p.name]: v };
+        save();
+        reset();
+        loadSurface();
+      });
+      ui.params.append(el("div", { class: "field" }, el("label", { for: id, text: p.name.replace("_", " ") }), input));
+    }
+  }
+
+  function chooseSurface(name) {
+    state.surface = name;
+    state.params = {};
+    state.start = null;
+    if (name === "custom" && !state.expr) state.expr = "x**2 + 10*y**2";
+    ui.expr.value = state.expr;
+    save();
+    reset();
+    loadSurface();
+  }
+
+  function setStart(point) {
+    state.start = point.map((v) => Number(v.toFixed(3)));
+    save();
+    updateStartOut();
+    restartIfRunning();
+    dirty.overlay = true;
+  }
+
+  function updateStartOut() {
+    const [x, y] = startPoint();
+    ui.startOut.textContent = `(${formatNumber(x)}, ${formatNumber(y)})`;
+  }
+
+  // ---------- runs ----------
+  function newRunId(optimizer) {
+    let id = optimizer;
+    for (let k = 2; state.runs.some((r) => r.id === id); k++) id = `${optimizer}-${k}`;
+    return id;
+  }
+
+  function renderRuns() {
+    ui.runs.replaceChildren();
+    state.runs.forEach((run, index) => {
+      const opt = optimizers.get(run.optimizer);
+      const values = { ...Object.fromEntries(opt.hyperparameters.map((h) => [h.name, h.default])), ...run.hyperparameters };
+      const remove = el("button", { type: "button", class: "icon", "aria-label": `Remove ${run.id}`, text: "✕" });
+      remove.addEventListener("click", () => removeRun(run.id));
+      remove.disabled = state.runs.length <= 1;
+      const fields = hyperparameterFields(opt, values, (name, value) => setHyperparameter(run.id, name, value), run.id);
+      const head = el(
+        "div",
+        { class: "run-head" },
+        el("span", { class: "swatch", style: `background:${colorOf(index)}` }),
+        el("strong", { text: run.id }),
+        el("span", { class: "muted", text: opt.title }),
+        remove,
+      );
+      ui.runs.append(el("li", { class: "run-card", dataset: { run: run.id } }, head, fields));
+    });
+    ui.addButton.disabled = state.runs.length >= MAX_RUNS;
+  }
+
+  function setHyperparameter(id, name, value) {
+    const run = state.runs[runIndex(id)];
+    if (!run) return;
+    run.hyperparameters = { ...(run.hyperparameters ?? {}), [name]: value };
+    save();
+    const live = data.get(id);
+    if (client && active() && live && !live.end) client.set(id, { [name]: value });
+  }
+
+  function addRun() {
+    if (state.runs.length >= MAX_RUNS) return;
+    const optimizer = ui.addSelect.value;
+    const opt = optimizers.get(optimizer);
+    const run = { id: newRunId(optimizer), optimizer, hyperparameters: { lr: opt.hyperparameters.find((h) => h.name === "lr").default } };
+    state.runs.push(run);
+    save();
+    renderRuns();
+    if (client && active()) client.addRun({ ...run, start: null });
+    markDirty();
+  }
+
+  function removeRun(id) {
+    if (state.runs.length <= 1) return;
+    state.runs.splice(runIndex(id), 1);
+    save();
+    if (client && active()) client.removeRun(id);
+    data.delete(id);
+    for (const run of data.values()) run.color = colorFor(run.id);
+    renderRuns();
+    markDirty();
+  }
+
+  // ---------- drawing ----------
+  function overlayTraces() {
+    const traces = [];
+    const [sx, sy] = startPoint();
+    traces.push({
+      type: "scatter", mode: "markers", x: [sx], y: [sy], meta: "start",
+      marker: { symbol: "x-thin", size: 14, line: { width: 3, color: "#fff" } },
+    });
+    for (const run of data.values()) {
+      const { x, y } = thin(run.cols.x, run.cols.y, perf.maxPoints, Math.min(500, perf.maxPoints / 4));
+      traces.push({ type: "scatter", mode: "lines", x, y, meta: "path", line: { color: run.color, width: 2.5 } });
+    }
+    for (const run of data.values()) {
+      const n = run.cols.x.length;
+      if (!n) continue;
+      traces.push({
+        type: "scatter", mode: "markers", x: [run.cols.x[n - 1]], y: [run.cols.y[n - 1]], meta: "current",
+        marker: { size: 12, color: run.color, line: { color: "#fff", width: 2 }, symbol: run.end?.reason === "diverged" ? "x" : "circle" },
+      });
+    }
+    return traces;
+  }
+
+  /**
+   * Arrows at the latest step of each run, both from the previous point: −lr·∇f (the plain gradient step,
+   * step size = slope × learning rate) in black and the update actually made in the run's colour. With
+   * momentum or Adam the two differ; that gap is the optimizer's memory at work. Tiny steps are lengthened
+   * by a common factor per run so they stay visible.
+   */
+  function arrowAnnotations() {
+    if (!state.arrows || !contour.range) return [];
+    const width = Math.abs(contour.range.x[1] - contour.range.x[0]);
+    const notes = [];
+    for (const run of data.values()) {
+      const c = run.cols;
+      const t = c.x.length - 1;
+      if (t < 1 || c.update_x[t] === null) continue;
+      const px = c.x[t - 1];
+      const py = c.y[t - 1];
+      const gx = -c.lr[t - 1] * c.grad_x[t - 1];
+      const gy = -c.lr[t - 1] * c.grad_y[t - 1];
+      const ux = c.update_x[t];
+      const uy = c.update_y[t];
+      const longest = Math.max(Math.hypot(gx, gy), Math.hypot(ux, uy));
+      if (!(longest > 0) || !Number.isFinite(longest)) continue;
+      const k = longest < 0.08 * width ? Math.min((0.08 * width) / longest, 1e6) : Math.min(1, (0.3 * width) / longest);
+      const arrow = (dx, dy, color) => ({
+        x: px + k * dx, y: py + k * dy, ax: px, ay: py, xref: "x", yref: "y", axref: "x", ayref: "y",
+        showarrow: true, arrowhead: 2, arrowsize: 1.1, arrowwidth: 2.2, arrowcolor: color, text: "",
+      });
+      notes.push(arrow(gx, gy, "#111"), arrow(ux, uy, run.color));
+    }
+    return notes;
+  }
+
+  function lossSeries() {
+    return [...data.values()].map((run) => {
+      const { x, y } = thin(run.cols.step, run.cols.loss, perf.maxPoints, Math.min(500, perf.maxPoints / 4));
+      return { name: run.id, color: run.color, x, y };
+    });
+  }
+
+  function readoutRow(run) {
+    const n = run.cols.step.length;
+    const last = (c) => (n ? run.cols[c][n - 1] : null);
+    return {
+      step: n ? String(last("step")) : "–",
+      loss: formatNumber(last("loss")),
+      grad: formatNumber(last("grad_norm")),
+      lr: formatNumber(last("lr") ?? run.hyperparameters.lr),
+      end: run.end ? run.end.reason.replace("_", " ") : n ? "running" : "waiting",
+    };
+  }
+
+  function renderReadouts() {
+    const rows = state.runs.map((r) => data.get(r.id) ?? newRunData(r, colorFor(r.id)));
+    ui.readouts.replaceChildren(
+      ...rows.map((run) => {
+        const v = readoutRow(run);
+        const item = (label, field, value) => el("div", {}, el("dt", { text: label }), el("dd", { dataset: { field }, text: value }));
+        return el(
+          "div",
+          { class: "readout", dataset: { run: run.id }, style: `--run:${run.color}` },
+          el("h3", {}, el("span", { class: "swatch", style: `background:${run.color}` }), run.id),
+          el("dl", {}, item("step", "step", v.step), item("loss", "loss", v.loss), item("|∇f|", "grad", v.grad), item("learning rate", "lr", v.lr)),
+          el("p", { class: `end end-${run.end?.reason ?? "none"}`, dataset: { field: "end" }, text: v.end, title: run.end?.detail ?? "" }),
+        );
+      }),
+    );
+    if (ui.results) renderResults(rows);
+  }
+
+  function renderResults(rows) {
+    ui.results.replaceChildren(
+      ...rows.map((run) => {
+        const n = run.cols.step.length;
+        const s = run.summary;
+        const loss = s ? s.final_loss : n ? run.cols.loss[n - 1] : null;
+        return el(
+          "tr",
+          { dataset: { run: run.id } },
+          el("th", { scope: "row" }, el("span", { class: "swatch", style: `background:${run.color}` }), run.id),
+          el("td", { text: n ? String(run.cols.step[n - 1]) : "–" }),
+          el("td", { dataset: { field: "converge" }, text: s ? (s.steps_to_converge ?? "not converged") : "…" }),
+          el("td", { dataset: { field: "loss" }, text: formatNumber(loss) }),
+          el("td", { text: s ? formatNumber(s.distance_to_nearest_minimum) : "…" }),
+          el("td", { dataset: { field: "end" }, class: `end end-${run.end?.reason ?? "none"}`, text: run.end ? run.end.reason.replace("_", " ") : n ? "running" : "–" }),
+        );
+      }),
+    );
+  }
+
+  function show3d(on) {
+    ui.webgl.hidden = !on || webgl;
+    ui.plot3d.hidden = !on || !webgl;
+    ui.plot2d.hidden = on && webgl;
+    ui.arrowsKey.hidden = !state.arrows || (on && webgl);
+    if (on && webgl) {
+      dirty.d3 = true;
+      requestAnimationFrame(() => Plotly.Plots.resize(ui.plot3d));
+    } else if (!on) {
+      Plotly.Plots.resize(contour.base);
+    }
+  }
+
+  /** One animation frame: draw what changed; loss plot every 3rd frame, 3-D at most ~4 times a second. */
+  function frame(now) {
+    perf.frames++;
+    const interval = now - perf.last;
+    perf.last = now;
+    // thin harder when frames fall behind, relax when they keep up
+    if (interval > 30) perf.maxPoints = Math.max(400, Math.round(perf.maxPoints * 0.85));
+    else if (interval < 20 && perf.maxPoints < 2000) perf.maxPoints = Math.min(2000, perf.maxPoints + 20);
+    const in3d = state.d3 && webgl;
+    if (dirty.overlay && !in3d) {
+      dirty.overlay = false;
+      contour.drawOverlay(overlayTraces(), arrowAnnotations());
+    }
+    if (dirty.loss && perf.frames % 3 === 0) {
+      dirty.loss = false;
+      lossPlot.draw(lossSeries());
+    }
+    if (dirty.readout && perf.frames % 3 === 1) {
+      dirty.readout = false;
+      renderReadouts();
+    }
+    if (dirty.d3 && in3d && perf.frames % 15 === 0) {
+      dirty.d3 = false;
+      surface3d.draw([...data.values()].map((run) => {
+        const t = thin(run.cols.x, run.cols.y, 600, 200);
+        const l = thin(run.cols.loss, run.cols.loss, 600, 200).x;
+        return { ...t, loss: l, color: run.color, name: run.id };
+      }));
+    }
+    requestAnimationFrame(frame);
+  }
+
+  // ---------- wiring ----------
+  function bindControls() {
+    ui.play.addEventListener("click", play);
+    ui.step.addEventListener("click", step);
+    ui.reset.addEventListener("click", reset);
+    bindShortcuts({ toggle: play, step });
+    bindSpeed(ui.speed, ui.speedOut, parseSpeed(state.speed), (speed) => {
+      state.speed = String(speed);
+      save();
+      if (client && active()) client.speed(speed);
+    });
+    for (const s of surfaces.values()) ui.surface.append(el("option", { value: s.name, text: s.title }));
+    ui.surface.append(el("option", { value: "custom", text: "Custom expression…" }));
+    ui.surface.addEventListener("change", () => chooseSurface(ui.surface.value));
+    ui.expr.value = state.expr;
+    ui.exprForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      state.expr = ui.expr.value.trim();
+      state.start = null;
+      save();
+      reset();
+      loadSurface();
+    });
+    for (const o of optimizers.values()) ui.addSelect.append(el("option", { value: o.name, text: o.title }));
+    ui.addButton.addEventListener("click", addRun);
+    ui.d3.checked = state.d3;
+    ui.d3.addEventListener("change", () => {
+      state.d3 = ui.d3.checked;
+      save();
+      show3d(state.d3);
+    });
+    ui.arrows.checked = state.arrows;
+    ui.arrows.addEventListener("change", () => {
+      state.arrows = ui.arrows.checked;
+      save();
+      ui.arrowsKey.hidden = !state.arrows;
+      dirty.overlay = true;
+    });
+    ui.copy.addEventListener("click", copyLink);
+  }
+
+  async function copyLink() {
+    const url = shareUrl(schema, state);
+    ui.link.value = url;
+    ui.link.hidden = false;
+    try {
+      await navigator.clipboard.writeText(url);
+      ui.copy.textContent = "Link copied";
+    } catch {
+      ui.link.select();
+      ui.copy.textContent = "Copy the link below";
+    }
+    setTimeout(() => (ui.copy.textContent = "Copy link"), 2500);
+  }
+
+  // Read-only hook for the browser tests and the benchmark: they wait on these, never on sleeps.
+  window.__playground = {
+    pathLength: (id) => data.get(id)?.cols.x.length ?? 0,
+    lastStep: (id) => {
+      const s = data.get(id)?.cols.step;
+      return s && s.length ? s[s.length - 1] : null;
+    },
+    drawnPoints: () => contour.drawnPoints,
+    frames: () => perf.frames,
+    acks: () => perf.acks, // `state` messages received: the server has applied a pause/resume/step/speed
+    tail: (id, column, n = 1) => data.get(id)?.cols[column]?.slice(-n) ?? [],
+    runIds: () => [...data.keys()],
+    status: () => status,
+    ended: (id) => data.get(id)?.end?.reason ?? null,
+    state: () => structuredClone(state),
+    range: () => structuredClone(contour.range),
+    ready: () => Boolean(surface) && Boolean(client?.hello),
+  };
+
+  bindControls();
+  save();
+  renderRuns();
+  connect();
+  setStatus("idle");
+  loadSurface().then(() => show3d(state.d3));
+  requestAnimationFrame(frame);
+}

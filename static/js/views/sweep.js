@@ -1,0 +1,571 @@
+// The learning-rate sweep view: one optimizer at N log-spaced learning rates on one surface, streamed live as one
+// race; small multiples (contour drawn once + a path overlay), final loss vs learning rate, and a results table.
+
+import { StreamClient, api, embeddedRegistry } from "../client.js";
+import { readState, shareUrl, writeState } from "../state.js";
+
+const Plotly = window.Plotly;
+const registry = embeddedRegistry();
+const surfaces = registry.surfaces.filter((s) => s.dim === 2);
+const optimizers = registry.optimizers;
+const SPEEDS = ["30", "60", "120", "300", "max"];
+
+const SCHEMA = {
+  optimizer: { type: "string", default: "momentum", validate: (v) => optimizers.some((o) => o.name === v) },
+  hp: { type: "json", default: {}, validate: (v) => v && typeof v === "object" && !Array.isArray(v) },
+  surface: { type: "string", default: "rosenbrock", validate: (v) => surfaces.some((s) => s.name === v) },
+  n: { type: "int", default: 8, validate: (v) => v >= 2 && v <= 24 },
+  lo: { type: "number", default: 0.0001, validate: (v) => v > 0 && v <= 1000 },
+  hi: { type: "number", default: 0.1, validate: (v) => v > 0 && v <= 1000 },
+  steps: { type: "int", default: 500, validate: (v) => v >= 10 && v <= 5000 },
+  start: { type: "numbers", default: null, validate: (v) => v.length === 2 },
+  speed: { type: "string", default: "120", validate: (v) => SPEEDS.includes(v) },
+};
+const state = readState(SCHEMA);
+
+// Okabe–Ito, cycled over the learning rates (low → high).
+const PALETTE = ["#0072B2", "#56B4E9", "#009E73", "#E69F00", "#CC79A7", "#D55E00", "#000000", "#999999"];
+const DIVERGED = "#D55E00";
+const REASON_TEXT = { converged: "converged", max_steps: "step budget used", diverged: "diverged", stopped: "stopped" };
+
+const $ = (id) => document.getElementById(id);
+const fmt = (v, digits = 3) => {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(digits - 1).replace("e+", "e");
+  return Number(v.toPrecision(digits)).toString();
+};
+
+/** N learning rates from lo to hi, evenly spaced on a log scale, 3 significant digits. */
+function learningRates(n, lo, hi) {
+  const a = Math.log10(lo);
+  const b = Math.log10(hi);
+  return Array.from({ length: n }, (_, i) => Number((10 ** (a + ((b - a) * i) / Math.max(n - 1, 1))).toPrecision(3)));
+}
+
+// ---- the sweep in progress --------------------------------------------------------------------------------
+let sweep = null; // {runs: [{id, lr, color}], data: {id: {x, y, loss, step}}, ended: {id: event}, surface, done}
+let session = { connected: false, running: false, paused: false, seq: 0 };
+let frameRequested = false;
+let lastOverlay = 0;
+const dirtyPaths = new Set();
+let finalDirty = false;
+let client = null;
+
+// ---- form ---------------------------------------------------------------------------------------------------
+function optimizerSpec(name = state.optimizer) {
+  return optimizers.find((o) => o.name === name);
+}
+
+function buildForm() {
+  $("optimizer").innerHTML = optimizers.map((o) => `<option value="${o.name}">${o.title} (${o.name})</option>`).join("");
+  $("surface").innerHTML = surfaces.map((s) => `<option value="${s.name}">${s.title}</option>`).join("");
+  $("optimizer").value = state.optimizer;
+  $("surface").value = state.surface;
+  $("n").value = state.n;
+  $("lo").value = state.lo;
+  $("hi").value = state.hi;
+  $("steps").value = state.steps;
+  $("speed").value = state.speed;
+  $("start-x").value = state.start ? state.start[0] : "";
+  $("start-y").value = state.start ? state.start[1] : "";
+  buildHyperparameters();
+  showStartPlaceholder();
+  showLearningRates();
+}
+
+function buildHyperparameters() {
+  const fieldset = $("hyperparameters");
+  for (const node of [...fieldset.querySelectorAll(".stack")]) node.remove();
+  for (const spec of optimizerSpec().hyperparameters) {
+    if (spec.name === "lr") continue;
+    const value = state.hp[spec.name] ?? spec.default;
+    const label = document.createElement("label");
+    label.className = spec.kind === "bool" ? "stack check" : "stack";
+    label.title = spec.description ?? "";
+    const input = document.createElement("input");
+    input.name = `hp-${spec.name}`;
+    input.dataset.hp = spec.name;
+    input.dataset.kind = spec.kind;
+    if (spec.kind === "bool") {
+      input.type = "checkbox";
+      input.checked = Boolean(value);
+      label.append(input, document.createTextNode(` ${spec.name}`));
+    } else {
+      input.type = spec.kind === "pair" ? "text" : "number";
+      if (spec.kind === "float") {
+        input.step = "any";
+        if (spec.minimum !== null) input.min = spec.minimum;
+        if (spec.maximum !== null) input.max = spec.maximum;
+      }
+      input.value = spec.kind === "pair" ? value.join(", ") : value;
+      label.append(document.createTextNode(spec.name), input);
+    }
+    fieldset.appendChild(label);
+  }
+}
+
+function showStartPlaceholder() {
+  const surface = surfaces.find((s) => s.name === state.surface);
+  $("start-x").placeholder = `default ${surface.start[0]}`;
+  $("start-y").placeholder = `default ${surface.start[1]}`;
+}
+
+function showLearningRates() {
+  const lrs = learningRates(state.n, Math.min(state.lo, state.hi), Math.max(state.lo, state.hi));
+  $("lr-list").textContent = `${lrs.length} learning rates, evenly spaced on a log scale: ${lrs.map((v) => fmt(v)).join(", ")}.`;
+}
+
+/** Read the form into `state`; returns an error sentence, or null. */
+function readForm() {
+  const num = (id) => ($(id).value.trim() === "" ? null : Number($(id).value));
+  state.optimizer = $("optimizer").value;
+  state.surface = $("surface").value;
+  state.speed = $("speed").value;
+  const n = num("n");
+  const lo = num("lo");
+  const hi = num("hi");
+  const steps = num("steps");
+  if (!Number.isInteger(n) || n < 2 || n > 24) return "The number of learning rates must be a whole number from 2 to 24.";
+  if (!(lo > 0) || !(hi > 0) || lo > 1000 || hi > 1000) return "Learning rates must be positive (at most 1000).";
+  if (!Number.isInteger(steps) || steps < 10 || steps > 5000) return "Steps per run must be from 10 to 5000.";
+  Object.assign(state, { n, lo: Math.min(lo, hi), hi: Math.max(lo, hi), steps });
+  const sx = num("start-x");
+  const sy = num("start-y");
+  if ((sx === null) !== (sy === null)) return "Give both start coordinates, or neither.";
+  if (sx !== null && (!Number.isFinite(sx) || !Number.isFinite(sy))) return "The start must be two numbers.";
+  state.start = sx === null ? null : [sx, sy];
+  const hp = {};
+  for (const input of $("hyperparameters").querySelectorAll("input[data-hp]")) {
+    const spec = optimizerSpec().hyperparameters.find((h) => h.name === input.dataset.hp);
+    let value;
+    if (spec.kind === "bool") value = input.checked;
+    else if (spec.kind === "pair") {
+      value = input.value.split(",").map((s) => Number(s.trim()));
+      if (value.length !== 2 || !value.every(Number.isFinite)) return `${spec.name} must be two numbers, e.g. 0.9, 0.999.`;
+    } else {
+      value = Number(input.value);
+      if (input.value.trim() === "" || !Number.isFinite(value)) return `${spec.name} must be a number.`;
+    }
+    if (JSON.stringify(value) !== JSON.stringify(spec.default)) hp[spec.name] = value;
+  }
+  state.hp = hp;
+  return null;
+}
+
+function showFormError(text) {
+  const el = $("form-error");
+  el.hidden = !text;
+  el.textContent = text ?? "";
+}
+
+function config() {
+  const lrs = learningRates(state.n, state.lo, state.hi);
+  const body = {
+    surface: state.surface,
+    steps: state.steps,
+    runs: lrs.map((lr, i) => ({ id: `lr${i}`, optimizer: state.optimizer, hyperparameters: { ...state.hp, lr } })),
+  };
+  if (state.start) body.start = state.start;
+  return { body, lrs };
+}
+
+// ---- small multiples --------------------------------------------------------------------------------------
+const STATIC = { displayModeBar: false, staticPlot: true };
+const MARGIN = { l: 4, r: 4, t: 4, b: 4 };
+
+function axes(view) {
+  return {
+    xaxis: { range: [view[0], view[1]], visible: false, fixedrange: true },
+    yaxis: { range: [view[2], view[3]], visible: false, fixedrange: true },
+  };
+}
+
+function contourTrace(grid) {
+  const z = grid.z.map((row) => row.map((v) => (v === null ? null : Math.log10(1 + v - grid.z_min))));
+  return {
+    type: "contour", x: grid.x, y: grid.y, z, ncontours: 18, showscale: false, hoverinfo: "skip",
+    colorscale: [[0, "#ffffff"], [1, "#c9d2dc"]], line: { width: 0.6, color: "#b3bec9" },
+    contours: { coloring: "fill" },
+  };
+}
+
+async function buildMultiples(lrs) {
+  const container = $("multiples");
+  container.innerHTML = "";
+  const surfaceInfo = await api.surface(state.surface, { grid: 70 });
+  const view = surfaceInfo.view;
+  const contour = contourTrace(surfaceInfo.grid);
+  const minima = surfaceInfo.minima ?? [];
+  sweep.surface = surfaceInfo;
+  sweep.runs.forEach((run, i) => {
+    const panel = document.createElement("article");
+    panel.className = "multiple card";
+    panel.dataset.run = run.id;
+    panel.style.setProperty("--c", run.color);
+    panel.innerHTML = `<h3><span class="lr">lr = ${fmt(lrs[i])}</span><span class="badge" data-field="badge">waiting</span></h3>
+      <div class="stacked" role="img" aria-label="Path with learning rate ${fmt(lrs[i])}">
+        <div class="base"></div><div class="overlay"></div></div>`;
+    container.appendChild(panel);
+    run.panel = panel;
+    run.overlay = panel.querySelector(".overlay");
+    const box = panel.querySelector(".stacked").getBoundingClientRect();
+    const size = { width: Math.round(box.width), height: Math.round(box.height), autosize: false };
+    const layout = { margin: MARGIN, showlegend: false, paper_bgcolor: "rgba(0,0,0,0)", ...size, ...axes(view) };
+    const minimaTrace = {
+      x: minima.map((m) => m[0]), y: minima.map((m) => m[1]), mode: "markers", hoverinfo: "skip",
+      marker: { symbol: "star", size: 9, color: "#1d2430" },
+    };
+    Plotly.newPlot(panel.querySelector(".base"), [contour, minimaTrace], layout, STATIC);
+    Plotly.newPlot(run.overlay, overlayTraces(run), { ...layout, plot_bgcolor: "rgba(0,0,0,0)" }, STATIC);
+  });
+}
+
+/** A thinned copy of a path: at most `cap` points, the newest 400 in full. */
+function thin(xs, ys, cap = 1500) {
+  const n = xs.length;
+  if (n <= cap) return [xs, ys];
+  const keep = 400;
+  const head = n - keep;
+  const stride = Math.ceil(head / (cap - keep));
+  const tx = [];
+  const ty = [];
+  for (let i = 0; i < head; i += stride) {
+    tx.push(xs[i]);
+    ty.push(ys[i]);
+  }
+  return [tx.concat(xs.slice(head)), ty.concat(ys.slice(head))];
+}
+
+function overlayTraces(run) {
+  const d = sweep.data[run.id];
+  const [x, y] = thin(d.x, d.y);
+  const n = d.x.length;
+  const end = sweep.ended[run.id];
+  const diverged = end?.event === "diverged";
+  return [
+    { x, y, mode: "lines", line: { color: run.color, width: 2 }, hoverinfo: "skip" },
+    {
+      x: n ? [d.x[0]] : [], y: n ? [d.y[0]] : [], mode: "markers", hoverinfo: "skip",
+      marker: { color: "#fff", size: 7, line: { color: "#1d2430", width: 1.5 } },
+    },
+    {
+      x: n ? [d.x[n - 1]] : [], y: n ? [d.y[n - 1]] : [], mode: "markers", hoverinfo: "skip",
+      marker: diverged
+        ? { symbol: "x", size: 11, color: DIVERGED, line: { width: 1 } }
+        : { size: 8, color: run.color, line: { color: "#1d2430", width: 1 } },
+    },
+  ];
+}
+
+// ---- final loss vs learning rate --------------------------------------------------------------------------
+function finalPoints() {
+  const points = { converged: [], max_steps: [], diverged: [], stopped: [] };
+  for (const run of sweep?.runs ?? []) {
+    const e = sweep.ended[run.id];
+    if (e) points[e.event]?.push({ lr: run.lr, loss: e.summary?.final_loss ?? null, run });
+  }
+  return points;
+}
+
+function bestRun() {
+  let best = null;
+  for (const run of sweep?.runs ?? []) {
+    const e = sweep.ended[run.id];
+    if (!e || e.event === "diverged" || e.event === "stopped") continue;
+    const loss = e.summary.final_loss;
+    const steps = e.summary.steps_taken;
+    if (!best || loss < best.loss - 1e-15 || (Math.abs(loss - best.loss) <= 1e-15 && steps < best.steps)) {
+      best = { id: run.id, lr: run.lr, loss, steps, event: e.event };
+    }
+  }
+  return best;
+}
+
+function finalFigure() {
+  const p = finalPoints();
+  const finite = [...p.converged, ...p.max_steps, ...p.stopped].map((q) => Math.max(q.loss, 1e-30));
+  const startLoss = sweep?.data.lr0?.loss[0] ?? 1;
+  const top = Math.max(startLoss, ...finite, 1e-12) * 30;
+  const low = Math.min(top / 1e3, ...finite) / 5;
+  const lrs = sweep?.runs.map((r) => r.lr) ?? [1e-4, 1];
+  const marker = (color, symbol) => ({ color, symbol, size: 10, line: { color: "#1d2430", width: 1 } });
+  const trace = (name, pts, color, symbol, y) => ({
+    name, type: "scatter", mode: "markers", x: pts.map((q) => q.lr), y: y ?? pts.map((q) => Math.max(q.loss, 1e-30)),
+    marker: marker(color, symbol), hovertemplate: `lr %{x:.3g}<br>${name}<br>final loss %{y:.3g}<extra></extra>`,
+  });
+  const traces = [
+    trace("converged", p.converged, "#009E73", "circle"),
+    trace("step budget used", p.max_steps, "#0072B2", "circle-open"),
+    trace("stopped", p.stopped, "#999999", "square-open"),
+    {
+      name: "diverged", type: "scatter", mode: "markers", x: p.diverged.map((q) => q.lr),
+      y: p.diverged.map(() => top),
+      marker: { symbol: "x-thin", size: 14, color: DIVERGED, line: { color: DIVERGED, width: 3 } },
+      hovertemplate: "lr %{x:.3g}<br>diverged<extra></extra>",
+    },
+  ];
+  const best = bestRun();
+  const annotations = [
+    {
+      xref: "paper", yref: "y", x: 1, y: Math.log10(top), yshift: 12, showarrow: false, xanchor: "right",
+      text: "diverged ✕", font: { color: DIVERGED, size: 11 },
+    },
+  ];
+  if (best && sweep.done) {
+    annotations.push({
+      x: Math.log10(best.lr), y: Math.log10(Math.max(best.loss, 1e-30)), text: "best", showarrow: true,
+      arrowhead: 2, ax: 0, ay: -30, font: { color: "#00765a", size: 12 }, arrowcolor: "#00765a",
+    });
+  }
+  const layout = {
+    margin: { l: 56, r: 14, t: 22, b: 44 },
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
+    font: { size: 11, family: "system-ui, sans-serif", color: "#3b4656" },
+    xaxis: {
+      type: "log", title: { text: "learning rate" }, gridcolor: "#eef2f6", exponentformat: "power",
+      range: [Math.log10(Math.min(...lrs)) - 0.2, Math.log10(Math.max(...lrs)) + 0.2],
+    },
+    yaxis: {
+      type: "log", title: { text: "final loss" }, gridcolor: "#eef2f6", exponentformat: "power",
+      range: [Math.log10(low), Math.log10(top) + 0.5],
+    },
+    legend: { orientation: "h", y: -0.3, x: 0, font: { size: 11 } },
+    annotations,
+  };
+  return { traces, layout };
+}
+
+// ---- table ------------------------------------------------------------------------------------------------
+function renderTable() {
+  const best = sweep.done ? bestRun() : null;
+  const rows = sweep.runs.map((run) => {
+    const e = sweep.ended[run.id];
+    const d = sweep.data[run.id];
+    const isBest = best && best.id === run.id;
+    const reason = e ? REASON_TEXT[e.event] ?? e.event : "running…";
+    const steps = e ? e.summary?.steps_taken ?? e.step : Math.max(d.x.length - 1, 0);
+    const loss = e ? e.summary?.final_loss : d.loss[d.loss.length - 1];
+    return `<tr data-run="${run.id}" class="${isBest ? "best" : ""}">
+      <td>${fmt(run.lr)}${isBest ? " ★ best" : ""}</td>
+      <td class="${e?.event ?? ""}">${reason}</td><td>${steps}</td><td>${e?.event === "diverged" ? "∞ (diverged)" : fmt(loss)}</td></tr>`;
+  });
+  $("results").querySelector("tbody").innerHTML = rows.join("");
+  for (const run of sweep.runs) run.panel?.classList.toggle("best", Boolean(best && best.id === run.id));
+  if (best) {
+    const how = best.event === "converged" ? `converged in ${best.steps} steps` : `final loss ${fmt(best.loss)}`;
+    $("best").textContent = `Best learning rate: ${fmt(best.lr)} (${how}).`;
+    $("best").dataset.lr = String(best.lr);
+  } else if (sweep.done) {
+    $("best").textContent = "No learning rate in this range got anywhere: every run diverged or was stopped.";
+  } else {
+    $("best").textContent = "Running… the best learning rate is named when every run has ended.";
+  }
+}
+
+// ---- drawing ----------------------------------------------------------------------------------------------
+function draw(now) {
+  frameRequested = false;
+  if (!sweep) return;
+  if (dirtyPaths.size && (now - lastOverlay > 110 || sweep.done || session.paused)) {
+    lastOverlay = now;
+    for (const id of dirtyPaths) {
+      const run = sweep.runs.find((r) => r.id === id);
+      if (run?.overlay?.data) Plotly.react(run.overlay, overlayTraces(run), run.overlay.layout, STATIC);
+    }
+    dirtyPaths.clear();
+  }
+  if (finalDirty) {
+    const { traces, layout } = finalFigure();
+    Plotly.react($("final-plot"), traces, layout, { displayModeBar: false, responsive: true });
+    renderTable();
+    finalDirty = false;
+  }
+  if (dirtyPaths.size) requestDraw();
+}
+
+function requestDraw() {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(draw);
+}
+
+// ---- controls ---------------------------------------------------------------------------------------------
+function setStatus(text) {
+  $("status").textContent = text;
+}
+
+function refreshControls() {
+  $("run").disabled = !session.connected;
+  $("pause").disabled = !session.running;
+  $("stop").disabled = !session.running;
+  $("pause").textContent = session.paused ? "Resume" : "Pause";
+}
+
+async function runSweep() {
+  const error = readForm();
+  showFormError(error);
+  if (error || !session.connected) return;
+  writeState(SCHEMA, state);
+  showLearningRates();
+  const { body, lrs } = config();
+  sweep = {
+    runs: lrs.map((lr, i) => ({ id: `lr${i}`, lr, color: PALETTE[i % PALETTE.length] })),
+    data: Object.fromEntries(lrs.map((_, i) => [`lr${i}`, { x: [], y: [], loss: [], step: [] }])),
+    ended: {},
+    done: false,
+    seq: null, // set by the `started` of this sweep; older steps are ignored
+  };
+  setStatus("Drawing the surface…");
+  await buildMultiples(lrs);
+  finalDirty = true;
+  requestDraw();
+  session.running = true;
+  session.paused = false;
+  refreshControls();
+  setStatus(`Sweeping ${lrs.length} learning rates…`);
+  client.start(body, { speed: state.speed === "max" ? "max" : Number(state.speed), paused: false });
+}
+
+function wireControls() {
+  $("sweep-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    runSweep().catch((err) => showFormError(err.message));
+  });
+  $("optimizer").addEventListener("change", () => {
+    state.optimizer = $("optimizer").value;
+    state.hp = {};
+    buildHyperparameters();
+  });
+  $("surface").addEventListener("change", () => {
+    state.surface = $("surface").value;
+    state.start = null;
+    $("start-x").value = "";
+    $("start-y").value = "";
+    showStartPlaceholder();
+  });
+  for (const id of ["n", "lo", "hi"]) {
+    $(id).addEventListener("input", () => {
+      const n = Number($("n").value);
+      const lo = Number($("lo").value);
+      const hi = Number($("hi").value);
+      if (Number.isInteger(n) && n >= 2 && n <= 24 && lo > 0 && hi > 0) {
+        $("lr-list").textContent = `${n} learning rates, evenly spaced on a log scale: ${learningRates(
+          n, Math.min(lo, hi), Math.max(lo, hi)).map((v) => fmt(v)).join(", ")}.`;
+      }
+    });
+  }
+  $("speed").addEventListener("change", () => {
+    state.speed = $("speed").value;
+    writeState(SCHEMA, state);
+    if (session.running) client.speed(state.speed === "max" ? "max" : Number(state.speed));
+  });
+  $("pause").addEventListener("click", () => (session.paused ? client.resume() : client.pause()));
+  $("stop").addEventListener("click", () => client.stop());
+  $("copy-link").addEventListener("click", async () => {
+    const error = readForm();
+    showFormError(error);
+    if (error) return;
+    writeState(SCHEMA, state);
+    const url = shareUrl(SCHEMA, state);
+    $("copy-link").dataset.url = url;
+    try {
+      await navigator.clipboard.writeText(url);
+      setStatus("Link copied.");
+    } catch {
+      setStatus(`Link: ${url}`);
+    }
+  });
+}
+
+// ---- stream -----------------------------------------------------------------------------------------------
+function connect() {
+  client = new StreamClient();
+  client.on("open", () => {
+    session.connected = true;
+    refreshControls();
+    setStatus("Ready: press Run sweep.");
+  });
+  client.on("started", (msg) => {
+    session.seq = msg.seq;
+    if (sweep && sweep.seq === null) sweep.seq = msg.seq;
+    session.paused = msg.paused;
+  });
+  client.on("steps", (msg) => {
+    if (!sweep || msg.seq !== sweep.seq) return;
+    for (const [id, cols] of Object.entries(msg.runs)) {
+      const d = sweep.data[id];
+      if (!d) continue;
+      d.x.push(...cols.x);
+      d.y.push(...cols.y);
+      d.loss.push(...cols.loss);
+      d.step.push(...cols.step);
+      dirtyPaths.add(id);
+    }
+    requestDraw();
+  });
+  client.on("event", (msg) => {
+    if (!sweep || msg.seq !== sweep.seq) return;
+    sweep.ended[msg.run] = msg;
+    const run = sweep.runs.find((r) => r.id === msg.run);
+    if (run?.panel) {
+      run.panel.dataset.end = msg.event;
+      run.panel.querySelector("[data-field=badge]").textContent = REASON_TEXT[msg.event] ?? msg.event;
+    }
+    dirtyPaths.add(msg.run);
+    finalDirty = true;
+    requestDraw();
+  });
+  client.on("done", (msg) => {
+    if (!sweep || msg.seq !== sweep.seq) return;
+    sweep.done = true;
+    session.running = false;
+    session.paused = false;
+    refreshControls();
+    const best = bestRun();
+    setStatus(best ? `Done. Best learning rate: ${fmt(best.lr)}.` : "Done.");
+    finalDirty = true;
+    for (const run of sweep.runs) dirtyPaths.add(run.id);
+    requestDraw();
+  });
+  client.on("state", (msg) => {
+    session.paused = msg.paused;
+    refreshControls();
+    setStatus(msg.paused ? "Paused." : "Sweeping…");
+  });
+  client.on("error", (msg) => {
+    showFormError(`The server refused the sweep: ${msg.message}${msg.field ? ` (${msg.field})` : ""}`);
+    if (msg.code === "invalid_config") {
+      session.running = false;
+      refreshControls();
+      setStatus("Fix the settings and run again.");
+    }
+  });
+  client.on("close", (info) => {
+    session.connected = false;
+    session.running = false;
+    refreshControls();
+    setStatus(`Connection closed (${info.reason || info.code}). Reload the page to reconnect.`);
+  });
+}
+
+// Read-only hook for the end-to-end tests.
+window.__sweep = Object.freeze({
+  runs: () => sweep?.runs.map((r) => ({ id: r.id, lr: r.lr })) ?? [],
+  points: (id) => sweep?.data[id]?.x.length ?? 0,
+  ended: (id) => sweep?.ended[id]?.event ?? null,
+  endedCount: () => Object.keys(sweep?.ended ?? {}).length,
+  finalPlotPoints: () => {
+    const data = $("final-plot").data ?? [];
+    return data.reduce((sum, trace) => sum + (trace.x?.length ?? 0), 0);
+  },
+  finalPlotDiverged: () => ($("final-plot").data ?? []).find((t) => t.name === "diverged")?.x.length ?? 0,
+  best: () => (sweep?.done ? bestRun() : null),
+  state: () => ({ ...session, done: sweep?.done ?? false, settings: structuredClone(state) }),
+});
+
+buildForm();
+wireControls();
+refreshControls();
+connect();

@@ -1,0 +1,96 @@
+"""The optimizer race in a real browser: several optimizers from one start, a results table that fills in live."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.e2e
+
+HOOK = "window.__playground"
+WAIT = 20_000  # ms: every wait is bounded
+END_REASONS = {"converged", "max steps", "diverged", "stopped"}
+
+
+def open_view(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function(f"{HOOK} && {HOOK}.ready()", timeout=WAIT)
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_a_race_fills_the_results_table_with_distinct_colours(page, live_server: str) -> None:
+    open_view(page, live_server + "/race?speed=5000&steps=2500")
+    runs = page.locator("#runs .run-card").evaluate_all("cards => cards.map(c => c.dataset.run)")
+    assert runs == ["sgd", "momentum", "nesterov", "rmsprop", "adam"]
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{HOOK}.pathLength('adam') > 200", timeout=WAIT)
+    shot(page, "race_mid_run")
+    page.wait_for_function(f"{HOOK}.status() === 'finished'", timeout=WAIT)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#results tbody [data-field=end]')]"
+        ".every((td) => !['running', '–'].includes(td.textContent))",
+        timeout=WAIT,
+    )
+    rows = page.locator("#results tbody tr")
+    assert rows.count() == 5
+    ends = page.locator("#results tbody [data-field=end]").all_inner_texts()
+    assert set(ends) <= END_REASONS and len(ends) == 5, ends
+    assert page.locator("#results tbody tr[data-run=adam] [data-field=end]").inner_text() == "converged"
+    adam_steps = page.locator("#results tbody tr[data-run=adam] [data-field=converge]").inner_text()
+    assert adam_steps.isdigit() and int(adam_steps) < 2500
+    losses = page.locator("#results tbody [data-field=loss]").all_inner_texts()
+    assert all(loss != "–" for loss in losses)
+
+    colours = page.locator("#results tbody .swatch").evaluate_all(
+        "spans => spans.map(s => getComputedStyle(s).backgroundColor)"
+    )
+    assert len(set(colours)) == 5, f"each run has its own colour: {colours}"
+    loss_traces = page.evaluate("document.querySelector('#loss').data.map(t => t.name)")
+    assert loss_traces == runs, "the loss plot has one trace per run"
+    path_colours = page.evaluate(
+        "document.querySelector('#contour .plot-overlay').data"
+        ".filter(t => t.meta === 'path').map(t => t.line.color)"
+    )
+    assert len(set(path_colours)) == 5
+
+
+def test_an_optimizer_can_join_and_leave_a_race_in_progress(page, live_server: str) -> None:
+    runs = [
+        {"id": "sgd", "optimizer": "sgd", "hyperparameters": {"lr": 0.001}},
+        {"id": "adam", "optimizer": "adam", "hyperparameters": {"lr": 0.05}},
+        {"id": "rmsprop", "optimizer": "rmsprop", "hyperparameters": {"lr": 0.01}},
+    ]
+    open_view(page, f"{live_server}/race?{urlencode({'runs': json.dumps(runs), 'speed': 60})}")
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{HOOK}.pathLength('adam') > 5", timeout=WAIT)
+    page.get_by_label("Optimizer to add").select_option("nadam")
+    page.get_by_role("button", name="Add optimizer").click()
+    page.wait_for_function(f"{HOOK}.pathLength('nadam') > 3", timeout=WAIT)
+    assert page.evaluate(f"{HOOK}.tail('nadam', 'step', 1e9)[0]") == 0, "a new run starts at its own step 0"
+    page.get_by_role("button", name="Remove sgd").click()
+    page.wait_for_function(f"!{HOOK}.runIds().includes('sgd')", timeout=WAIT)
+    page.wait_for_function("document.querySelector('#loss').data.length === 3", timeout=WAIT)
+    assert page.locator("#results tbody tr").count() == 3
+    assert "nadam" in page.url and "sgd" not in page.url.split("runs=")[1]
+
+
+def test_the_race_fits_a_phone_screen(browser, live_server: str) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    open_view(page, live_server + "/race?speed=max&steps=300")
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{HOOK}.status() === 'finished'", timeout=WAIT)
+    frames = page.evaluate(f"{HOOK}.frames()")
+    page.wait_for_function(f"{HOOK}.frames() > {frames + 6}", timeout=WAIT)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    shot(page, "race_phone")
+    context.close()
+    assert overflow <= 0, f"horizontal scrolling on a 375 px wide screen ({overflow} px)"
