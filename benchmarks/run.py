@@ -8,6 +8,7 @@ engine; vectorised K=64 ≥ 3,000,000 run-steps/s; POST /api/v1/traces with 8 op
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import time
 from collections.abc import Callable
@@ -119,11 +120,36 @@ def core_rows(quick: bool) -> list[tuple[str, str, str]]:
             "≤ 30 ms",
         )
     )
+    return rows
+
+
+SECTIONS = ("core", "stream", "browser", "nets")
+
+
+def _section(name: str) -> Callable[[bool], list[tuple[str, str, str]]]:
+    """The row function of a section, imported only when asked for (the browser one needs Chromium)."""
+    if name == "core":
+        return core_rows
+    module = importlib.import_module(f"benchmarks.{name}")
+    return getattr(module, f"{name}_rows")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and shorter runs (a smoke run)")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
+    args = parser.parse_args()
+    rows: list[tuple[str, str, str]] = []
+    for name in args.only or SECTIONS:
+        try:
+            rows.extend(_section(name)(args.quick))
+        except ModuleNotFoundError as error:
+            rows.append((f"{name} section", f"skipped: {error.name} missing", ""))
     width = max(len(r[0]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'measured':>24}  target")
-    print("-" * (width + 40))
+    print(f"{'benchmark':<{width}}  {'measured':>30}  target")
+    print("-" * (width + 46))
     for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>24}  {target}")
+        print(f"{name:<{width}}  {value:>30}  {target}")
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ async def throughput(url: str, runs: int, steps: int) -> tuple[float, int]:
 
 
 async def fairness(url: str, clients: int) -> tuple[list[float], list[float]]:
-    """Each client starts a long max-speed run; ms from its start to its first batch and to its first computed batch."""
+    """Each client starts a long max-speed run: ms to its first batch, and to its first computed batch."""
     sockets = [await _open(url) for _ in range(clients)]
     first: list[float] = []
     computed: list[float] = []
@@ -159,9 +159,9 @@ def stream_rows(quick: bool) -> list[tuple[str, str, str]]:
     """The figures as (name, measured, target) rows for benchmarks.run."""
     rows = []
     with server() as url:
-        rate, messages = asyncio.run(throughput(url, 1, 20_000 if quick else 100_000))
+        rate, _ = asyncio.run(throughput(url, 1, 20_000 if quick else 100_000))
         rows.append(("stream, 1 connection, 1 run, max speed", f"{rate:,.0f} steps/s", "≥ 500,000"))
-        rate, messages = asyncio.run(throughput(url, 32, 2_000 if quick else 10_000))
+        rate, _ = asyncio.run(throughput(url, 32, 2_000 if quick else 10_000))
         rows.append(("stream, 1 connection, K=32 sweep, max speed", f"{rate:,.0f} run-steps/s", "≥ 500,000"))
         first, computed = asyncio.run(fairness(url, 50))
         rows.append(("fairness, 50 clients at max: first batch", f"max {max(first):.0f} ms", "≤ 100 ms"))

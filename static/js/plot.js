@@ -7,6 +7,9 @@
 export const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
 export const colorOf = (index) => PALETTE[index % PALETTE.length];
 
+/** Light cool greys, dark = high: the Okabe–Ito paths stay readable on every level of the surface. */
+const SURFACE_SCALE = [[0, "#fbfcfd"], [0.35, "#dfe4ea"], [0.7, "#aab3bf"], [1, "#5f6a78"]];
+
 /** Same margins on the contour and its overlay, fixed (no autoexpand), so their plot areas coincide. */
 const MARGIN = { l: 48, r: 78, t: 10, b: 40, autoexpand: false };
 const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
@@ -63,7 +66,7 @@ function colorbar(scale) {
   const kHi = Math.floor(Math.log10(scale.hi - scale.lo + scale.eps));
   const tickvals = [];
   for (let k = Math.max(kLo, kHi - 6); k <= kHi; k++) tickvals.push(k);
-  const ticktext = tickvals.map((k) => formatNumber(scale.lo + 10 ** k));
+  const ticktext = tickvals.map((k) => formatNumber(Number((scale.lo + 10 ** k).toPrecision(2))));
   return { ...bar, tickvals, ticktext };
 }
 
@@ -113,11 +116,10 @@ export class ContourWithOverlay {
       z: transformGrid(surface.grid, this.scale),
       customdata: surface.grid.z,
       hovertemplate: "x %{x:.3f}<br>y %{y:.3f}<br>loss %{customdata:.4g}<extra></extra>",
-      colorscale: "Viridis",
-      reversescale: false,
+      colorscale: SURFACE_SCALE,
       ncontours: this.scale.log ? 28 : 22,
       contours: { coloring: "fill", showlines: true },
-      line: { width: 0.5, color: "rgba(255,255,255,0.35)" },
+      line: { width: 0.6, color: "rgba(40,50,65,0.35)" },
       colorbar: colorbar(this.scale),
       connectgaps: false,
     };
@@ -126,7 +128,7 @@ export class ContourWithOverlay {
       mode: "markers",
       x: surface.minima.map((m) => m[0]),
       y: surface.minima.map((m) => m[1]),
-      marker: { symbol: "star", size: 14, color: "#fff", line: { color: "#000", width: 1.2 } },
+      marker: { symbol: "star", size: 15, color: "#F0E442", line: { color: "#000", width: 1.2 } },
       hovertemplate: "minimum (%{x:.3f}, %{y:.3f})<extra></extra>",
       showlegend: false,
     };

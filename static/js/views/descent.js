@@ -378,7 +378,7 @@ export function mountDescentView(root, options) {
     const [sx, sy] = startPoint();
     traces.push({
       type: "scatter", mode: "markers", x: [sx], y: [sy], meta: "start",
-      marker: { symbol: "x-thin", size: 14, line: { width: 3, color: "#fff" } },
+      marker: { symbol: "x-thin", size: 14, line: { width: 3, color: "#1d2430" } },
     });
     for (const run of data.values()) {
       const { x, y } = thin(run.cols.x, run.cols.y, perf.maxPoints, Math.min(500, perf.maxPoints / 4));

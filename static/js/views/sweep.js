@@ -49,6 +49,7 @@ let sweep = null; // {runs: [{id, lr, color}], data: {id: {x, y, loss, step}}, e
 let session = { connected: false, running: false, paused: false, seq: 0 };
 let frameRequested = false;
 let lastOverlay = 0;
+let lastTable = 0;
 const dirtyPaths = new Set();
 let finalDirty = false;
 let client = null;
@@ -204,7 +205,7 @@ async function buildMultiples(lrs) {
     panel.className = "multiple card";
     panel.dataset.run = run.id;
     panel.style.setProperty("--c", run.color);
-    panel.innerHTML = `<h3><span class="lr">lr = ${fmt(lrs[i])}</span><span class="badge" data-field="badge">waiting</span></h3>
+    panel.innerHTML = `<h3><span class="lr">lr = ${fmt(lrs[i])}</span><span class="badge" data-field="badge">running</span></h3>
       <div class="stacked" role="img" aria-label="Path with learning rate ${fmt(lrs[i])}">
         <div class="base"></div><div class="overlay"></div></div>`;
     container.appendChild(panel);
@@ -375,6 +376,10 @@ function draw(now) {
       if (run?.overlay?.data) Plotly.react(run.overlay, overlayTraces(run), run.overlay.layout, STATIC);
     }
     dirtyPaths.clear();
+    if (now - lastTable > 300) {
+      lastTable = now;
+      renderTable(); // steps and loss of the runs still going, a few times a second
+    }
   }
   if (finalDirty) {
     const { traces, layout } = finalFigure();
