@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from app import __version__
+from app.config import STATIC_DIR
 from app.ml.optimizers import OPTIMIZERS
 from app.ml.schedules import SCHEDULES
 from app.ml.surfaces import SURFACES
@@ -44,6 +45,12 @@ def plotly_js() -> FileResponse:
     return FileResponse(
         PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
     )
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Browsers ask for /favicon.ico whatever the page says; answer with the SVG icon."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -93,7 +93,7 @@ export function mountDescentView(root, options) {
   let expressionOk = true;
   const data = new Map(); // run id -> newRunData
   const dirty = { overlay: true, loss: true, readout: true, d3: true };
-  const perf = { frames: 0, maxPoints: 2000, last: 0, acks: 0 };
+  const perf = { frames: 0, maxPoints: 2000, last: 0, acks: 0, cost: { overlay: 0, loss: 0, readout: 0 } };
 
   // ---------- state helpers ----------
   const save = () => writeState(schema, state);
@@ -429,7 +429,8 @@ export function mountDescentView(root, options) {
 
   function lossSeries() {
     return [...data.values()].map((run) => {
-      const { x, y } = thin(run.cols.step, run.cols.loss, perf.maxPoints, Math.min(500, perf.maxPoints / 4));
+      // a 260 px tall plot cannot show more than a few hundred points a line; fewer points, cheaper redraws
+      const { x, y } = thin(run.cols.step, run.cols.loss, 600, 150);
       return { name: run.id, color: run.color, x, y };
     });
   }
@@ -503,20 +504,26 @@ export function mountDescentView(root, options) {
     const interval = now - perf.last;
     perf.last = now;
     // thin harder when frames fall behind, relax when they keep up
-    if (interval > 30) perf.maxPoints = Math.max(400, Math.round(perf.maxPoints * 0.85));
+    if (interval > 30) perf.maxPoints = Math.max(800, Math.round(perf.maxPoints * 0.95));
     else if (interval < 20 && perf.maxPoints < 2000) perf.maxPoints = Math.min(2000, perf.maxPoints + 20);
     const in3d = state.d3 && webgl;
     if (dirty.overlay && !in3d) {
       dirty.overlay = false;
+      const t0 = performance.now();
       contour.drawOverlay(overlayTraces(), arrowAnnotations());
+      perf.cost.overlay += performance.now() - t0;
     }
     if (dirty.loss && perf.frames % 3 === 0) {
       dirty.loss = false;
+      const t0 = performance.now();
       lossPlot.draw(lossSeries());
+      perf.cost.loss += performance.now() - t0;
     }
     if (dirty.readout && perf.frames % 3 === 1) {
       dirty.readout = false;
+      const t0 = performance.now();
       renderReadouts();
+      perf.cost.readout += performance.now() - t0;
     }
     if (dirty.d3 && in3d && perf.frames % 15 === 0) {
       dirty.d3 = false;
@@ -593,6 +600,7 @@ export function mountDescentView(root, options) {
     },
     drawnPoints: () => contour.drawnPoints,
     frames: () => perf.frames,
+    cost: () => ({ ...perf.cost, maxPoints: perf.maxPoints }), // ms spent drawing, per part (for the benchmark)
     acks: () => perf.acks, // `state` messages received: the server has applied a pause/resume/step/speed
     tail: (id, column, n = 1) => data.get(id)?.cols[column]?.slice(-n) ?? [],
     runIds: () => [...data.keys()],
