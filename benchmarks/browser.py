@@ -131,7 +131,6 @@ def _fps(page, base: str, seconds: float) -> tuple[float, float, int]:
     page.click("#play")
     page.wait_for_timeout(seconds * 1000)  # a measurement window, not synchronisation
     mean, last = page.evaluate(FPS_JS, 10)
-    print("drawing cost (ms, total):", page.evaluate(f"{HOOK}.cost()"))
     points = min(page.evaluate(f"{HOOK}.pathLength('{r['id']}')") for r in FOUR_RUNS)
     return mean, last, points
 

@@ -232,13 +232,13 @@ export class Surface3D {
   setSurface(surface, scale) {
     // On a log scale the exact minimum would be a deep spike; a floor 1e-3 of the range up keeps it a basin.
     const floor = scale.log ? scale.f(scale.lo + (scale.hi - scale.lo) * 1e-3) : -Infinity;
-    this.scale = { ...scale, f: (v) => Math.max(scale.f(v), floor) };
-    scale = this.scale;
+    const height = scale.f;
+    this.scale = { ...scale, f: (v) => Math.max(height(v), floor) };
     this.surfaceTrace = {
       type: "surface",
       x: surface.grid.x,
       y: surface.grid.y,
-      z: transformGrid(surface.grid, scale),
+      z: transformGrid(surface.grid, this.scale),
       colorscale: "Viridis",
       showscale: false,
       opacity: 0.92,

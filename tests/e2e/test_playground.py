@@ -1,4 +1,4 @@
-"""The surface playground in a real browser: live paths, playback controls, live hyperparameters, URL state."""
+"""The surface playground in a real browser: live paths, playback, live hyperparameters, URL state."""
 
 from __future__ import annotations
 
@@ -200,7 +200,8 @@ def test_the_3d_toggle_draws_a_webgl_surface_or_says_webgl_is_missing(page, live
 def test_clicking_the_contour_sets_the_start_point(page, live_server: str) -> None:
     open_view(page, live_server + "/playground")
     x, y = page.evaluate(
-        "(() => { const d = document.querySelector('#contour .plot-base'); const r = d.getBoundingClientRect();"
+        "(() => { const d = document.querySelector('#contour .plot-base');"
+        " const r = d.getBoundingClientRect();"
         " const xa = d._fullLayout.xaxis, ya = d._fullLayout.yaxis;"
         " return [r.left + xa._offset + xa.l2p(0.5), r.top + ya._offset + ya.l2p(-0.5)]; })()"
     )

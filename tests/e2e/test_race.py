@@ -1,4 +1,4 @@
-"""The optimizer race in a real browser: several optimizers from one start, a results table that fills in live."""
+"""The optimizer race in a real browser: optimizers from one start, a results table filled in live."""
 
 from __future__ import annotations
 

@@ -383,7 +383,11 @@ def test_disconnect_mid_run_frees_the_descent(app) -> None:
 
 
 def test_a_max_speed_stream_does_not_stall_another_socket(client: TestClient) -> None:
-    busy = {**PARABOLA, "steps": 100_000, "runs": [{"id": "a", "optimizer": "sgd", "hyperparameters": {"lr": 1e-7}}]}
+    busy = {
+        **PARABOLA,
+        "steps": 100_000,
+        "runs": [{"id": "a", "optimizer": "sgd", "hyperparameters": {"lr": 1e-7}}],
+    }
     with _connect(client) as fast, _connect(client) as slow:
         fast.receive_json()
         slow.receive_json()

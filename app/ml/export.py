@@ -1,0 +1,393 @@
+"""Code export: runnable Keras and PyTorch scripts that reproduce a training configuration.
+
+The scripts hold the same layers, activations, initialisers, output and loss, optimizer and
+hyperparameters, learning-rate schedule, dropout, L1/L2 (Keras' ``L1L2`` convention, weights only),
+batch size, epochs and early stopping.  The data the network saw (already standardised) is embedded
+when it has at most ``EMBED_ROWS`` rows; otherwise random stand-in data of the same shape is made and
+a comment says to load your own.  The PyTorch script follows our arithmetic exactly (same optimizer
+algorithms); Keras' optimizers differ in small details (eps placement, decoupled weight decay), which
+the script notes where it matters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from app.ml.nets import LEAKY_SLOPE, LOSSES
+from app.ml.optimizers import resolve_hyperparameters
+from app.ml.regularizers import dropout_rates, resolve_mode
+from app.ml.training import TrainConfig, TrainData
+
+EMBED_ROWS = 2_000
+
+TORCH_CLASSES = {
+    "sgd": "SGD",
+    "momentum": "SGD",
+    "nesterov": "SGD",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "rmsprop": "RMSprop",
+    "rmsprop_centered": "RMSprop",
+    "rmsprop_momentum": "RMSprop",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "amsgrad": "Adam",
+    "nadam": "NAdam",
+    "radam": "RAdam",
+    "adamax": "Adamax",
+}
+TORCH_ACTIVATIONS = {
+    "relu": "nn.ReLU()",
+    "leaky_relu": f"nn.LeakyReLU({LEAKY_SLOPE})",
+    "tanh": "nn.Tanh()",
+    "sigmoid": "nn.Sigmoid()",
+    "linear": "nn.Identity()",
+}
+TORCH_LOSSES = {"regression": "nn.MSELoss()", "binary": "nn.BCEWithLogitsLoss()", "multiclass": "nn.CrossEntropyLoss()"}
+
+
+def _lr_expression(config: TrainConfig, lr: float) -> str | None:
+    """The schedule's closed form as a Python expression in ``t`` (as app.ml.schedules computes it)."""
+    from app.ml.schedules import SCHEDULES, _resolve
+
+    if config.schedule == "constant":
+        return None
+    p = _resolve(SCHEDULES[config.schedule], config.schedule_params)
+    cos = "{eta} + ({lr} - {eta}) * (1 + math.cos(math.pi * ({t}) / {T})) / 2"
+    lin = "{lr} * ({f} + (1 - {f}) * min(t, {n}) / {n})"
+    if config.schedule == "step":
+        return f"{lr!r} * {p['gamma']!r} ** (t // {p['step_size']})"
+    if config.schedule == "exponential":
+        return f"{lr!r} * {p['gamma']!r} ** t"
+    if config.schedule == "cosine":
+        return cos.format(eta=repr(p["eta_min"]), lr=repr(lr), t="t", T=p["T_max"])
+    warm = lin.format(lr=repr(lr), f=repr(p["start_factor"]), n=p["total_iters"])
+    if config.schedule == "warmup":
+        return warm
+    after = cos.format(eta=repr(p["eta_min"]), lr=repr(lr), t=f"t - {p['total_iters']}", T=p["T_max"])
+    return f"({warm}) if t < {p['total_iters']} else ({after})"
+
+
+def _array(values: np.ndarray) -> str:
+    return "np.array(" + repr(np.round(values, 8).tolist()) + ")"
+
+
+def _data_block(data: TrainData) -> list[str]:
+    has_val = data.X_val is not None
+    if data.n_train + (len(data.y_val) if has_val else 0) <= EMBED_ROWS:
+        lines = [
+            "# The rows the playground trained on (features already standardised with training statistics).",
+            f"x_train = {_array(data.X_train)}",
+            f"y_train = {_array(data.y_train)}",
+        ]
+        if has_val:
+            lines += [f"x_val = {_array(data.X_val)}", f"y_val = {_array(data.y_val)}"]
+        return lines
+    n_in = data.X_train.shape[1]
+    make_y = (
+        f"rng.integers(0, {max(data.n_classes, 2)}, size=n)"
+        if data.task != "regression"
+        else "rng.normal(size=n)"
+    )
+    lines = [
+        "# Stand-in data of the right shape: replace with your own (standardise features with train statistics).",
+        "rng = np.random.default_rng(0)",
+        f"n = {data.n_train}",
+        f"x_train, y_train = rng.normal(size=(n, {n_in})), {make_y}",
+    ]
+    if has_val:
+        lines += [f"n = {len(data.y_val)}", f"x_val, y_val = rng.normal(size=(n, {n_in})), {make_y}"]
+    return lines
+
+
+def _layers(config: TrainConfig, data: TrainData) -> tuple[list[int], list[str], list[float], list[float], list[float]]:
+    hidden = list(config.hidden)
+    acts = [config.activations] * len(hidden) if isinstance(config.activations, str) else list(config.activations)
+    rates = list(dropout_rates(config.dropout, len(hidden)))
+    n_layers = len(hidden) + 1
+    l1 = [float(config.l1)] * n_layers if isinstance(config.l1, int | float) else [float(v) for v in config.l1]
+    l2 = [float(config.l2)] * n_layers if isinstance(config.l2, int | float) else [float(v) for v in config.l2]
+    return hidden, acts, rates, l1, l2
+
+
+# --------------------------------------------------------------------------- Keras
+
+
+def _keras_optimizer(name: str, h: dict[str, Any]) -> tuple[str, list[str]]:
+    notes: list[str] = []
+    lr = f"learning_rate={h['lr']!r}"
+    betas = h.get("betas", (0.9, 0.999))
+    adam_args = f"{lr}, beta_1={betas[0]!r}, beta_2={betas[1]!r}, epsilon={h.get('eps', 1e-7)!r}"
+    if h.get("weight_decay", 0) and name != "adamw":
+        notes.append("# torch's weight_decay is an L2 term in the gradient; Keras' weight_decay is decoupled.")
+    wd = f", weight_decay={h['weight_decay']!r}" if h.get("weight_decay", 0) else ""
+    if name in ("sgd", "momentum", "nesterov"):
+        if h["dampening"]:
+            notes.append("# Keras' SGD has no dampening; torch used dampening=%r." % h["dampening"])
+        code = f"keras.optimizers.SGD({lr}, momentum={h['momentum']!r}, nesterov={h['nesterov']!r}{wd})"
+    elif name.startswith("rmsprop"):
+        code = (
+            f"keras.optimizers.RMSprop({lr}, rho={h['alpha']!r}, momentum={h['momentum']!r}, "
+            f"epsilon={h['eps']!r}, centered={h['centered']!r}{wd})"
+        )
+    elif name in ("adam", "amsgrad"):
+        code = f"keras.optimizers.Adam({adam_args}, amsgrad={h['amsgrad']!r}{wd})"
+    elif name == "adamw":
+        code = f"keras.optimizers.AdamW({adam_args}, amsgrad={h['amsgrad']!r}{wd})"
+    elif name == "adagrad":
+        code = (
+            f"keras.optimizers.Adagrad({lr}, initial_accumulator_value={h['initial_accumulator_value']!r}, "
+            f"epsilon={h['eps']!r}{wd})"
+        )
+    elif name == "adadelta":
+        code = f"keras.optimizers.Adadelta({lr}, rho={h['rho']!r}, epsilon={h['eps']!r}{wd})"
+    elif name == "nadam":
+        code = f"keras.optimizers.Nadam({adam_args}{wd})"
+    elif name == "adamax":
+        code = f"keras.optimizers.Adamax({adam_args}{wd})"
+    else:
+        notes.append("# Keras has no RAdam; Adam is the closest built-in optimizer.")
+        code = f"keras.optimizers.Adam({adam_args}{wd})"
+    notes.append("# Keras puts eps in slightly different places than torch: trajectories agree only roughly.")
+    return code, notes
+
+
+def keras_code(config: TrainConfig, data: TrainData) -> str:
+    """A runnable Keras 3 script: ``model.fit(x, y, batch_size=…, epochs=…, validation_data=…)``."""
+    hidden, acts, rates, l1, l2 = _layers(config, data)
+    h = resolve_hyperparameters(config.optimizer, config.hyperparameters)
+    loss = LOSSES[data.task]
+    lines = ["import math", "", "import keras", "import numpy as np", "from keras import layers, regularizers", ""]
+    lines += _data_block(data)
+    lines += ["", f"keras.utils.set_random_seed({config.seed})", "model = keras.Sequential(["]
+    lines.append(f"    keras.Input(shape=({data.X_train.shape[1]},)),")
+    for i, (units, act) in enumerate(zip(hidden, acts, strict=True)):
+        init = "he_normal" if act in ("relu", "leaky_relu") else "glorot_uniform"
+        keras_act = "linear" if act == "leaky_relu" else act
+        lines.append(
+            f'    layers.Dense({units}, activation="{keras_act}", kernel_initializer="{init}", '
+            f"kernel_regularizer=regularizers.L1L2(l1={l1[i]!r}, l2={l2[i]!r})),"
+        )
+        if act == "leaky_relu":
+            lines.append(f"    layers.LeakyReLU(negative_slope={LEAKY_SLOPE}),")
+        if rates[i]:
+            lines.append(f"    layers.Dropout({rates[i]!r}),")
+    n_out = data.n_classes if data.task == "multiclass" else 1
+    lines.append(
+        f'    layers.Dense({n_out}, activation="{loss.output}", '
+        f"kernel_regularizer=regularizers.L1L2(l1={l1[-1]!r}, l2={l2[-1]!r})),"
+    )
+    lines.append("])")
+    opt, notes = _keras_optimizer(config.optimizer, h)
+    lines += notes
+    metrics = (
+        '[keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.R2Score(name="r2")]'
+        if data.task == "regression"
+        else '["accuracy"]'
+    )
+    lines.append(f'model.compile(optimizer={opt}, loss="{loss.name}", metrics={metrics})')
+    lines += ["", "callbacks = []"]
+    expr = _lr_expression(config, float(h["lr"]))
+    if expr is not None:
+        hook = "on_epoch_begin(self, epoch, logs=None)" if config.schedule_unit == "epoch" else (
+            "on_train_batch_begin(self, batch, logs=None)"
+        )
+        lines += [
+            "",
+            "def lr_at(t):",
+            f"    return {expr}",
+            "",
+            "",
+            "class Schedule(keras.callbacks.Callback):",
+            f'    """The learning rate per {config.schedule_unit} (t counts from 0)."""',
+            "",
+            "    t = 0",
+            "",
+            f"    def {hook}:",
+            "        self.model.optimizer.learning_rate.assign(lr_at(self.t))",
+            "        self.t += 1",
+            "",
+            "",
+            "callbacks.append(Schedule())",
+        ]
+    es = config.early_stopping
+    if es is not None:
+        lines.append(
+            f'callbacks.append(keras.callbacks.EarlyStopping(monitor="{es.monitor}", min_delta={es.min_delta!r}, '
+            f'patience={es.patience}, mode="{resolve_mode(es)}", baseline={es.baseline!r}, '
+            f"restore_best_weights={es.restore_best_weights!r}, start_from_epoch={es.start_from_epoch}))"
+        )
+    val = ", validation_data=(x_val, y_val)" if data.X_val is not None else ""
+    lines += [
+        "",
+        f"history = model.fit(x_train, y_train, batch_size={config.batch_size}, epochs={config.epochs}{val}, "
+        "shuffle=True, callbacks=callbacks)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- PyTorch
+
+
+def _torch_kwargs(name: str, h: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={tuple(v) if isinstance(v, tuple | list) else v!r}" for k, v in h.items())
+
+
+def pytorch_code(config: TrainConfig, data: TrainData) -> str:
+    """A runnable PyTorch script: ``nn.Sequential``, the torch.optim class with our hyperparameters,
+    a DataLoader loop with Keras-style epoch lines, L1/L2 on the weights, dropout and early stopping."""
+    hidden, acts, rates, l1, l2 = _layers(config, data)
+    h = resolve_hyperparameters(config.optimizer, config.hyperparameters)
+    sizes = [data.X_train.shape[1], *hidden]
+    n_out = data.n_classes if data.task == "multiclass" else 1
+    lines = [
+        "import copy",
+        "import math",
+        "",
+        "import numpy as np",
+        "import torch",
+        "from torch import nn",
+        "from torch.utils.data import DataLoader, TensorDataset",
+        "",
+    ]
+    lines += _data_block(data)
+    lines += ["", f"torch.manual_seed({config.seed})", "torch.set_default_dtype(torch.float64)", "layers = []"]
+    for i, act in enumerate(acts):
+        init = (
+            'nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")'
+            if act in ("relu", "leaky_relu")
+            else "nn.init.xavier_uniform_(linear.weight)"
+        )
+        lines += [
+            f"linear = nn.Linear({sizes[i]}, {sizes[i + 1]})",
+            init,
+            "nn.init.zeros_(linear.bias)",
+            f"layers += [linear, {TORCH_ACTIVATIONS[act]}]",
+        ]
+        if rates[i]:
+            lines.append(f"layers.append(nn.Dropout({rates[i]!r}))")
+    last_init = acts[-1] if acts else "linear"
+    lines += [
+        f"linear = nn.Linear({sizes[-1]}, {n_out})",
+        'nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")'
+        if last_init in ("relu", "leaky_relu")
+        else "nn.init.xavier_uniform_(linear.weight)",
+        "nn.init.zeros_(linear.bias)",
+        "layers.append(linear)",
+        "model = nn.Sequential(*layers)",
+        "linears = [m for m in model if isinstance(m, nn.Linear)]",
+        f"l1, l2 = {l1!r}, {l2!r}  # per dense layer, on weights only (Keras' L1L2 convention)",
+        f"loss_fn = {TORCH_LOSSES[data.task]}  # on logits: the output activation is inside the loss",
+        f"optimizer = torch.optim.{TORCH_CLASSES[config.optimizer]}(model.parameters(), {_torch_kwargs(config.optimizer, h)})",
+    ]
+    expr = _lr_expression(config, float(h["lr"]))
+    if expr is not None:
+        lines += [
+            "",
+            "",
+            "def lr_at(t):",
+            f"    return {expr}",
+            "",
+            "",
+            f"scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: lr_at(t) / {h['lr']!r})"
+            f"  # stepped once per {config.schedule_unit}",
+        ]
+    target = "torch.long" if data.task == "multiclass" else "torch.float64"
+    shape = "" if data.task == "multiclass" else ".reshape(-1, 1)"
+    lines += [
+        "",
+        "",
+        "def tensors(x, y):",
+        f"    return torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype={target}){shape}",
+        "",
+        "",
+        "def penalty():",
+        "    total = 0.0",
+        "    for a, b, layer in zip(l1, l2, linears):",
+        "        total = total + a * layer.weight.abs().sum() + b * (layer.weight**2).sum()",
+        "    return total",
+        "",
+        "",
+        "def evaluate(x, y):",
+        "    model.eval()",
+        "    with torch.no_grad():",
+        "        out = model(x)",
+        "        logs = {'loss': loss_fn(out, y).item()}",
+    ]
+    if data.task == "regression":
+        lines += [
+            "        logs['rmse'] = torch.sqrt(((out - y) ** 2).mean()).item()",
+            "        logs['r2'] = 1 - ((out - y) ** 2).sum().item() / ((y - y.mean()) ** 2).sum().item()",
+        ]
+    elif data.task == "binary":
+        lines.append("        logs['accuracy'] = ((out > 0).double() == y).double().mean().item()")
+    else:
+        lines.append("        logs['accuracy'] = (out.argmax(1) == y).double().mean().item()")
+    lines += [
+        "    model.train()",
+        "    return logs",
+        "",
+        "",
+        "x_tr, y_tr = tensors(x_train, y_train)",
+        f"loader = DataLoader(TensorDataset(x_tr, y_tr), batch_size={config.batch_size}, shuffle=True)",
+    ]
+    has_val = data.X_val is not None
+    if has_val:
+        lines.append("x_va, y_va = tensors(x_val, y_val)")
+    es = config.early_stopping
+    if es is not None:
+        sign = "<" if resolve_mode(es) == "min" else ">"
+        delta = "-" if sign == "<" else "+"
+        lines += [
+            f"best, best_epoch, wait, best_state = {'math.inf' if sign == '<' else '-math.inf'}, 0, 0, None",
+            "",
+        ]
+    lines += [
+        f"EPOCHS = {config.epochs}",
+        "for epoch in range(1, EPOCHS + 1):",
+        "    seen, total = 0, 0.0",
+        "    for xb, yb in loader:",
+        "        optimizer.zero_grad()",
+        "        loss = loss_fn(model(xb), yb)",
+        "        (loss + penalty()).backward()",
+        "        optimizer.step()",
+    ]
+    if expr is not None and config.schedule_unit == "iteration":
+        lines.append("        scheduler.step()")
+    lines += [
+        "        seen, total = seen + len(xb), total + loss.item() * len(xb)",
+    ]
+    if expr is not None and config.schedule_unit == "epoch":
+        lines.append("    scheduler.step()")
+    lines += [
+        "    logs = {'loss': total / seen}",
+        "    logs.update({k: v for k, v in evaluate(x_tr, y_tr).items() if k != 'loss'})",
+    ]
+    if has_val:
+        lines.append("    logs.update({'val_' + k: v for k, v in evaluate(x_va, y_va).items()})")
+    lines.append(
+        "    print(f'Epoch {epoch}/{EPOCHS} {len(loader)}/{len(loader)} - ' "
+        "+ ' - '.join(f'{k}: {v:.4f}' for k, v in logs.items()))"
+    )
+    if es is not None:
+        lines += [
+            f"    current = logs['{es.monitor}']",
+            f"    if epoch > {es.start_from_epoch}:",
+            "        if best_state is None:",
+            "            best_state = copy.deepcopy(model.state_dict())",
+            "        wait += 1",
+            f"        if current {sign} best {delta} {es.min_delta!r}:",
+            "            best, best_epoch = current, epoch",
+            "            best_state = copy.deepcopy(model.state_dict())",
+            "            wait = 0" if es.baseline is None else f"            wait = 0 if current {sign} {es.baseline!r} {delta} {es.min_delta!r} else wait",
+            f"        elif wait >= {es.patience} and epoch > 1:",
+            "            print(f'Early stopping: best epoch {best_epoch}')",
+        ]
+        if es.restore_best_weights:
+            lines.append("            model.load_state_dict(best_state)")
+        lines.append("            break")
+    lines.append("")
+    return "\n".join(lines)
