@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         400, ge=2, description="Grid resolution (points per axis) for contour and 3-D plots."
     )
     max_expression_length: int = Field(300, ge=1, description="Characters in a custom surface expression.")
+    trace_cache_entries: int = Field(256, ge=0, description="Rendered traces kept in the in-process LRU.")
+    trace_cache_bytes: int = Field(128 * 2**20, ge=0, description="Total bytes the trace LRU may hold.")
+    trace_max_age_s: int = Field(86_400, ge=0, description="Cache-Control max-age of trace permalinks.")
+    cors_origins: list[str] = Field(["*"], description="Origins allowed to GET the API from a browser.")
     max_message_bytes: int = Field(65_536, ge=1_024, description="Size of one WebSocket command.")
     max_commands_per_second: float = Field(50.0, gt=0, description="Sustained WebSocket commands per second.")
     max_speed: float = Field(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
-from app.config import STATIC_DIR, TEMPLATES_DIR
+from app.config import STATIC_DIR, TEMPLATES_DIR, get_settings
 from app.ml.errors import ConfigError
+from app.web.cache import TraceCache
 from app.web.errors import InputError, handle_config_error, handle_input_error, handle_validation_error
 from app.web.routes import api, pages, stream
 
@@ -25,7 +27,12 @@ def create_app() -> FastAPI:
     app.add_exception_handler(ConfigError, handle_config_error)
     app.add_exception_handler(InputError, handle_input_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    settings = get_settings()
     app.state.streams = set()
+    app.state.trace_cache = TraceCache(settings.trace_cache_entries, settings.trace_cache_bytes)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=["*"]
+    )
     app.include_router(api.router)
     app.include_router(stream.router)
     app.include_router(pages.router)

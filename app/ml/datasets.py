@@ -296,7 +296,7 @@ def parse_csv(
     index = [header.index(c) for c in wanted]
     values = np.empty((len(body), len(wanted)))
     for r, row in enumerate(body, start=2):
-        for j, (col, name) in zip(index, wanted, strict=True):
+        for j, (col, name) in enumerate(zip(index, wanted, strict=True)):
             cell = row[col].strip() if col < len(row) else ""
             field_name = "target_column" if name == target_column else "feature_columns"
             if cell == "" or cell.lower() in ("na", "nan", "null", "none"):
@@ -315,7 +315,8 @@ def parse_csv(
     classes = np.unique(target)
     if len(classes) < 2:
         raise ConfigError(
-            f"the target {target_column!r} has one class only ({classes[0]:g}); a classifier needs two or more",
+            f"the target {target_column!r} has one class only ({classes[0]:g}); "
+            "a classifier needs two or more",
             "target_column",
         )
     labels = np.searchsorted(classes, target).astype(np.intp)
@@ -366,6 +367,6 @@ def train_val_split(
         raise ConfigError("the validation fraction must be in [0, 1)", "val_fraction")
     n = len(y)
     order = np.random.default_rng(seed).permutation(n)
-    n_val = min(int(round(n * val_fraction)), n - 1)
+    n_val = min(round(n * val_fraction), n - 1)
     val, train = order[:n_val], order[n_val:]
     return X[train], y[train], X[val], y[val]

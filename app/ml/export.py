@@ -45,7 +45,11 @@ TORCH_ACTIVATIONS = {
     "sigmoid": "nn.Sigmoid()",
     "linear": "nn.Identity()",
 }
-TORCH_LOSSES = {"regression": "nn.MSELoss()", "binary": "nn.BCEWithLogitsLoss()", "multiclass": "nn.CrossEntropyLoss()"}
+TORCH_LOSSES = {
+    "regression": "nn.MSELoss()",
+    "binary": "nn.BCEWithLogitsLoss()",
+    "multiclass": "nn.CrossEntropyLoss()",
+}
 
 
 def _lr_expression(config: TrainConfig, lr: float) -> str | None:
@@ -92,7 +96,8 @@ def _data_block(data: TrainData) -> list[str]:
         else "rng.normal(size=n)"
     )
     lines = [
-        "# Stand-in data of the right shape: replace with your own (standardise features with train statistics).",
+        "# Stand-in data of the right shape: replace it with your own",
+        "# (standardise the features with statistics of the training rows).",
         "rng = np.random.default_rng(0)",
         f"n = {data.n_train}",
         f"x_train, y_train = rng.normal(size=(n, {n_in})), {make_y}",
@@ -102,13 +107,23 @@ def _data_block(data: TrainData) -> list[str]:
     return lines
 
 
-def _layers(config: TrainConfig, data: TrainData) -> tuple[list[int], list[str], list[float], list[float], list[float]]:
+def _layers(
+    config: TrainConfig, data: TrainData
+) -> tuple[list[int], list[str], list[float], list[float], list[float]]:
     hidden = list(config.hidden)
-    acts = [config.activations] * len(hidden) if isinstance(config.activations, str) else list(config.activations)
+    acts = (
+        [config.activations] * len(hidden)
+        if isinstance(config.activations, str)
+        else list(config.activations)
+    )
     rates = list(dropout_rates(config.dropout, len(hidden)))
     n_layers = len(hidden) + 1
-    l1 = [float(config.l1)] * n_layers if isinstance(config.l1, int | float) else [float(v) for v in config.l1]
-    l2 = [float(config.l2)] * n_layers if isinstance(config.l2, int | float) else [float(v) for v in config.l2]
+    l1 = (
+        [float(config.l1)] * n_layers if isinstance(config.l1, int | float) else [float(v) for v in config.l1]
+    )
+    l2 = (
+        [float(config.l2)] * n_layers if isinstance(config.l2, int | float) else [float(v) for v in config.l2]
+    )
     return hidden, acts, rates, l1, l2
 
 
@@ -121,11 +136,13 @@ def _keras_optimizer(name: str, h: dict[str, Any]) -> tuple[str, list[str]]:
     betas = h.get("betas", (0.9, 0.999))
     adam_args = f"{lr}, beta_1={betas[0]!r}, beta_2={betas[1]!r}, epsilon={h.get('eps', 1e-7)!r}"
     if h.get("weight_decay", 0) and name != "adamw":
-        notes.append("# torch's weight_decay is an L2 term in the gradient; Keras' weight_decay is decoupled.")
+        notes.append(
+            "# torch's weight_decay is an L2 term in the gradient; Keras' weight_decay is decoupled."
+        )
     wd = f", weight_decay={h['weight_decay']!r}" if h.get("weight_decay", 0) else ""
     if name in ("sgd", "momentum", "nesterov"):
         if h["dampening"]:
-            notes.append("# Keras' SGD has no dampening; torch used dampening=%r." % h["dampening"])
+            notes.append(f"# Keras' SGD has no dampening; torch used dampening={h['dampening']!r}.")
         code = f"keras.optimizers.SGD({lr}, momentum={h['momentum']!r}, nesterov={h['nesterov']!r}{wd})"
     elif name.startswith("rmsprop"):
         code = (
@@ -159,7 +176,14 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
     hidden, acts, rates, l1, l2 = _layers(config, data)
     h = resolve_hyperparameters(config.optimizer, config.hyperparameters)
     loss = LOSSES[data.task]
-    lines = ["import math", "", "import keras", "import numpy as np", "from keras import layers, regularizers", ""]
+    lines = [
+        "import math",
+        "",
+        "import keras",
+        "import numpy as np",
+        "from keras import layers, regularizers",
+        "",
+    ]
     lines += _data_block(data)
     lines += ["", f"keras.utils.set_random_seed({config.seed})", "model = keras.Sequential(["]
     lines.append(f"    keras.Input(shape=({data.X_train.shape[1]},)),")
@@ -191,8 +215,10 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
     lines += ["", "callbacks = []"]
     expr = _lr_expression(config, float(h["lr"]))
     if expr is not None:
-        hook = "on_epoch_begin(self, epoch, logs=None)" if config.schedule_unit == "epoch" else (
-            "on_train_batch_begin(self, batch, logs=None)"
+        hook = (
+            "on_epoch_begin(self, epoch, logs=None)"
+            if config.schedule_unit == "epoch"
+            else ("on_train_batch_begin(self, batch, logs=None)")
         )
         lines += [
             "",
@@ -215,7 +241,8 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
     es = config.early_stopping
     if es is not None:
         lines.append(
-            f'callbacks.append(keras.callbacks.EarlyStopping(monitor="{es.monitor}", min_delta={es.min_delta!r}, '
+            "callbacks.append(keras.callbacks.EarlyStopping("
+            f'monitor="{es.monitor}", min_delta={es.min_delta!r}, '
             f'patience={es.patience}, mode="{resolve_mode(es)}", baseline={es.baseline!r}, '
             f"restore_best_weights={es.restore_best_weights!r}, start_from_epoch={es.start_from_epoch}))"
         )
@@ -232,7 +259,7 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
 # --------------------------------------------------------------------------- PyTorch
 
 
-def _torch_kwargs(name: str, h: dict[str, Any]) -> str:
+def _torch_kwargs(h: dict[str, Any]) -> str:
     return ", ".join(f"{k}={tuple(v) if isinstance(v, tuple | list) else v!r}" for k, v in h.items())
 
 
@@ -254,7 +281,12 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
     ]
     lines += _data_block(data)
-    lines += ["", f"torch.manual_seed({config.seed})", "torch.set_default_dtype(torch.float64)", "layers = []"]
+    lines += [
+        "",
+        f"torch.manual_seed({config.seed})",
+        "torch.set_default_dtype(torch.float64)",
+        "layers = []",
+    ]
     for i, act in enumerate(acts):
         init = (
             'nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")'
@@ -281,7 +313,7 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "linears = [m for m in model if isinstance(m, nn.Linear)]",
         f"l1, l2 = {l1!r}, {l2!r}  # per dense layer, on weights only (Keras' L1L2 convention)",
         f"loss_fn = {TORCH_LOSSES[data.task]}  # on logits: the output activation is inside the loss",
-        f"optimizer = torch.optim.{TORCH_CLASSES[config.optimizer]}(model.parameters(), {_torch_kwargs(config.optimizer, h)})",
+        f"optimizer = torch.optim.{TORCH_CLASSES[config.optimizer]}(model.parameters(), {_torch_kwargs(h)})",
     ]
     expr = _lr_expression(config, float(h["lr"]))
     if expr is not None:
@@ -382,7 +414,9 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
             f"        if current {sign} best {delta} {es.min_delta!r}:",
             "            best, best_epoch = current, epoch",
             "            best_state = copy.deepcopy(model.state_dict())",
-            "            wait = 0" if es.baseline is None else f"            wait = 0 if current {sign} {es.baseline!r} {delta} {es.min_delta!r} else wait",
+            "            wait = 0"
+            if es.baseline is None
+            else f"            wait = 0 if current {sign} {es.baseline!r} {delta} {es.min_delta!r} else wait",
             f"        elif wait >= {es.patience} and epoch > 1:",
             "            print(f'Early stopping: best epoch {best_epoch}')",
         ]

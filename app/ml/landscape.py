@@ -73,7 +73,10 @@ def loss_slice(
             betas = np.empty(0)
         else:
             loss = np.array(
-                [[net.evaluate(weights + a * dirs[0] + b * dirs[1], X, target)[0] for a in coords] for b in coords]
+                [
+                    [net.evaluate(weights + a * dirs[0] + b * dirs[1], X, target)[0] for a in coords]
+                    for b in coords
+                ]
             )
             betas = coords
     loss = np.where(np.isfinite(loss), loss, np.finfo(np.float64).max)  # no infinity leaves

@@ -85,7 +85,10 @@ def _mse(z: Array, y: Array) -> tuple[float, Array]:
 
 
 def _bce(z: Array, y: Array) -> tuple[float, Array]:
-    """``mean(softplus(z) - y z)`` = BCE(sigmoid(z), y), finite for any z; gradient ``(sigmoid(z) - y) / N``."""
+    """``mean(softplus(z) - y z)`` = BCE(sigmoid(z), y), finite for any z; gradient ``(sigmoid(z) - y)/N``.
+
+    ``logaddexp(0, z)`` never overflows, so no probability is ever clipped (unlike a loss on sigmoid outputs).
+    """
     loss = np.logaddexp(0.0, z)
     loss -= y * z
     return float(loss.sum()) / z.shape[0], (_sigmoid(z) - y) * (1.0 / z.shape[0])
@@ -159,7 +162,11 @@ class Network:
         if len(hidden) > MAX_HIDDEN_LAYERS:
             raise ConfigError(f"at most {MAX_HIDDEN_LAYERS} hidden layers, got {len(hidden)}", "hidden")
         for i, units in enumerate(hidden):
-            if isinstance(units, bool) or not isinstance(units, int | np.integer) or not 1 <= units <= MAX_UNITS:
+            if (
+                isinstance(units, bool)
+                or not isinstance(units, int | np.integer)
+                or not 1 <= units <= MAX_UNITS
+            ):
                 raise ConfigError(f"a hidden layer has 1 to {MAX_UNITS} units, got {units!r}", f"hidden.{i}")
         names = _as_names(activations, len(hidden))
         for i, name in enumerate(names):
@@ -168,7 +175,9 @@ class Network:
         if task not in LOSSES:
             raise UnknownNameError("task", task, LOSSES, field="task")
         if task == "multiclass" and not 2 <= n_classes <= MAX_CLASSES:
-            raise ConfigError(f"a multiclass task has 2 to {MAX_CLASSES} classes, got {n_classes}", "n_classes")
+            raise ConfigError(
+                f"a multiclass task has 2 to {MAX_CLASSES} classes, got {n_classes}", "n_classes"
+            )
         self.n_inputs = int(n_inputs)
         self.hidden = tuple(int(u) for u in hidden)
         self.activation_names = names
@@ -291,7 +300,7 @@ class Network:
         return loss, logits
 
     def predict(self, params: Array, X: Array) -> Array:
-        """Predictions in evaluation mode: values (regression), P(class 1) ``(N,)``, or class probs ``(N, C)``."""
+        """Evaluation-mode predictions: values or P(class 1) as ``(N,)``; class probabilities ``(N, C)``."""
         out = self.loss.predict(self.forward(params, X).logits)
         return out[:, 0] if self.task != "multiclass" else out
 

@@ -34,7 +34,12 @@ def _per_layer(value: float | Sequence[float], count: int, field: str, high: flo
         raise ConfigError(f"give one {field} value or one per layer ({count}), got {len(values)}", field)
     out = []
     for i, v in enumerate(values):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not 0 <= v <= high:
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | float)
+            or not math.isfinite(v)
+            or not 0 <= v <= high
+        ):
             where = field if isinstance(value, int | float) else f"{field}.{i}"
             raise ConfigError(f"{field} must be a number between 0 and {high}, got {v!r}", where)
         out.append(float(v))
@@ -110,7 +115,7 @@ class Dropout:
 
 @dataclass(frozen=True)
 class EarlyStoppingConfig:
-    """``keras.callbacks.EarlyStopping(monitor, min_delta, patience, mode, baseline, restore_best_weights)``."""
+    """The arguments of ``keras.callbacks.EarlyStopping``, same names and defaults."""
 
     monitor: str = "val_loss"
     mode: str = "auto"  # "min" | "max" | "auto" (max when the name contains "acc" or is r2)
@@ -133,7 +138,7 @@ def resolve_mode(config: EarlyStoppingConfig) -> str:
 
 
 class EarlyStopping:
-    """Keras' rule, epoch by epoch: stop once ``patience`` epochs in a row failed to improve by > ``min_delta``.
+    """Keras' rule: stop once ``patience`` epochs in a row failed to improve by more than ``min_delta``.
 
     An epoch improves when ``value < best - min_delta`` (mode min) or ``value > best + min_delta``
     (mode max).  Every epoch without improvement adds one to ``wait``; an improvement sets it back

@@ -458,18 +458,9 @@ class Descent:
         self._refresh_lanes()
 
 
-def descend(
-    surface: Surface,
-    runs: Sequence[RunSpec],
-    steps: int,
-    *,
-    start: Sequence[float] | None = None,
-    tolerance: float = 1e-6,
-    noise: float = 0.0,
-    seed: int = 0,
-) -> Iterator[Event]:
-    """Step records and run ends for ``runs`` on ``surface`` until every run has ended."""
-    yield from Descent(surface, runs, steps, start=start, tolerance=tolerance, noise=noise, seed=seed)
+def descend(surface: Surface, runs: Sequence[RunSpec], steps: int, **options: Any) -> Iterator[Event]:
+    """Step records and run ends until every run has ended; ``options`` as for :class:`Descent`."""
+    yield from Descent(surface, runs, steps, **options)
 
 
 def sweep(

@@ -66,7 +66,13 @@ class TrainData:
             X_tr, X_va = scaler.transform(X_tr), scaler.transform(X_va)
         has_val = len(y_va) > 0
         return cls(
-            X_tr, y_tr, data.task, data.n_classes, X_va if has_val else None, y_va if has_val else None, scaler
+            X_tr,
+            y_tr,
+            data.task,
+            data.n_classes,
+            X_va if has_val else None,
+            y_va if has_val else None,
+            scaler,
         )
 
     @property
@@ -242,9 +248,13 @@ class Training:
         if monitor.startswith("val_") and data.X_val is None:
             raise ConfigError(f"{monitor} needs a validation split", "early_stopping.monitor")
         if monitor and data.task == "regression" and "accuracy" in monitor:
-            raise ConfigError("accuracy is for classification; monitor loss, rmse or r2", "early_stopping.monitor")
+            raise ConfigError(
+                "accuracy is for classification; monitor loss, rmse or r2", "early_stopping.monitor"
+            )
         if monitor and data.task != "regression" and ("rmse" in monitor or "r2" in monitor):
-            raise ConfigError("rmse and r2 are for regression; monitor loss or accuracy", "early_stopping.monitor")
+            raise ConfigError(
+                "rmse and r2 are for regression; monitor loss or accuracy", "early_stopping.monitor"
+            )
 
         self.X, self.y = data.X_train, self.net.targets(data.y_train)
         self.X_val = data.X_val
@@ -289,7 +299,9 @@ class Training:
 
     def set_hyperparameters(self, changes: Mapping[str, Any]) -> None:
         """Live change (validated); the next update uses it and the optimizer state is kept."""
-        self.hyperparameters = resolve_hyperparameters(self.config.optimizer, {**self.hyperparameters, **changes})
+        self.hyperparameters = resolve_hyperparameters(
+            self.config.optimizer, {**self.hyperparameters, **changes}
+        )
         self._build()
 
     # ------------------------------------------------------------------ stepping
@@ -345,8 +357,11 @@ class Training:
         updates, state = self.transform.update(grad, self.opt_state, params)
         new = params + updates
         if not (math.isfinite(loss) and math.isfinite(float(np.add.reduce(new)))):
-            self._diverge(events, f"the batch loss or the weights became non-finite at iteration "
-                          f"{self.iteration + 1} of epoch {self.epoch + 1}: the learning rate is too high")
+            self._diverge(
+                events,
+                f"the batch loss or the weights became non-finite at iteration "
+                f"{self.iteration + 1} of epoch {self.epoch + 1}: the learning rate is too high",
+            )
             return
         self.params, self.opt_state = new, state
         self.iteration += 1
@@ -392,8 +407,10 @@ class Training:
             values.append(val_loss)
         if not all(math.isfinite(v) for v in values):
             self.epoch -= 1
-            self._diverge(events, f"the loss became non-finite at the end of epoch {epoch}: "
-                          "the learning rate is too high")
+            self._diverge(
+                events,
+                f"the loss became non-finite at the end of epoch {epoch}: the learning rate is too high",
+            )
             return
         stop = False
         if self.early is not None:
@@ -423,7 +440,9 @@ class Training:
             )
         if stop:
             early = self.early
-            restored = bool(self.config.early_stopping.restore_best_weights and early.best_weights is not None)
+            restored = bool(
+                self.config.early_stopping.restore_best_weights and early.best_weights is not None
+            )
             if restored:
                 self.params = early.best_weights.copy()
             self.end = TrainEnd(
@@ -436,7 +455,9 @@ class Training:
             )
             events.append(self.end)
         elif epoch >= self.max_epochs:
-            self.end = TrainEnd("done", epoch, self.global_step, f"trained the {self.max_epochs} epoch(s) asked for")
+            self.end = TrainEnd(
+                "done", epoch, self.global_step, f"trained the {self.max_epochs} epoch(s) asked for"
+            )
             events.append(self.end)
 
     def _last_lr(self) -> float:

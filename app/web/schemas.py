@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.ml.run import RunSpec
 
@@ -40,11 +40,6 @@ class RunConfig(_Strict):
     start: list[FiniteFloat] | None = Field(
         None, min_length=1, max_length=2, description="This run's own start (default: the shared start)."
     )
-
-    @field_validator("hyperparameters")
-    @classmethod
-    def _pairs_as_tuples(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
 
 
 class TraceRequest(_Strict):

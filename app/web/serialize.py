@@ -19,6 +19,7 @@ from app.ml.optimizers import OPTIMIZERS, OptimizerSpec
 from app.ml.run import RunSpec, RunTrace, summarize
 from app.ml.schedules import SCHEDULES, ScheduleSpec
 from app.ml.surfaces import SURFACES, Grid, Surface, SurfaceSpec
+from app.web.schemas import TraceRequest
 from app.web.service import TraceResult
 
 COORDS = ("x", "y")
@@ -169,6 +170,19 @@ def trace_json(result: TraceResult, steps: int, seed: int, noise: float, toleran
         "columns": columns(result.surface.dim),
         "runs": [run_json(spec, result) for spec in result.specs],
     }
+
+
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
+
+
+def render_trace(result: TraceResult, request: TraceRequest, fmt: str) -> bytes:
+    """A finished trace as the bytes of one format (json, csv or ndjson)."""
+    payload = trace_json(result, request.steps, request.seed, request.noise, request.tolerance)
+    if fmt == "csv":
+        return trace_csv(payload).encode()
+    if fmt == "ndjson":
+        return trace_ndjson(payload)
+    return dumps(payload)
 
 
 def _rows(payload: dict[str, Any]) -> Iterator[tuple[dict[str, Any], list[Any]]]:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Annotated, Any, Literal
 
+import numpy as np
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
 
+from app import __version__
 from app.config import Settings, get_settings
-from app.ml.errors import UnknownNameError
+from app.ml.errors import ConfigError, UnknownNameError
 from app.ml.surfaces import SURFACES, grid
 from app.web import serialize
+from app.web.cache import TraceCache
+from app.web.commands import PROTOCOL_VERSION
 from app.web.errors import InputError
 from app.web.responses import FastJSONResponse
 from app.web.schemas import TraceRequest
@@ -19,7 +28,6 @@ from app.web.service import build_surface, compute_trace
 router = APIRouter(prefix="/api/v1", tags=["api"], default_response_class=FastJSONResponse)
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
-FORMATS = {"json": "application/json", "csv": "text/csv", "ndjson": "application/x-ndjson"}
 ERROR_422 = {
     422: {
         "description": "Invalid input: `detail` lists each bad field (`loc`), the reason (`msg`) and, for "
@@ -101,6 +109,11 @@ def _parse_view(view: str | None) -> list[float] | None:
     return box
 
 
+@router.get("/version", summary="Versions of the app, the API and the stream protocol")
+def version() -> Any:
+    return {"app": __version__, "api": "v1", "protocol": PROTOCOL_VERSION, "numpy": np.__version__}
+
+
 @router.get("/optimizers", summary="List the optimizers and their hyperparameters")
 def list_optimizers() -> Any:
     """torch.optim names and defaults, bounds, one-line meanings and the update rule of each optimizer."""
@@ -112,42 +125,106 @@ def list_schedules() -> Any:
     return serialize.schedules_json()
 
 
-@router.post(
-    "/traces",
-    summary="Run optimizers on a surface and return every step",
-    responses={
-        **ERROR_422,
-        200: {
-            "description": "The trace of every run: columns per run, the end reason and summary figures.",
-            "content": {
-                "text/csv": {"example": "run,optimizer,step,x,y,loss,...\nadam,adam,0,-1.5,2.0,..."},
-                "application/x-ndjson": {"example": '{"type":"step","run":"adam","step":0,"x":-1.5,...}'},
-            },
+TRACE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_422,
+    200: {
+        "description": "The trace of every run: columns per run, the end reason and summary figures.",
+        "content": {
+            "text/csv": {"example": "run,optimizer,step,x,y,loss,...\nadam,adam,0,-1.5,2.0,..."},
+            "application/x-ndjson": {"example": '{"type":"step","run":"adam","step":0,"x":-1.5,...}'},
         },
     },
+    304: {"description": "Not modified: the `If-None-Match` ETag matches (GET permalinks)."},
+}
+FormatQuery = Annotated[
+    Literal["json", "csv", "ndjson"] | None, Query(description="Output format; overrides the Accept header.")
+]
+
+
+@router.post(
+    "/traces", summary="Run optimizers on a surface and return every step", responses=TRACE_RESPONSES
 )
 def post_trace(
-    body: TraceRequest,
-    request: Request,
-    settings: SettingsDep,
-    format: Annotated[
-        Literal["json", "csv", "ndjson"] | None,
-        Query(description="Output format; overrides the Accept header."),
-    ] = None,
+    body: TraceRequest, request: Request, settings: SettingsDep, format: FormatQuery = None
 ) -> Response:
     """Same config and seed give the same trace, byte for byte."""
-    chosen = format or _format_from_accept(request.headers.get("accept", ""))
-    result = compute_trace(body, settings)
-    payload = serialize.trace_json(result, body.steps, body.seed, body.noise, body.tolerance)
-    if chosen == "csv":
-        return PlainTextResponse(serialize.trace_csv(payload), media_type="text/csv")
-    if chosen == "ndjson":
-        return Response(serialize.trace_ndjson(payload), media_type=FORMATS["ndjson"])
-    return FastJSONResponse(payload)
+    return _trace_response(body, request, settings, format, cacheable=False)
+
+
+@router.get("/traces", summary="A trace by permalink (cacheable)", responses=TRACE_RESPONSES)
+def get_trace(
+    request: Request,
+    settings: SettingsDep,
+    config: Annotated[
+        str,
+        Query(
+            max_length=20_000,
+            description="The POST body as base64url-encoded JSON (no padding needed): "
+            "`base64.urlsafe_b64encode(json.dumps(config).encode()).rstrip(b'=')`.",
+            examples=["eyJzdXJmYWNlIjoicGFyYWJvbGEiLCJydW5zIjpbeyJvcHRpbWl6ZXIiOiJzZ2QifV19"],
+        ),
+    ],
+    format: FormatQuery = None,
+) -> Response:
+    """The same trace as `POST /api/v1/traces` for that body, with an ETag and Cache-Control."""
+    try:
+        return _trace_response(decode_config(config), request, settings, format, cacheable=True)
+    except ConfigError as error:  # the body's fields live under query.config here
+        error.field = f"config.{error.field}" if error.field else "config"
+        raise
+    except InputError as error:
+        error.loc = ("query", "config", *error.loc[1:])
+        raise
+
+
+def _trace_response(
+    body: TraceRequest, request: Request, settings: Settings, fmt: str | None, cacheable: bool
+) -> Response:
+    """Serve a trace from the LRU (computing it once); GET permalinks answer 304 to a matching ETag."""
+    chosen = fmt or _format_from_accept(request.headers.get("accept", ""))
+    key = canonical_config(body)
+    etag = f'"{__version__}-{hashlib.sha256(key).hexdigest()[:32]}-{chosen}"'
+    headers = {"ETag": etag}
+    if cacheable:
+        headers["Cache-Control"] = f"public, max-age={settings.trace_max_age_s}"
+        if etag in _etags(request.headers.get("if-none-match", "")):
+            return Response(status_code=304, headers=headers)
+    cache: TraceCache = request.app.state.trace_cache
+
+    def render() -> bytes:
+        return serialize.render_trace(compute_trace(body, settings), body, chosen)
+
+    content = cache.get_or_compute((key, chosen), render)
+    return Response(content, media_type=serialize.MEDIA_TYPES[chosen], headers=headers)
+
+
+def canonical_config(body: TraceRequest) -> bytes:
+    """The validated config as sorted-key JSON: equal configs give equal keys and ETags."""
+    return orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+
+def decode_config(encoded: str) -> TraceRequest:
+    """base64url JSON -> TraceRequest; any failure is a 422 under query.config."""
+    try:
+        raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        data = orjson.loads(raw)
+    except (ValueError, orjson.JSONDecodeError):
+        raise InputError(
+            ("query", "config"), "config must be base64url-encoded JSON of a trace request"
+        ) from None
+    try:
+        return TraceRequest.model_validate(data)
+    except ValidationError as error:
+        errors = [{**e, "loc": ("query", "config", *e["loc"])} for e in error.errors()]
+        raise RequestValidationError(errors) from None
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
 def _format_from_accept(accept: str) -> str:
-    for name, media in FORMATS.items():
-        if media in accept:
+    for name, media in serialize.MEDIA_TYPES.items():
+        if media.split(";")[0] in accept:
             return name
     return "json"

@@ -47,6 +47,12 @@ def plotly_js() -> FileResponse:
     )
 
 
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness for load balancers and the container HEALTHCHECK: answers without touching the engine."""
+    return {"status": "ok", "version": __version__}
+
+
 @router.get("/favicon.ico")
 def favicon() -> FileResponse:
     """Browsers ask for /favicon.ico whatever the page says; answer with the SVG icon."""
