@@ -16,17 +16,19 @@ const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
 
 /**
  * A thinned copy of a path for drawing: at most `max` points, the newest `tail` in full, the older part
- * evenly strided. Full data stays in the caller's arrays; only this copy reaches Plotly.
+ * taken every `stride`-th point with `stride` a power of two. Power-of-two strides keep the same points from
+ * one frame to the next (a path does not shimmer as it grows) and change only when the path doubles.
+ * Full data stays in the caller's arrays; only this copy reaches Plotly.
  */
 export function thin(xs, ys, max = 2000, tail = 500) {
   const n = xs.length;
   if (n <= max) return { x: xs.slice(), y: ys.slice() };
   const head = n - tail;
-  const stride = head / (max - tail);
+  let stride = 1;
+  while (Math.ceil(head / stride) > max - tail) stride *= 2;
   const x = [];
   const y = [];
-  for (let k = 0; k < max - tail; k++) {
-    const i = Math.floor(k * stride);
+  for (let i = 0; i < head; i += stride) {
     x.push(xs[i]);
     y.push(ys[i]);
   }
@@ -35,6 +37,35 @@ export function thin(xs, ys, max = 2000, tail = 500) {
     y.push(ys[i]);
   }
   return { x, y };
+}
+
+/**
+ * Replace the x/y (and z) of some traces without Plotly's full replot: `animate` with a zero-length
+ * transition and `redraw: false` recomputes and redraws only those traces, never the axes, legend or
+ * layout (a `react`/`restyle` of new data redraws all of them). Only for traces whose look is unchanged.
+ */
+function patchTraces(element, data, indices) {
+  return Plotly.animate(element, { data, traces: indices }, {
+    transition: { duration: 0 },
+    frame: { duration: 0, redraw: false },
+    mode: "immediate",
+  });
+}
+
+/** What a trace looks like apart from its data: when this changes the plot needs a full `react`. */
+function traceLook(trace) {
+  const { x, y, z, ...rest } = trace;
+  return JSON.stringify(rest);
+}
+
+/** True when two data arrays hold the same values (cheap first: length and ends). */
+function sameArray(a, b) {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  const n = a.length;
+  if (n && (a[0] !== b[0] || a[n - 1] !== b[n - 1])) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -156,9 +187,25 @@ export class ContourWithOverlay {
     this.onRangeChange?.();
   }
 
-  /** Redraw the overlay (paths, markers, arrows) with the contour's ranges; cheap: SVG scatter only. */
+  /**
+   * Redraw the overlay (paths, markers, arrows) with the contour's ranges; cheap: SVG scatter only. When only
+   * the traces' data changed (the usual case while runs stream), only the traces whose data changed are
+   * redrawn, without a layout pass; anything else (ranges, arrows, runs added or removed) gets a `react`.
+   */
   drawOverlay(traces, annotations = []) {
     if (!this.range) return Promise.resolve();
+    this.drawnPoints = traces.reduce((sum, t) => sum + (t.meta === "path" ? t.x.length : 0), 0);
+    const look = JSON.stringify([this.range, annotations, traces.map(traceLook)]);
+    const previous = this.overlay.data;
+    if (look === this.overlayLook && previous && previous.length === traces.length) {
+      const changed = [];
+      traces.forEach((t, i) => {
+        if (!sameArray(t.x, previous[i].x) || !sameArray(t.y, previous[i].y)) changed.push(i);
+      });
+      if (!changed.length) return Promise.resolve();
+      return patchTraces(this.overlay, changed.map((i) => ({ x: traces[i].x, y: traces[i].y })), changed);
+    }
+    this.overlayLook = look;
     const axis = (range) => ({ range, autorange: false, visible: false, fixedrange: true });
     const layout = {
       margin: MARGIN,
@@ -169,7 +216,6 @@ export class ContourWithOverlay {
       plot_bgcolor: "rgba(0,0,0,0)",
       annotations,
     };
-    this.drawnPoints = traces.reduce((sum, t) => sum + (t.meta === "path" ? t.x.length : 0), 0);
     return Plotly.react(this.overlay, traces, layout, { staticPlot: true, responsive: true });
   }
 
@@ -192,14 +238,34 @@ export class ContourWithOverlay {
   }
 }
 
-/** Loss against step for every run, log y when every loss is positive. */
+/**
+ * Loss against step for every run, log y when every loss is positive. The axes are fixed ranges computed
+ * here and grown by factors of two when the data leaves them, so the usual redraw only replaces the lines'
+ * data (no autorange, axes, legend or layout pass); a full `react` happens when a range grows or a run is
+ * added, removed or recoloured.
+ */
 export class LossPlot {
   constructor(element) {
     this.element = element;
+    this.look = null;
+    this.xMax = 0;
+    this.yRange = null;
   }
 
   draw(series) {
-    const positive = series.every((s) => s.y.every((v) => v > 0));
+    const positive = series.length > 0 && series.every((s) => s.y.every((v) => v > 0));
+    let lastStep = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const s of series) {
+      if (s.x.length) lastStep = Math.max(lastStep, s.x[s.x.length - 1]);
+      for (const v of s.y) {
+        if (!Number.isFinite(v)) continue;
+        const w = positive ? Math.log10(v) : v;
+        if (w < lo) lo = w;
+        if (w > hi) hi = w;
+      }
+    }
     const traces = series.map((s) => ({
       type: "scatter",
       mode: "lines",
@@ -209,17 +275,49 @@ export class LossPlot {
       line: { color: s.color, width: 2 },
       hovertemplate: `${s.name}<br>step %{x}<br>loss %{y:.4g}<extra></extra>`,
     }));
+    const look = JSON.stringify([positive, traces.map(traceLook)]);
+    let grow = look !== this.look || lastStep > this.xMax;
+    if (lo <= hi && (!this.yRange || lo < this.yRange[0] || hi > this.yRange[1])) grow = true;
+    if (!grow && this.element.data?.length === traces.length) {
+      return patchTraces(this.element, traces.map((t) => ({ x: t.x, y: t.y })), traces.map((_, i) => i));
+    }
+    if (look !== this.look) {
+      this.xMax = 0;
+      this.yRange = null;
+    }
+    this.look = look;
+    while (this.xMax < Math.max(lastStep, 32)) this.xMax = this.xMax ? this.xMax * 2 : 64;
+    this.yRange = lo <= hi ? growRange(this.yRange, lo, hi, positive) : null;
+    const yaxis = { type: positive ? "log" : "linear", title: { text: positive ? "loss (log)" : "loss" }, exponentformat: "power" };
+    if (this.yRange) Object.assign(yaxis, { range: this.yRange, autorange: false });
     const layout = {
       margin: { l: 56, r: 10, t: 8, b: 40 },
       font: FONT,
-      xaxis: { title: { text: "step", standoff: 4 }, rangemode: "tozero", zeroline: false },
-      yaxis: { type: positive ? "log" : "linear", title: { text: positive ? "loss (log)" : "loss" }, exponentformat: "power" },
+      xaxis: { title: { text: "step", standoff: 4 }, range: [0, this.xMax], autorange: false, zeroline: false },
+      yaxis,
       showlegend: series.length > 1,
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
       paper_bgcolor: "rgba(0,0,0,0)",
     };
     return Plotly.react(this.element, traces, layout, { responsive: true, displaylogo: false });
   }
+}
+
+/**
+ * A y range (log10 units when `log`) that holds [lo, hi]: whole decades on a log axis, 5 % padding on a
+ * linear one; a side that must move moves by at least the current span, so regrowing stays rare.
+ */
+function growRange(range, lo, hi, log) {
+  const pad = log ? 0.05 : Math.max((hi - lo) * 0.05, Math.abs(hi) * 1e-3, 1e-12);
+  let [a, b] = range ?? [lo - pad, hi + pad];
+  const span = Math.max(b - a, log ? 1 : pad);
+  if (lo < a) a = Math.min(lo - pad, a - span);
+  if (hi > b) b = Math.max(hi + pad, b + span);
+  if (log) {
+    a = Math.floor(a);
+    b = Math.ceil(b);
+  }
+  return [a, b];
 }
 
 /** The 3-D view: the surface with the paths lying on it (heights on the same scale as the contour). */
@@ -234,6 +332,10 @@ export class Surface3D {
     const floor = scale.log ? scale.f(scale.lo + (scale.hi - scale.lo) * 1e-3) : -Infinity;
     const height = scale.f;
     this.scale = { ...scale, f: (v) => Math.max(height(v), floor) };
+    const heights = surface.grid.z.flat().filter((v) => v !== null && Number.isFinite(v)).map(this.scale.f);
+    const top = heights.reduce((a, b) => Math.max(a, b), -Infinity);
+    const bottom = heights.reduce((a, b) => Math.min(a, b), Infinity);
+    this.lift = heights.length && top > bottom ? 0.015 * (top - bottom) : 0;
     this.surfaceTrace = {
       type: "surface",
       x: surface.grid.x,
@@ -247,20 +349,41 @@ export class Surface3D {
     };
   }
 
+  /**
+   * The paths lie on the surface: z is each step's loss through the surface's own height mapping (log with
+   * a floor), lifted 1.5 % of the height range so the surface does not swallow the line; a ringed marker
+   * shows where each run is now.
+   */
   draw(paths) {
     if (!this.surfaceTrace) return Promise.resolve();
-    const lift = (v) => this.scale.f(v);
+    const height = (v) => (v === null || !Number.isFinite(v) ? null : this.scale.f(v) + this.lift);
     const traces = [this.surfaceTrace];
     for (const p of paths) {
       traces.push({
         type: "scatter3d",
         mode: "lines",
+        meta: "path",
         x: p.x,
         y: p.y,
-        z: p.loss.map(lift),
-        line: { color: p.color, width: 6 },
+        z: p.loss.map(height),
+        line: { color: p.color, width: 9 },
         name: p.name,
         hoverinfo: "name",
+      });
+    }
+    for (const p of paths) {
+      const n = p.x.length;
+      if (!n) continue;
+      traces.push({
+        type: "scatter3d",
+        mode: "markers",
+        meta: "current",
+        x: [p.x[n - 1]],
+        y: [p.y[n - 1]],
+        z: [height(p.loss[n - 1])],
+        marker: { size: 7, color: p.color, line: { color: "#ffffff", width: 2 } },
+        name: p.name,
+        hovertemplate: `${p.name}<br>x %{x:.3f}<br>y %{y:.3f}<extra></extra>`,
       });
     }
     const layout = {
