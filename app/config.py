@@ -37,7 +37,15 @@ class Settings(BaseSettings):
     trace_cache_bytes: int = Field(128 * 2**20, ge=0, description="Total bytes the trace LRU may hold.")
     trace_max_age_s: int = Field(86_400, ge=0, description="Cache-Control max-age of trace permalinks.")
     cors_origins: list[str] = Field(["*"], description="Origins allowed to GET the API from a browser.")
-    max_message_bytes: int = Field(65_536, ge=1_024, description="Size of one WebSocket command.")
+    max_epochs: int = Field(10_000, ge=1, description="Epochs of one network run.")
+    max_network_iterations: int = Field(
+        200_000, ge=1, description="Iterations one network REST request trains."
+    )
+    max_dataset_rows: int = Field(5_000, ge=10, description="Rows of an uploaded CSV.")
+    max_upload_bytes: int = Field(256 * 1024, ge=1_024, description="Size of an uploaded CSV.")
+    max_message_bytes: int = Field(
+        512 * 1024, ge=1_024, description="Size of one WebSocket command (fits a CSV)."
+    )
     max_commands_per_second: float = Field(50.0, gt=0, description="Sustained WebSocket commands per second.")
     max_speed: float = Field(
         100_000.0, gt=0, description="Fastest paced speed (steps/s per run) besides 'max'."

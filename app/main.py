@@ -13,7 +13,7 @@ from app.config import STATIC_DIR, TEMPLATES_DIR, get_settings
 from app.ml.errors import ConfigError
 from app.web.cache import TraceCache
 from app.web.errors import InputError, handle_config_error, handle_input_error, handle_validation_error
-from app.web.routes import api, pages, stream
+from app.web.routes import api, networks, pages, stream
 
 
 def create_app() -> FastAPI:
@@ -34,6 +34,7 @@ def create_app() -> FastAPI:
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=["*"]
     )
     app.include_router(api.router)
+    app.include_router(networks.router)
     app.include_router(stream.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

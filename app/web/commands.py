@@ -8,7 +8,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.web.errors import clean_loc
-from app.web.schemas import RUN_ID_PATTERN, HyperValue, RunConfig, TraceRequest
+from app.web.schemas import RUN_ID_PATTERN, HyperValue, RunConfig
 
 PROTOCOL_VERSION = 1
 Speed = Annotated[float, Field(gt=0, allow_inf_nan=False)] | Literal["max"]
@@ -21,7 +21,8 @@ class _Command(BaseModel):
 
 class Start(_Command):
     type: Literal["start"]
-    config: TraceRequest
+    kind: Literal["surface", "network"] = "surface"
+    config: dict[str, Any] = Field(description="A TraceRequest (surface) or a NetworkRequest (network).")
     speed: Speed = 30.0
     paused: bool = False
 
@@ -50,7 +51,9 @@ class SetSpeed(_Command):
 
 class Set(_Command):
     type: Literal["set"]
-    run: str = Field(pattern=RUN_ID_PATTERN)
+    run: str | None = Field(
+        None, pattern=RUN_ID_PATTERN, description="The run (surfaces); none for a network."
+    )
     hyperparameters: dict[str, HyperValue] = Field(min_length=1)
 
 

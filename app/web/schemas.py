@@ -1,8 +1,8 @@
-"""Request models: one trace config serves the REST trace and (later) the WebSocket stream."""
+"""Request models: one trace config serves the REST trace and the WebSocket stream; networks alike."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,3 +105,69 @@ class TraceRequest(_Strict):
             )
             for i, run in enumerate(self.runs)
         ]
+
+
+# ---------------------------------------------------------------------------------------------- networks
+LayerValue = FiniteFloat | Annotated[list[FiniteFloat], Field(min_length=1, max_length=7)]
+
+
+class RegistryDataset(_Strict):
+    name: str = Field(
+        "two_gaussians", description="A dataset from GET /api/v1/datasets.", examples=["insurance"]
+    )
+    n: int | None = Field(None, ge=4, le=5_000, description="Rows (default: the dataset's own).")
+    noise: FiniteFloat = Field(0.1, ge=0, le=5)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    val_fraction: FiniteFloat = Field(0.2, ge=0, le=0.9, description="Share of rows held out for validation.")
+
+
+class CsvDataset(_Strict):
+    csv: str = Field(description="The uploaded file's text, header row first.")
+    features: list[str] | None = Field(
+        None, min_length=1, max_length=16, description="Default: all but target."
+    )
+    target: str
+    val_fraction: FiniteFloat = Field(0.2, ge=0, le=0.9)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+
+
+class EarlyStoppingSchema(_Strict):
+    monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
+    patience: int = Field(0, ge=0, le=10_000)
+    min_delta: FiniteFloat = Field(0.0, ge=0)
+    restore_best_weights: bool = False
+    baseline: FiniteFloat | None = None
+    start_from_epoch: int = Field(0, ge=0)
+
+
+class NetworkRequest(_Strict):
+    """A small network trained on a dataset: the same optimizers as the surfaces, Keras's vocabulary."""
+
+    dataset: RegistryDataset | CsvDataset = Field(default_factory=RegistryDataset)
+    hidden: list[int] = Field([16], max_length=6, description="Units of each hidden layer (1 … 32).")
+    activations: str | list[str] = Field("relu", description="One activation for all, or one per layer.")
+    optimizer: str = "adam"
+    hyperparameters: dict[str, HyperValue] = Field(default_factory=lambda: {"lr": 0.01})
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    schedule_unit: Literal["epoch", "iteration"] = "epoch"
+    batch_size: int = Field(32, ge=1, le=100_000)
+    epochs: int = Field(100, ge=1, le=100_000)
+    l1: LayerValue = Field(0.0, description="L1 strength, global or one per dense layer.")
+    l2: LayerValue = Field(0.0, description="L2 strength, global or one per dense layer.")
+    dropout: LayerValue = Field(0.0, description="Dropout rate p, global or one per hidden layer.")
+    early_stopping: EarlyStoppingSchema | None = None
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    every: int = Field(10, ge=1, le=100_000, description="Decision grid and weights every this many epochs.")
+    grid_size: int = Field(40, ge=5, le=200)
+
+
+class DatasetPreviewRequest(_Strict):
+    dataset: RegistryDataset | CsvDataset
+
+
+class LandscapeRequest(_Strict):
+    config: NetworkRequest
+    n: int = Field(41, ge=5, le=81, description="Grid points per axis.")
+    span: FiniteFloat = Field(1.0, gt=0, le=10, description="Half-width of the slice in direction units.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the two random directions.")

@@ -313,7 +313,7 @@ def test_binary_and_oversized_frames_are_refused_and_the_socket_stays(client: Te
         ws.receive_json()
         ws.send_bytes(b"\x00\x01")
         assert ws.receive_json()["code"] == "not_text"
-        ws.send_text('{"type": "pause", "ref": "' + "x" * 70_000 + '"}')
+        ws.send_text('{"type": "pause", "ref": "' + "x" * 600_000 + '"}')
         assert ws.receive_json()["code"] == "too_large"
         _start(ws, PARABOLA, paused=True)
 

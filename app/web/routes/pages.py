@@ -15,6 +15,7 @@ from app.ml.optimizers import OPTIMIZERS
 from app.ml.schedules import SCHEDULES
 from app.ml.surfaces import SURFACES
 from app.web import serialize
+from app.web.routes.networks import list_datasets
 
 router = APIRouter(include_in_schema=False)
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -24,6 +25,11 @@ VIEWS = {
     "race": ("race.html", "Optimizer race"),
     "learning-rate": ("learning_rate.html", "Learning rate"),
     "sweep": ("sweep.html", "Learning-rate sweep"),
+    "network": ("network.html", "Training a network"),
+    "epochs": ("epochs.html", "Epochs, batches, iterations"),
+    "dropout": ("dropout.html", "Dropout"),
+    "regularization": ("regularization.html", "L1 and L2"),
+    "landscape": ("landscape.html", "Loss landscape of a network"),
 }
 
 
@@ -34,6 +40,7 @@ def registry_json() -> str:
         "surfaces": serialize.surfaces_json(),
         "optimizers": serialize.optimizers_json(),
         "schedules": serialize.schedules_json(),
+        "datasets": list_datasets(),
     }
     # Escape "</" so no registry text can close the <script type="application/json"> element.
     return serialize.dumps(registry).decode().replace("</", "<\\/")

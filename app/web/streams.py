@@ -1,0 +1,230 @@
+"""What a live stream carries: a descent on a surface or a network in training, as protocol v1 messages.
+
+A StreamSession (pacing, commands, sockets) drives one of these; each turns a validated config into a core
+run, advances it, and turns its events into messages (without ``type``-independent fields like ``seq``,
+which the session adds).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.config import Settings
+from app.ml.errors import ConfigError
+from app.ml.run import Event, RunEnd, RunSpec, StepRecord, collect, summary
+from app.ml.training import EpochRecord, TrainEvent
+from app.web import networks, serialize
+from app.web.commands import AddRun, CommandError, RemoveRun, Set
+from app.web.errors import InputError, clean_loc
+from app.web.schemas import NetworkRequest, TraceRequest
+from app.web.service import make_descent
+
+Message = dict[str, Any]
+
+
+def _config_error(prefix: str, field: str, message: str) -> CommandError:
+    return CommandError("invalid_config", message, f"{prefix}.{field}" if field else prefix)
+
+
+def _validated(model: type[TraceRequest] | type[NetworkRequest], config: Any) -> Any:
+    try:
+        return model.model_validate(config)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in clean_loc(tuple(first["loc"])))
+        raise _config_error("config", field, first["msg"]) from None
+
+
+class SurfaceStream:
+    """Several optimizer runs on one surface (a race); runs may join, leave or change mid-run."""
+
+    kind = "surface"
+
+    def __init__(self, config: Any, settings: Settings) -> None:
+        self.request = _validated(TraceRequest, config)
+        self.settings = settings
+        try:
+            self.surface, specs, self.descent = make_descent(self.request, settings, stream=True)
+        except ConfigError as error:
+            raise _config_error("config", error.field, error.message) from None
+        except InputError as error:
+            raise _config_error("config", ".".join(str(p) for p in error.loc[1:]), error.message) from None
+        self.specs = {s.id: s for s in specs}
+        self._last: dict[str, tuple[list[float], float, int]] = {}
+        self._ended: dict[str, RunEnd] = {}
+        self._done_sent = False
+
+    @property
+    def finished(self) -> bool:
+        return self.descent.finished
+
+    def advance(self, n: int) -> list[Event]:
+        return self.descent.advance(n)
+
+    def stop(self) -> list[Event]:
+        return self.descent.stop()
+
+    def started(self) -> Message:
+        return {
+            "surface": serialize.surface_json(self.surface),
+            "runs": [self._run_json(spec) for spec in self.specs.values()],
+            "columns": serialize.columns(self.surface.dim),
+            "steps": self.request.steps,
+        }
+
+    def _run_json(self, spec: RunSpec) -> Message:
+        hp = self.descent.hyperparameters(spec.id)
+        return {
+            "id": spec.id,
+            "optimizer": spec.optimizer,
+            "hyperparameters": {k: serialize.jsonable(v) for k, v in hp.items()},
+            "schedule": {"name": spec.schedule, "params": dict(spec.schedule_params)},
+            "clip_norm": spec.clip_norm,
+            "clip_value": spec.clip_value,
+            "start": None if spec.start is None else [float(v) for v in spec.start],
+        }
+
+    def _known(self, run: str | None) -> str:
+        if run is None or run not in self.descent.ids:
+            raise CommandError("unknown_run", f"no run {run!r}; runs: {', '.join(self.descent.ids)}", "run")
+        return run
+
+    def set(self, command: Set) -> Message:
+        run = self._known(command.run)
+        try:
+            self.descent.set_hyperparameters(run, command.hyperparameters)
+        except ConfigError as error:
+            raise CommandError("invalid_config", error.message, error.field or "hyperparameters") from None
+        hp = self.descent.hyperparameters(run)
+        return {
+            "type": "updated",
+            "run": run,
+            "hyperparameters": {k: serialize.jsonable(v) for k, v in hp.items()},
+            "from_step": int(self.descent.steps[self.descent.ids.index(run)]) + 1,
+        }
+
+    def add_run(self, command: AddRun) -> list[Message]:
+        if len(self.descent.ids) >= self.settings.max_runs:
+            raise CommandError("limit_exceeded", f"at most {self.settings.max_runs} runs per stream", "run")
+        taken = set(self.descent.ids)
+        run_id = command.run.id or next(f"r{i}" for i in range(len(taken) + 1) if f"r{i}" not in taken)
+        spec = TraceRequest.model_validate(
+            {"runs": [{**command.run.model_dump(), "id": run_id}]}
+        ).run_specs()[0]
+        try:
+            self.descent.add_runs([spec])
+        except ConfigError as error:
+            raise _config_error(
+                "run", error.field.removeprefix("runs.0").lstrip("."), error.message
+            ) from None
+        self.specs[spec.id] = spec
+        self._done_sent = False
+        return [{"type": "run_added", "run": self._run_json(spec)}, *self.messages(self.descent.advance(1))]
+
+    def remove_run(self, command: RemoveRun) -> list[Message]:
+        run = self._known(command.run)
+        return [*self.messages(self.descent.stop(run)), {"type": "run_removed", "run": run}]
+
+    def messages(self, events: list[Event]) -> list[Message]:
+        """One ``steps`` message for the records, an ``event`` per run end, then ``done`` once all ended."""
+        out: list[Message] = []
+        records = [e for e in events if isinstance(e, StepRecord)]
+        if records:
+            traces = collect(records)
+            for rid, trace in traces.items():
+                self._last[rid] = (trace.position[-1].tolist(), float(trace.loss[-1]), int(trace.steps[-1]))
+            out.append(
+                {"type": "steps", "runs": {rid: serialize.trace_columns(t) for rid, t in traces.items()}}
+            )
+        for end in (e for e in events if isinstance(e, RunEnd)):
+            self._ended[end.run_id] = end
+            out.append(
+                {
+                    "type": "event",
+                    "run": end.run_id,
+                    "event": end.reason,
+                    "step": end.step,
+                    "detail": end.detail,
+                    "summary": self._summary(end.run_id),
+                }
+            )
+        if self.descent.finished and not self._done_sent:
+            self._done_sent = True
+            out.append({"type": "done", "summaries": {rid: self._summary(rid) for rid in self.descent.ids}})
+        return out
+
+    def _summary(self, run_id: str) -> Message:
+        position, loss, step = self._last.get(run_id, (None, None, 0))
+        return summary(self.surface, position, loss, step, self._ended.get(run_id))
+
+
+class NetworkStream:
+    """One small network in training; iterations and epochs stream as they happen."""
+
+    kind = "network"
+
+    def __init__(self, config: Any, settings: Settings) -> None:
+        self.request = _validated(NetworkRequest, config)
+        try:
+            self.data, self.training = networks.make_training(self.request, settings, stream=True)
+        except ConfigError as error:
+            raise _config_error("config", error.field, error.message) from None
+        self._last_epoch: EpochRecord | None = None
+        self._done_sent = False
+
+    @property
+    def finished(self) -> bool:
+        return self.training.finished
+
+    def advance(self, n: int) -> list[TrainEvent]:
+        return self.training.advance(n)
+
+    def stop(self) -> list[TrainEvent]:
+        return self.training.stop()
+
+    def started(self) -> Message:
+        return networks.started_json(self.data, self.training)
+
+    def set(self, command: Set) -> Message:
+        try:
+            self.training.set_hyperparameters(command.hyperparameters)
+        except ConfigError as error:
+            raise CommandError("invalid_config", error.message, error.field or "hyperparameters") from None
+        return {
+            "type": "updated",
+            "run": None,
+            "hyperparameters": {k: serialize.jsonable(v) for k, v in self.training.hyperparameters.items()},
+            "from_step": self.training.global_step + 1,
+        }
+
+    def add_run(self, command: AddRun) -> list[Message]:
+        raise CommandError(
+            "invalid_command", "a network stream trains one network; start another socket", "type"
+        )
+
+    def remove_run(self, command: RemoveRun) -> list[Message]:
+        raise CommandError("invalid_command", "a network stream trains one network; use stop", "type")
+
+    def messages(self, events: list[TrainEvent]) -> list[Message]:
+        """``iterations``, then ``epoch``, then ``event`` and ``done`` when the run ends."""
+        iterations, epochs, ends = networks.split_events(events)
+        out: list[Message] = []
+        if iterations:
+            out.append({"type": "iterations", "columns": networks.iterations_json(iterations)})
+        if epochs:
+            self._last_epoch = epochs[-1]
+            out.append({"type": "epoch", "records": [networks.epoch_json(r) for r in epochs]})
+        for end in ends:
+            out.append({"type": "event", **networks.end_json(end)})
+        if self.training.finished and not self._done_sent:
+            self._done_sent = True
+            out.append({"type": "done", "summary": networks.summary_json(self.training, self._last_epoch)})
+        return out
+
+
+STREAMS: dict[str, type[SurfaceStream] | type[NetworkStream]] = {
+    "surface": SurfaceStream,
+    "network": NetworkStream,
+}
