@@ -76,6 +76,10 @@ export class StreamClient {
   start(config, { speed = 30, paused = false } = {}) {
     return this.send({ type: "start", config, speed, paused });
   }
+  /** Start training a network (docs/networks.md): speed counts iterations per second. */
+  startNetwork(config, { speed = 20, paused = false } = {}) {
+    return this.send({ type: "start", kind: "network", config, speed, paused });
+  }
   pause() { return this.send({ type: "pause" }); }
   resume() { return this.send({ type: "resume" }); }
   step(n = 1) { return this.send({ type: "step", n }); }
@@ -122,7 +126,17 @@ export const api = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(config),
     }),
+  // Networks (docs/networks.md)
+  datasets: () => request("/api/v1/datasets"),
+  /** A whole network training: {dataset, network, iterations_per_epoch, iterations, epochs, end, …}. */
+  networkTrace: (config) => postJson("/api/v1/traces/network", config),
+  /** The loss on a 2-D slice through the trained weights: body {config, n, span, seed}. */
+  landscape: (body) => postJson("/api/v1/networks/landscape", body),
 };
+
+function postJson(path, body) {
+  return request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+}
 
 /** The registries the server embedded in the page (`<script type="application/json" id="registry">`). */
 export function embeddedRegistry() {

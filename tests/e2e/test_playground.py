@@ -176,22 +176,63 @@ def test_a_custom_expression_error_is_shown_inline_and_a_valid_one_is_drawn(page
     assert "expr=" in page.url
 
 
+# The 3-D paths must lie on the surface: each path point's z, less the small lift, is the surface's own
+# height at (x, y) (bilinear between grid nodes), i.e. the loss went through the surface's log mapping.
+PATH_ON_SURFACE_JS = """() => {
+  const d = document.querySelector('#surface3d');
+  const s = d._fullData[0];
+  const zs = s.z.flat().filter(Number.isFinite);
+  const span = Math.max(...zs) - Math.min(...zs);
+  const index = (axis, v) => {
+    let i = 0;
+    while (i < axis.length - 2 && axis[i + 1] < v) i++;
+    return [i, Math.min(1, Math.max(0, (v - axis[i]) / (axis[i + 1] - axis[i])))];
+  };
+  const surfaceAt = (x, y) => {
+    const [i, tx] = index(s.x, x);
+    const [j, ty] = index(s.y, y);
+    const z = s.z;
+    const row = (r) => (1 - tx) * z[r][i] + tx * z[r][i + 1];
+    return (1 - ty) * row(j) + ty * row(j + 1);
+  };
+  return d._fullData.filter((t) => t.meta === 'path').map((t) => {
+    const gaps = t.x.map((x, k) => (t.z[k] - surfaceAt(x, t.y[k])) / span);
+    gaps.sort((a, b) => a - b);
+    const median = gaps[gaps.length >> 1];
+    return { name: t.name, points: t.x.length, median, mode: t.mode, width: t.line.width };
+  });
+}"""
+
+
 def test_the_3d_toggle_draws_a_webgl_surface_or_says_webgl_is_missing(page, live_server: str) -> None:
     open_view(page, live_server + "/playground?speed=max&steps=400")
     page.get_by_role("button", name="Play").click()
     page.wait_for_function(f"{HOOK}.status() === 'finished'", timeout=WAIT)
     page.get_by_label("3-D surface").check()
+    # surface, a path per run and a current-point marker per run
     page.wait_for_function(
         "(() => { const d = document.querySelector('#surface3d');"
         " const missing = !document.querySelector('#webgl-missing').hidden;"
         " return missing || (d._fullData && d._fullData[0].type === 'surface'"
-        " && d._fullData.length === 3 && d.querySelector('canvas')); })()",
+        " && d._fullData.length === 5 && d.querySelector('canvas')); })()",
         timeout=WAIT,
     )
     webgl = page.evaluate("!!document.createElement('canvas').getContext('webgl')")
     if webgl:
         assert page.locator("#surface3d").is_visible()
         assert page.locator("#contour").is_hidden()
+        paths = page.evaluate(PATH_ON_SURFACE_JS)
+        assert [p["name"] for p in paths] == ["sgd", "momentum"]
+        for p in paths:
+            assert p["points"] > 100 and p["mode"] == "lines" and p["width"] >= 6, p
+            # on the surface, lifted just above it (the lift is 1.5 % of its height range)
+            assert 0.005 < p["median"] < 0.025, p
+        current = page.evaluate(
+            "document.querySelector('#surface3d')._fullData.filter((t) => t.meta === 'current')"
+            ".map((t) => [t.name, t.x.length, t.marker.color])"
+        )
+        assert [c[:2] for c in current] == [["sgd", 1], ["momentum", 1]]
+        shot(page, "playground_3d")
     else:
         assert "WebGL" in page.locator("#webgl-missing").inner_text()
     assert "d3=1" in page.url

@@ -93,7 +93,10 @@ export function mountDescentView(root, options) {
   let expressionOk = true;
   const data = new Map(); // run id -> newRunData
   const dirty = { overlay: true, loss: true, readout: true, d3: true };
-  const perf = { frames: 0, maxPoints: 2000, last: 0, acks: 0, cost: { overlay: 0, loss: 0, readout: 0 } };
+  const perf = {
+    frames: 0, maxPoints: 2000, last: 0, acks: 0,
+    cost: { overlay: 0, loss: 0, readout: 0 }, draws: { overlay: 0, loss: 0, readout: 0 },
+  };
 
   // ---------- state helpers ----------
   const save = () => writeState(schema, state);
@@ -512,18 +515,21 @@ export function mountDescentView(root, options) {
       const t0 = performance.now();
       contour.drawOverlay(overlayTraces(), arrowAnnotations());
       perf.cost.overlay += performance.now() - t0;
+      perf.draws.overlay++;
     }
     if (dirty.loss && perf.frames % 3 === 0) {
       dirty.loss = false;
       const t0 = performance.now();
       lossPlot.draw(lossSeries());
       perf.cost.loss += performance.now() - t0;
+      perf.draws.loss++;
     }
     if (dirty.readout && perf.frames % 3 === 1) {
       dirty.readout = false;
       const t0 = performance.now();
       renderReadouts();
       perf.cost.readout += performance.now() - t0;
+      perf.draws.readout++;
     }
     if (dirty.d3 && in3d && perf.frames % 15 === 0) {
       dirty.d3 = false;
@@ -600,7 +606,7 @@ export function mountDescentView(root, options) {
     },
     drawnPoints: () => contour.drawnPoints,
     frames: () => perf.frames,
-    cost: () => ({ ...perf.cost, maxPoints: perf.maxPoints }), // ms spent drawing, per part (for the benchmark)
+    cost: () => ({ ms: { ...perf.cost }, draws: { ...perf.draws }, maxPoints: perf.maxPoints }), // drawing time per part (benchmark)
     acks: () => perf.acks, // `state` messages received: the server has applied a pause/resume/step/speed
     tail: (id, column, n = 1) => data.get(id)?.cols[column]?.slice(-n) ?? [],
     runIds: () => [...data.keys()],
