@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     trace_cache_entries: int = Field(256, ge=0, description="Rendered traces kept in the in-process LRU.")
     trace_cache_bytes: int = Field(128 * 2**20, ge=0, description="Total bytes the trace LRU may hold.")
     trace_max_age_s: int = Field(86_400, ge=0, description="Cache-Control max-age of trace permalinks.")
+    embed_frame_ancestors: list[str] = Field(["*"], description="Origins that may frame /embed/ pages.")
     cors_origins: list[str] = Field(["*"], description="Origins allowed to GET the API from a browser.")
     max_epochs: int = Field(10_000, ge=1, description="Epochs of one network run.")
     max_network_iterations: int = Field(

@@ -14,6 +14,7 @@ from app.ml.errors import ConfigError
 from app.web.cache import TraceCache
 from app.web.errors import InputError, handle_config_error, handle_input_error, handle_validation_error
 from app.web.routes import api, networks, pages, stream
+from app.web.security import SecurityHeaders
 
 
 def create_app() -> FastAPI:
@@ -30,6 +31,7 @@ def create_app() -> FastAPI:
     settings = get_settings()
     app.state.streams = set()
     app.state.trace_cache = TraceCache(settings.trace_cache_entries, settings.trace_cache_bytes)
+    app.add_middleware(SecurityHeaders, embed_frame_ancestors=settings.embed_frame_ancestors)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=["*"]
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ from app.web.commands import (
 )
 from app.web.streams import STREAMS, NetworkStream, SurfaceStream
 
+logger = logging.getLogger(__name__)
 Send = Callable[[str], Awaitable[None]]
 MAX_PACED_BATCH = 5_000
 """At a paced speed a batch never holds more steps than this: a slow client sees slower playback instead."""
@@ -124,8 +126,19 @@ class StreamSession:
             except CommandError as error:
                 error.ref = command.ref
                 raise
+            except (SlowClient, CommandFlood):
+                raise
+            except Exception as error:  # a bug in the engine: report it, drop the run, keep serving
+                raise self._engine_failure(error) from None
         except CommandError as error:
             await self.error(error)
+
+    def _engine_failure(self, error: Exception) -> CommandError:
+        logger.exception("engine failure in a stream; the run was dropped")
+        self.stream = None
+        return CommandError(
+            "internal_error", f"the engine failed ({type(error).__name__}); the run was stopped — start again"
+        )
 
     def _charge(self) -> None:
         """Token bucket: refuse (and after long abuse, drop) a client sending too many commands."""
@@ -225,10 +238,15 @@ class StreamSession:
             if not self.running:
                 await self._wait(None)
                 continue
-            if self.speed == "max":
-                await self._pump_max()
-            else:
-                await self._pump_paced(float(self.speed))
+            try:
+                if self.speed == "max":
+                    await self._pump_max()
+                else:
+                    await self._pump_paced(float(self.speed))
+            except (SlowClient, asyncio.CancelledError):
+                raise
+            except Exception as error:  # everything already sent stays with the client
+                await self.error(self._engine_failure(error))
 
     async def _pump_paced(self, speed: float) -> None:
         interval = max(1.0 / speed, self.settings.stream_frame_s)

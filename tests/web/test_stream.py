@@ -400,3 +400,31 @@ def test_a_max_speed_stream_does_not_stall_another_socket(client: TestClient) ->
         fast.send_json({"type": "stop"})
         event, _ = _until(fast, "event")
     assert event["event"] == "stopped", "the fast run was still going while the slow socket got its steps"
+
+
+def test_an_engine_failure_reports_an_error_and_the_server_keeps_serving(app, monkeypatch) -> None:
+    from app.ml.run import Descent
+
+    real_advance = Descent.advance
+    calls = {"n": 0}
+
+    def flaky(self, n=1):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise RuntimeError("boom")
+        return real_advance(self, n)
+
+    monkeypatch.setattr(Descent, "advance", flaky)
+    with TestClient(app) as client:
+        with _connect(client) as ws:
+            ws.receive_json()
+            _start(ws, PARABOLA, speed="max")
+            error, before = _until(ws, "error")
+            assert error["code"] == "internal_error" and "RuntimeError" in error["message"]
+            assert any(m["type"] == "steps" for m in before), "what was computed reached the client"
+            ws.send_json({"type": "step"})
+            assert ws.receive_json()["code"] == "not_started", "the broken run was dropped"
+            monkeypatch.setattr(Descent, "advance", real_advance)
+            _start(ws, PARABOLA, paused=True)
+            assert ws.receive_json()["type"] == "steps", "the same socket serves a new run"
+        assert client.get("/healthz").status_code == 200
