@@ -123,7 +123,7 @@ def core_rows(quick: bool) -> list[tuple[str, str, str]]:
     return rows
 
 
-SECTIONS = ("core", "stream", "browser", "nets")
+SECTIONS = ("core", "stream", "load", "browser", "nets")
 
 
 def _section(name: str) -> Callable[[bool], list[tuple[str, str, str]]]:

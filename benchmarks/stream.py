@@ -31,8 +31,8 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def server() -> Iterator[str]:
-    """A Uvicorn server in a subprocess; yields its ws:// URL once it accepts connections."""
+def server() -> Iterator[tuple[str, int]]:
+    """A Uvicorn server in a subprocess; yields its ws:// URL and pid once it accepts connections."""
     port = _free_port()
     env = {**os.environ, "GDP_IDLE_TIMEOUT_S": "60"}
     proc = subprocess.Popen(
@@ -49,7 +49,7 @@ def server() -> Iterator[str]:
             time.sleep(0.05)
         else:
             raise RuntimeError("server did not start within 20 s")
-        yield f"ws://127.0.0.1:{port}/api/v1/stream"
+        yield f"ws://127.0.0.1:{port}/api/v1/stream", proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -158,7 +158,7 @@ def _pct(values: list[float], q: float) -> float:
 def stream_rows(quick: bool) -> list[tuple[str, str, str]]:
     """The figures as (name, measured, target) rows for benchmarks.run."""
     rows = []
-    with server() as url:
+    with server() as (url, _):
         rate, _ = asyncio.run(throughput(url, 1, 20_000 if quick else 100_000))
         rows.append(("stream, 1 connection, 1 run, max speed", f"{rate:,.0f} steps/s", "≥ 500,000"))
         rate, _ = asyncio.run(throughput(url, 32, 2_000 if quick else 10_000))

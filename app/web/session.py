@@ -9,7 +9,6 @@ message is ever being built or sent at a time, so memory per connection stays bo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -36,6 +35,13 @@ from app.web.commands import (
 from app.web.streams import STREAMS, NetworkStream, SurfaceStream
 
 logger = logging.getLogger(__name__)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 Send = Callable[[str], Awaitable[None]]
 MAX_PACED_BATCH = 5_000
 """At a paced speed a batch never holds more steps than this: a slow client sees slower playback instead."""
@@ -56,7 +62,7 @@ class StreamSession:
         self._send_raw = send
         self.settings = settings
         self._send_lock = asyncio.Lock()
-        self._poke = asyncio.Event()
+        self._wake: asyncio.Future[None] | None = None
         self.stream: SurfaceStream | NetworkStream | None = None
         self.seq = 0
         self.paused = True
@@ -186,7 +192,7 @@ class StreamSession:
             await self._send_all(stream.add_run(command))
         elif isinstance(command, RemoveRun):
             await self._send_all(stream.remove_run(command))
-        self._poke.set()
+        self._poke()
 
     def _check_speed(self, speed: float | str, field: str) -> None:
         if speed != "max" and not (0.1 <= float(speed) <= self.settings.max_speed):
@@ -208,7 +214,12 @@ class StreamSession:
         await self.send({**started, "speed": self.speed, "paused": self.paused})
         if stream.kind == "surface":
             await self._emit(stream.advance(1))  # step 0 of every run, at once
-        self._poke.set()
+        self._poke()
+
+    def _poke(self) -> None:
+        """Wake the pump now (a command changed what is due)."""
+        if self._wake is not None:
+            _resolve(self._wake)
 
     async def _state(self) -> None:
         await self.send({"type": "state", "seq": self.seq, "paused": self.paused, "speed": self.speed})
@@ -227,10 +238,19 @@ class StreamSession:
         self._anchor = (time.monotonic(), self._made)
 
     async def _wait(self, timeout: float | None) -> None:
-        """Sleep until ``timeout`` passes or a command pokes the pump, whichever is first."""
-        self._poke.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._poke.wait(), timeout)
+        """Sleep until ``timeout`` passes or a command pokes the pump, whichever is first.
+
+        A bare future and a timer handle, not ``wait_for`` (which makes a task per call): a paced socket
+        sleeps 60 times a second, and 200 of them must not spend the worker on their alarm clocks.
+        """
+        loop = asyncio.get_running_loop()
+        wake = self._wake = loop.create_future()
+        timer = None if timeout is None else loop.call_later(max(timeout, 0.0), _resolve, wake)
+        try:
+            await wake
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def pump(self) -> None:
         """Forever: make the steps that are due at the current speed and send them (cancelled on close)."""

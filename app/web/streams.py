@@ -22,6 +22,8 @@ from app.web.schemas import NetworkRequest, TraceRequest
 from app.web.service import make_descent
 
 Message = dict[str, Any]
+SMALL_BATCH = 16
+"""Batches up to this many records are converted row by row (cheaper than collect's NumPy work)."""
 
 
 def _config_error(prefix: str, field: str, message: str) -> CommandError:
@@ -132,12 +134,14 @@ class SurfaceStream:
         out: list[Message] = []
         records = [e for e in events if isinstance(e, StepRecord)]
         if records:
-            traces = collect(records)
-            for rid, trace in traces.items():
-                self._last[rid] = (trace.position[-1].tolist(), float(trace.loss[-1]), int(trace.steps[-1]))
-            out.append(
-                {"type": "steps", "runs": {rid: serialize.trace_columns(t) for rid, t in traces.items()}}
-            )
+            if len(records) > SMALL_BATCH:
+                runs = {rid: serialize.trace_columns(t) for rid, t in collect(records).items()}
+            else:
+                runs = serialize.records_columns(records, self.surface.dim)
+            coords = serialize.COORDS[: self.surface.dim]
+            for rid, cols in runs.items():
+                self._last[rid] = ([cols[c][-1] for c in coords], cols["loss"][-1], cols["step"][-1])
+            out.append({"type": "steps", "runs": runs})
         for end in (e for e in events if isinstance(e, RunEnd)):
             self._ended[end.run_id] = end
             out.append(
