@@ -120,6 +120,13 @@ export const api = {
   },
   optimizers: () => request("/api/v1/optimizers"),
   schedules: () => request("/api/v1/schedules"),
+  /** POST a JSON body to any API path (network traces, code export, dataset preview, landscape). */
+  post: (path, body) =>
+    request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
   trace: (config) =>
     request("/api/v1/traces", {
       method: "POST",

@@ -1,4 +1,4 @@
-"""The two ways step records become wire columns agree exactly (row by row for small batches, collect for big)."""
+"""Step records become the same wire columns row by row (small batches) as through collect (big ones)."""
 
 from __future__ import annotations
 
