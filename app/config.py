@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     )
     max_dataset_rows: int = Field(5_000, ge=10, description="Rows of an uploaded CSV.")
     max_upload_bytes: int = Field(256 * 1024, ge=1_024, description="Size of an uploaded CSV.")
+    max_expression_depth: int = Field(32, ge=4, description="Nesting depth of a custom surface expression.")
+    max_streams: int = Field(1_000, ge=1, description="Live sockets one worker process serves at once.")
     max_message_bytes: int = Field(
         512 * 1024, ge=1_024, description="Size of one WebSocket command (fits a CSV)."
     )

@@ -225,10 +225,14 @@ def parse_expression(
 
 
 def custom_surface(
-    expression: str, view: Sequence[float] | None = None, start: Sequence[float] | None = None
+    expression: str,
+    view: Sequence[float] | None = None,
+    start: Sequence[float] | None = None,
+    max_length: int = MAX_EXPRESSION_LENGTH,
+    max_depth: int = 32,
 ) -> Surface:
     """A Surface from the user's expression; view defaults to (-3, 3, -3, 3), start to its upper left."""
-    expr = parse_expression(expression)
+    expr = parse_expression(expression, max_length=max_length, max_depth=max_depth)
     box = check_view(2, DEFAULT_VIEW if view is None else view)
     if start is None:
         begin = (box[0] + (box[1] - box[0]) / 6.0, box[2] + 5.0 * (box[3] - box[2]) / 6.0)

@@ -43,7 +43,12 @@ def build_surface(
         raise InputError(
             (root, "view"), "view must be [xmin, xmax, ymin, ymax] with xmin < xmax and ymin < ymax"
         )
-    return custom_surface(expression, view=view)
+    return custom_surface(
+        expression,
+        view=view,
+        max_length=settings.max_expression_length,
+        max_depth=settings.max_expression_depth,
+    )
 
 
 @dataclass(frozen=True)

@@ -325,3 +325,13 @@ def test_landing_page_lists_surfaces_and_optimizers(client: TestClient) -> None:
         assert f'data-name="{name}"' in html
     js = client.get("/static/vendor/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000
+
+
+def test_expression_depth_is_a_setting() -> None:
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: Settings(max_expression_depth=4)
+    with TestClient(app) as small:
+        detail = _error(
+            small.get("/api/v1/surfaces/custom", params={"expression": "sin(sin(sin(sin(sin(x)))))"})
+        )
+    assert detail["loc"] == ["query", "expression"] and "deep" in detail["msg"]

@@ -428,3 +428,14 @@ def test_an_engine_failure_reports_an_error_and_the_server_keeps_serving(app, mo
             _start(ws, PARABOLA, paused=True)
             assert ws.receive_json()["type"] == "steps", "the same socket serves a new run"
         assert client.get("/healthz").status_code == 200
+
+
+def test_streams_per_process_are_limited(app) -> None:
+    _with_settings(app, max_streams=1)
+    with TestClient(app) as client, _connect(client) as first:
+        first.receive_json()
+        with _connect(client) as second, pytest.raises(WebSocketDisconnect) as closed:
+            second.receive_json()
+        assert closed.value.code == 1013 and "busy" in closed.value.reason
+        first.send_json({"type": "pause"})
+        assert first.receive_json()["code"] == "not_started", "the first socket is unaffected"

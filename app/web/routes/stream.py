@@ -18,9 +18,12 @@ router = APIRouter()
 @router.websocket("/api/v1/stream")
 async def stream(websocket: WebSocket, settings: Annotated[Settings, Depends(get_settings)]) -> None:
     """Read commands while the session's pump sends steps; every way out frees the descent at once."""
-    await websocket.accept()
-    session = StreamSession(websocket.send_text, settings)
     sessions: set[StreamSession] = websocket.app.state.streams
+    await websocket.accept()
+    if len(sessions) >= settings.max_streams:
+        await websocket.close(1013, f"server busy: {settings.max_streams} live streams; try again later")
+        return
+    session = StreamSession(websocket.send_text, settings)
     sessions.add(session)
     pump = asyncio.create_task(session.pump())
     close: tuple[int, str] | None = None
