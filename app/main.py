@@ -8,7 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from app import __version__
+from app import __version__, i18n
 from app.config import STATIC_DIR, TEMPLATES_DIR, get_settings
 from app.ml.errors import ConfigError
 from app.web.cache import TraceCache
@@ -25,6 +25,7 @@ def create_app() -> FastAPI:
         description="Optimizers on loss surfaces, step by step: REST traces (JSON, CSV, NDJSON).",
     )
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    i18n.install(app.state.templates)
     app.add_exception_handler(ConfigError, handle_config_error)
     app.add_exception_handler(InputError, handle_input_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)

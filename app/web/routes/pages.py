@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import plotly
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from app import __version__
 from app.config import STATIC_DIR
+from app.i18n import LANGUAGES, messages_json, resolve_language, translate
 from app.ml.optimizers import OPTIMIZERS
 from app.ml.schedules import SCHEDULES
 from app.ml.surfaces import SURFACES
@@ -31,6 +34,44 @@ VIEWS = {
     "regularization": ("regularization.html", "L1 and L2"),
     "landscape": ("landscape.html", "Loss landscape of a network"),
 }
+# /embed/{name} -> the page view it shows (the playground's embed is called "surface").
+EMBEDS = {"surface": "playground", **{view: view for view in VIEWS if view != "playground"}}
+CONTROLS = ("none", "minimal", "full")
+CAPTION_MAX = 300
+
+
+def view_title(view: str, lang: str) -> str:
+    """A view's title from the catalog (`view.<name>.title`), its English title when the key is missing."""
+    key = f"view.{view}.title"
+    text = translate(lang, key)
+    return VIEWS[view][1] if text == key else text
+
+
+def page_context(request: Request, view: str | None = None, embed: bool = False) -> dict:
+    """What every page template reads: language, catalog, and the embed flags (`embed`, `controls`, …)."""
+    query = request.query_params
+    lang = resolve_language(query.get("lang"))
+    controls = query.get("controls", "full")
+    return {
+        "version": __version__,
+        "view": view,
+        "lang": lang,
+        "messages_json": messages_json(lang),
+        "embed": embed,
+        "controls": controls if embed and controls in CONTROLS else "full",
+        "autoplay": embed and query.get("autoplay") in ("1", "true"),
+        "caption": (query.get("caption") or "")[:CAPTION_MAX] if embed else "",
+        "embed_name": next((name for name, v in EMBEDS.items() if v == view), None),
+        "lang_urls": {code: _with_lang(request, code) for code in LANGUAGES},
+    }
+
+
+def _with_lang(request: Request, code: str) -> str:
+    """This page's URL with `lang` set to `code` and every other parameter kept (the language switch)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    if code != "en":
+        params.append(("lang", code))
+    return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
 
 
 @lru_cache
@@ -55,9 +96,9 @@ def plotly_js() -> FileResponse:
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+def healthz(request: Request) -> dict[str, Any]:
     """Liveness for load balancers and the container HEALTHCHECK: answers without touching the engine."""
-    return {"status": "ok", "version": __version__}
+    return {"status": "ok", "version": __version__, "streams": len(request.app.state.streams)}
 
 
 @router.get("/favicon.ico")
@@ -71,7 +112,7 @@ def index(request: Request) -> HTMLResponse:
     """The landing page: what exists, with links to every view and into the API."""
     templates = request.app.state.templates
     context = {
-        "version": __version__,
+        **page_context(request),
         "views": VIEWS,
         "surfaces": list(SURFACES.values()),
         "optimizers": list(OPTIMIZERS.values()),
@@ -81,15 +122,30 @@ def index(request: Request) -> HTMLResponse:
 
 
 def _view_page(view: str):
-    template, title = VIEWS[view]
+    _template, _title = VIEWS[view]
 
     def page(request: Request) -> HTMLResponse:
-        context = {"version": __version__, "view": view, "title": title, "registry_json": registry_json()}
-        return request.app.state.templates.TemplateResponse(request, template, context)
+        return render_view(request, view, embed=False)
 
     page.__name__ = f"page_{view.replace('-', '_')}"
     return page
 
 
+def render_view(request: Request, view: str, embed: bool) -> HTMLResponse:
+    """One template per view; `embed` drops the site chrome and `controls` picks what stays visible."""
+    template, _ = VIEWS[view]
+    context = page_context(request, view, embed)
+    context.update(title=view_title(view, context["lang"]), registry_json=registry_json())
+    return request.app.state.templates.TemplateResponse(request, template, context)
+
+
 for _view in VIEWS:
     router.add_api_route(f"/{_view}", _view_page(_view), methods=["GET"], response_class=HTMLResponse)
+
+
+@router.get("/embed/{name}", response_class=HTMLResponse)
+def embed(request: Request, name: str) -> HTMLResponse:
+    """A view without header and footer, for an <iframe> on a course page (docs/embedding.md)."""
+    if name not in EMBEDS:
+        raise HTTPException(status_code=404, detail=f"no embeddable view {name!r}; try one of {sorted(EMBEDS)}")
+    return render_view(request, EMBEDS[name], embed=True)

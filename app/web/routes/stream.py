@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
@@ -15,9 +15,22 @@ from app.web.session import CommandFlood, SlowClient, StreamSession
 router = APIRouter()
 
 
+async def _next_message(websocket: WebSocket, pump: asyncio.Task[None], timeout: float) -> Any:
+    """The next frame, or None after ``timeout``; re-raises at once what stopped the pump (a slow client)."""
+    receiving = asyncio.ensure_future(websocket.receive())
+    try:
+        done, _ = await asyncio.wait({receiving, pump}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not receiving.done():
+            receiving.cancel()
+    if pump in done:
+        pump.result()
+    return receiving.result() if receiving in done else None
+
+
 @router.websocket("/api/v1/stream")
 async def stream(websocket: WebSocket, settings: Annotated[Settings, Depends(get_settings)]) -> None:
-    """Read commands while the session's pump sends steps; every way out frees the descent at once."""
+    """Read commands while the session's pump sends steps; every way out frees the run at once."""
     sessions: set[StreamSession] = websocket.app.state.streams
     await websocket.accept()
     if len(sessions) >= settings.max_streams:
@@ -30,11 +43,8 @@ async def stream(websocket: WebSocket, settings: Annotated[Settings, Depends(get
     try:
         await session.hello()
         while True:
-            if pump.done():
-                pump.result()  # re-raise what stopped it (a slow client)
-            try:
-                message = await asyncio.wait_for(websocket.receive(), settings.idle_timeout_s)
-            except TimeoutError:
+            message = await _next_message(websocket, pump, settings.idle_timeout_s)
+            if message is None:
                 if session.running:
                     continue
                 close = (1000, "idle")
@@ -59,4 +69,4 @@ async def stream(websocket: WebSocket, settings: Annotated[Settings, Depends(get
         sessions.discard(session)
     if close is not None:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close(*close)
+            await asyncio.wait_for(websocket.close(*close), settings.send_timeout_s)

@@ -1,0 +1,72 @@
+"""Message catalogs: one flat JSON file per language (app/i18n/en.json, tr.json), keys shared by both.
+
+Templates call the Jinja global ``t(key, **params)``, which reads the page's ``lang`` from the template
+context; the page's whole catalog also goes to the browser as ``<script type="application/json"
+id="messages">`` for static/js/i18n.js. Placeholders are ``{name}`` (str.format-style, names only).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import pass_context
+from markupsafe import Markup
+
+LANGUAGES = ("en", "tr")
+DEFAULT_LANGUAGE = "en"
+CATALOG_DIR = Path(__file__).resolve().parent
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@lru_cache
+def catalog(lang: str) -> dict[str, str]:
+    """The flat key -> message table of one language."""
+    with (CATALOG_DIR / f"{lang}.json").open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def resolve_language(raw: str | None) -> str:
+    """The language of a request: `lang=tr` or `lang=en`; anything else falls back to English (no 422)."""
+    return raw if raw in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def placeholders(message: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(message) if name}
+
+
+def translate(lang: str, key: str, **params: object) -> str:
+    """The message for `key` in `lang` (English, then the key itself, when missing), placeholders filled."""
+    message = catalog(lang).get(key) or catalog(DEFAULT_LANGUAGE).get(key) or key
+    if not params:
+        return message
+    return PLACEHOLDER.sub(lambda m: str(params.get(m.group(1), m.group(0))), message)
+
+
+@pass_context
+def jinja_t(context, key: str, **params: object) -> str:
+    """Jinja global `t(key, **params)`; the result is autoescaped like any other value."""
+    return translate(context.get("lang", DEFAULT_LANGUAGE), key, **params)
+
+
+@pass_context
+def jinja_th(context, key: str, **params: object) -> Markup:
+    """`th(key)`: a message that holds trusted markup from our own catalog (<strong>, <code>); params escaped."""
+    escaped = {k: Markup.escape(v) for k, v in params.items()}
+    return Markup(translate(context.get("lang", DEFAULT_LANGUAGE), key, **escaped))
+
+
+@lru_cache
+def messages_json(lang: str) -> str:
+    """The catalog as JSON safe to put inside <script type="application/json">."""
+    return json.dumps(catalog(lang), ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+def install(templates) -> None:
+    """Register the globals on a Jinja2Templates environment."""
+    templates.env.globals["t"] = jinja_t
+    templates.env.globals["th"] = jinja_th
+    templates.env.globals["LANGUAGES"] = LANGUAGES
