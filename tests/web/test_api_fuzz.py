@@ -67,3 +67,59 @@ def test_any_config_gets_200_or_a_422_naming_a_field(config: dict) -> None:
     if response.status_code == 422:
         for detail in body["detail"]:
             assert detail["loc"] and detail["msg"]
+
+
+network_configs = st.fixed_dictionaries(
+    {},
+    optional={
+        "dataset": st.one_of(
+            st.fixed_dictionaries(
+                {
+                    "name": st.sampled_from(
+                        ["insurance", "circle", "xor", "two_gaussians", "spiral", "blobs", "wave", "x"]
+                    )
+                },
+                optional={"n": st.integers(-5, 600), "noise": numbers, "val_fraction": numbers},
+            ),
+            st.fixed_dictionaries(
+                {
+                    "csv": st.sampled_from(
+                        ["a,b,t\n1,2,0\n2,1,1\n3,3,0\n4,1,1\n", "", "a,b\n1,x\n", "1,2\n3,4\n"]
+                    ),
+                    "target": st.sampled_from(["t", "b", "zz"]),
+                },
+            ),
+        ),
+        "hidden": st.lists(st.integers(-2, 40), max_size=7),
+        "activations": st.one_of(
+            st.sampled_from(["relu", "tanh", "sigmoid", "nope"]), st.lists(st.text(max_size=5))
+        ),
+        "optimizer": st.sampled_from([*OPTIMIZERS, "x"]),
+        "hyperparameters": st.dictionaries(hyper_names, hyper_values, max_size=3),
+        "batch_size": st.integers(-1, 500),
+        "epochs": st.integers(-1, 40),
+        "l1": numbers,
+        "l2": st.one_of(numbers, st.lists(numbers, max_size=3)),
+        "dropout": st.one_of(numbers, st.lists(numbers, max_size=3)),
+        "early_stopping": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {"monitor": st.sampled_from(["val_loss", "loss", "val_accuracy", "r2", "bogus"])},
+                optional={"patience": st.integers(-1, 5), "min_delta": numbers},
+            ),
+        ),
+        "every": st.integers(-1, 50),
+        "grid_size": st.integers(0, 300),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(network_configs)
+def test_any_network_config_gets_200_or_a_422_naming_a_field(config: dict) -> None:
+    response = CLIENT.post("/api/v1/traces/network", json=config)
+    assert response.status_code in (200, 422), (response.status_code, response.text[:500])
+    body = json.loads(response.text, parse_constant=_refuse)
+    if response.status_code == 422:
+        for detail in body["detail"]:
+            assert detail["loc"] and detail["msg"]
