@@ -1,5 +1,6 @@
 // Shared control widgets built from the registry: hyperparameter inputs with bounds and defaults, the
 // speed slider, the surface picker with its formula and parameters, and the Space / → keyboard shortcuts.
+import { t } from "./i18n.js";
 
 /** Speeds the slider steps through (steps per second per run); the last stop is "max". */
 export const SPEEDS = [1, 2, 5, 10, 20, 30, 60, 120, 200, 500, 1000, 2000, 5000, "max"];
@@ -61,15 +62,15 @@ export function hyperparameterFields(optimizer, values, onChange, runLabel) {
     const id = nextId(`hp-${spec.name}`);
     const value = values[spec.name] ?? spec.default;
     const field = el("div", { class: `field hp-${spec.kind}`, title: spec.description });
-    const label = el("label", { for: id, text: spec.name === "lr" ? "learning rate" : spec.name });
+    const label = el("label", { for: id, text: spec.name === "lr" ? t("common.learning_rate") : spec.name });
     if (spec.kind === "bool") {
       const box = el("input", { type: "checkbox", id, dataset: { hp: spec.name } });
       box.checked = Boolean(value);
       box.addEventListener("change", () => onChange(spec.name, box.checked));
       field.append(box, label);
     } else if (spec.kind === "pair") {
-      const a = numberInput(spec, value[0], `${runLabel} ${spec.name} first`);
-      const b = numberInput(spec, value[1], `${runLabel} ${spec.name} second`);
+      const a = numberInput(spec, value[0], t("controls.pair_first", { run: runLabel, name: spec.name }));
+      const b = numberInput(spec, value[1], t("controls.pair_second", { run: runLabel, name: spec.name }));
       a.id = id;
       const fire = () => {
         const va = readNumber(a, spec);
@@ -90,7 +91,7 @@ export function hyperparameterFields(optimizer, values, onChange, runLabel) {
     }
     (spec.name === "lr" ? main : more).append(field);
   }
-  const details = el("details", { class: "hp-details" }, el("summary", { text: "more hyperparameters" }), more);
+  const details = el("details", { class: "hp-details" }, el("summary", { text: t("controls.more_hyperparameters") }), more);
   return el("div", { class: "hp-fields" }, main, details);
 }
 
@@ -112,7 +113,7 @@ export function bindSpeed(range, output, speed, onChange) {
   range.value = String(speedIndex(speed));
   const show = () => {
     const s = SPEEDS[Number(range.value)];
-    output.textContent = s === "max" ? "max" : `${s} steps/s`;
+    output.textContent = s === "max" ? t("common.speed_max_short") : t("common.steps_per_s", { n: s });
     range.setAttribute("aria-valuetext", output.textContent);
     return s;
   };

@@ -2,6 +2,7 @@
 // a 3-D surface alternative and a loss-vs-step plot. Why this shape: see DESIGN.md, "Drawing live paths
 // with Plotly" (never restyle the plot that holds the contour for a step; it redraws the whole contour).
 /* global Plotly */
+import { formatNumber as formatLocal, plotlyLocale, t } from "./i18n.js";
 
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies; yellow last (weak on white). */
 export const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
@@ -74,15 +75,15 @@ function sameArray(a, b) {
  */
 export function zScale(grid) {
   const values = grid.z.flat().filter((v) => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
-  if (!values.length) return { log: false, f: (v) => v, label: "loss" };
+  if (!values.length) return { log: false, f: (v) => v, label: t("common.loss") };
   const lo = values[0];
   const hi = values[values.length - 1];
   const median = values[Math.floor(values.length / 2)];
   const span = hi - lo;
   const wide = span > 0 && span / Math.max(median - lo, span * 1e-12) > 5;
-  if (!wide) return { log: false, f: (v) => v, label: "loss", lo, hi };
+  if (!wide) return { log: false, f: (v) => v, label: t("common.loss"), lo, hi };
   const eps = span * 1e-6;
-  return { log: true, f: (v) => Math.log10(Math.max(v - lo, 0) + eps), label: "loss (log scale)", lo, hi, eps };
+  return { log: true, f: (v) => Math.log10(Math.max(v - lo, 0) + eps), label: t("plot.loss_log_scale"), lo, hi, eps };
 }
 
 function transformGrid(grid, scale) {
@@ -91,7 +92,7 @@ function transformGrid(grid, scale) {
 
 /** Colour-bar ticks that read as loss values even when the contour is drawn on a log scale. */
 function colorbar(scale) {
-  const bar = { thickness: 12, x: 1.02, xanchor: "left", len: 0.9, y: 0.45, yanchor: "middle", title: { text: scale.log ? "loss<br>(log)" : "loss", side: "top" } };
+  const bar = { thickness: 12, x: 1.02, xanchor: "left", len: 0.9, y: 0.45, yanchor: "middle", title: { text: scale.log ? t("plot.colorbar_log") : t("common.loss"), side: "top" } };
   if (!scale.log) return bar;
   const kLo = Math.ceil(Math.log10(scale.eps));
   const kHi = Math.floor(Math.log10(scale.hi - scale.lo + scale.eps));
@@ -101,12 +102,9 @@ function colorbar(scale) {
   return { ...bar, tickvals, ticktext };
 }
 
-/** Compact numbers for readouts and ticks: 3 significant digits, exponent form when tiny or huge. */
+/** Compact numbers for readouts and ticks: 4 significant digits, exponent form when tiny or huge; locale decimals. */
 export function formatNumber(v) {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
-  return Number(v.toPrecision(4)).toString();
+  return formatLocal(v);
 }
 
 /** True when the browser can give a WebGL context (Plotly's 3-D `surface` needs one). */
@@ -146,7 +144,7 @@ export class ContourWithOverlay {
       y: surface.grid.y,
       z: transformGrid(surface.grid, this.scale),
       customdata: surface.grid.z,
-      hovertemplate: "x %{x:.3f}<br>y %{y:.3f}<br>loss %{customdata:.4g}<extra></extra>",
+      hovertemplate: `x %{x:.3f}<br>y %{y:.3f}<br>${t("common.loss")} %{customdata:.4g}<extra></extra>`,
       colorscale: SURFACE_SCALE,
       ncontours: this.scale.log ? 28 : 22,
       contours: { coloring: "fill", showlines: true },
@@ -160,10 +158,11 @@ export class ContourWithOverlay {
       x: surface.minima.map((m) => m[0]),
       y: surface.minima.map((m) => m[1]),
       marker: { symbol: "star", size: 15, color: "#F0E442", line: { color: "#000", width: 1.2 } },
-      hovertemplate: "minimum (%{x:.3f}, %{y:.3f})<extra></extra>",
+      hovertemplate: `${t("plot.minimum")} (%{x:.3f}; %{y:.3f})<extra></extra>`,
       showlegend: false,
     };
     const layout = {
+      ...plotlyLocale(),
       margin: MARGIN,
       font: FONT,
       xaxis: { range: this.range.x, autorange: false, title: { text: "x", standoff: 4 }, zeroline: false },
@@ -273,7 +272,7 @@ export class LossPlot {
       x: s.x,
       y: s.y,
       line: { color: s.color, width: 2 },
-      hovertemplate: `${s.name}<br>step %{x}<br>loss %{y:.4g}<extra></extra>`,
+      hovertemplate: `${s.name}<br>${t("common.step_lc")} %{x}<br>${t("common.loss")} %{y:.4g}<extra></extra>`,
     }));
     const look = JSON.stringify([positive, traces.map(traceLook)]);
     let grow = look !== this.look || lastStep > this.xMax;
@@ -288,12 +287,13 @@ export class LossPlot {
     this.look = look;
     while (this.xMax < Math.max(lastStep, 32)) this.xMax = this.xMax ? this.xMax * 2 : 64;
     this.yRange = lo <= hi ? growRange(this.yRange, lo, hi, positive) : null;
-    const yaxis = { type: positive ? "log" : "linear", title: { text: positive ? "loss (log)" : "loss" }, exponentformat: "power" };
+    const yaxis = { type: positive ? "log" : "linear", title: { text: positive ? t("plot.loss_log") : t("common.loss") }, exponentformat: "power" };
     if (this.yRange) Object.assign(yaxis, { range: this.yRange, autorange: false });
     const layout = {
+      ...plotlyLocale(),
       margin: { l: 56, r: 10, t: 8, b: 40 },
       font: FONT,
-      xaxis: { title: { text: "step", standoff: 4 }, range: [0, this.xMax], autorange: false, zeroline: false },
+      xaxis: { title: { text: t("common.step_lc"), standoff: 4 }, range: [0, this.xMax], autorange: false, zeroline: false },
       yaxis,
       showlegend: series.length > 1,
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
@@ -387,6 +387,7 @@ export class Surface3D {
       });
     }
     const layout = {
+      ...plotlyLocale(),
       margin: { l: 0, r: 0, t: 0, b: 0 },
       font: FONT,
       showlegend: false,

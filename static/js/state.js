@@ -71,15 +71,29 @@ export function encodeState(schema, state) {
   return params.toString();
 }
 
-/** Put the state in the address bar without adding a history entry. */
+/**
+ * Parameters of the page that are not a view's state and survive every writeState: the language and the
+ * embed options (docs/i18n.md, docs/embedding.md). Only `lang` goes into share links.
+ */
+export const PAGE_PARAMS = ["lang", "controls", "autoplay", "caption", "origin"];
+const SHARED_PAGE_PARAMS = ["lang"];
+
+function withPageParams(query, names) {
+  const params = new URLSearchParams(query);
+  const current = new URLSearchParams(location.search);
+  for (const name of names) if (current.has(name) && !params.has(name)) params.set(name, current.get(name));
+  return params.toString();
+}
+
+/** Put the state in the address bar without adding a history entry (page parameters such as lang kept). */
 export function writeState(schema, state) {
-  const query = encodeState(schema, state);
+  const query = withPageParams(encodeState(schema, state), PAGE_PARAMS);
   const url = `${location.pathname}${query ? `?${query}` : ""}${location.hash}`;
   history.replaceState(null, "", url);
 }
 
-/** An absolute URL that reproduces this state on `path` (default: this page). */
+/** An absolute URL that reproduces this state (and the page's language) on `path` (default: this page). */
 export function shareUrl(schema, state, path = location.pathname) {
-  const query = encodeState(schema, state);
+  const query = withPageParams(encodeState(schema, state), SHARED_PAGE_PARAMS);
   return `${location.origin}${path}${query ? `?${query}` : ""}`;
 }

@@ -2,7 +2,9 @@
 // requestAnimationFrame loop that draws whatever steps arrived since the last frame.
 /* global Plotly */
 import { StreamClient, api, embeddedRegistry } from "../client.js";
-import { readState, shareUrl, writeState } from "../state.js";
+import { registerView } from "../embed.js";
+import { t } from "../i18n.js";
+import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import {
   ContourWithOverlay,
   LossPlot,
@@ -107,12 +109,11 @@ export function mountDescentView(root, options) {
 
   function setStatus(next, message) {
     status = next;
-    ui.play.textContent = status === "running" ? "Pause" : "Play";
+    ui.play.textContent = status === "running" ? t("common.pause") : t("common.play");
     ui.play.setAttribute("aria-pressed", String(status === "running"));
     ui.play.disabled = !expressionOk || !surface;
     ui.step.disabled = !expressionOk || !surface;
-    const words = { idle: "Ready: press Play (Space) or Step (→).", running: "Running…", paused: "Paused.", finished: "Finished: every run has ended. Play starts again." };
-    ui.status.textContent = message ?? words[status];
+    ui.status.textContent = message ?? t(`descent.status.${status}`);
   }
 
   function config() {
@@ -145,10 +146,15 @@ export function mountDescentView(root, options) {
       if (run) {
         run.end = { reason: msg.event, step: msg.step, detail: msg.detail };
         run.summary = msg.summary;
+        embed.event(msg.run, msg.event);
       }
       markDirty();
     });
-    client.on("done", (msg) => live(msg) && setStatus("finished"));
+    client.on("done", (msg) => {
+      if (!live(msg)) return;
+      setStatus("finished");
+      embed.done();
+    });
     client.on("state", (msg) => {
       if (!live(msg)) return;
       perf.acks++;
@@ -163,9 +169,9 @@ export function mountDescentView(root, options) {
       if (live(msg)) data.delete(msg.run);
       markDirty();
     });
-    client.on("error", (msg) => (ui.status.textContent = `The server refused that: ${msg.message}`));
+    client.on("error", (msg) => (ui.status.textContent = t("error.server_refused", { message: msg.message })));
     client.on("close", (info) => {
-      ui.status.textContent = `Connection to the server closed (${info.code}${info.reason ? `: ${info.reason}` : ""}). Reload the page to continue.`;
+      ui.status.textContent = t("error.closed_reload", { reason: `${info.code}${info.reason ? `: ${info.reason}` : ""}` });
       status = "idle";
     });
   }
@@ -178,6 +184,8 @@ export function mountDescentView(root, options) {
         const values = cols[c];
         if (values) for (let i = 0; i < values.length; i++) run.cols[c].push(values[i]);
       }
+      const n = run.cols.step.length;
+      if (n) embed.step(id, run.cols.step[n - 1]);
     }
     markDirty();
   }
@@ -203,7 +211,7 @@ export function mountDescentView(root, options) {
       setStatus("running");
     } else {
       client.start(config(), { speed: parseSpeed(state.speed), paused: false });
-      setStatus("running", "Starting…");
+      setStatus("running", t("common.starting"));
     }
   }
 
@@ -260,7 +268,7 @@ export function mountDescentView(root, options) {
         ui.expr.setAttribute("aria-invalid", "true");
         showExpressionError(ui.exprError, state.expr, error.detail);
       } else {
-        ui.status.textContent = `Could not load the surface: ${error.message}`;
+        ui.status.textContent = t("error.surface", { message: error.message });
       }
     }
     updateStartOut();
@@ -311,7 +319,7 @@ export function mountDescentView(root, options) {
 
   function updateStartOut() {
     const [x, y] = startPoint();
-    ui.startOut.textContent = `(${formatNumber(x)}, ${formatNumber(y)})`;
+    ui.startOut.textContent = t("common.point", { x: formatNumber(x), y: formatNumber(y) });
   }
 
   // ---------- runs ----------
@@ -326,7 +334,7 @@ export function mountDescentView(root, options) {
     state.runs.forEach((run, index) => {
       const opt = optimizers.get(run.optimizer);
       const values = { ...Object.fromEntries(opt.hyperparameters.map((h) => [h.name, h.default])), ...run.hyperparameters };
-      const remove = el("button", { type: "button", class: "icon", "aria-label": `Remove ${run.id}`, text: "✕" });
+      const remove = el("button", { type: "button", class: "icon", "aria-label": t("descent.remove_run", { run: run.id }), text: "✕" });
       remove.addEventListener("click", () => removeRun(run.id));
       remove.disabled = state.runs.length <= 1;
       const fields = hyperparameterFields(opt, values, (name, value) => setHyperparameter(run.id, name, value), run.id);
@@ -446,7 +454,7 @@ export function mountDescentView(root, options) {
       loss: formatNumber(last("loss")),
       grad: formatNumber(last("grad_norm")),
       lr: formatNumber(last("lr") ?? run.hyperparameters.lr),
-      end: run.end ? run.end.reason.replace("_", " ") : n ? "running" : "waiting",
+      end: run.end ? t(`end.${run.end.reason}`) : n ? t("common.running") : t("common.waiting"),
     };
   }
 
@@ -460,7 +468,7 @@ export function mountDescentView(root, options) {
           "div",
           { class: "readout", dataset: { run: run.id }, style: `--run:${run.color}` },
           el("h3", {}, el("span", { class: "swatch", style: `background:${run.color}` }), run.id),
-          el("dl", {}, item("step", "step", v.step), item("loss", "loss", v.loss), item("|∇f|", "grad", v.grad), item("learning rate", "lr", v.lr)),
+          el("dl", {}, item(t("common.step_lc"), "step", v.step), item(t("common.loss"), "loss", v.loss), item("|∇f|", "grad", v.grad), item(t("common.learning_rate"), "lr", v.lr)),
           el("p", { class: `end end-${run.end?.reason ?? "none"}`, dataset: { field: "end" }, text: v.end, title: run.end?.detail ?? "" }),
         );
       }),
@@ -479,10 +487,10 @@ export function mountDescentView(root, options) {
           { dataset: { run: run.id } },
           el("th", { scope: "row" }, el("span", { class: "swatch", style: `background:${run.color}` }), run.id),
           el("td", { text: n ? String(run.cols.step[n - 1]) : "–" }),
-          el("td", { dataset: { field: "converge" }, text: s ? (s.steps_to_converge ?? "not converged") : "…" }),
+          el("td", { dataset: { field: "converge" }, text: s ? (s.steps_to_converge ?? t("race.not_converged")) : "…" }),
           el("td", { dataset: { field: "loss" }, text: formatNumber(loss) }),
           el("td", { text: s ? formatNumber(s.distance_to_nearest_minimum) : "…" }),
-          el("td", { dataset: { field: "end" }, class: `end end-${run.end?.reason ?? "none"}`, text: run.end ? run.end.reason.replace("_", " ") : n ? "running" : "–" }),
+          el("td", { dataset: { field: "end" }, class: `end end-${run.end?.reason ?? "none"}`, text: run.end ? t(`end.${run.end.reason}`) : n ? t("common.running") : "–" }),
         );
       }),
     );
@@ -554,7 +562,7 @@ export function mountDescentView(root, options) {
       if (client && active()) client.speed(speed);
     });
     for (const s of surfaces.values()) ui.surface.append(el("option", { value: s.name, text: s.title }));
-    ui.surface.append(el("option", { value: "custom", text: "Custom expression…" }));
+    ui.surface.append(el("option", { value: "custom", text: t("descent.custom_expression") }));
     ui.surface.addEventListener("change", () => chooseSurface(ui.surface.value));
     ui.expr.value = state.expr;
     ui.exprForm.addEventListener("submit", (e) => {
@@ -589,13 +597,42 @@ export function mountDescentView(root, options) {
     ui.link.hidden = false;
     try {
       await navigator.clipboard.writeText(url);
-      ui.copy.textContent = "Link copied";
+      ui.copy.textContent = t("common.link_copied");
     } catch {
       ui.link.select();
-      ui.copy.textContent = "Copy the link below";
+      ui.copy.textContent = t("common.copy_link_below");
     }
-    setTimeout(() => (ui.copy.textContent = "Copy link"), 2500);
+    setTimeout(() => (ui.copy.textContent = t("common.copy_link")), 2500);
   }
+
+  // ---------- the controller the host page drives through embed.js (postMessage) ----------
+  async function setFromHost(runId, hyperparameters) {
+    const ids = runId ? [runId] : state.runs.map((r) => r.id);
+    if (runId && runIndex(runId) < 0) throw new Error(`no run ${runId}`);
+    for (const id of ids) {
+      const opt = optimizers.get(state.runs[runIndex(id)].optimizer);
+      for (const [name, value] of Object.entries(hyperparameters)) {
+        if (opt.hyperparameters.some((h) => h.name === name)) setHyperparameter(id, name, value);
+      }
+    }
+    renderRuns();
+  }
+  const embed = registerView(
+    options.mode === "race" ? "race" : "surface",
+    {
+      play: () => (status === "running" ? undefined : play()),
+      pause: async () => {
+        if (status !== "running") return;
+        await ensureClient();
+        client.pause();
+        setStatus("paused");
+      },
+      step,
+      reset,
+      set: setFromHost,
+    },
+    { query: () => encodeState(schema, state), height: options.mode === "race" ? 1400 : 1150 },
+  );
 
   // Read-only hook for the browser tests and the benchmark: they wait on these, never on sleeps.
   window.__playground = {
@@ -622,6 +659,10 @@ export function mountDescentView(root, options) {
   renderRuns();
   connect();
   setStatus("idle");
-  loadSurface().then(() => show3d(state.d3));
+  loadSurface().then(async () => {
+    show3d(state.d3);
+    await ensureClient();
+    embed.ready();
+  });
   requestAnimationFrame(frame);
 }

@@ -2,30 +2,24 @@
 // learner's own rate, streamed live over one WebSocket; each step drawn as "step size = slope × learning rate".
 
 import { StreamClient } from "../client.js";
-import { readState, shareUrl, writeState } from "../state.js";
+import { registerView } from "../embed.js";
+import { formatNumber, plotlyLocale, t } from "../i18n.js";
+import { encodeState, readState, shareUrl, writeState } from "../state.js";
 
 const Plotly = window.Plotly;
+const tr = t; // `t` is also the step index in the drawing code below
 
 // Okabe–Ito colours (colour-blind safe).
 const PRESETS = [
+  { id: "too_low", title: t("lr.too_low"), color: "#0072B2", key: "low", caption: t("lr.caption.too_low") },
+  { id: "just_right", title: t("lr.just_right"), color: "#009E73", key: "right", caption: t("lr.caption.just_right") },
+  { id: "too_high", title: t("lr.too_high"), color: "#E69F00", key: "high", caption: t("lr.caption.too_high") },
   {
-    id: "too_low", title: "Too low", color: "#0072B2", key: "low",
-    caption: "A small learning rate requires many updates before reaching the minimum point.",
-  },
-  {
-    id: "just_right", title: "Just right", color: "#009E73", key: "right",
-    caption: "The optimal learning rate swiftly reaches the minimum point.",
-  },
-  {
-    id: "too_high", title: "Too high", color: "#E69F00", key: "high",
-    caption: "Too large of a learning rate causes drastic updates: every step jumps across the minimum.",
-  },
-  {
-    id: "much_too_high", title: "Much too high", color: "#D55E00", key: "diverge",
-    caption: "Drastic updates which lead to divergent behaviors: each jump lands higher than the last.",
+    id: "much_too_high", title: t("lr.much_too_high"), color: "#D55E00", key: "diverge",
+    caption: t("lr.caption.much_too_high"),
   },
 ];
-const OWN = { id: "own", title: "Your own learning rate", color: "#CC79A7", key: "own", caption: "" };
+const OWN = { id: "own", title: t("lr.own_label"), color: "#CC79A7", key: "own", caption: "" };
 const RUNS = [...PRESETS, OWN];
 const SPEEDS = ["1", "2", "4", "10", "30", "60", "max"];
 
@@ -68,23 +62,15 @@ function clearData() {
 }
 
 // ---- formatting -------------------------------------------------------------------------------------------
-const fmt = (v, digits = 4) => {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
-  if (v === 0) return "0";
-  const a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-3) return v.toExponential(2).replace("e+", "e");
-  return Number(v.toPrecision(digits)).toString();
-};
-const fmtLr = (v) => Number(v.toPrecision(3)).toString();
+const fmt = (v, digits = 4) => formatNumber(v, { digits, plus: false });
+const fmtLr = (v) => formatNumber(v, { digits: 3, small: 0, big: Infinity });
 
 function endText(run) {
   const e = ended[run];
   if (!e) return "";
   const n = e.summary?.steps_taken ?? e.step;
-  if (e.event === "converged") return `Converged in ${n} steps`;
-  if (e.event === "diverged") return `Diverged after ${n} steps`;
-  if (e.event === "max_steps") return `Still far after ${n} steps (loss ${fmt(e.summary?.final_loss, 3)})`;
-  return `Stopped after ${n} steps`;
+  if (e.event === "max_steps") return t("lr.end.max_steps", { n, loss: fmt(e.summary?.final_loss, 3) });
+  return t(`lr.end.${e.event === "converged" || e.event === "diverged" ? e.event : "stopped"}`, { n });
 }
 
 // ---- DOM ------------------------------------------------------------------------------------------------
@@ -95,22 +81,22 @@ function panelMarkup(run) {
   const lrField =
     run.id === "own"
       ? ""
-      : `<label class="lr-field">learning rate
+      : `<label class="lr-field">${t("common.learning_rate")}
            <input type="number" inputmode="decimal" min="0.0001" max="1000" step="any" value="${state[run.key]}"
-                  data-key="${run.key}" aria-label="${run.title}: learning rate"></label>`;
+                  data-key="${run.key}" aria-label="${run.title}: ${t("common.learning_rate")}"></label>`;
   return `
     <header class="panel-head">
       <h2 class="panel-title"><span class="swatch" aria-hidden="true"></span>${run.title}</h2>
       ${lrField}
     </header>
     ${run.caption ? `<p class="caption">${run.caption}</p>` : ""}
-    <div class="plot panel-plot" role="img" aria-label="${run.title}: the parabola, the tangent and the last step"></div>
+    <div class="plot panel-plot" role="img" aria-label="${run.title}: ${t("lr.panel_plot_label")}"></div>
     <div class="lr-readout">
-      <p class="where"><span>step <b data-field="t">0</b></span> <span>x <b data-field="x">–</b></span></p>
-      <p class="formula-line" aria-label="step size = slope × learning rate">
-        <span class="term"><small>slope</small><b data-field="slope">–</b></span><span class="op">×</span>
+      <p class="where"><span>${t("common.step_lc")} <b data-field="t">0</b></span> <span>x <b data-field="x">–</b></span></p>
+      <p class="formula-line" aria-label="${t("lr.formula_label")}">
+        <span class="term"><small>${t("lr.slope")}</small><b data-field="slope">–</b></span><span class="op">×</span>
         <span class="term"><small>lr</small><b data-field="lr">–</b></span><span class="op">=</span>
-        <span class="term result"><small>step size</small><b data-field="size">–</b></span>
+        <span class="term result"><small>${t("lr.step_size")}</small><b data-field="size">–</b></span>
       </p>
     </div>
     <p class="end-reason" data-field="end" role="status"></p>`;
@@ -193,6 +179,7 @@ function panelFigure(run) {
     }
   }
   const layout = {
+    ...plotlyLocale(),
     margin: { l: 34, r: 8, t: 6, b: 22 },
     showlegend: false,
     paper_bgcolor: "rgba(0,0,0,0)",
@@ -220,7 +207,7 @@ function updateReadout(run) {
     const slope = d.grad_x[from];
     const lr = d.lr[from];
     const size = t >= 1 ? d.update_x[t] : -lr * slope; // the move made: −(slope × lr)
-    p.fields.t.textContent = t >= 1 ? `${t - 1} → ${t}` : "0 (next)";
+    p.fields.t.textContent = t >= 1 ? `${t - 1} → ${t}` : tr("lr.next_step");
     p.fields.x.textContent = t >= 1 ? `${fmt(d.x[t - 1])} → ${fmt(d.x[t])}` : fmt(d.x[0]);
     p.fields.slope.textContent = fmt(slope);
     p.fields.lr.textContent = fmt(lr);
@@ -241,11 +228,12 @@ function lossFigure() {
     name: run.title, mode: "lines", line: { color: run.color, width: 2, dash: run.id === "own" ? "dot" : "solid" },
   }));
   const layout = {
+    ...plotlyLocale(),
     margin: { l: 52, r: 10, t: 8, b: 40 },
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
     font: { size: 11, family: "system-ui, sans-serif", color: "#3b4656" },
-    xaxis: { title: { text: "step" }, gridcolor: "#eef2f6", rangemode: "tozero" },
-    yaxis: { title: { text: "loss f(x)" }, type: "log", gridcolor: "#eef2f6", exponentformat: "power" },
+    xaxis: { title: { text: t("common.step_lc") }, gridcolor: "#eef2f6", rangemode: "tozero" },
+    yaxis: { title: { text: t("lr.loss_axis") }, type: "log", gridcolor: "#eef2f6", exponentformat: "power" },
     legend: { orientation: "h", y: -0.25, x: 0, font: { size: 11 } },
   };
   return { traces, layout };
@@ -282,7 +270,7 @@ function setStatus(text) {
 
 function refreshControls() {
   const play = $("play");
-  play.textContent = session.done ? "Play again" : session.paused ? "Play" : "Pause";
+  play.textContent = session.done ? t("common.play_again") : session.paused ? t("common.play") : t("common.pause");
   play.setAttribute("aria-pressed", String(!session.paused && !session.done));
   $("step").disabled = !session.connected || session.done;
   document.body.dataset.playing = String(!session.paused && !session.done);
@@ -345,16 +333,16 @@ function wireControls() {
     showOwnValue();
     writeState(SCHEMA, state);
     if (session.connected && session.started && !ended.own) client.set("own", { lr: state.own });
-    else if (ended.own) setStatus("Your run has ended: press Reset to run it again with this rate.");
+    else if (ended.own) setStatus(t("lr.status.own_ended"));
   });
   $("copy-link").addEventListener("click", async () => {
     const url = shareUrl(SCHEMA, state);
     $("copy-link").dataset.url = url;
     try {
       await navigator.clipboard.writeText(url);
-      setStatus("Link copied.");
+      setStatus(t("common.link_copied_status"));
     } catch {
-      setStatus(`Link: ${url}`);
+      setStatus(t("common.link_is", { url }));
     }
   });
   document.addEventListener("keydown", (event) => {
@@ -370,8 +358,9 @@ function connect() {
   client = new StreamClient();
   client.on("open", () => {
     session.connected = true;
-    setStatus("Ready: press Play, or Step through it.");
+    setStatus(t("lr.status.ready"));
     restart(true);
+    embed.ready();
   });
   client.on("started", (msg) => {
     session = { ...session, started: true, seq: msg.seq, paused: msg.paused, done: false, budget: msg.steps };
@@ -383,6 +372,7 @@ function connect() {
       if (!d) continue;
       for (const c of COLUMNS) if (cols[c]) d[c].push(...cols[c]);
       dirty.add(id);
+      if (d.step.length) embed.step(id, d.step[d.step.length - 1]);
     }
     lossDirty = true;
     requestDraw();
@@ -390,12 +380,14 @@ function connect() {
   client.on("event", (msg) => {
     ended[msg.run] = msg;
     endOrder.push(msg.run);
+    embed.event(msg.run, msg.event);
     dirty.add(msg.run);
     requestDraw();
   });
   client.on("done", () => {
     session.done = true;
-    setStatus("Every run has ended. Reset to start again, or change a learning rate.");
+    setStatus(t("lr.status.done"));
+    embed.done();
     lossDirty = true;
     refreshControls();
     requestDraw();
@@ -403,7 +395,7 @@ function connect() {
   client.on("state", (msg) => {
     stateMessages += 1;
     session.paused = msg.paused;
-    setStatus(msg.paused ? "Paused." : "Playing.");
+    setStatus(msg.paused ? t("common.paused") : t("common.playing"));
     refreshControls();
     lossDirty = true;
     requestDraw();
@@ -411,14 +403,14 @@ function connect() {
   client.on("updated", (msg) => {
     if (msg.run === "own") {
       ownUpdatedFrom = msg.from_step;
-      setStatus(`Your learning rate is now ${fmtLr(msg.hyperparameters.lr)} from step ${msg.from_step}.`);
+      setStatus(t("lr.status.own_updated", { lr: fmtLr(msg.hyperparameters.lr), step: msg.from_step }));
     }
   });
-  client.on("error", (msg) => setStatus(`The server refused that: ${msg.message}`));
+  client.on("error", (msg) => setStatus(t("error.server_refused", { message: msg.message })));
   client.on("close", (info) => {
     session.connected = false;
     refreshControls();
-    setStatus(`Connection closed (${info.reason || info.code}). Reload the page to reconnect.`);
+    setStatus(t("error.closed_reload", { reason: info.reason || info.code }));
   });
 }
 
@@ -437,6 +429,41 @@ window.__lr = Object.freeze({
   endOrder: () => [...endOrder],
   state: () => ({ ...session, frames, stateMessages, ownLr: state.own, ownUpdatedFrom, speed: state.speed, settings: { ...state } }),
 });
+
+// The controller a host page drives through embed.js: set() changes the own run live, a preset restarts.
+function setFromHost(run, hyperparameters) {
+  const lr = hyperparameters.lr;
+  if (!(lr > 0 && lr <= 1000)) throw new Error("lr must be in (0, 1000]");
+  const target = RUNS.find((r) => r.id === (run ?? "own"));
+  if (!target) throw new Error(`no run ${run}`);
+  state[target.key] = lr;
+  writeState(SCHEMA, state);
+  if (target.id === "own") {
+    $("own-lr").value = String(Math.log10(lr));
+    showOwnValue();
+    if (session.connected && session.started && !ended.own) client.set("own", { lr });
+  } else {
+    const input = document.querySelector(`input[data-key=${target.key}]`);
+    if (input) input.value = String(lr);
+    restart(session.paused);
+  }
+}
+
+const embed = registerView(
+  "learning-rate",
+  {
+    play: () => {
+      if (session.done || !session.started || session.paused) togglePlay();
+    },
+    pause: () => {
+      if (session.connected && session.started && !session.paused && !session.done) client.pause();
+    },
+    step: () => session.connected && !session.done && client.step(1),
+    reset: () => restart(true),
+    set: setFromHost,
+  },
+  { query: () => encodeState(SCHEMA, state), height: 900 },
+);
 
 buildPanels();
 wireControls();

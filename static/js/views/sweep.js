@@ -2,7 +2,9 @@
 // race; small multiples (contour drawn once + a path overlay), final loss vs learning rate, and a results table.
 
 import { StreamClient, api, embeddedRegistry } from "../client.js";
-import { readState, shareUrl, writeState } from "../state.js";
+import { registerView } from "../embed.js";
+import { formatNumber, plotlyLocale, t } from "../i18n.js";
+import { encodeState, readState, shareUrl, writeState } from "../state.js";
 
 const Plotly = window.Plotly;
 const registry = embeddedRegistry();
@@ -26,16 +28,13 @@ const state = readState(SCHEMA);
 // Okabe–Ito, cycled over the learning rates (low → high).
 const PALETTE = ["#0072B2", "#56B4E9", "#009E73", "#E69F00", "#CC79A7", "#D55E00", "#000000", "#999999"];
 const DIVERGED = "#D55E00";
-const REASON_TEXT = { converged: "converged", max_steps: "step budget used", diverged: "diverged", stopped: "stopped" };
+const REASON_TEXT = {
+  converged: t("end.converged"), max_steps: t("sweep.end.max_steps"), diverged: t("end.diverged"), stopped: t("end.stopped"),
+};
 
 const $ = (id) => document.getElementById(id);
-const fmt = (v, digits = 3) => {
-  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
-  if (v === 0) return "0";
-  const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(digits - 1).replace("e+", "e");
-  return Number(v.toPrecision(digits)).toString();
-};
+const fmt = (v, digits = 3) => formatNumber(v, { digits, big: 1e4, expDigits: digits - 1, plus: false });
+const lrListText = (lrs) => t("sweep.lr_list", { n: lrs.length, list: lrs.map((v) => fmt(v)).join(t("common.list_sep")) });
 
 /** N learning rates from lo to hi, evenly spaced on a log scale, 3 significant digits. */
 function learningRates(n, lo, hi) {
@@ -109,13 +108,13 @@ function buildHyperparameters() {
 
 function showStartPlaceholder() {
   const surface = surfaces.find((s) => s.name === state.surface);
-  $("start-x").placeholder = `default ${surface.start[0]}`;
-  $("start-y").placeholder = `default ${surface.start[1]}`;
+  $("start-x").placeholder = t("sweep.default_value", { value: fmt(surface.start[0], 4) });
+  $("start-y").placeholder = t("sweep.default_value", { value: fmt(surface.start[1], 4) });
 }
 
 function showLearningRates() {
   const lrs = learningRates(state.n, Math.min(state.lo, state.hi), Math.max(state.lo, state.hi));
-  $("lr-list").textContent = `${lrs.length} learning rates, evenly spaced on a log scale: ${lrs.map((v) => fmt(v)).join(", ")}.`;
+  $("lr-list").textContent = lrListText(lrs);
 }
 
 /** Read the form into `state`; returns an error sentence, or null. */
@@ -128,14 +127,14 @@ function readForm() {
   const lo = num("lo");
   const hi = num("hi");
   const steps = num("steps");
-  if (!Number.isInteger(n) || n < 2 || n > 24) return "The number of learning rates must be a whole number from 2 to 24.";
-  if (!(lo > 0) || !(hi > 0) || lo > 1000 || hi > 1000) return "Learning rates must be positive (at most 1000).";
-  if (!Number.isInteger(steps) || steps < 10 || steps > 5000) return "Steps per run must be from 10 to 5000.";
+  if (!Number.isInteger(n) || n < 2 || n > 24) return t("sweep.error.n");
+  if (!(lo > 0) || !(hi > 0) || lo > 1000 || hi > 1000) return t("sweep.error.lr");
+  if (!Number.isInteger(steps) || steps < 10 || steps > 5000) return t("sweep.error.steps");
   Object.assign(state, { n, lo: Math.min(lo, hi), hi: Math.max(lo, hi), steps });
   const sx = num("start-x");
   const sy = num("start-y");
-  if ((sx === null) !== (sy === null)) return "Give both start coordinates, or neither.";
-  if (sx !== null && (!Number.isFinite(sx) || !Number.isFinite(sy))) return "The start must be two numbers.";
+  if ((sx === null) !== (sy === null)) return t("sweep.error.start_both");
+  if (sx !== null && (!Number.isFinite(sx) || !Number.isFinite(sy))) return t("sweep.error.start_numbers");
   state.start = sx === null ? null : [sx, sy];
   const hp = {};
   for (const input of $("hyperparameters").querySelectorAll("input[data-hp]")) {
@@ -144,10 +143,10 @@ function readForm() {
     if (spec.kind === "bool") value = input.checked;
     else if (spec.kind === "pair") {
       value = input.value.split(",").map((s) => Number(s.trim()));
-      if (value.length !== 2 || !value.every(Number.isFinite)) return `${spec.name} must be two numbers, e.g. 0.9, 0.999.`;
+      if (value.length !== 2 || !value.every(Number.isFinite)) return t("sweep.error.pair", { name: spec.name });
     } else {
       value = Number(input.value);
-      if (input.value.trim() === "" || !Number.isFinite(value)) return `${spec.name} must be a number.`;
+      if (input.value.trim() === "" || !Number.isFinite(value)) return t("sweep.error.number", { name: spec.name });
     }
     if (JSON.stringify(value) !== JSON.stringify(spec.default)) hp[spec.name] = value;
   }
@@ -205,8 +204,8 @@ async function buildMultiples(lrs) {
     panel.className = "multiple card";
     panel.dataset.run = run.id;
     panel.style.setProperty("--c", run.color);
-    panel.innerHTML = `<h3><span class="lr">lr = ${fmt(lrs[i])}</span><span class="badge" data-field="badge">running</span></h3>
-      <div class="stacked" role="img" aria-label="Path with learning rate ${fmt(lrs[i])}">
+    panel.innerHTML = `<h3><span class="lr">lr = ${fmt(lrs[i])}</span><span class="badge" data-field="badge">${t("common.running")}</span></h3>
+      <div class="stacked" role="img" aria-label="${t("sweep.path_label", { lr: fmt(lrs[i]) })}">
         <div class="base"></div><div class="overlay"></div></div>`;
     container.appendChild(panel);
     run.panel = panel;
@@ -294,42 +293,43 @@ function finalFigure() {
   const marker = (color, symbol) => ({ color, symbol, size: 10, line: { color: "#1d2430", width: 1 } });
   const trace = (name, pts, color, symbol, y) => ({
     name, type: "scatter", mode: "markers", x: pts.map((q) => q.lr), y: y ?? pts.map((q) => Math.max(q.loss, 1e-30)),
-    marker: marker(color, symbol), hovertemplate: `lr %{x:.3g}<br>${name}<br>final loss %{y:.3g}<extra></extra>`,
+    marker: marker(color, symbol), hovertemplate: `lr %{x:.3g}<br>${name}<br>${t("common.final_loss")} %{y:.3g}<extra></extra>`,
   });
   const traces = [
-    trace("converged", p.converged, "#009E73", "circle"),
-    trace("step budget used", p.max_steps, "#0072B2", "circle-open"),
-    trace("stopped", p.stopped, "#999999", "square-open"),
+    trace(REASON_TEXT.converged, p.converged, "#009E73", "circle"),
+    trace(REASON_TEXT.max_steps, p.max_steps, "#0072B2", "circle-open"),
+    trace(REASON_TEXT.stopped, p.stopped, "#999999", "square-open"),
     {
-      name: "diverged", type: "scatter", mode: "markers", x: p.diverged.map((q) => q.lr),
+      name: REASON_TEXT.diverged, meta: "diverged", type: "scatter", mode: "markers", x: p.diverged.map((q) => q.lr),
       y: p.diverged.map(() => top),
       marker: { symbol: "x-thin", size: 14, color: DIVERGED, line: { color: DIVERGED, width: 3 } },
-      hovertemplate: "lr %{x:.3g}<br>diverged<extra></extra>",
+      hovertemplate: `lr %{x:.3g}<br>${REASON_TEXT.diverged}<extra></extra>`,
     },
   ];
   const best = bestRun();
   const annotations = [
     {
       xref: "paper", yref: "y", x: 1, y: Math.log10(top), yshift: 12, showarrow: false, xanchor: "right",
-      text: "diverged ✕", font: { color: DIVERGED, size: 11 },
+      text: `${REASON_TEXT.diverged} ✕`, font: { color: DIVERGED, size: 11 },
     },
   ];
   if (best && sweep.done) {
     annotations.push({
-      x: Math.log10(best.lr), y: Math.log10(Math.max(best.loss, 1e-30)), text: "best", showarrow: true,
+      x: Math.log10(best.lr), y: Math.log10(Math.max(best.loss, 1e-30)), text: t("sweep.best"), showarrow: true,
       arrowhead: 2, ax: 0, ay: -30, font: { color: "#00765a", size: 12 }, arrowcolor: "#00765a",
     });
   }
   const layout = {
+    ...plotlyLocale(),
     margin: { l: 56, r: 14, t: 22, b: 44 },
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
     font: { size: 11, family: "system-ui, sans-serif", color: "#3b4656" },
     xaxis: {
-      type: "log", title: { text: "learning rate" }, gridcolor: "#eef2f6", exponentformat: "power",
+      type: "log", title: { text: t("common.learning_rate") }, gridcolor: "#eef2f6", exponentformat: "power",
       range: [Math.log10(Math.min(...lrs)) - 0.2, Math.log10(Math.max(...lrs)) + 0.2],
     },
     yaxis: {
-      type: "log", title: { text: "final loss" }, gridcolor: "#eef2f6", exponentformat: "power",
+      type: "log", title: { text: t("common.final_loss") }, gridcolor: "#eef2f6", exponentformat: "power",
       range: [Math.log10(low), Math.log10(top) + 0.5],
     },
     legend: { orientation: "h", y: -0.3, x: 0, font: { size: 11 } },
@@ -345,23 +345,23 @@ function renderTable() {
     const e = sweep.ended[run.id];
     const d = sweep.data[run.id];
     const isBest = best && best.id === run.id;
-    const reason = e ? REASON_TEXT[e.event] ?? e.event : "running…";
+    const reason = e ? REASON_TEXT[e.event] ?? e.event : t("common.running_ellipsis");
     const steps = e ? e.summary?.steps_taken ?? e.step : Math.max(d.x.length - 1, 0);
     const loss = e ? e.summary?.final_loss : d.loss[d.loss.length - 1];
     return `<tr data-run="${run.id}" class="${isBest ? "best" : ""}">
-      <td>${fmt(run.lr)}${isBest ? " ★ best" : ""}</td>
-      <td class="${e?.event ?? ""}">${reason}</td><td>${steps}</td><td>${e?.event === "diverged" ? "∞ (diverged)" : fmt(loss)}</td></tr>`;
+      <td>${fmt(run.lr)}${isBest ? ` ★ ${t("sweep.best")}` : ""}</td>
+      <td class="${e?.event ?? ""}">${reason}</td><td>${steps}</td><td>${e?.event === "diverged" ? `∞ (${REASON_TEXT.diverged})` : fmt(loss)}</td></tr>`;
   });
   $("results").querySelector("tbody").innerHTML = rows.join("");
   for (const run of sweep.runs) run.panel?.classList.toggle("best", Boolean(best && best.id === run.id));
   if (best) {
-    const how = best.event === "converged" ? `converged in ${best.steps} steps` : `final loss ${fmt(best.loss)}`;
-    $("best").textContent = `Best learning rate: ${fmt(best.lr)} (${how}).`;
+    const how = best.event === "converged" ? t("sweep.how.converged", { n: best.steps }) : t("sweep.how.loss", { loss: fmt(best.loss) });
+    $("best").textContent = t("sweep.best_line", { lr: fmt(best.lr), how });
     $("best").dataset.lr = String(best.lr);
   } else if (sweep.done) {
-    $("best").textContent = "No learning rate in this range got anywhere: every run diverged or was stopped.";
+    $("best").textContent = t("sweep.best_none");
   } else {
-    $("best").textContent = "Running… the best learning rate is named when every run has ended.";
+    $("best").textContent = t("sweep.best_running");
   }
 }
 
@@ -405,7 +405,7 @@ function refreshControls() {
   $("run").disabled = !session.connected;
   $("pause").disabled = !session.running;
   $("stop").disabled = !session.running;
-  $("pause").textContent = session.paused ? "Resume" : "Pause";
+  $("pause").textContent = session.paused ? t("common.resume") : t("common.pause");
 }
 
 async function runSweep() {
@@ -422,14 +422,14 @@ async function runSweep() {
     done: false,
     seq: null, // set by the `started` of this sweep; older steps are ignored
   };
-  setStatus("Drawing the surface…");
+  setStatus(t("sweep.status.drawing"));
   await buildMultiples(lrs);
   finalDirty = true;
   requestDraw();
   session.running = true;
   session.paused = false;
   refreshControls();
-  setStatus(`Sweeping ${lrs.length} learning rates…`);
+  setStatus(t("sweep.status.sweeping_n", { n: lrs.length }));
   client.start(body, { speed: state.speed === "max" ? "max" : Number(state.speed), paused: false });
 }
 
@@ -456,8 +456,7 @@ function wireControls() {
       const lo = Number($("lo").value);
       const hi = Number($("hi").value);
       if (Number.isInteger(n) && n >= 2 && n <= 24 && lo > 0 && hi > 0) {
-        $("lr-list").textContent = `${n} learning rates, evenly spaced on a log scale: ${learningRates(
-          n, Math.min(lo, hi), Math.max(lo, hi)).map((v) => fmt(v)).join(", ")}.`;
+        $("lr-list").textContent = lrListText(learningRates(n, Math.min(lo, hi), Math.max(lo, hi)));
       }
     });
   }
@@ -477,9 +476,9 @@ function wireControls() {
     $("copy-link").dataset.url = url;
     try {
       await navigator.clipboard.writeText(url);
-      setStatus("Link copied.");
+      setStatus(t("common.link_copied_status"));
     } catch {
-      setStatus(`Link: ${url}`);
+      setStatus(t("common.link_is", { url }));
     }
   });
 }
@@ -490,7 +489,8 @@ function connect() {
   client.on("open", () => {
     session.connected = true;
     refreshControls();
-    setStatus("Ready: press Run sweep.");
+    setStatus(t("sweep.status.ready"));
+    embed.ready();
   });
   client.on("started", (msg) => {
     session.seq = msg.seq;
@@ -507,12 +507,14 @@ function connect() {
       d.loss.push(...cols.loss);
       d.step.push(...cols.step);
       dirtyPaths.add(id);
+      if (d.step.length) embed.step(id, d.step[d.step.length - 1]);
     }
     requestDraw();
   });
   client.on("event", (msg) => {
     if (!sweep || msg.seq !== sweep.seq) return;
     sweep.ended[msg.run] = msg;
+    embed.event(msg.run, msg.event);
     const run = sweep.runs.find((r) => r.id === msg.run);
     if (run?.panel) {
       run.panel.dataset.end = msg.event;
@@ -529,7 +531,8 @@ function connect() {
     session.paused = false;
     refreshControls();
     const best = bestRun();
-    setStatus(best ? `Done. Best learning rate: ${fmt(best.lr)}.` : "Done.");
+    setStatus(best ? t("sweep.status.done_best", { lr: fmt(best.lr) }) : t("sweep.status.done"));
+    embed.done();
     finalDirty = true;
     for (const run of sweep.runs) dirtyPaths.add(run.id);
     requestDraw();
@@ -537,21 +540,21 @@ function connect() {
   client.on("state", (msg) => {
     session.paused = msg.paused;
     refreshControls();
-    setStatus(msg.paused ? "Paused." : "Sweeping…");
+    setStatus(msg.paused ? t("common.paused") : t("sweep.status.sweeping"));
   });
   client.on("error", (msg) => {
-    showFormError(`The server refused the sweep: ${msg.message}${msg.field ? ` (${msg.field})` : ""}`);
+    showFormError(t("sweep.error.server", { message: `${msg.message}${msg.field ? ` (${msg.field})` : ""}` }));
     if (msg.code === "invalid_config") {
       session.running = false;
       refreshControls();
-      setStatus("Fix the settings and run again.");
+      setStatus(t("sweep.status.fix"));
     }
   });
   client.on("close", (info) => {
     session.connected = false;
     session.running = false;
     refreshControls();
-    setStatus(`Connection closed (${info.reason || info.code}). Reload the page to reconnect.`);
+    setStatus(t("error.closed_reload", { reason: info.reason || info.code }));
   });
 }
 
@@ -565,10 +568,36 @@ window.__sweep = Object.freeze({
     const data = $("final-plot").data ?? [];
     return data.reduce((sum, trace) => sum + (trace.x?.length ?? 0), 0);
   },
-  finalPlotDiverged: () => ($("final-plot").data ?? []).find((t) => t.name === "diverged")?.x.length ?? 0,
+  finalPlotDiverged: () => ($("final-plot").data ?? []).find((trace) => trace.meta === "diverged")?.x.length ?? 0,
   best: () => (sweep?.done ? bestRun() : null),
   state: () => ({ ...session, done: sweep?.done ?? false, settings: structuredClone(state) }),
 });
+
+// The controller a host page drives through embed.js. play runs the sweep (or resumes it); set() changes the
+// optimizer's other hyperparameters for the next run (the learning rate is what the sweep varies: lo/hi).
+const embed = registerView(
+  "sweep",
+  {
+    play: () => {
+      if (session.running && session.paused) client.resume();
+      else if (!session.running) return runSweep();
+    },
+    pause: () => session.running && !session.paused && client.pause(),
+    step: () => {
+      if (session.running) client.step(1);
+    },
+    reset: () => {
+      if (session.running) client.stop();
+    },
+    set: (_run, hyperparameters) => {
+      const { lr: _swept, ...rest } = hyperparameters; // the learning rate is what the sweep varies
+      state.hp = { ...state.hp, ...rest };
+      buildForm();
+      writeState(SCHEMA, state);
+    },
+  },
+  { query: () => encodeState(SCHEMA, state), height: 1100 },
+);
 
 buildForm();
 wireControls();
