@@ -1,0 +1,804 @@
+// The training view (/network): a network config built from controls (and the URL), trained live over the
+// stream (kind "network", docs/networks.md); the diagram, decision boundary, loss curves, the Keras
+// progress line and metrics are drawn once per animation frame from whatever arrived since the last one.
+import { StreamClient, api, embeddedRegistry } from "../client.js";
+import { readState, shareUrl, writeState } from "../state.js";
+import { SPEEDS, bindShortcuts, el, hyperparameterFields, speedIndex } from "../controls.js";
+import { formatNumber } from "../plot.js";
+import {
+  DecisionPlot,
+  LossCurves,
+  NetworkDiagram,
+  TrainingLog,
+  confusionTable,
+  formatLoss,
+  metricText,
+  progressLine,
+} from "../netplot.js";
+
+const registry = embeddedRegistry();
+const DATASETS = new Map((registry.datasets ?? []).map((d) => [d.name, d]));
+const OPTIMIZERS = new Map(registry.optimizers.map((o) => [o.name, o]));
+const ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid", "linear"];
+const MAX_LAYERS = 6;
+
+const validLayers = (v) =>
+  Array.isArray(v) && v.length <= MAX_LAYERS && v.every((l) => l && Number.isInteger(l.units) && l.units >= 1 && l.units <= 32 && ACTIVATIONS.includes(l.act));
+const validEs = (v) => v === null || (typeof v === "object" && typeof v.monitor === "string");
+const SCHEMA = {
+  ds: { type: "string", default: "two_gaussians", validate: (v) => DATASETS.has(v) },
+  n: { type: "int", default: null, validate: (v) => v >= 4 && v <= 5000 },
+  noise: { type: "number", default: 0.1, validate: (v) => v >= 0 && v <= 1 },
+  val: { type: "number", default: 0.2, validate: (v) => v >= 0 && v <= 0.9 },
+  layers: { type: "json", default: [{ units: 8, act: "relu" }, { units: 8, act: "relu" }], validate: validLayers },
+  opt: { type: "string", default: "adam", validate: (v) => OPTIMIZERS.has(v) },
+  hp: { type: "json", default: { lr: 0.01 }, validate: (v) => v && typeof v === "object" && !Array.isArray(v) },
+  bs: { type: "int", default: 32, validate: (v) => v >= 1 && v <= 5000 },
+  epochs: { type: "int", default: 100, validate: (v) => v >= 1 && v <= 5000 },
+  l1: { type: "number", default: 0, validate: (v) => v >= 0 && v <= 1 },
+  l2: { type: "number", default: 0, validate: (v) => v >= 0 && v <= 1 },
+  drop: { type: "number", default: 0, validate: (v) => v >= 0 && v <= 0.9 },
+  es: { type: "json", default: null, validate: validEs },
+  seed: { type: "int", default: 0, validate: (v) => v >= 0 },
+  speed: { type: "string", default: "20", validate: (v) => v === "max" || Number(v) > 0 },
+};
+
+const state = readState(SCHEMA);
+const $ = (sel) => document.querySelector(sel);
+const ui = {
+  play: $("#play"), step: $("#step"), reset: $("#reset"), speed: $("#speed"), speedOut: $("#speed-out"), status: $("#status"),
+  dataset: $("#dataset"), datasetNote: $("#dataset-note"), datasetParams: $("#dataset-params"), rows: $("#rows"), noise: $("#noise"),
+  val: $("#val-fraction"), csvBox: $("#csv-box"), csvFile: $("#csv-file"), csvTarget: $("#csv-target"), csvFeatures: $("#csv-features"),
+  csvError: $("#csv-error"), csvOk: $("#csv-ok"),
+  layers: $("#layers"), addLayer: $("#add-layer"), optimizer: $("#optimizer"), hp: $("#hyperparameters"),
+  batch: $("#batch-size"), epochs: $("#epochs"), arith: $("#arith"),
+  l1: $("#l1"), l2: $("#l2"), dropout: $("#dropout"), esOn: $("#es-on"), esBox: $("#es-box"), esMonitor: $("#es-monitor"),
+  esPatience: $("#es-patience"), esDelta: $("#es-delta"), esRestore: $("#es-restore"),
+  copy: $("#copy-link"), link: $("#share-url"),
+  progress: $("#progress"), history: $("#history"), diagram: $("#diagram"), netDesc: $("#net-desc"), decision: $("#decision"),
+  gridEpoch: $("#grid-epoch"), curves: $("#curves"), metrics: $("#metrics"), confusion: $("#confusion"),
+  tabKeras: $("#tab-keras"), tabTorch: $("#tab-pytorch"), codeKeras: $("#code-keras"), codeTorch: $("#code-pytorch"),
+  copyCode: $("#copy-code"), codeStatus: $("#code-status"),
+};
+
+const diagram = new NetworkDiagram(ui.diagram);
+const decision = new DecisionPlot(ui.decision);
+const curves = new LossCurves(ui.curves);
+const log = new TrainingLog();
+const csv = { text: null, columns: [], target: null, features: [], ok: false, summary: null, name: "" };
+const code = { keras: "", pytorch: "", error: null, pending: 0 };
+const dirty = { progress: true, diagram: true, decision: true, curves: true, metrics: true };
+const perf = { frames: 0 };
+const acks = { count: 0, paused: null }; // the server's `state` answers (pause, resume, step, speed)
+let status = "idle"; // idle | running | paused | finished
+let client = null;
+let preview = null; // dataset summary (rows) shown before any training
+let previewToken = 0;
+let ignoreSeq = 0; // messages of a training the user reset are dropped
+const live = (msg) => msg.seq === undefined || msg.seq > ignoreSeq;
+
+const save = () => writeState(SCHEMA, state);
+const parseSpeed = (s) => (s === "max" ? "max" : Number(s));
+const isCsv = () => ui.dataset.value === "upload";
+
+// ------------------------------------------------------------------------------------------- config
+function datasetConfig() {
+  if (isCsv()) return { csv: csv.text ?? "", features: csv.features, target: csv.target ?? "", val_fraction: state.val };
+  const ds = { name: state.ds, noise: state.noise, seed: state.seed, val_fraction: state.val };
+  if (state.n !== null) ds.n = state.n;
+  return ds;
+}
+
+function networkConfig() {
+  const hp = { ...state.hp };
+  const cfg = {
+    dataset: datasetConfig(),
+    hidden: state.layers.map((l) => l.units),
+    activations: state.layers.map((l) => l.act),
+    optimizer: state.opt,
+    hyperparameters: hp,
+    batch_size: state.bs,
+    epochs: state.epochs,
+    l1: state.l1,
+    l2: state.l2,
+    dropout: state.drop,
+    early_stopping: state.es,
+    seed: state.seed,
+    every: Math.max(1, Math.min(10, Math.round(state.epochs / 50))),
+  };
+  if (!cfg.hidden.length) cfg.activations = "relu";
+  return cfg;
+}
+
+const canTrain = () => !isCsv() || csv.ok;
+
+// ------------------------------------------------------------------------------------------- status
+function setStatus(next, message) {
+  status = next;
+  ui.play.textContent = status === "running" ? "Pause" : "Play";
+  ui.play.setAttribute("aria-pressed", String(status === "running"));
+  ui.play.disabled = !canTrain();
+  ui.step.disabled = !canTrain() || status === "finished";
+  const words = {
+    idle: "Ready: press Play (Space) or Step (→) for one iteration.",
+    running: "Training…",
+    paused: "Paused.",
+    finished: "Finished. Play trains again from the start.",
+  };
+  ui.status.textContent = message ?? words[status];
+}
+
+// ------------------------------------------------------------------------------------------- stream
+function connect() {
+  client = new StreamClient();
+  client.on("started", (msg) => {
+    if (!live(msg)) return;
+    if (msg.kind !== "network") return;
+    log.started(msg);
+    preview = msg.dataset;
+    ui.history.textContent = "";
+    setStatus(msg.paused ? "paused" : "running");
+    markAll();
+  });
+  client.on("iterations", (msg) => {
+    if (!live(msg)) return;
+    log.iterations(msg.columns);
+    dirty.progress = dirty.diagram = true;
+  });
+  client.on("epoch", (msg) => {
+    if (!live(msg)) return;
+    const before = log.gridEpoch;
+    const weightsBefore = log.weights;
+    log.epochs(msg.records);
+    for (const r of msg.records) appendHistory(r);
+    dirty.curves = dirty.metrics = dirty.progress = true;
+    if (log.gridEpoch !== before) dirty.decision = true;
+    if (log.weights !== weightsBefore) dirty.diagram = true;
+  });
+  client.on("event", (msg) => {
+    if (!live(msg)) return;
+    if (msg.event === undefined) return;
+    log.event(msg);
+    dirty.curves = dirty.metrics = true;
+    const words = {
+      early_stop: `Early stopping at epoch ${msg.epoch}: no improvement for the patience; best epoch ${msg.best_epoch ?? "–"}${msg.restored_best_weights ? " (its weights restored)" : ""}.`,
+      diverged: `Diverged at epoch ${msg.epoch}: ${msg.detail}`,
+      done: `Done: all ${msg.epoch} epochs trained.`,
+      stopped: "Stopped.",
+    };
+    if (msg.event !== "stopped") setStatus("finished", words[msg.event] ?? msg.detail);
+  });
+  client.on("done", (msg) => {
+    if (!live(msg)) return;
+    log.done(msg);
+    dirty.metrics = true;
+    if (status !== "idle") setStatus("finished", ui.status.textContent);
+  });
+  client.on("state", (msg) => {
+    if (!live(msg)) return;
+    acks.count++;
+    acks.paused = msg.paused;
+    if (status === "finished" || status === "idle") return;
+    setStatus(msg.paused ? "paused" : "running");
+  });
+  client.on("error", (msg) => {
+    ui.status.textContent = `Error: ${msg.message ?? msg.detail ?? JSON.stringify(msg)}`;
+    if (status === "running" && !log.meta) setStatus("idle", ui.status.textContent);
+  });
+  client.on("close", () => {
+    if (status === "running" || status === "paused") setStatus("idle", "Connection closed: press Play to train again.");
+    client = null;
+  });
+  return client.ready;
+}
+
+async function ensureClient() {
+  if (!client || client.closed) await connect();
+  return client;
+}
+
+async function play() {
+  if (!canTrain()) return;
+  if (status === "running") {
+    client.pause();
+    setStatus("paused");
+    return;
+  }
+  if (status === "paused") {
+    client.resume();
+    setStatus("running");
+    return;
+  }
+  const c = await ensureClient();
+  c.startNetwork(networkConfig(), { speed: parseSpeed(state.speed), paused: false });
+  setStatus("running", "Starting…");
+}
+
+async function stepOnce() {
+  if (!canTrain() || status === "finished") return;
+  const c = await ensureClient();
+  if (status === "idle") {
+    c.startNetwork(networkConfig(), { speed: parseSpeed(state.speed), paused: true });
+    setStatus("paused");
+  } else if (status === "running") {
+    c.pause();
+    setStatus("paused");
+  }
+  c.step(1);
+}
+
+function reset() {
+  if (client && (status === "running" || status === "paused")) client.stop();
+  ignoreSeq = client?.seq ?? ignoreSeq;
+  log.reset();
+  ui.history.textContent = "";
+  setStatus("idle");
+  markAll();
+}
+
+/** A change that needs a new training: stop the one in progress and redraw from the preview. */
+function configChanged({ data = false } = {}) {
+  save();
+  if (status !== "idle") reset();
+  else markAll();
+  updateArith();
+  scheduleCode();
+  if (data) loadPreview();
+}
+
+// ------------------------------------------------------------------------------------------- preview
+async function loadPreview() {
+  const token = ++previewToken;
+  if (isCsv() && !csv.ok) {
+    preview = null;
+    markAll();
+    return;
+  }
+  try {
+    const body = await api.post("/api/v1/datasets/preview", { dataset: datasetConfig() });
+    if (token !== previewToken) return;
+    preview = body.dataset;
+    updateArith();
+    markAll();
+  } catch (error) {
+    if (token !== previewToken) return;
+    ui.status.textContent = `Dataset: ${error.message}`;
+  }
+}
+
+// ------------------------------------------------------------------------------------------- code panel
+let codeTimer = 0;
+function scheduleCode() {
+  clearTimeout(codeTimer);
+  codeTimer = setTimeout(fetchCode, 250);
+}
+
+async function fetchCode() {
+  if (!canTrain()) {
+    ui.codeStatus.textContent = "Choose a valid CSV to see the code.";
+    return;
+  }
+  const token = ++code.pending;
+  ui.codeStatus.textContent = "Updating…";
+  try {
+    const body = await api.post("/api/v1/networks/code", networkConfig());
+    if (token !== code.pending) return;
+    code.keras = body.keras;
+    code.pytorch = body.pytorch;
+    code.error = null;
+    ui.codeKeras.firstElementChild.textContent = body.keras;
+    ui.codeTorch.firstElementChild.textContent = body.pytorch;
+    ui.codeStatus.textContent = "Runnable as it is: the data is embedded.";
+  } catch (error) {
+    if (token !== code.pending) return;
+    code.error = error.message;
+    ui.codeStatus.textContent = `This configuration is not valid: ${error.message}`;
+  }
+}
+
+function selectTab(which) {
+  const keras = which === "keras";
+  ui.tabKeras.setAttribute("aria-selected", String(keras));
+  ui.tabTorch.setAttribute("aria-selected", String(!keras));
+  ui.tabKeras.tabIndex = keras ? 0 : -1;
+  ui.tabTorch.tabIndex = keras ? -1 : 0;
+  ui.codeKeras.hidden = !keras;
+  ui.codeTorch.hidden = keras;
+}
+
+async function copyText(text, button, done = "Copied") {
+  try {
+    await navigator.clipboard.writeText(text);
+    const old = button.textContent;
+    button.textContent = done;
+    setTimeout(() => (button.textContent = old), 1500);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ------------------------------------------------------------------------------------------- drawing
+function markAll() {
+  for (const k of Object.keys(dirty)) dirty[k] = true;
+}
+
+function appendHistory(r) {
+  const ipe = log.meta?.iterations_per_epoch ?? 0;
+  const line = progressLine({ epoch: r.epoch, epochs: log.meta?.epochs ?? state.epochs, iteration: ipe, iterations: ipe, loss: r.train_loss, valLoss: r.val_loss });
+  const lines = ui.history.textContent ? ui.history.textContent.split("\n") : [];
+  lines.push(line);
+  ui.history.textContent = lines.slice(-4).join("\n");
+}
+
+function drawProgress() {
+  const meta = log.meta;
+  const last = log.last();
+  if (!meta || !last) {
+    const ipe = preview ? Math.ceil(preview.n_train / state.bs) : 0;
+    ui.progress.textContent = progressLine({ epoch: 0, epochs: state.epochs, iteration: 0, iterations: ipe, loss: null });
+    return;
+  }
+  const lastEp = log.ep[log.ep.length - 1];
+  const epochDone = lastEp && lastEp.epoch === last.epoch;
+  ui.progress.textContent = progressLine({
+    epoch: last.epoch,
+    epochs: meta.epochs,
+    iteration: last.iteration,
+    iterations: meta.iterations_per_epoch,
+    loss: epochDone ? lastEp.train_loss : log.runningLoss(),
+    valLoss: lastEp ? lastEp.val_loss : undefined,
+  });
+}
+
+function drawDiagram() {
+  const meta = log.meta;
+  if (meta) {
+    diagram.draw({ layers: meta.network.layers, weights: log.weights, masks: log.masks, activations: meta.network.activations, features: meta.dataset.features });
+    const n = meta.network;
+    ui.netDesc.textContent = `${n.layers.join("–")}, ${n.n_params} weights, ${n.output} output, ${n.loss}`;
+  } else {
+    const inputs = preview?.features.length ?? 2;
+    const outputs = preview?.task === "multiclass" ? preview.classes : 1;
+    diagram.draw({ layers: [inputs, ...state.layers.map((l) => l.units), outputs], activations: state.layers.map((l) => l.act), features: preview?.features });
+    ui.netDesc.textContent = "";
+  }
+}
+
+function drawDecision() {
+  const dataset = log.meta?.dataset ?? preview;
+  if (!dataset) return;
+  if (dataset.features.length > 2) {
+    ui.decision.replaceChildren(el("p", { class: "muted small", text: `${dataset.features.length} features: a decision boundary is drawn for 1 or 2 features only.` }));
+    return;
+  }
+  decision.draw({ dataset, grid: log.meta ? log.grid : null, task: dataset.task, classes: dataset.classes });
+  ui.gridEpoch.textContent = log.meta && log.grid ? `(after epoch ${log.gridEpoch})` : "";
+}
+
+function drawCurves() {
+  curves.draw({
+    epochs: log.ep.map((r) => r.epoch),
+    train: log.ep.map((r) => r.train_loss),
+    val: log.ep.map((r) => r.val_loss),
+    bestEpoch: log.bestEpoch,
+    stopEpoch: log.stopEpoch,
+    ytitle: log.meta ? `loss (${log.meta.network.loss})` : "loss",
+  });
+}
+
+function drawMetrics() {
+  const r = log.ep[log.ep.length - 1];
+  const task = log.meta?.dataset.task ?? preview?.task ?? "binary";
+  const items = [
+    ["epoch", r ? `${r.epoch} / ${log.meta.epochs}` : "–"],
+    ["train", r ? metricText(task, r.train_metrics) : "–"],
+    ["validation", r && r.val_loss !== null ? metricText(task, r.val_metrics) : "–"],
+    ["train loss", r ? formatLoss(r.train_loss) : "–"],
+    ["val loss", r ? formatLoss(r.val_loss) : "–"],
+    ["learning rate", log.count ? formatNumber(log.it.lr[log.count - 1]) : formatNumber(state.hp.lr)],
+    ["L1 / L2 penalty", r ? `${formatNumber(r.l1_penalty)} / ${formatNumber(r.l2_penalty)}` : "–"],
+    ["best epoch", log.bestEpoch ?? "–"],
+  ];
+  ui.metrics.replaceChildren(...items.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: String(v) }))));
+  const cm = log.summary?.confusion_matrix;
+  if (cm) {
+    const split = cm.val ? "val" : "train";
+    ui.confusion.replaceChildren(
+      el("h3", { class: "small", text: `Confusion matrix (${split === "val" ? "validation" : "training"} rows, final weights)` }),
+      el("div", { class: "table-scroll" }, confusionTable(cm[split])),
+    );
+  } else {
+    ui.confusion.replaceChildren();
+  }
+}
+
+function frame() {
+  perf.frames++;
+  try {
+    if (dirty.progress) drawProgress();
+    if (dirty.diagram) drawDiagram();
+    if (dirty.decision) drawDecision();
+    if (dirty.curves && (perf.frames % 3 === 0 || status !== "running")) {
+      drawCurves();
+      dirty.curves = false;
+    }
+    if (dirty.metrics) drawMetrics();
+  } finally {
+    dirty.progress = dirty.diagram = dirty.decision = dirty.metrics = false;
+  }
+  requestAnimationFrame(frame);
+}
+
+// ------------------------------------------------------------------------------------------- controls
+function updateArith() {
+  const n = log.meta?.dataset.n_train ?? preview?.n_train;
+  if (!n) {
+    ui.arith.textContent = "";
+    return;
+  }
+  const ipe = Math.ceil(n / state.bs);
+  ui.arith.textContent = `${n} training examples / batch size ${state.bs} = ${formatNumber(n / state.bs)} → ${ipe} iteration${ipe === 1 ? "" : "s"} per epoch; ${state.epochs} epochs = ${ipe * state.epochs} iterations.`;
+}
+
+function bindNumber(input, key, { int = false, data = false, live = false } = {}) {
+  input.value = state[key] === null ? "" : String(state[key]);
+  input.addEventListener("change", () => {
+    const spec = SCHEMA[key];
+    const raw = input.value.trim();
+    if (raw === "" && spec.default === null) {
+      state[key] = null;
+      input.setAttribute("aria-invalid", "false");
+      configChanged({ data });
+      return;
+    }
+    const v = int ? Number.parseInt(raw, 10) : Number(raw);
+    const ok = raw !== "" && Number.isFinite(v) && (!int || String(v) === raw) && (!spec.validate || spec.validate(v));
+    input.setAttribute("aria-invalid", ok ? "false" : "true");
+    if (!ok) return;
+    state[key] = v;
+    if (live) return live(v);
+    configChanged({ data });
+  });
+}
+
+function renderDatasetPicker() {
+  ui.dataset.replaceChildren(
+    ...[...DATASETS.values()].map((d) => el("option", { value: d.name, text: `${d.title}` })),
+    el("option", { value: "upload", text: "Upload a CSV…" }),
+  );
+  ui.dataset.value = state.ds;
+  showDatasetNote();
+}
+
+function showDatasetNote() {
+  const upload = isCsv();
+  const d = DATASETS.get(state.ds);
+  ui.datasetNote.textContent = upload ? "Your own rows: pick the target and the feature columns." : d ? `${d.note} (${d.task}; default ${d.default_n} rows)` : "";
+  ui.csvBox.hidden = !upload;
+  ui.datasetParams.hidden = upload;
+  ui.rows.placeholder = d ? String(d.default_n) : "";
+}
+
+function renderLayers() {
+  ui.layers.replaceChildren(
+    ...state.layers.map((layer, i) => {
+      const units = el("input", { type: "number", min: 1, max: 32, step: 1, value: layer.units, id: `units-${i}`, "aria-label": `Layer ${i + 1} units` });
+      const act = el("select", { id: `act-${i}`, "aria-label": `Layer ${i + 1} activation` }, ...ACTIVATIONS.map((a) => el("option", { value: a, text: a })));
+      act.value = layer.act;
+      const remove = el("button", { type: "button", class: "icon", "aria-label": `Remove layer ${i + 1}`, title: "Remove this layer", text: "✕" });
+      units.addEventListener("change", () => {
+        const v = Number.parseInt(units.value, 10);
+        const ok = Number.isInteger(v) && v >= 1 && v <= 32 && String(v) === units.value.trim();
+        units.setAttribute("aria-invalid", ok ? "false" : "true");
+        if (!ok) return;
+        state.layers[i].units = v;
+        configChanged();
+      });
+      act.addEventListener("change", () => {
+        state.layers[i].act = act.value;
+        configChanged();
+      });
+      remove.addEventListener("click", () => {
+        state.layers.splice(i, 1);
+        renderLayers();
+        configChanged();
+      });
+      return el("li", { class: "layer-row" }, el("span", { class: "layer-name", text: `Layer ${i + 1}` }), units, el("span", { class: "muted small", text: "units" }), act, remove);
+    }),
+  );
+  if (!state.layers.length) ui.layers.append(el("li", { class: "muted small", text: "No hidden layer: logistic (or linear) regression." }));
+  ui.addLayer.disabled = state.layers.length >= MAX_LAYERS;
+}
+
+function renderHyperparameters() {
+  const optimizer = OPTIMIZERS.get(state.opt);
+  const values = Object.fromEntries(optimizer.hyperparameters.map((s) => [s.name, state.hp[s.name] ?? s.default]));
+  if (state.hp.lr === undefined) state.hp.lr = values.lr;
+  ui.hp.replaceChildren(
+    hyperparameterFields(optimizer, values, (name, value) => {
+      state.hp[name] = value;
+      save();
+      scheduleCode();
+      if ((status === "running" || status === "paused") && client) {
+        client.send({ type: "set", hyperparameters: { [name]: value } });
+        dirty.metrics = true;
+      }
+    }, "optimizer"),
+  );
+  const lrInput = ui.hp.querySelector("input[data-hp=lr]");
+  if (lrInput) lrInput.id = "lr";
+}
+
+function bindEarlyStopping() {
+  const es = state.es;
+  ui.esOn.checked = es !== null;
+  ui.esBox.hidden = es === null;
+  const cur = es ?? { monitor: "val_loss", patience: 10, min_delta: 0, restore_best_weights: true };
+  ui.esMonitor.value = cur.monitor;
+  ui.esPatience.value = String(cur.patience);
+  ui.esDelta.value = String(cur.min_delta);
+  ui.esRestore.checked = Boolean(cur.restore_best_weights);
+  const read = () => {
+    if (!ui.esOn.checked) return null;
+    const patience = Number.parseInt(ui.esPatience.value, 10);
+    const delta = Number(ui.esDelta.value);
+    const pOk = Number.isInteger(patience) && patience >= 0 && patience <= 1000;
+    const dOk = Number.isFinite(delta) && delta >= 0;
+    ui.esPatience.setAttribute("aria-invalid", pOk ? "false" : "true");
+    ui.esDelta.setAttribute("aria-invalid", dOk ? "false" : "true");
+    if (!pOk || !dOk) return undefined;
+    return { monitor: ui.esMonitor.value, mode: "auto", patience, min_delta: delta, restore_best_weights: ui.esRestore.checked };
+  };
+  for (const input of [ui.esOn, ui.esMonitor, ui.esPatience, ui.esDelta, ui.esRestore]) {
+    input.addEventListener("change", () => {
+      ui.esBox.hidden = !ui.esOn.checked;
+      const next = read();
+      if (next === undefined) return;
+      state.es = next;
+      configChanged();
+    });
+  }
+}
+
+function bindSpeedSlider() {
+  ui.speed.min = "0";
+  ui.speed.max = String(SPEEDS.length - 1);
+  ui.speed.step = "1";
+  ui.speed.value = String(speedIndex(parseSpeed(state.speed)));
+  const show = () => {
+    const s = SPEEDS[Number(ui.speed.value)];
+    ui.speedOut.textContent = s === "max" ? "max" : `${s} iterations/s`;
+    ui.speed.setAttribute("aria-valuetext", ui.speedOut.textContent);
+    return s;
+  };
+  show();
+  ui.speed.addEventListener("input", () => {
+    const s = show();
+    state.speed = String(s);
+    save();
+    if (client && (status === "running" || status === "paused")) client.speed(s);
+  });
+}
+
+// ------------------------------------------------------------------------------------------- CSV upload
+function splitCsvLine(line) {
+  const out = [];
+  let cur = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (ch === '"') {
+      if (quoted && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (ch === "," && !quoted) {
+      out.push(cur.trim());
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out;
+}
+
+function showCsvError(message, where) {
+  ui.csvError.replaceChildren(el("p", { class: "error-msg", text: message }), where ? el("p", { class: "small", text: where }) : null);
+  ui.csvError.hidden = false;
+  ui.csvOk.textContent = "";
+}
+
+function renderCsvColumns() {
+  ui.csvTarget.replaceChildren(...csv.columns.map((c) => el("option", { value: c, text: c })));
+  ui.csvTarget.value = csv.target ?? "";
+  const boxes = csv.columns
+    .filter((c) => c !== csv.target)
+    .map((c) => {
+      const box = el("input", { type: "checkbox", value: c });
+      box.checked = csv.features.includes(c);
+      box.addEventListener("change", () => {
+        csv.features = [...ui.csvFeatures.querySelectorAll("input:checked")].map((b) => b.value);
+        validateCsv();
+      });
+      return el("label", { class: "check-label" }, box, ` ${c}`);
+    });
+  ui.csvFeatures.replaceChildren(el("legend", { text: "Feature columns" }), ...boxes);
+}
+
+async function validateCsv() {
+  csv.ok = false;
+  setStatus(status === "idle" ? "idle" : status);
+  if (!csv.text) return;
+  if (!csv.features.length) {
+    showCsvError("Pick at least one feature column.");
+    return;
+  }
+  try {
+    const body = await api.post("/api/v1/datasets/preview", { dataset: datasetConfig() });
+    csv.ok = true;
+    csv.summary = body.dataset;
+    preview = body.dataset;
+    ui.csvError.hidden = true;
+    const d = body.dataset;
+    ui.csvOk.textContent = `✓ ${d.n_train} training and ${d.n_val} validation rows, ${d.features.length} feature${d.features.length === 1 ? "" : "s"}, task: ${d.task}${d.classes ? ` (${d.classes} classes)` : ""}.`;
+  } catch (error) {
+    csv.ok = false;
+    preview = null;
+    const loc = error.detail?.loc?.filter((p) => p !== "body").join(".");
+    showCsvError(error.message, loc ? `in ${loc}` : null);
+  }
+  if (status !== "idle") reset();
+  setStatus(status);
+  markAll();
+  updateArith();
+  scheduleCode();
+}
+
+async function readCsvFile() {
+  const file = ui.csvFile.files?.[0];
+  if (!file) return;
+  csv.name = file.name;
+  if (file.size > 256 * 1024) {
+    csv.text = null;
+    csv.ok = false;
+    showCsvError(`${file.name} is ${(file.size / 1024).toFixed(0)} kB; at most 256 kB can be uploaded.`);
+    setStatus(status);
+    return;
+  }
+  csv.text = await file.text();
+  const header = csv.text.split(/\r?\n/, 1)[0] ?? "";
+  csv.columns = splitCsvLine(header).filter((c) => c !== "");
+  if (csv.columns.length < 2) {
+    csv.ok = false;
+    showCsvError("The first row must name at least two columns, separated by commas.", "row 1");
+    ui.csvTarget.replaceChildren();
+    ui.csvFeatures.replaceChildren(el("legend", { text: "Feature columns" }));
+    setStatus(status);
+    return;
+  }
+  csv.target = csv.columns[csv.columns.length - 1];
+  csv.features = csv.columns.slice(0, -1);
+  renderCsvColumns();
+  await validateCsv();
+}
+
+// ------------------------------------------------------------------------------------------- setup
+function init() {
+  renderDatasetPicker();
+  ui.rows.value = state.n === null ? "" : String(state.n);
+  bindNumber(ui.rows, "n", { int: true, data: true });
+  bindNumber(ui.noise, "noise", { data: true });
+  bindNumber(ui.val, "val", { data: true });
+  bindNumber(ui.batch, "bs", { int: true });
+  bindNumber(ui.epochs, "epochs", { int: true });
+  bindNumber(ui.l1, "l1");
+  bindNumber(ui.l2, "l2");
+  bindNumber(ui.dropout, "drop");
+  ui.dataset.addEventListener("change", () => {
+    if (!isCsv()) state.ds = ui.dataset.value;
+    showDatasetNote();
+    setStatus(status);
+    configChanged({ data: true });
+  });
+  ui.csvFile.addEventListener("change", readCsvFile);
+  ui.csvTarget.addEventListener("change", () => {
+    csv.target = ui.csvTarget.value;
+    csv.features = csv.columns.filter((c) => c !== csv.target);
+    renderCsvColumns();
+    validateCsv();
+  });
+  renderLayers();
+  ui.addLayer.addEventListener("click", () => {
+    if (state.layers.length >= MAX_LAYERS) return;
+    const prev = state.layers[state.layers.length - 1];
+    state.layers.push({ units: prev?.units ?? 8, act: prev?.act ?? "relu" });
+    renderLayers();
+    configChanged();
+  });
+  ui.optimizer.replaceChildren(...[...OPTIMIZERS.values()].map((o) => el("option", { value: o.name, text: o.title })));
+  ui.optimizer.value = state.opt;
+  renderHyperparameters();
+  ui.optimizer.addEventListener("change", () => {
+    const lr = state.hp.lr;
+    state.opt = ui.optimizer.value;
+    state.hp = { lr };
+    renderHyperparameters();
+    configChanged();
+  });
+  bindEarlyStopping();
+  bindSpeedSlider();
+  ui.play.addEventListener("click", play);
+  ui.step.addEventListener("click", stepOnce);
+  ui.reset.addEventListener("click", reset);
+  bindShortcuts({ toggle: play, step: stepOnce });
+  ui.copy.addEventListener("click", async () => {
+    const url = shareUrl(SCHEMA, state);
+    ui.link.value = url;
+    ui.link.hidden = false;
+    if (!(await copyText(url, ui.copy, "Link copied"))) ui.link.select();
+  });
+  ui.tabKeras.addEventListener("click", () => selectTab("keras"));
+  ui.tabTorch.addEventListener("click", () => selectTab("pytorch"));
+  for (const tab of [ui.tabKeras, ui.tabTorch]) {
+    tab.addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+      e.preventDefault();
+      const other = tab === ui.tabKeras ? ui.tabTorch : ui.tabKeras;
+      other.focus();
+      selectTab(other === ui.tabKeras ? "keras" : "pytorch");
+    });
+  }
+  ui.copyCode.addEventListener("click", () => {
+    const keras = ui.tabKeras.getAttribute("aria-selected") === "true";
+    copyText(keras ? code.keras : code.pytorch, ui.copyCode);
+  });
+  setStatus("idle");
+  updateArith();
+  loadPreview();
+  scheduleCode();
+  connect().catch(() => {});
+  requestAnimationFrame(frame);
+}
+
+init();
+
+// Read-only test hook: a fresh snapshot on every read.
+Object.defineProperty(window, "__network", {
+  get() {
+    const last = log.last();
+    const dropped = [...ui.diagram.querySelectorAll("circle.neuron.dropped")].map((c) => `${c.dataset.layer}:${c.dataset.unit}`);
+    return Object.freeze({
+      status,
+      started: Boolean(log.meta),
+      iterationsPerEpoch: log.meta?.iterations_per_epoch ?? null,
+      epochsTotal: log.meta?.epochs ?? null,
+      iterations: log.count,
+      last,
+      lrs: log.it.lr.slice(-50),
+      globalSteps: log.it.global_step.slice(-50),
+      epochs: log.ep.length,
+      trainLoss: log.ep.map((r) => r.train_loss),
+      valLoss: log.ep.map((r) => r.val_loss),
+      accuracy: log.ep.map((r) => r.val_metrics?.accuracy ?? r.train_metrics?.accuracy ?? null),
+      curvePoints: (ui.curves.data ?? []).reduce((s, t) => s + (t.x?.length ?? 0), 0),
+      curveTraces: (ui.curves.data ?? []).map((t) => t.name),
+      bestEpoch: log.bestEpoch,
+      stopEpoch: log.stopEpoch,
+      end: log.end?.event ?? null,
+      confusion: log.summary?.confusion_matrix ?? null,
+      progress: ui.progress.textContent,
+      dropped: dropped.length,
+      droppedKey: dropped.join(","),
+      neurons: ui.diagram.querySelectorAll("circle.neuron").length,
+      codeKeras: code.keras,
+      codePytorch: code.pytorch,
+      codeRequests: code.pending,
+      csvOk: csv.ok,
+      previewRows: preview?.n_train ?? null,
+      frames: perf.frames,
+      stateAcks: acks.count,
+      serverPaused: acks.paused,
+      config: networkConfig(),
+    });
+  },
+});
