@@ -1,0 +1,554 @@
+// The dropout view: a live training over the stream (kind "network") with a dropout rate p per hidden layer,
+// the masks it draws (neurons × recent iterations), the running fraction of neurons kept against 1 − p, and
+// the same network trained with and without dropout (two REST traces) to show the train/val loss gap.
+/* global Plotly */
+import { StreamClient, api, embeddedRegistry } from "../client.js";
+import { readState, shareUrl, writeState } from "../state.js";
+import { PALETTE, formatNumber } from "../plot.js";
+import { bindShortcuts, el } from "../controls.js";
+import { NetworkDiagram, progressLine } from "../netplot.js";
+
+const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
+const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
+const WINDOW = 80; // iterations shown in the mask heatmap
+const SPEEDS = [1, 2, 5, 10, 20, 30, 60, 120, 250, 500, "max"];
+const TRAIN = PALETTE[0];
+const VAL = PALETTE[1];
+
+const registry = embeddedRegistry();
+const DATASETS = (registry.datasets ?? []).filter((d) => d.task !== "regression" && d.features.length === 2);
+const datasetNames = DATASETS.length ? DATASETS.map((d) => d.name) : ["circle"];
+
+const validLayers = (v) => v.length >= 1 && v.length <= 4 && v.every((u) => Number.isInteger(u) && u >= 1 && u <= 32);
+const SCHEMA = {
+  ds: { type: "string", default: "circle", validate: (v) => datasetNames.includes(v) },
+  noise: { type: "number", default: 0.6, validate: (v) => v >= 0 && v <= 1 },
+  n: { type: "int", default: 200, validate: (v) => v >= 20 && v <= 2000 },
+  hidden: { type: "numbers", default: [32, 32], validate: validLayers },
+  p: { type: "numbers", default: [0.5, 0.5], validate: (v) => v.every((x) => x >= 0 && x <= 0.9) },
+  epochs: { type: "int", default: 200, validate: (v) => v >= 1 && v <= 2000 },
+  lr: { type: "number", default: 0.01, validate: (v) => v > 0 && v <= 1 },
+  speed: { type: "string", default: "60", validate: (v) => v === "max" || Number(v) > 0 },
+};
+
+const state = readState(SCHEMA);
+fitRates();
+const $ = (id) => document.getElementById(id);
+const ui = {
+  play: $("play"), step: $("step"), reset: $("reset"), speed: $("speed"), speedOut: $("speed-out"),
+  status: $("status"), rates: $("rates"), dataset: $("dataset"), noise: $("noise"), hidden: $("hidden"),
+  epochs: $("epochs"), lr: $("lr"), rows: $("rows"), copy: $("copy-link"), link: $("share-url"),
+  progress: $("progress"), masks: $("masks"), kept: $("kept"), keptReadout: $("kept-readout"),
+  cmpWithout: $("cmp-without"), cmpWith: $("cmp-with"), gapWithout: $("gap-without"), gapWith: $("gap-with"),
+  cmpP: $("cmp-p"), cmpStatus: $("cmp-status"),
+};
+
+/** One p per hidden layer: pad with the last rate (or 0.5), cut to the number of layers. */
+function fitRates() {
+  const p = state.p.slice(0, state.hidden.length);
+  while (p.length < state.hidden.length) p.push(p.length ? p[p.length - 1] : 0.5);
+  state.p = p;
+}
+
+const save = () => writeState(SCHEMA, state);
+const parseSpeed = (s) => (s === "max" ? "max" : Number(s));
+
+function networkConfig(dropout, every = 100000) {
+  return {
+    dataset: { name: state.ds, n: state.n, noise: state.noise, seed: 0, val_fraction: 0.5 },
+    hidden: state.hidden,
+    activations: "relu",
+    optimizer: "adam",
+    hyperparameters: { lr: state.lr },
+    batch_size: 32,
+    epochs: state.epochs,
+    dropout,
+    seed: 0,
+    every, // weights for the diagram every this many epochs (the comparison needs none: 1 and last only)
+    grid_size: 5,
+  };
+}
+
+// ------------------------------------------------------------------------------------------ live stream
+let client = null;
+let status = "idle"; // idle | running | paused | finished
+let ignoreSeq = 0;
+let live = null; // data of the current live training
+
+function newLive(msg) {
+  const layers = msg.network.layers.slice(1, -1);
+  return {
+    sizes: msg.network.layers, // input, hidden…, output
+    weights: null, // the latest weights an epoch record carried
+    masks: null, // the latest iteration's masks
+    layers, // units per hidden layer
+    ipe: msg.iterations_per_epoch,
+    epochs: msg.epochs,
+    steps: [], // global_step per iteration in the window
+    columns: [], // per iteration in the window: per layer a 0/1 array for one example (null: no dropout)
+    kept: layers.map(() => ({ kept: 0, total: 0, x: [], y: [] })),
+    iterations: 0,
+    last: null, // {epoch, iteration, batch_loss}
+    epochRecords: [],
+  };
+}
+
+function connect() {
+  client = new StreamClient();
+  const fresh = (msg) => msg.seq === undefined || msg.seq > ignoreSeq;
+  client.on("started", (msg) => {
+    if (!fresh(msg)) return;
+    live = newLive(msg);
+    setStatus(msg.paused ? "paused" : "running");
+    dirty = true;
+  });
+  client.on("iterations", (msg) => fresh(msg) && live && addIterations(msg.columns));
+  client.on("epoch", (msg) => {
+    if (!fresh(msg) || !live) return;
+    live.epochRecords.push(...msg.records);
+    for (const r of msg.records) if (r.weights) live.weights = r.weights;
+    dirty = true;
+  });
+  client.on("done", (msg) => fresh(msg) && setStatus("finished"));
+  client.on("state", (msg) => fresh(msg) && status !== "finished" && setStatus(msg.paused ? "paused" : "running"));
+  client.on("error", (msg) => (ui.status.textContent = `The server refused that: ${msg.message}`));
+  client.on("close", (info) => {
+    ui.status.textContent = `Connection to the server closed (${info.code}). Reload the page to continue.`;
+    status = "idle";
+  });
+}
+
+/** A mask as sent: the batch's first example's 0/1 row (or, from older servers, one row per example); null = no dropout. */
+function maskRows(mask) {
+  if (mask === null || mask === undefined) return null;
+  return Array.isArray(mask[0]) ? mask : [mask];
+}
+
+function addIterations(cols) {
+  const n = cols.global_step.length;
+  for (let i = 0; i < n; i++) {
+    const masks = cols.masks?.[i] ?? [];
+    const keptNow = cols.kept?.[i]; // per layer: the fraction kept over the whole batch (≈ 1 − p)
+    const batch = cols.batch?.[i]?.length || 1;
+    const column = live.layers.map((units, layer) => {
+      const rows = maskRows(masks[layer]);
+      const acc = live.kept[layer];
+      if (keptNow && Number.isFinite(keptNow[layer])) {
+        acc.kept += keptNow[layer] * units * batch;
+        acc.total += units * batch;
+      } else if (rows) {
+        for (const row of rows) {
+          for (const v of row) acc.kept += v;
+          acc.total += row.length;
+        }
+      } else {
+        acc.kept += units;
+        acc.total += units;
+      }
+      return rows ? rows[0] : null;
+    });
+    live.iterations++;
+    for (const acc of live.kept) {
+      acc.x.push(cols.global_step[i]);
+      acc.y.push(acc.total ? acc.kept / acc.total : 1);
+    }
+    live.steps.push(cols.global_step[i]);
+    live.columns.push(column);
+    live.last = { epoch: cols.epoch[i], iteration: cols.iteration[i], loss: cols.batch_loss[i] };
+    live.masks = column;
+  }
+  if (live.steps.length > WINDOW) {
+    live.steps.splice(0, live.steps.length - WINDOW);
+    live.columns.splice(0, live.columns.length - WINDOW);
+  }
+  dirty = true;
+}
+
+function setStatus(next, message) {
+  status = next;
+  ui.play.textContent = status === "running" ? "Pause" : "Play";
+  ui.play.setAttribute("aria-pressed", String(status === "running"));
+  const words = {
+    idle: "Ready: press Play (Space) to train live.",
+    running: "Training…",
+    paused: "Paused.",
+    finished: "Finished: every epoch ran. Play trains again.",
+  };
+  ui.status.textContent = message ?? words[status];
+}
+
+async function ensureClient() {
+  if (!client || client.closed) connect();
+  await client.ready;
+}
+
+async function play() {
+  await ensureClient();
+  if (status === "running") {
+    client.pause();
+    setStatus("paused");
+  } else if (status === "paused") {
+    client.resume();
+    setStatus("running");
+  } else {
+    client.startNetwork(networkConfig(state.p, 5), { speed: parseSpeed(state.speed), paused: false });
+    setStatus("running", "Starting…");
+  }
+}
+
+async function step() {
+  await ensureClient();
+  if (status !== "running" && status !== "paused") {
+    client.startNetwork(networkConfig(state.p, 5), { speed: parseSpeed(state.speed), paused: true });
+  }
+  client.step(1);
+  setStatus("paused");
+}
+
+function reset() {
+  if (client) {
+    if (status === "running" || status === "paused") client.stop();
+    ignoreSeq = client.seq;
+  }
+  live = null;
+  setStatus("idle");
+  dirty = true;
+}
+
+/** A change of the network or of p: a live training restarts with it (dropout is fixed for a run). */
+function restartLive() {
+  const wasRunning = status === "running";
+  reset();
+  if (wasRunning) play();
+}
+
+// ------------------------------------------------------------------------------------------ comparison
+const compare = { token: 0, without: null, with: null, p: null, timer: null };
+
+function scheduleCompare(delay = 350) {
+  clearTimeout(compare.timer);
+  compare.timer = setTimeout(runCompare, delay);
+}
+
+function curves(trace) {
+  const epochs = trace.epochs.map((r) => r.epoch);
+  const train = trace.epochs.map((r) => r.train_loss);
+  const val = trace.epochs.map((r) => r.val_loss);
+  // the gap at the end, averaged over the last tenth of the epochs (one epoch alone is noisy)
+  const k = Math.max(1, Math.round(epochs.length / 10));
+  const mean = (a) => a.slice(-k).reduce((s, v) => s + v, 0) / k;
+  const gap = mean(val) - mean(train);
+  return { epochs, train, val, gap, trainEnd: mean(train), valEnd: mean(val), accuracy: trace.summary?.val_metrics?.accuracy ?? null };
+}
+
+async function runCompare() {
+  const token = ++compare.token;
+  const p = state.p.slice();
+  ui.cmpStatus.textContent = "Training both…";
+  try {
+    const [without, withDropout] = await Promise.all([
+      api.networkTrace(networkConfig(0)),
+      api.networkTrace(networkConfig(p)),
+    ]);
+    if (token !== compare.token) return;
+    compare.without = curves(without);
+    compare.with = curves(withDropout);
+    compare.p = p;
+    drawCompare();
+    const a = compare.without;
+    const b = compare.with;
+    ui.cmpStatus.textContent =
+      `Gap at the end (validation − training loss, mean of the last epochs): ${formatNumber(a.gap)} without dropout, ` +
+      `${formatNumber(b.gap)} with dropout` +
+      (a.accuracy !== null && b.accuracy !== null
+        ? `; validation accuracy ${formatNumber(a.accuracy * 100)} % vs ${formatNumber(b.accuracy * 100)} %.`
+        : ".");
+  } catch (error) {
+    if (token === compare.token) ui.cmpStatus.textContent = `Could not train: ${error.message}`;
+  }
+}
+
+function drawCompare() {
+  const both = [compare.without, compare.with];
+  const top = Math.max(...both.flatMap((c) => [...c.train, ...c.val].filter(Number.isFinite)));
+  const range = [0, Math.min(top * 1.05, 3)];
+  const draw = (element, c, showLegend) => {
+    const traces = [
+      { type: "scatter", mode: "lines", name: "training loss", x: c.epochs, y: c.train, line: { color: TRAIN, width: 2 } },
+      {
+        type: "scatter", mode: "lines", name: "validation loss", x: c.epochs, y: c.val,
+        line: { color: VAL, width: 2, dash: "dash" }, fill: "tonexty", fillcolor: "rgba(213,94,0,0.12)",
+      },
+    ];
+    const layout = {
+      margin: { l: 46, r: 8, t: showLegend ? 28 : 8, b: 38 },
+      font: FONT,
+      xaxis: { title: { text: "epoch", standoff: 2 }, zeroline: false },
+      yaxis: { title: { text: "loss" }, range, zeroline: false },
+      showlegend: true,
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 }, traceorder: "normal" },
+      paper_bgcolor: "rgba(0,0,0,0)",
+    };
+    return Plotly.react(element, traces, layout, CONFIG);
+  };
+  draw(ui.cmpWithout, compare.without, true);
+  draw(ui.cmpWith, compare.with, true);
+  ui.gapWithout.textContent = `gap ${formatNumber(compare.without.gap)}`;
+  ui.gapWith.textContent = `gap ${formatNumber(compare.with.gap)}`;
+  ui.cmpP.textContent = `(p = ${compare.p.join(", ")})`;
+}
+
+// ------------------------------------------------------------------------------------------ drawing
+const diagram = new NetworkDiagram(document.getElementById("diagram"), { height: 300 });
+let dirty = true;
+let frames = 0;
+let draws = 0;
+
+function heatmapData() {
+  const layers = live?.layers ?? state.hidden;
+  const rows = [];
+  const ticks = [];
+  const text = [];
+  let y = 0;
+  layers.forEach((units, layer) => {
+    if (layer > 0) {
+      rows.push(new Array(live?.columns.length ?? 0).fill(null)); // a blank row between layers
+      ticks.push(null);
+      y++;
+    }
+    for (let u = 0; u < units; u++) {
+      rows.push((live?.columns ?? []).map((col) => (col[layer] ? col[layer][u] : 1)));
+      y++;
+    }
+    text.push({ y: y - units / 2 - 0.5, label: `layer ${layer + 1}<br>p = ${state.p[layer] ?? 0}` });
+  });
+  return { z: rows, x: live?.steps ?? [], labels: text, n: y };
+}
+
+function drawMasks() {
+  const { z, x, labels, n } = heatmapData();
+  const trace = {
+    type: "heatmap", z, x, y: [...Array(n).keys()],
+    zmin: 0, zmax: 1, colorscale: [[0, "#e9edf2"], [0.5, "#e9edf2"], [0.5, "#0072B2"], [1, "#0072B2"]],
+    showscale: false, xgap: 1, ygap: 0, hoverongaps: false,
+    hovertemplate: "iteration %{x}<br>neuron %{y}<br>%{z}<extra></extra>",
+  };
+  const layout = {
+    margin: { l: 70, r: 8, t: 4, b: 36 },
+    font: FONT,
+    xaxis: { title: { text: "iteration (global step)", standoff: 2 }, zeroline: false, showgrid: false, nticks: 6, visible: x.length > 0 },
+    yaxis: { autorange: false, range: [n - 0.5, -0.5], showticklabels: false, ticks: "", showgrid: false, zeroline: false },
+    annotations: [
+      ...labels.map((l) => ({
+        xref: "paper", yref: "y", x: 0, y: l.y, xanchor: "right", text: l.label, showarrow: false, xshift: -6, font: { size: 11 },
+      })),
+      ...(x.length
+        ? []
+        : [{ xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, text: "Press Play: each iteration adds a column of masks", font: { size: 13, color: "#5b6675" } }]),
+    ],
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "#ffffff",
+  };
+  return Plotly.react(ui.masks, [trace], layout, CONFIG);
+}
+
+function drawKept() {
+  const traces = [];
+  const layers = live?.layers ?? state.hidden;
+  let xMax = Math.max(10, live?.iterations ?? 0);
+  layers.forEach((_, layer) => {
+    const color = PALETTE[(layer * 2) % PALETTE.length];
+    const acc = live?.kept[layer];
+    const p = state.p[layer] ?? 0;
+    traces.push({
+      type: "scatter", mode: "lines", name: `layer ${layer + 1}: kept`, x: acc ? acc.x : [], y: acc ? acc.y : [],
+      line: { color, width: 2 },
+      hovertemplate: `layer ${layer + 1}<br>iteration %{x}<br>kept %{y:.3f}<extra></extra>`,
+    });
+    traces.push({
+      type: "scatter", mode: "lines", name: `layer ${layer + 1}: 1 − p = ${formatNumber(1 - p)}`,
+      x: [0, xMax], y: [1 - p, 1 - p], line: { color, width: 1.5, dash: "dot" }, hoverinfo: "skip",
+    });
+  });
+  const layout = {
+    margin: { l: 46, r: 8, t: 8, b: 38 },
+    font: FONT,
+    xaxis: { title: { text: "iteration", standoff: 2 }, range: [0, xMax], zeroline: false },
+    yaxis: { title: { text: "fraction kept" }, range: [0, 1.05], zeroline: false },
+    legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top", font: { size: 11 } },
+    paper_bgcolor: "rgba(0,0,0,0)",
+  };
+  Plotly.react(ui.kept, traces, layout, CONFIG);
+  ui.keptReadout.replaceChildren(
+    ...layers.map((units, layer) => {
+      const acc = live?.kept[layer];
+      const mean = acc && acc.total ? acc.kept / acc.total : null;
+      const p = state.p[layer] ?? 0;
+      return el(
+        "div", {},
+        el("dt", { text: `layer ${layer + 1} (${units} neurons)` }),
+        el("dd", { dataset: { layer: String(layer) }, text: `kept ${mean === null ? "–" : formatNumber(mean)} · 1 − p = ${formatNumber(1 - p)}` }),
+      );
+    }),
+  );
+}
+
+function drawProgress() {
+  if (!live || !live.last) {
+    ui.progress.textContent = `Epoch – / ${state.epochs} · iteration –`;
+    return;
+  }
+  const rec = live.epochRecords[live.epochRecords.length - 1];
+  ui.progress.textContent = progressLine({
+    epoch: live.last.epoch, epochs: live.epochs, iteration: live.last.iteration, iterations: live.ipe,
+    loss: rec?.train_loss ?? live.last.loss, valLoss: rec?.val_loss ?? null,
+  });
+}
+
+function frame() {
+  frames++;
+  if (dirty && frames % 6 === 0) {
+    dirty = false;
+    draws++;
+    drawMasks();
+    drawKept();
+    drawProgress();
+    const sizes = live?.sizes ?? [2, ...state.hidden, 1];
+    diagram.draw({ layers: sizes, weights: live?.weights ?? null, masks: live?.masks ?? null, activations: sizes.slice(1, -1).map(() => "relu") });
+  }
+  requestAnimationFrame(frame);
+}
+
+// ------------------------------------------------------------------------------------------ controls
+function renderRates() {
+  ui.rates.replaceChildren(
+    ...state.hidden.map((units, layer) => {
+      const id = `rate-${layer}`;
+      const out = el("output", { for: id, text: "" });
+      const input = el("input", { type: "range", id, min: "0", max: "0.9", step: "0.05", value: String(state.p[layer]) });
+      const show = () => {
+        out.textContent = `p = ${Number(input.value).toFixed(2)} · keep 1 − p = ${(1 - Number(input.value)).toFixed(2)}`;
+        input.setAttribute("aria-valuetext", out.textContent);
+      };
+      show();
+      input.addEventListener("input", () => {
+        show();
+        state.p[layer] = Number(input.value);
+        save();
+        dirty = true;
+        scheduleCompare(450);
+      });
+      input.addEventListener("change", restartLive);
+      return el("div", { class: "field rate" }, el("label", { for: id }, `Layer ${layer + 1} (${units} neurons) `, out), input);
+    }),
+  );
+}
+
+function bindNumber(input, key, parse = Number) {
+  input.value = String(state[key]);
+  input.addEventListener("change", () => {
+    const v = parse(input.value);
+    const ok = input.value.trim() !== "" && v !== undefined && SCHEMA[key].validate(v);
+    input.setAttribute("aria-invalid", String(!ok));
+    if (!ok) return;
+    state[key] = v;
+    if (key === "hidden") {
+      fitRates();
+      renderRates();
+    }
+    save();
+    restartLive();
+    scheduleCompare(0);
+  });
+}
+
+function bindControls() {
+  for (const d of DATASETS) ui.dataset.append(el("option", { value: d.name, text: d.title }));
+  ui.dataset.value = state.ds;
+  ui.dataset.addEventListener("change", () => {
+    state.ds = ui.dataset.value;
+    save();
+    restartLive();
+    scheduleCompare(0);
+  });
+  bindNumber(ui.noise, "noise");
+  bindNumber(ui.epochs, "epochs", (s) => Number.parseInt(s, 10));
+  bindNumber(ui.lr, "lr");
+  bindNumber(ui.rows, "n", (s) => Number.parseInt(s, 10));
+  ui.hidden.value = state.hidden.join(",");
+  bindNumber(ui.hidden, "hidden", (s) => {
+    const v = s.split(",").map((t) => Number(t.trim()));
+    return v.every(Number.isFinite) ? v : undefined;
+  });
+  ui.play.addEventListener("click", play);
+  ui.step.addEventListener("click", step);
+  ui.reset.addEventListener("click", reset);
+  bindShortcuts({ toggle: play, step });
+  ui.speed.min = "0";
+  ui.speed.max = String(SPEEDS.length - 1);
+  ui.speed.step = "1";
+  const index = SPEEDS.findIndex((s) => String(s) === state.speed);
+  ui.speed.value = String(index >= 0 ? index : 6);
+  const showSpeed = () => {
+    const s = SPEEDS[Number(ui.speed.value)];
+    ui.speedOut.textContent = s === "max" ? "max" : `${s} iterations/s`;
+    ui.speed.setAttribute("aria-valuetext", ui.speedOut.textContent);
+    return s;
+  };
+  showSpeed();
+  ui.speed.addEventListener("input", () => {
+    const s = showSpeed();
+    state.speed = String(s);
+    save();
+    if (client && (status === "running" || status === "paused")) client.speed(s);
+  });
+  ui.copy.addEventListener("click", copyLink);
+}
+
+async function copyLink() {
+  const url = shareUrl(SCHEMA, state);
+  ui.link.value = url;
+  ui.link.hidden = false;
+  try {
+    await navigator.clipboard.writeText(url);
+    ui.copy.textContent = "Link copied";
+  } catch {
+    ui.link.select();
+    ui.copy.textContent = "Copy the link below";
+  }
+  setTimeout(() => (ui.copy.textContent = "Copy link"), 2500);
+}
+
+// Read-only hooks for the browser tests: they wait on these, never on sleeps.
+window.__dropout = {
+  ready: () => Boolean(client?.hello),
+  status: () => status,
+  iterations: () => live?.iterations ?? 0,
+  heatmapColumns: () => ui.masks.data?.[0]?.x?.length ?? 0,
+  heatmapRows: () => ui.masks.data?.[0]?.z?.length ?? 0,
+  keptDropped: () => {
+    const z = (ui.masks.data?.[0]?.z ?? []).flat().filter((v) => v !== null);
+    return { kept: z.filter((v) => v === 1).length, dropped: z.filter((v) => v === 0).length };
+  },
+  kept: () => (live?.kept ?? []).map((acc, layer) => ({ layer, p: state.p[layer], mean: acc.total ? acc.kept / acc.total : null, total: acc.total })),
+  compare: () =>
+    compare.without && compare.with
+      ? {
+          p: compare.p,
+          curves: [ui.cmpWithout.data?.length ?? 0, ui.cmpWith.data?.length ?? 0],
+          without: { gap: compare.without.gap, epochs: compare.without.epochs.length, train: compare.without.trainEnd, val: compare.without.valEnd },
+          with: { gap: compare.with.gap, epochs: compare.with.epochs.length, train: compare.with.trainEnd, val: compare.with.valEnd },
+        }
+      : null,
+  draws: () => draws,
+  droppedInDiagram: () => diagram.droppedCount(),
+  state: () => structuredClone(state),
+};
+
+bindControls();
+renderRates();
+save();
+connect();
+setStatus("idle");
+scheduleCompare(0);
+requestAnimationFrame(frame);

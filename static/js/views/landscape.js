@@ -1,0 +1,279 @@
+// The loss landscape of a network: POST /api/v1/networks/landscape trains the config to its end, slices the
+// loss through the final weights along two filter-normalised random directions and projects the epoch
+// snapshots onto the slice. Drawn with the surface view's components (plot.js): the contour with its overlay,
+// or the 3-D surface.
+/* global Plotly */
+import { api, embeddedRegistry } from "../client.js";
+import { readState, shareUrl, writeState } from "../state.js";
+import { ContourWithOverlay, PALETTE, Surface3D, formatNumber, hasWebGL } from "../plot.js";
+import { el } from "../controls.js";
+
+const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
+const PATH = PALETTE[0];
+const RESOLUTIONS = [21, 31, 41, 61, 81];
+const CAP = 1e6; // a diverged corner of the slice is capped so the colour scale stays readable
+
+const registry = embeddedRegistry();
+const DATASETS = registry.datasets ?? [];
+const datasetNames = DATASETS.length ? DATASETS.map((d) => d.name) : ["circle"];
+const optimizers = new Map(registry.optimizers.map((o) => [o.name, o]));
+
+const SCHEMA = {
+  ds: { type: "string", default: "circle", validate: (v) => datasetNames.includes(v) },
+  hidden: { type: "numbers", default: [16], validate: (v) => v.length <= 4 && v.every((u) => Number.isInteger(u) && u >= 1 && u <= 32) },
+  opt: { type: "string", default: "adam", validate: (v) => optimizers.has(v) },
+  lr: { type: "number", default: 0.01, validate: (v) => v > 0 && v <= 10 },
+  epochs: { type: "int", default: 50, validate: (v) => v >= 1 && v <= 500 },
+  batch: { type: "int", default: 32, validate: (v) => v >= 1 && v <= 1000 },
+  span: { type: "number", default: 1, validate: (v) => v >= 0.05 && v <= 10 },
+  n: { type: "int", default: 41, validate: (v) => RESOLUTIONS.includes(v) },
+  seed: { type: "int", default: 0, validate: (v) => v >= 0 && v <= 9999 },
+  d3: { type: "bool", default: false },
+};
+const state = readState(SCHEMA);
+const save = () => writeState(SCHEMA, state);
+const $ = (id) => document.getElementById(id);
+const ui = {
+  form: $("form"), dataset: $("dataset"), hidden: $("hidden"), optimizer: $("optimizer"), lr: $("lr"),
+  epochs: $("epochs"), batch: $("batch"), span: $("span"), resolution: $("resolution"), seed: $("dir-seed"),
+  status: $("status"), d3: $("toggle-3d"), copy: $("copy-link"), link: $("share-url"), plot2d: $("contour"),
+  plot3d: $("surface3d"), webgl: $("webgl-missing"), summary: $("summary"), pathLoss: $("path-loss"),
+};
+
+const contour = new ContourWithOverlay(ui.plot2d);
+contour.onRangeChange = () => drawOverlay();
+const surface3d = new Surface3D(ui.plot3d);
+const webgl = hasWebGL();
+let result = null; // the landscape response
+let token = 0;
+let drawn3d = false;
+
+function config() {
+  const ds = DATASETS.find((d) => d.name === state.ds);
+  return {
+    dataset: { name: state.ds, n: ds && ds.default_n < 100 ? ds.default_n : 200, noise: 0.1, seed: 0, val_fraction: 0.2 },
+    hidden: state.hidden,
+    activations: "relu",
+    optimizer: state.opt,
+    hyperparameters: { lr: state.lr },
+    batch_size: state.batch,
+    epochs: state.epochs,
+    seed: 0,
+    every: 100000,
+    grid_size: 5,
+  };
+}
+
+async function compute() {
+  const mine = ++token;
+  ui.status.textContent = `Training ${state.epochs} epochs and slicing the loss on a ${state.n} × ${state.n} grid…`;
+  try {
+    const response = await api.landscape({ config: config(), n: state.n, span: state.span, seed: state.seed });
+    if (mine !== token) return;
+    result = response;
+    await draw();
+    const epochs = response.path.epoch.length;
+    ui.status.textContent = `Done: ${epochs} epoch${epochs === 1 ? "" : "s"} on the path.`;
+  } catch (error) {
+    if (mine === token) ui.status.textContent = `Could not draw the landscape: ${error.message}`;
+  }
+}
+
+/** The response as a surface for plot.js: the slice's grid in (α, β), θ* marked as the minimum star. */
+function asSurface(r) {
+  const z = r.loss.map((row) => row.map((v) => (Number.isFinite(v) ? Math.min(v, CAP) : null)));
+  return {
+    view: [r.alphas[0], r.alphas[r.alphas.length - 1], r.betas[0], r.betas[r.betas.length - 1]],
+    grid: { x: r.alphas, y: r.betas, z },
+    minima: [[0, 0]],
+  };
+}
+
+async function draw() {
+  const surface = asSurface(result);
+  await contour.drawSurface(surface);
+  // colour-bar ticks as loss values spread over the whole range (a slice's loss rarely starts near 0)
+  const sc = contour.scale;
+  const bar = {};
+  if (sc.log && sc.hi > sc.lo) {
+    const label = (v) => formatNumber(Number(v.toPrecision(3)));
+    const values = [sc.lo];
+    const labels = new Set([label(sc.lo)]);
+    for (let k = 5; k >= 0; k--) {
+      const v = sc.lo + (sc.hi - sc.lo) * 10 ** -k;
+      if (labels.has(label(v))) continue; // ticks that would read the same as one already there
+      labels.add(label(v));
+      values.push(v);
+    }
+    bar["colorbar.tickvals"] = [values.map(sc.f)];
+    bar["colorbar.ticktext"] = [values.map(label)];
+  }
+  await Plotly.update(contour.base, bar, { "xaxis.title.text": "α (direction 1)", "yaxis.title.text": "β (direction 2)" }, [0]);
+  surface3d.setSurface(surface, contour.scale);
+  drawn3d = false;
+  drawOverlay();
+  drawPathLoss();
+  const p = result.path;
+  const residual = p.residual?.length ? p.residual[0] : null;
+  ui.summary.textContent =
+    `Final training loss ${formatNumber(result.final_loss)} at the centre. ` +
+    `The path starts at (${formatNumber(p.alpha[0])}, ${formatNumber(p.beta[0])})` +
+    (residual !== null ? `; the first epoch's weights lie ${formatNumber(residual)} off this slice (the part no 2-D slice can show).` : ".");
+  show3d(state.d3);
+}
+
+function drawOverlay() {
+  if (!result) return;
+  const p = result.path;
+  const n = p.alpha.length;
+  const traces = [
+    {
+      type: "scatter", mode: "lines+markers", meta: "path", x: p.alpha, y: p.beta,
+      line: { color: PATH, width: 2.5 }, marker: { size: 5, color: PATH },
+    },
+  ];
+  if (n) {
+    traces.push({
+      type: "scatter", mode: "markers", x: [p.alpha[0]], y: [p.beta[0]],
+      marker: { size: 11, color: "#ffffff", line: { color: PATH, width: 2.5 } },
+    });
+    traces.push({
+      type: "scatter", mode: "markers", x: [p.alpha[n - 1]], y: [p.beta[n - 1]],
+      marker: { size: 11, color: PATH, line: { color: "#ffffff", width: 2 } },
+    });
+  }
+  contour.drawOverlay(traces);
+}
+
+function drawPathLoss() {
+  const p = result.path;
+  const positive = p.loss.filter((v) => v > 0);
+  const decades = positive.length === p.loss.length && positive.length ? Math.log10(Math.max(...positive) / Math.min(...positive)) : 0;
+  Plotly.react(
+    ui.pathLoss,
+    [{ type: "scatter", mode: "lines+markers", x: p.epoch, y: p.loss, line: { color: PATH, width: 2 }, marker: { size: 4 }, hovertemplate: "epoch %{x}<br>loss %{y:.4f}<extra></extra>" }],
+    {
+      margin: { l: 50, r: 10, t: 8, b: 40 },
+      font: FONT,
+      xaxis: { title: { text: "epoch", standoff: 2 }, zeroline: false },
+      yaxis: decades > 1
+        ? { title: { text: "training loss (log)" }, type: "log", exponentformat: "power" }
+        : { title: { text: "training loss" }, zeroline: false },
+      paper_bgcolor: "rgba(0,0,0,0)",
+    },
+    { responsive: true, displaylogo: false, displayModeBar: false },
+  );
+}
+
+async function draw3d() {
+  if (!result || drawn3d) return;
+  drawn3d = true;
+  const p = result.path;
+  await surface3d.draw([{ x: p.alpha, y: p.beta, loss: p.loss, color: PATH, name: "training path" }]);
+  await Plotly.relayout(ui.plot3d, { "scene.xaxis.title.text": "α", "scene.yaxis.title.text": "β" });
+}
+
+function show3d(on) {
+  ui.webgl.hidden = !on || webgl;
+  ui.plot3d.hidden = !on || !webgl;
+  ui.plot2d.hidden = on && webgl;
+  if (on && webgl) {
+    draw3d().then(() => Plotly.Plots.resize(ui.plot3d));
+  } else if (!on && contour.base.data) {
+    Plotly.Plots.resize(contour.base);
+  }
+}
+
+// ------------------------------------------------------------------------------------------ controls
+function fillControls() {
+  for (const d of DATASETS) ui.dataset.append(el("option", { value: d.name, text: d.title }));
+  for (const o of optimizers.values()) ui.optimizer.append(el("option", { value: o.name, text: o.title }));
+  ui.dataset.value = state.ds;
+  ui.optimizer.value = state.opt;
+  ui.hidden.value = state.hidden.join(",");
+  ui.lr.value = String(state.lr);
+  ui.epochs.value = String(state.epochs);
+  ui.batch.value = String(state.batch);
+  ui.span.value = String(state.span);
+  ui.resolution.value = String(state.n);
+  ui.seed.value = String(state.seed);
+  ui.d3.checked = state.d3;
+}
+
+/** Read every field; mark the refused ones. Returns true when all are valid (state updated). */
+function readForm() {
+  const int = (s) => (/^\s*\d+\s*$/.test(s) ? Number.parseInt(s, 10) : undefined);
+  const fields = [
+    [ui.dataset, "ds", (s) => s],
+    [ui.optimizer, "opt", (s) => s],
+    [ui.hidden, "hidden", (s) => (s.trim() === "" ? [] : s.split(",").map((t) => Number(t.trim())))],
+    [ui.lr, "lr", Number],
+    [ui.epochs, "epochs", int],
+    [ui.batch, "batch", int],
+    [ui.span, "span", Number],
+    [ui.resolution, "n", int],
+    [ui.seed, "seed", int],
+  ];
+  let ok = true;
+  const next = {};
+  for (const [input, key, parse] of fields) {
+    const v = parse(input.value);
+    const good = v !== undefined && (typeof v !== "number" || Number.isFinite(v)) && SCHEMA[key].validate(v);
+    input.setAttribute("aria-invalid", String(!good));
+    if (good) next[key] = v;
+    ok = ok && good;
+  }
+  if (ok) Object.assign(state, next);
+  return ok;
+}
+
+function bindControls() {
+  ui.form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (!readForm()) {
+      ui.status.textContent = "Some fields are out of range (marked).";
+      return;
+    }
+    save();
+    compute();
+  });
+  // selects redraw at once; typed fields wait for Draw or Enter
+  for (const select of [ui.dataset, ui.optimizer, ui.resolution]) select.addEventListener("change", () => ui.form.requestSubmit());
+  ui.d3.addEventListener("change", () => {
+    state.d3 = ui.d3.checked;
+    save();
+    show3d(state.d3);
+  });
+  ui.copy.addEventListener("click", copyLink);
+}
+
+async function copyLink() {
+  const url = shareUrl(SCHEMA, state);
+  ui.link.value = url;
+  ui.link.hidden = false;
+  try {
+    await navigator.clipboard.writeText(url);
+    ui.copy.textContent = "Link copied";
+  } catch {
+    ui.link.select();
+    ui.copy.textContent = "Copy the link below";
+  }
+  setTimeout(() => (ui.copy.textContent = "Copy link"), 2500);
+}
+
+// Read-only hooks for the browser tests.
+window.__landscape = {
+  ready: () => Boolean(result) && Boolean(contour.base.data),
+  grid: () => (result ? { n: result.alphas.length, span: result.alphas[result.alphas.length - 1] } : null),
+  epochs: () => result?.path.epoch.length ?? 0,
+  drawnPathPoints: () => contour.drawnPoints,
+  contourDrawn: () => contour.base.data?.[0]?.type === "contour" && contour.base.data[0].z.length,
+  surface3dDrawn: () => ui.plot3d.data?.[0]?.type === "surface" && !ui.plot3d.hidden,
+  webgl: () => webgl,
+  state: () => structuredClone(state),
+};
+
+fillControls();
+bindControls();
+save();
+compute();

@@ -1,0 +1,377 @@
+// The L1 vs L2 view: the same network trained with an L1 and with an L2 penalty of strength λ (REST traces of
+// the whole training, the last epoch's weights), their weight histograms and near-zero counts side by side, the
+// counts across λ, and the two-weight picture: a tilted quadratic loss with the L1 diamond and the L2 circle and
+// the gradient-descent path of loss + L1 and of loss + L2 (custom expression surfaces).
+/* global Plotly */
+import { api, embeddedRegistry } from "../client.js";
+import { readState, shareUrl, writeState } from "../state.js";
+import { ContourWithOverlay, PALETTE, formatNumber } from "../plot.js";
+import { el } from "../controls.js";
+
+const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
+const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
+const L1C = PALETTE[1]; // vermillion
+const L2C = PALETTE[0]; // blue
+const NEAR_ZERO = 1e-3;
+const LADDER = [0, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1];
+const LOSS2 = "1.5*(x - 2)**2 + 0.5*(y - 1)**2 + (x - 2)*(y - 1)"; // a tilted quadratic, minimum (2, 1)
+const loss2 = (x, y) => 1.5 * (x - 2) ** 2 + 0.5 * (y - 1) ** 2 + (x - 2) * (y - 1); // the same, for level curves
+const LOSS2_MIN = [2, 1];
+const VIEW2 = [-0.6, 2.6, -0.6, 2.6];
+const START2 = [-0.3, 2.2];
+const STEPS2 = 600;
+
+const registry = embeddedRegistry();
+const DATASETS = (registry.datasets ?? []).filter((d) => d.features.length === 2 && d.task !== "regression");
+const datasetNames = DATASETS.length ? DATASETS.map((d) => d.name) : ["circle"];
+
+const SCHEMA = {
+  lam: { type: "number", default: 1e-3, validate: (v) => LADDER.includes(v) },
+  lam2: { type: "number", default: 1, validate: (v) => v >= 0.1 && v <= 3 },
+  ds: { type: "string", default: "circle", validate: (v) => datasetNames.includes(v) },
+  hidden: { type: "numbers", default: [16, 16], validate: (v) => v.length >= 1 && v.length <= 4 && v.every((u) => Number.isInteger(u) && u >= 1 && u <= 32) },
+  epochs: { type: "int", default: 100, validate: (v) => v >= 1 && v <= 500 },
+  lr: { type: "number", default: 0.01, validate: (v) => v > 0 && v <= 1 },
+};
+const state = readState(SCHEMA);
+const save = () => writeState(SCHEMA, state);
+const $ = (id) => document.getElementById(id);
+const ui = {
+  strength: $("strength"), strengthOut: $("strength-out"), dataset: $("dataset"), epochs: $("epochs"),
+  hidden: $("hidden"), lr: $("lr"), status: $("status"), lam2: $("lam2"), lam2Out: $("lam2-out"), loss2: $("loss2"),
+  copy: $("copy-link"), link: $("share-url"), histL1: $("hist-l1"), histL2: $("hist-l2"), countL1: $("count-l1"),
+  countL2: $("count-l2"), sweep: $("sweep"), contour: $("contour"), legend: $("reg-legend"), solutions: $("solutions"),
+};
+
+// ------------------------------------------------------------------------------------------ networks
+const cache = new Map(); // `${configKey}|${kind}|${λ}` -> promise of {weights: [...], near, total, valLoss}
+const sweepValues = new Map(); // the same keys -> the resolved values (what the count-vs-λ chart can draw)
+let token = 0;
+let shown = null; // {lam, l1, l2}
+
+const configKey = () => JSON.stringify([state.ds, state.hidden, state.epochs, state.lr]);
+
+function networkConfig(kind, lam) {
+  return {
+    dataset: { name: state.ds, n: 200, noise: 0.2, seed: 0, val_fraction: 0.2 },
+    hidden: state.hidden,
+    activations: "relu",
+    optimizer: "adam",
+    hyperparameters: { lr: state.lr },
+    batch_size: 32,
+    epochs: state.epochs,
+    l1: kind === "l1" ? lam : 0,
+    l2: kind === "l2" ? lam : 0,
+    seed: 0,
+    every: 100000, // weights only at epoch 1 and the last
+    grid_size: 5,
+  };
+}
+
+/** The trained weights (W of every dense layer, biases left out) of the last epoch that carries them. */
+function finalWeights(trace) {
+  const record = [...trace.epochs].reverse().find((r) => r.weights);
+  if (!record) return [];
+  return record.weights.flatMap((layer) => layer.W.flat());
+}
+
+async function trained(kind, lam) {
+  const key = `${configKey()}|${kind}|${lam}`;
+  if (!cache.has(key)) {
+    cache.set(
+      key,
+      api.networkTrace(networkConfig(kind, lam)).then((trace) => {
+        const weights = finalWeights(trace);
+        const near = weights.filter((w) => Math.abs(w) < NEAR_ZERO).length;
+        const last = trace.epochs[trace.epochs.length - 1];
+        return { weights, near, total: weights.length, valLoss: last?.val_loss ?? null, valAccuracy: last?.val_metrics?.accuracy ?? null };
+      }),
+    );
+    cache.get(key).then((value) => sweepValues.set(key, value), () => cache.delete(key));
+  }
+  return cache.get(key);
+}
+
+let debounce = null;
+function scheduleTrain(delay = 300) {
+  clearTimeout(debounce);
+  debounce = setTimeout(showStrength, delay);
+}
+
+async function showStrength() {
+  const mine = ++token;
+  const lam = state.lam;
+  ui.status.textContent = `Training with L1 and with L2, λ = ${formatNumber(lam)}…`;
+  try {
+    const [l1, l2] = await Promise.all([trained("l1", lam), trained("l2", lam)]);
+    if (mine !== token) return;
+    shown = { lam, l1, l2 };
+    drawHistograms();
+    ui.status.textContent = `λ = ${formatNumber(lam)}: validation loss ${formatNumber(l1.valLoss)} with L1, ${formatNumber(l2.valLoss)} with L2.`;
+    fillSweep(mine);
+  } catch (error) {
+    if (mine === token) ui.status.textContent = `Could not train: ${error.message}`;
+  }
+}
+
+/** After the chosen λ, train the rest of the ladder one by one (cached) for the count-vs-λ chart. */
+async function fillSweep(mine) {
+  drawSweep();
+  for (const lam of LADDER) {
+    if (mine !== token) return;
+    try {
+      await Promise.all([trained("l1", lam), trained("l2", lam)]);
+    } catch {
+      return;
+    }
+    drawSweep();
+  }
+}
+
+function histogram(element, weights, color, lo, hi) {
+  const trace = {
+    type: "histogram", x: weights, marker: { color, line: { color: "#ffffff", width: 0.5 } },
+    xbins: { start: lo, end: hi, size: (hi - lo) / 60 },
+    hovertemplate: "w in %{x}<br>%{y} weights<extra></extra>",
+  };
+  const layout = {
+    margin: { l: 44, r: 8, t: 6, b: 38 },
+    font: FONT,
+    xaxis: { title: { text: "weight w", standoff: 2 }, range: [lo, hi], zeroline: true, zerolinecolor: "#888" },
+    yaxis: { title: { text: "weights (log)" }, type: "log", dtick: 1 },
+    bargap: 0,
+    paper_bgcolor: "rgba(0,0,0,0)",
+  };
+  return Plotly.react(element, [trace], layout, CONFIG);
+}
+
+function drawHistograms() {
+  const all = [...shown.l1.weights, ...shown.l2.weights].map(Math.abs).sort((a, b) => a - b);
+  const edge = Math.max(0.2, all.length ? all[Math.floor(all.length * 0.995)] * 1.1 : 1);
+  histogram(ui.histL1, shown.l1.weights, L1C, -edge, edge);
+  histogram(ui.histL2, shown.l2.weights, L2C, -edge, edge);
+  const line = (r) => `near zero: ${r.near} of ${r.total} (${formatNumber((100 * r.near) / Math.max(1, r.total))} %)`;
+  ui.countL1.textContent = line(shown.l1);
+  ui.countL2.textContent = line(shown.l2);
+}
+
+async function drawSweep() {
+  const points = { l1: [], l2: [] };
+  for (const kind of ["l1", "l2"]) {
+    for (const lam of LADDER) {
+      const key = `${configKey()}|${kind}|${lam}`;
+      const result = sweepValues.get(key);
+      if (result) points[kind].push([lam, result.near]);
+    }
+  }
+  const xOf = (lam) => (lam === 0 ? LADDER[1] / 3 : lam); // λ = 0 drawn left of the smallest λ on the log axis
+  const trace = (kind, color, name) => ({
+    type: "scatter", mode: "lines+markers", name, x: points[kind].map((p) => xOf(p[0])), y: points[kind].map((p) => p[1]),
+    line: { color, width: 2 }, marker: { size: 7, color },
+    customdata: points[kind].map((p) => p[0]),
+    hovertemplate: `${name}<br>λ %{customdata}<br>%{y} near-zero weights<extra></extra>`,
+  });
+  const chosen = xOf(state.lam);
+  const layout = {
+    margin: { l: 50, r: 8, t: 8, b: 40 },
+    font: FONT,
+    xaxis: {
+      type: "log", title: { text: "λ (penalty strength)", standoff: 2 },
+      range: [Math.log10(xOf(0)) - 0.15, Math.log10(LADDER[LADDER.length - 1]) + 0.15], autorange: false,
+      tickvals: LADDER.map(xOf), ticktext: LADDER.map((v) => (v === 0 ? "0" : String(v))),
+    },
+    yaxis: { title: { text: "near-zero weights" }, rangemode: "tozero" },
+    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
+    shapes: [{ type: "line", xref: "x", yref: "paper", x0: chosen, x1: chosen, y0: 0, y1: 1, line: { color: "#888", dash: "dot", width: 1.5 } }],
+    paper_bgcolor: "rgba(0,0,0,0)",
+  };
+  return Plotly.react(ui.sweep, [trace("l1", L1C, "L1"), trace("l2", L2C, "L2")], layout, CONFIG);
+}
+
+// ------------------------------------------------------------------------------------------ two weights
+const contour = new ContourWithOverlay(ui.contour);
+contour.onRangeChange = () => drawTwoWeights();
+let two = null; // {l1: {x, y}, l2: {x, y}}
+let grid2 = null; // the loss on the contour's grid (for the level curves through the solutions)
+let twoToken = 0;
+
+function runConfig(expression) {
+  return {
+    surface: "custom",
+    expression,
+    view: VIEW2,
+    start: START2,
+    steps: STEPS2,
+    tolerance: 1e-9,
+    // plain gradient descent whose learning rate decays to 0 (cosine): the L1 path settles on the axis
+    runs: [{ id: "gd", optimizer: "sgd", hyperparameters: { lr: 0.05 }, schedule: { name: "cosine", params: { T_max: STEPS2 } } }],
+  };
+}
+
+async function loadTwoWeights() {
+  const surface = await api.surface("custom", { grid: 120, expression: LOSS2, view: VIEW2 });
+  surface.minima = [LOSS2_MIN];
+  grid2 = surface.grid;
+  await contour.drawSurface(surface);
+  // colour-bar ticks at a few decades of the loss, short enough to fit the bar's margin
+  const sc = contour.scale;
+  const bar = {};
+  if (sc.log && sc.hi > sc.lo) {
+    const values = [0, 1, 2, 3].map((k) => sc.lo + (sc.hi - sc.lo) * 10 ** -k);
+    bar["colorbar.tickvals"] = [values.map(sc.f)];
+    bar["colorbar.ticktext"] = [values.map((v) => formatNumber(Number(v.toPrecision(2))))];
+  }
+  await Plotly.update(contour.base, bar, { "xaxis.title.text": "w1", "yaxis.title.text": "w2" }, [0]);
+  ui.loss2.textContent = `loss(w1, w2) = ${LOSS2.replaceAll("x", "w1").replaceAll("y", "w2")}`;
+  await solveTwoWeights();
+}
+
+async function solveTwoWeights() {
+  const mine = ++twoToken;
+  const lam = state.lam2;
+  const [l1, l2] = await Promise.all([
+    api.trace(runConfig(`${LOSS2} + ${lam}*(abs(x) + abs(y))`)),
+    api.trace(runConfig(`${LOSS2} + ${lam}*(x**2 + y**2)`)),
+  ]);
+  if (mine !== twoToken) return;
+  const path = (trace) => ({ x: trace.runs[0].trace.x, y: trace.runs[0].trace.y });
+  two = { lam, l1: path(l1), l2: path(l2) };
+  drawTwoWeights();
+}
+
+const last = (p) => [p.x[p.x.length - 1], p.y[p.y.length - 1]];
+
+function drawTwoWeights() {
+  if (!two) return;
+  const s1 = last(two.l1);
+  const s2 = last(two.l2);
+  const t1 = Math.abs(s1[0]) + Math.abs(s1[1]); // the diamond through the L1 solution
+  const t2 = Math.hypot(s2[0], s2[1]); // the circle through the L2 solution
+  const circle = { x: [], y: [] };
+  for (let k = 0; k <= 120; k++) {
+    const a = (2 * Math.PI * k) / 120;
+    circle.x.push(t2 * Math.cos(a));
+    circle.y.push(t2 * Math.sin(a));
+  }
+  // the loss contour through each solution: it touches the diamond (L1) or the circle (L2) right there
+  const level = (point, color) => ({
+    type: "contour", x: grid2.x, y: grid2.y, z: grid2.z, showscale: false, hoverinfo: "skip",
+    contours: { coloring: "none", start: loss2(...point), end: loss2(...point), size: 1, showlabels: false },
+    line: { color, width: 1.3, dash: "dot" },
+  });
+  const traces = [
+    level(s1, L1C),
+    level(s2, L2C),
+    { type: "scatter", mode: "lines", x: [t1, 0, -t1, 0, t1], y: [0, t1, 0, -t1, 0], fill: "toself", fillcolor: "rgba(213,94,0,0.14)", line: { color: L1C, width: 1.5 } },
+    { type: "scatter", mode: "lines", x: circle.x, y: circle.y, fill: "toself", fillcolor: "rgba(0,114,178,0.12)", line: { color: L2C, width: 1.5 } },
+    { type: "scatter", mode: "lines", meta: "path", x: two.l1.x, y: two.l1.y, line: { color: L1C, width: 2.8 } },
+    { type: "scatter", mode: "lines", meta: "path", x: two.l2.x, y: two.l2.y, line: { color: L2C, width: 2.8 } },
+    { type: "scatter", mode: "markers", x: [START2[0]], y: [START2[1]], marker: { symbol: "x-thin", size: 12, line: { width: 3, color: "#1d2430" } } },
+    { type: "scatter", mode: "markers", x: [s1[0]], y: [s1[1]], marker: { size: 13, color: L1C, symbol: "diamond", line: { color: "#fff", width: 2 } } },
+    { type: "scatter", mode: "markers", x: [s2[0]], y: [s2[1]], marker: { size: 13, color: L2C, line: { color: "#fff", width: 2 } } },
+  ];
+  contour.drawOverlay(traces);
+  ui.legend.replaceChildren(
+    el("li", {}, el("span", { class: "swatch", style: `background:${L1C}` }), `L1: diamond |w1| + |w2| ≤ ${formatNumber(t1)}, its path, the loss contour through its solution (dotted)`),
+    el("li", {}, el("span", { class: "swatch", style: `background:${L2C}` }), `L2: circle w1² + w2² ≤ ${formatNumber(t2)}², its path and contour`),
+    el("li", {}, el("span", { class: "swatch", style: "background:#F0E442" }), "minimum of the loss alone"),
+  );
+  const fmt = (p) => `(${formatNumber(round(p[0]))}, ${formatNumber(round(p[1]))})`;
+  ui.solutions.textContent =
+    `λ = ${formatNumber(two.lam)}. With L1 the descent ends at ${fmt(s1)}: ` +
+    (Math.min(Math.abs(s1[0]), Math.abs(s1[1])) < 0.01 ? "on an axis, one weight is zero. " : "off the axes. ") +
+    `With L2 it ends at ${fmt(s2)}: ` +
+    (Math.min(Math.abs(s2[0]), Math.abs(s2[1])) < 0.01 ? "on an axis." : "both weights smaller, neither zero.");
+}
+
+const round = (v) => (Math.abs(v) < 5e-4 ? 0 : v);
+
+// ------------------------------------------------------------------------------------------ controls
+function bindControls() {
+  ui.strength.min = "0";
+  ui.strength.max = String(LADDER.length - 1);
+  ui.strength.step = "1";
+  ui.strength.value = String(LADDER.indexOf(state.lam));
+  const showStrengthLabel = () => {
+    const lam = LADDER[Number(ui.strength.value)];
+    ui.strengthOut.textContent = `= ${lam}`;
+    ui.strength.setAttribute("aria-valuetext", `λ = ${lam}`);
+    return lam;
+  };
+  showStrengthLabel();
+  ui.strength.addEventListener("input", () => {
+    state.lam = showStrengthLabel();
+    save();
+    drawSweep();
+    scheduleTrain();
+  });
+  for (const d of DATASETS) ui.dataset.append(el("option", { value: d.name, text: d.title }));
+  ui.dataset.value = state.ds;
+  ui.dataset.addEventListener("change", () => {
+    state.ds = ui.dataset.value;
+    save();
+    scheduleTrain(0);
+  });
+  const bind = (input, key, parse) => {
+    input.value = Array.isArray(state[key]) ? state[key].join(",") : String(state[key]);
+    input.addEventListener("change", () => {
+      const v = parse(input.value);
+      const ok = input.value.trim() !== "" && v !== undefined && SCHEMA[key].validate(v);
+      input.setAttribute("aria-invalid", String(!ok));
+      if (!ok) return;
+      state[key] = v;
+      save();
+      scheduleTrain(0);
+    });
+  };
+  bind(ui.epochs, "epochs", (s) => Number.parseInt(s, 10));
+  bind(ui.lr, "lr", Number);
+  bind(ui.hidden, "hidden", (s) => {
+    const v = s.split(",").map((t) => Number(t.trim()));
+    return v.every(Number.isFinite) ? v : undefined;
+  });
+  ui.lam2.value = String(state.lam2);
+  const showLam2 = () => {
+    ui.lam2Out.textContent = `= ${Number(ui.lam2.value).toFixed(1)}`;
+    ui.lam2.setAttribute("aria-valuetext", `λ = ${ui.lam2.value}`);
+  };
+  showLam2();
+  let timer = null;
+  ui.lam2.addEventListener("input", () => {
+    showLam2();
+    state.lam2 = Number(ui.lam2.value);
+    save();
+    clearTimeout(timer);
+    timer = setTimeout(() => solveTwoWeights().catch((e) => (ui.solutions.textContent = `Could not descend: ${e.message}`)), 200);
+  });
+  ui.copy.addEventListener("click", copyLink);
+}
+
+async function copyLink() {
+  const url = shareUrl(SCHEMA, state);
+  ui.link.value = url;
+  ui.link.hidden = false;
+  try {
+    await navigator.clipboard.writeText(url);
+    ui.copy.textContent = "Link copied";
+  } catch {
+    ui.link.select();
+    ui.copy.textContent = "Copy the link below";
+  }
+  setTimeout(() => (ui.copy.textContent = "Copy link"), 2500);
+}
+
+// Read-only hooks for the browser tests.
+window.__reg = {
+  counts: () => (shown ? { lam: shown.lam, l1: shown.l1.near, l2: shown.l2.near, total: shown.l1.total } : null),
+  histogramsDrawn: () => Boolean(ui.histL1.data?.[0]?.x?.length && ui.histL2.data?.[0]?.x?.length),
+  sweepPoints: () => (ui.sweep.data ?? []).map((t) => t.x.length),
+  solutions: () => (two ? { lam: two.lam, l1: last(two.l1), l2: last(two.l2) } : null),
+  overlayTraces: () => contour.overlay.data?.length ?? 0,
+  state: () => structuredClone(state),
+};
+
+bindControls();
+save();
+scheduleTrain(0);
+loadTwoWeights().catch((e) => (ui.solutions.textContent = `Could not draw the two-weight model: ${e.message}`));
