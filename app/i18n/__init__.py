@@ -24,9 +24,13 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 @lru_cache
 def catalog(lang: str) -> dict[str, str]:
-    """The flat key -> message table of one language."""
-    with (CATALOG_DIR / f"{lang}.json").open(encoding="utf-8") as fh:
-        return json.load(fh)
+    """The flat key -> message table of one language: `{lang}.json` merged with any `{lang}.<part>.json`
+    (e.g. `en.networks.json`), so each group of views can keep its messages in a file of its own."""
+    table: dict[str, str] = {}
+    for path in [CATALOG_DIR / f"{lang}.json", *sorted(CATALOG_DIR.glob(f"{lang}.*.json"))]:
+        with path.open(encoding="utf-8") as fh:
+            table.update(json.load(fh))
+    return table
 
 
 def resolve_language(raw: str | None) -> str:
@@ -54,7 +58,7 @@ def jinja_t(context, key: str, **params: object) -> str:
 
 @pass_context
 def jinja_th(context, key: str, **params: object) -> Markup:
-    """`th(key)`: a message that holds trusted markup from our own catalog (<strong>, <code>); params escaped."""
+    """`th(key)`: a message holding trusted markup from our own catalog (<strong>, <code>); params escaped."""
     escaped = {k: Markup.escape(v) for k, v in params.items()}
     return Markup(translate(context.get("lang", DEFAULT_LANGUAGE), key, **escaped))
 

@@ -51,14 +51,91 @@ ERROR_422 = {
 RESERVED_QUERY = {"grid", "expression", "view"}
 
 
-@router.get("/surfaces", summary="List the loss surfaces")
+def ok(description: str, example: Any, **more: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """An OpenAPI 200 response with a JSON example (plus other media types in `more`)."""
+    return {200: {"description": description, "content": {"application/json": {"example": example}, **more}}}
+
+
+SURFACE_EXAMPLE = {
+    "name": "bowl",
+    "title": "Bowl",
+    "dim": 2,
+    "formula": "x^2 + y^2",
+    "latex": "x^2 + y^2",
+    "view": [-3.0, 3.0, -3.0, 3.0],
+    "start": [-2.5, 2.0],
+    "minima": [[0.0, 0.0]],
+    "params": {},
+    "note": "A round bowl: the slope always points straight at the bottom.",
+    "parameters": [],
+}
+OPTIMIZER_EXAMPLE = {
+    "name": "sgd",
+    "title": "SGD",
+    "torch": "torch.optim.SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False)",
+    "note": "Plain gradient descent: step = slope x learning rate.",
+    "hyperparameters": [
+        {
+            "name": "lr",
+            "default": 0.001,
+            "kind": "float",
+            "minimum": 0.0,
+            "maximum": 1000.0,
+            "description": "learning rate: how far each update moves",
+            "log_scale": True,
+        }
+    ],
+}
+SCHEDULE_EXAMPLE = {
+    "name": "constant",
+    "title": "Constant",
+    "params": [],
+    "formula": "lr_t = lr",
+    "latex": "\\eta_t = \\eta",
+    "torch": "no scheduler",
+    "note": "The same step size for every update.",
+}
+TRACE_EXAMPLE = {
+    "surface": {"name": "parabola", "dim": 1, "formula": "x^2", "start": [2.5], "minima": [[0.0]]},
+    "steps": 2,
+    "seed": 0,
+    "columns": ["step", "x", "loss", "grad_x", "grad_norm", "lr", "update_x"],
+    "runs": [
+        {
+            "id": "r0",
+            "optimizer": "sgd",
+            "hyperparameters": {"lr": 0.1},
+            "end": {"reason": "max_steps", "step": 2, "detail": "reached the step budget of 2"},
+            "summary": {"final_loss": 2.56, "steps_taken": 2},
+            "data": {"step": [0, 1, 2], "x": [2.5, 2.0, 1.6], "loss": [6.25, 4.0, 2.56]},
+        }
+    ],
+}
+
+
+@router.get("/surfaces", summary="List the loss surfaces", responses=ok("Every surface.", [SURFACE_EXAMPLE]))
 def list_surfaces() -> Any:
     """Every built-in surface with its formula, view box, default start, known minima and parameters."""
     return serialize.surfaces_json()
 
 
 @router.get(
-    "/surfaces/{name}", summary="One surface, optionally with a grid for plotting", responses=ERROR_422
+    "/surfaces/{name}",
+    summary="One surface, optionally with a grid for plotting",
+    responses={
+        **ok(
+            "The surface; with `grid=n`, also `grid: {x, y, z, z_min, z_max}` on an n × n grid.",
+            {
+                **SURFACE_EXAMPLE,
+                "grid": {
+                    "x": [-3.0, 0.0, 3.0],
+                    "y": [-3.0, 0.0, 3.0],
+                    "z": [[18, 9, 18], [9, 0, 9], [18, 9, 18]],
+                },
+            },
+        ),
+        **ERROR_422,
+    },
 )
 def get_surface_detail(
     name: str,
@@ -109,31 +186,44 @@ def _parse_view(view: str | None) -> list[float] | None:
     return box
 
 
-@router.get("/version", summary="Versions of the app, the API and the stream protocol")
+@router.get(
+    "/version",
+    summary="Versions of the app, the API and the stream protocol",
+    responses=ok("Versions.", {"app": "0.1.0", "api": "v1", "protocol": 1, "numpy": "2.2.0"}),
+)
 def version() -> Any:
     return {"app": __version__, "api": "v1", "protocol": PROTOCOL_VERSION, "numpy": np.__version__}
 
 
-@router.get("/optimizers", summary="List the optimizers and their hyperparameters")
+@router.get(
+    "/optimizers",
+    summary="List the optimizers and their hyperparameters",
+    responses=ok("Every optimizer.", [OPTIMIZER_EXAMPLE]),
+)
 def list_optimizers() -> Any:
     """torch.optim names and defaults, bounds, one-line meanings and the update rule of each optimizer."""
     return serialize.optimizers_json()
 
 
-@router.get("/schedules", summary="List the learning-rate schedules")
+@router.get(
+    "/schedules",
+    summary="List the learning-rate schedules",
+    responses=ok("Every schedule.", [SCHEDULE_EXAMPLE]),
+)
 def list_schedules() -> Any:
     return serialize.schedules_json()
 
 
 TRACE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_422,
-    200: {
-        "description": "The trace of every run: columns per run, the end reason and summary figures.",
-        "content": {
+    **ok(
+        "The trace of every run: columns per run, the end reason and summary figures.",
+        TRACE_EXAMPLE,
+        **{
             "text/csv": {"example": "run,optimizer,step,x,y,loss,...\nadam,adam,0,-1.5,2.0,..."},
             "application/x-ndjson": {"example": '{"type":"step","run":"adam","step":0,"x":-1.5,...}'},
         },
-    },
+    ),
     304: {"description": "Not modified: the `If-None-Match` ETag matches (GET permalinks)."},
 }
 FormatQuery = Annotated[

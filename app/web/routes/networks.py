@@ -11,14 +11,28 @@ from app.ml.datasets import DATASETS
 from app.ml.errors import ConfigError
 from app.web import networks
 from app.web.responses import FastJSONResponse
-from app.web.routes.api import ERROR_422
+from app.web.routes.api import ERROR_422, ok
 from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest
 
 router = APIRouter(prefix="/api/v1", tags=["networks"], default_response_class=FastJSONResponse)
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-@router.get("/datasets", summary="List the datasets for network training")
+DATASET_EXAMPLE = {
+    "name": "insurance",
+    "title": "Insurance (course slide)",
+    "task": "binary",
+    "features": ["age", "affordability"],
+    "note": "The slide's 13 people, then generated ones.",
+    "default_n": 13,
+}
+
+
+@router.get(
+    "/datasets",
+    summary="List the datasets for network training",
+    responses=ok("Every dataset.", [DATASET_EXAMPLE]),
+)
 def list_datasets() -> Any:
     return [
         {
@@ -36,7 +50,20 @@ def list_datasets() -> Any:
 @router.post(
     "/datasets/preview",
     summary="Validate a dataset (e.g. a CSV upload) and return its rows",
-    responses=ERROR_422,
+    responses={
+        **ok(
+            "The dataset's rows and features.",
+            {
+                "dataset": {
+                    "name": "insurance",
+                    "features": ["age", "affordability"],
+                    "x": [[22, 1]],
+                    "y": [0],
+                }
+            },
+        ),
+        **ERROR_422,
+    },
 )
 def preview_dataset(body: DatasetPreviewRequest, settings: SettingsDep) -> Any:
     return {"dataset": networks.dataset_json(networks.load_dataset(body.dataset, settings))}
@@ -45,7 +72,17 @@ def preview_dataset(body: DatasetPreviewRequest, settings: SettingsDep) -> Any:
 @router.post(
     "/traces/network",
     summary="Train a small network and return every iteration and epoch",
-    responses=ERROR_422,
+    responses={
+        **ok(
+            "The stream's payloads: `started`, then iterations and epochs, then `done`.",
+            {
+                "started": {"iterations_per_epoch": 22, "epochs": 10},
+                "epochs": [{"epoch": 1, "iteration": 22, "train": {"loss": 0.61}, "val": {"loss": 0.63}}],
+                "done": {"reason": "max_epochs", "epoch": 10},
+            },
+        ),
+        **ERROR_422,
+    },
 )
 def network_trace(body: NetworkRequest, settings: SettingsDep) -> Any:
     """The stream's payloads for this config, concatenated: same config and seed, same bytes."""
@@ -54,14 +91,31 @@ def network_trace(body: NetworkRequest, settings: SettingsDep) -> Any:
 
 
 @router.post(
-    "/networks/code", summary="The configuration as runnable Keras and PyTorch code", responses=ERROR_422
+    "/networks/code",
+    summary="The configuration as runnable Keras and PyTorch code",
+    responses={
+        **ok("Runnable scripts.", {"keras": "import keras\n...", "pytorch": "import torch\n..."}),
+        **ERROR_422,
+    },
 )
 def network_code(body: NetworkRequest, settings: SettingsDep) -> Any:
     return networks.code_json(body, settings)
 
 
 @router.post(
-    "/networks/landscape", summary="The loss on a 2-D slice through the trained weights", responses=ERROR_422
+    "/networks/landscape",
+    summary="The loss on a 2-D slice through the trained weights",
+    responses={
+        **ok(
+            "The loss grid over (alpha, beta) and the training path projected onto the plane.",
+            {
+                "alpha": [-1.0, 0.0, 1.0],
+                "beta": [-1.0, 0.0, 1.0],
+                "loss": [[0.9, 0.7, 0.9], [0.6, 0.2, 0.6], [0.9, 0.7, 0.9]],
+            },
+        ),
+        **ERROR_422,
+    },
 )
 def network_landscape(body: LandscapeRequest, settings: SettingsDep) -> Any:
     """Filter-normalised random directions (Li et al., 2018); the training path projected onto the plane."""

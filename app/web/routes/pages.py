@@ -147,5 +147,7 @@ for _view in VIEWS:
 def embed(request: Request, name: str) -> HTMLResponse:
     """A view without header and footer, for an <iframe> on a course page (docs/embedding.md)."""
     if name not in EMBEDS:
-        raise HTTPException(status_code=404, detail=f"no embeddable view {name!r}; try one of {sorted(EMBEDS)}")
+        raise HTTPException(
+            status_code=404, detail=f"no embeddable view {name!r}; try one of {sorted(EMBEDS)}"
+        )
     return render_view(request, EMBEDS[name], embed=True)
