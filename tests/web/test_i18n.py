@@ -72,3 +72,16 @@ def test_messages_json_cannot_close_its_script() -> None:
     )
     body = html[start : html.index("</script>", start)]
     assert json.loads(body) == catalog("tr")
+
+
+def test_registry_texts_reach_the_page_in_its_language() -> None:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+
+    with TestClient(create_app()) as client:
+        tr = client.get("/?lang=tr").text
+        en = client.get("/").text
+    assert "Kıvrımlı, tabanı düz bir vadi" in tr and "A curved, flat-bottomed valley" not in tr
+    assert "A curved, flat-bottomed valley" in en
+    assert "öğrenme oranı: her güncellemenin ne kadar ilerlediği" in tr

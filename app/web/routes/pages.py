@@ -13,10 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from app import __version__
 from app.config import STATIC_DIR
-from app.i18n import LANGUAGES, messages_json, resolve_language, translate
-from app.ml.optimizers import OPTIMIZERS
-from app.ml.schedules import SCHEDULES
-from app.ml.surfaces import SURFACES
+from app.i18n import LANGUAGES, catalog, messages_json, resolve_language, translate
 from app.web import serialize
 from app.web.routes.networks import list_datasets
 
@@ -75,16 +72,41 @@ def _with_lang(request: Request, code: str) -> str:
 
 
 @lru_cache
-def registry_json() -> str:
-    """Surfaces, optimizers and schedules for the page to read at load (no extra round trip)."""
-    registry = {
-        "surfaces": serialize.surfaces_json(),
-        "optimizers": serialize.optimizers_json(),
-        "schedules": serialize.schedules_json(),
-        "datasets": list_datasets(),
-    }
+def registry(lang: str) -> dict[str, list[dict[str, Any]]]:
+    """Surfaces, optimizers, schedules and datasets with titles, notes and descriptions in ``lang``.
+
+    The registries speak English; their words for learners live in the catalogs as
+    ``registry.<kind>.<name>.title|note``, ``registry.hp.<name>`` and ``registry.schedule_param.<name>``.
+    """
+
+    def local(key: str, english: str) -> str:
+        return translate(lang, key) if key in catalog(lang) else english
+
+    surfaces, optimizers = serialize.surfaces_json(), serialize.optimizers_json()
+    schedules, datasets = serialize.schedules_json(), list_datasets()
+    for kind, entries in (
+        ("surface", surfaces),
+        ("optimizer", optimizers),
+        ("schedule", schedules),
+        ("dataset", datasets),
+    ):
+        for entry in entries:
+            for field in ("title", "note"):
+                entry[field] = local(f"registry.{kind}.{entry['name']}.{field}", entry[field])
+    for optimizer in optimizers:
+        for hp in optimizer["hyperparameters"]:
+            hp["description"] = local(f"registry.hp.{hp['name']}", hp["description"])
+    for schedule in schedules:
+        for param in schedule["params"]:
+            param["description"] = local(f"registry.schedule_param.{param['name']}", param["description"])
+    return {"surfaces": surfaces, "optimizers": optimizers, "schedules": schedules, "datasets": datasets}
+
+
+@lru_cache
+def registry_json(lang: str) -> str:
+    """The registry for the page to read at load (no extra round trip)."""
     # Escape "</" so no registry text can close the <script type="application/json"> element.
-    return serialize.dumps(registry).decode().replace("</", "<\\/")
+    return serialize.dumps(registry(lang)).decode().replace("</", "<\\/")
 
 
 @router.get("/static/vendor/plotly.min.js")
@@ -111,13 +133,11 @@ def favicon() -> FileResponse:
 def index(request: Request) -> HTMLResponse:
     """The landing page: what exists, with links to every view and into the API."""
     templates = request.app.state.templates
-    context = {
-        **page_context(request),
-        "views": VIEWS,
-        "surfaces": list(SURFACES.values()),
-        "optimizers": list(OPTIMIZERS.values()),
-        "schedules": list(SCHEDULES.values()),
-    }
+    context = page_context(request)
+    local = registry(context["lang"])
+    context.update(
+        views=VIEWS, surfaces=local["surfaces"], optimizers=local["optimizers"], schedules=local["schedules"]
+    )
     return templates.TemplateResponse(request, "index.html", context)
 
 
@@ -135,7 +155,7 @@ def render_view(request: Request, view: str, embed: bool) -> HTMLResponse:
     """One template per view; `embed` drops the site chrome and `controls` picks what stays visible."""
     template, _ = VIEWS[view]
     context = page_context(request, view, embed)
-    context.update(title=view_title(view, context["lang"]), registry_json=registry_json())
+    context.update(title=view_title(view, context["lang"]), registry_json=registry_json(context["lang"]))
     return request.app.state.templates.TemplateResponse(request, template, context)
 
 
