@@ -18,7 +18,7 @@ import { t } from "./i18n.js";
 const params = new URLSearchParams(location.search);
 const requiredOrigin = params.get("origin") || null;
 const framed = window.parent !== window;
-const EVENTS = new Set(["converged", "diverged", "max_steps", "stopped"]);
+const EVENTS = new Set(["converged", "diverged", "max_steps", "stopped", "early_stop", "done"]);
 const STEP_INTERVAL_MS = 100; // ≤ 10 gdp:step messages a second
 
 function post(message) {

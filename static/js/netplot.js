@@ -4,7 +4,9 @@
 // Stable exports (other views import these; add, do not rename):
 //
 //   CLASS_COLORS, classColor(k)          Okabe–Ito colour of class k (0 vermillion, 1 blue, 2 green, …)
-//   formatLoss(v)                        4 decimals as Keras prints them ("0.4132"), "–" when missing
+//   formatLoss(v)                        4 decimals as Keras prints them ("0.4132"; "0,4132" in tr), "–" when missing
+//   Texts come from the catalogs (app/i18n/{lang}.networks.json, keys netplot.*); the progress line stays
+//   exactly as Keras prints it (English words, decimal point), as a learner sees it in a notebook.
 //   progressLine({epoch, epochs, iteration, iterations, loss, valLoss, width})
 //                                        "Epoch 3/300 — 22/22 [==========] — loss: 0.4132 — val_loss: 0.4410"
 //   class TrainingLog                    accumulates one run's messages into arrays:
@@ -30,6 +32,7 @@
 //   metricText(task, metrics)            "accuracy 95.0 %" or "RMSE 0.21 · R² 0.93"
 /* global Plotly */
 import { PALETTE, formatNumber } from "./plot.js";
+import { localizeDecimal, plotlyLocale, t } from "./i18n.js";
 
 export const CLASS_COLORS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
 export const classColor = (k) => CLASS_COLORS[((k % CLASS_COLORS.length) + CLASS_COLORS.length) % CLASS_COLORS.length];
@@ -38,11 +41,17 @@ const NEGATIVE = "#D55E00";
 const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-export function formatLoss(v) {
+/** A loss with 4 decimals as Keras prints it, always with a decimal point (the progress line). */
+function kerasLoss(v) {
   if (v === null || v === undefined || !Number.isFinite(v)) return "–";
   const a = Math.abs(v);
   if (a !== 0 && (a < 1e-4 || a >= 1e7)) return v.toExponential(4);
   return v.toFixed(4);
+}
+
+/** The same 4 decimals with the page's decimal separator (readouts). */
+export function formatLoss(v) {
+  return localizeDecimal(kerasLoss(v));
 }
 
 /** The Keras progress line, e.g. `Epoch 3/300 — 22/22 [==========] — loss: 0.4132 — val_loss: 0.4410`. */
@@ -50,15 +59,15 @@ export function progressLine({ epoch, epochs, iteration, iterations, loss, valLo
   const done = iterations ? Math.round((width * iteration) / iterations) : 0;
   let bar = "=".repeat(Math.min(done, width));
   if (done < width) bar += ">" + ".".repeat(width - done - 1);
-  const parts = [`Epoch ${epoch}/${epochs}`, `${iteration}/${iterations} [${bar}]`, `loss: ${formatLoss(loss)}`];
-  if (valLoss !== undefined && valLoss !== null) parts.push(`val_loss: ${formatLoss(valLoss)}`);
+  const parts = [`Epoch ${epoch}/${epochs}`, `${iteration}/${iterations} [${bar}]`, `loss: ${kerasLoss(loss)}`];
+  if (valLoss !== undefined && valLoss !== null) parts.push(`val_loss: ${kerasLoss(valLoss)}`);
   return parts.join(" — ");
 }
 
 export function metricText(task, metrics) {
   if (!metrics) return "–";
-  if (task === "regression") return `RMSE ${formatNumber(metrics.rmse)} · R² ${formatNumber(metrics.r2)}`;
-  return metrics.accuracy === undefined ? "–" : `accuracy ${(100 * metrics.accuracy).toFixed(1)} %`;
+  if (task === "regression") return t("netplot.rmse_r2", { rmse: formatNumber(metrics.rmse), r2: formatNumber(metrics.r2) });
+  return metrics.accuracy === undefined ? "–" : t("netplot.accuracy", { value: localizeDecimal((100 * metrics.accuracy).toFixed(1)) });
 }
 
 const IT_COLUMNS = ["epoch", "iteration", "global_step", "batch_loss", "lr", "batch", "masks"];
@@ -205,7 +214,7 @@ export class NetworkDiagram {
     });
     const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "net-svg", role: "img", preserveAspectRatio: "xMidYMid meet" });
     const title = svg("title");
-    title.textContent = `Network ${layers.join("–")}: circles are neurons, lines are weights (blue positive, vermillion negative, width = size)`;
+    title.textContent = t("netplot.diagram_title", { layers: layers.join("–") });
     root.append(title);
     const edges = svg("g", { class: "edges" });
     this.edges = [];
@@ -236,7 +245,7 @@ export class NetworkDiagram {
     const labels = svg("g", { class: "net-labels" });
     layers.forEach((n, l) => {
       const text = svg("text", { x: xs[l], y: H - 6, "text-anchor": "middle" });
-      const name = l === 0 ? "input" : l === layers.length - 1 ? "output" : activations?.[l - 1] ?? "hidden";
+      const name = l === 0 ? t("netplot.input") : l === layers.length - 1 ? t("netplot.output") : activations?.[l - 1] ?? t("netplot.hidden");
       text.textContent = `${name} (${n})`;
       labels.append(text);
     });
@@ -326,7 +335,7 @@ export class DecisionPlot {
     else traces.push(...this.#points2d(dataset, task, classes, highlight));
     if (grid && oneD) {
       const values = grid.values.map((v) => (Array.isArray(v) ? v[v.length - 1] : v));
-      traces.push({ type: "scatter", mode: "lines", name: "model", x: grid.x, y: values, line: { color: "#000", width: 2.5 }, hovertemplate: "x %{x:.3g}<br>model %{y:.3g}<extra></extra>" });
+      traces.push({ type: "scatter", mode: "lines", name: t("netplot.model"), x: grid.x, y: values, line: { color: "#000", width: 2.5 }, hovertemplate: `x %{x:.3g}<br>${t("netplot.model")} %{y:.3g}<extra></extra>` });
     }
     const [x0, x1, y0, y1] = dataset.box;
     const pad = (a, b) => {
@@ -334,6 +343,7 @@ export class DecisionPlot {
       return [a - p, b + p];
     };
     const layout = {
+      ...plotlyLocale(),
       margin: { l: 50, r: 12, t: title ? 26 : 8, b: 42 },
       font: FONT,
       title: title ? { text: title, font: { size: 13 }, x: 0.02, y: 0.98 } : undefined,
@@ -342,7 +352,8 @@ export class DecisionPlot {
         ? { title: { text: dataset.target ?? "y", standoff: 4 }, zeroline: false }
         : { title: { text: dataset.features[1], standoff: 4 }, range: grid ? [grid.y[0], grid.y[grid.y.length - 1]] : pad(y0, y1), zeroline: false },
       showlegend: true,
-      legend: { orientation: "h", y: -0.16, yanchor: "top", x: 0, font: { size: 11 } },
+      // below the x-axis title whatever the plot's height (a 320 px embed is short): ~56 px under the plot area
+      legend: { orientation: "h", y: -56 / Math.max(120, (this.element.clientHeight || 340) - 50), yanchor: "top", x: 0, font: { size: 11 } },
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "#fff",
       uirevision: "keep",
@@ -355,8 +366,8 @@ export class DecisionPlot {
     if (task === "binary") {
       const z = grid.values.map((row) => row.map((v) => (Array.isArray(v) ? v[v.length - 1] : v)));
       return [
-        { ...common, z, zmin: 0, zmax: 1, colorscale: [[0, tint(classColor(0), LIGHT)], [0.5, "#ffffff"], [1, tint(classColor(1), LIGHT)]], name: "P(class 1)", showlegend: false },
-        { type: "contour", x: grid.x, y: grid.y, z, showscale: false, hoverinfo: "skip", contours: { start: 0.5, end: 0.5, size: 1, coloring: "none" }, line: { color: "#1d2430", width: 1.5, dash: "dot" }, showlegend: false, name: "boundary" },
+        { ...common, z, zmin: 0, zmax: 1, colorscale: [[0, tint(classColor(0), LIGHT)], [0.5, "#ffffff"], [1, tint(classColor(1), LIGHT)]], name: t("netplot.p_class1"), showlegend: false },
+        { type: "contour", x: grid.x, y: grid.y, z, showscale: false, hoverinfo: "skip", contours: { start: 0.5, end: 0.5, size: 1, coloring: "none" }, line: { color: "#1d2430", width: 1.5, dash: "dot" }, showlegend: false, name: t("netplot.boundary") },
       ];
     }
     if (task === "multiclass") {
@@ -377,7 +388,7 @@ export class DecisionPlot {
       scale[scale.length - 1][0] = 1;
       return [{ ...common, z, zmin: 0, zmax: C, colorscale: scale, zsmooth: false, showlegend: false }];
     }
-    return [{ ...common, z: grid.values, colorscale: [[0, "#f4f6f9"], [1, "#7aa6c8"]], showscale: true, colorbar: { thickness: 10, title: { text: "model", side: "top" } }, hoverinfo: "z", showlegend: false }];
+    return [{ ...common, z: grid.values, colorscale: [[0, "#f4f6f9"], [1, "#7aa6c8"]], showscale: true, colorbar: { thickness: 10, title: { text: t("netplot.model"), side: "top" } }, hoverinfo: "z", showlegend: false }];
   }
 
   #points2d(dataset, task, classes, highlight) {
@@ -385,7 +396,7 @@ export class DecisionPlot {
     const split = (rows, hollow, label) => {
       if (!rows?.x?.length) return;
       if (task === "regression") {
-        traces.push({ type: "scatter", mode: "markers", name: label, x: rows.x.map((p) => p[0]), y: rows.x.map((p) => p[1]), marker: { size: 7, color: rows.y, colorscale: "Viridis", symbol: hollow ? "circle-open" : "circle", line: { width: hollow ? 1.5 : 0.5, color: "#fff" } }, hovertemplate: `${label}<br>%{x:.3g}, %{y:.3g}<extra></extra>` });
+        traces.push({ type: "scatter", mode: "markers", name: label, x: rows.x.map((p) => p[0]), y: rows.x.map((p) => p[1]), marker: { size: 7, color: rows.y, colorscale: "Viridis", symbol: hollow ? "circle-open" : "circle", line: { width: hollow ? 1.5 : 0.5, color: "#fff" } }, hovertemplate: `${label}<br>%{x:.3g}; %{y:.3g}<extra></extra>` });
         return;
       }
       const C = Math.max(2, classes);
@@ -402,22 +413,22 @@ export class DecisionPlot {
         traces.push({
           type: "scatter",
           mode: "markers",
-          name: `${label} class ${k}`,
+          name: t("netplot.split_class", { split: label, k }),
           legendgroup: label,
           x: xs,
           y: ys,
           marker: hollow
             ? { size: 7, symbol: "circle-open", color: classColor(k), line: { width: 1.8, color: classColor(k) } }
             : { size: 7, symbol: "circle", color: classColor(k), line: { width: 0.8, color: "#fff" } },
-          hovertemplate: `${label} · class ${k}<br>%{x:.3g}, %{y:.3g}<extra></extra>`,
+          hovertemplate: `${t("netplot.split_class", { split: label, k })}<br>%{x:.3g}; %{y:.3g}<extra></extra>`,
         });
       }
     };
-    split(dataset.train, false, "train");
-    split(dataset.val, true, "validation");
+    split(dataset.train, false, t("netplot.train"));
+    split(dataset.val, true, t("netplot.validation"));
     if (highlight?.length) {
       const rows = dataset.train.x;
-      traces.push({ type: "scatter", mode: "markers", name: "current batch", x: highlight.map((i) => rows[i][0]), y: highlight.map((i) => rows[i][1]), marker: { size: 13, symbol: "circle-open", color: "#000", line: { width: 2, color: "#000" } }, hoverinfo: "skip" });
+      traces.push({ type: "scatter", mode: "markers", name: t("netplot.current_batch"), x: highlight.map((i) => rows[i][0]), y: highlight.map((i) => rows[i][1]), marker: { size: 13, symbol: "circle-open", color: "#000", line: { width: 2, color: "#000" } }, hoverinfo: "skip" });
     }
     return traces;
   }
@@ -436,8 +447,8 @@ export class DecisionPlot {
         hovertemplate: `${label}<br>x %{x:.3g}<br>y %{y:.3g}<extra></extra>`,
       });
     };
-    add(dataset.train, false, "train");
-    add(dataset.val, true, "validation");
+    add(dataset.train, false, t("netplot.train"));
+    add(dataset.val, true, t("netplot.validation"));
     void task;
     return traces;
   }
@@ -449,31 +460,35 @@ export class LossCurves {
     this.element = element;
   }
 
-  draw({ epochs, train, val = null, bestEpoch = null, stopEpoch = null, ytitle = "loss", extra = [], xmax = null }) {
+  draw({ epochs, train, val = null, bestEpoch = null, stopEpoch = null, ytitle = t("netplot.loss"), extra = [], xmax = null }) {
+    const trainName = t("netplot.train_loss");
+    const valName = t("netplot.val_loss");
+    const epochWord = t("netplot.epoch");
     const traces = [
-      { type: "scatter", mode: "lines", name: "train loss", x: epochs, y: train, line: { color: PALETTE[0], width: 2 }, hovertemplate: "epoch %{x}<br>train loss %{y:.4f}<extra></extra>" },
+      { type: "scatter", mode: "lines", name: trainName, x: epochs, y: train, line: { color: PALETTE[0], width: 2 }, hovertemplate: `${epochWord} %{x}<br>${trainName} %{y:.4f}<extra></extra>` },
     ];
     if (val && val.some((v) => v !== null)) {
-      traces.push({ type: "scatter", mode: "lines", name: "val loss", x: epochs, y: val, line: { color: PALETTE[1], width: 2, dash: "dash" }, hovertemplate: "epoch %{x}<br>val loss %{y:.4f}<extra></extra>" });
+      traces.push({ type: "scatter", mode: "lines", name: valName, x: epochs, y: val, line: { color: PALETTE[1], width: 2, dash: "dash" }, hovertemplate: `${epochWord} %{x}<br>${valName} %{y:.4f}<extra></extra>` });
     }
     for (const e of extra) traces.push({ type: "scatter", mode: "lines", name: e.name, x: e.x, y: e.y, line: { color: e.color ?? PALETTE[2], width: 2, dash: e.dash ?? "solid" } });
     const shapes = [];
     const annotations = [];
     if (bestEpoch) {
       shapes.push({ type: "line", xref: "x", yref: "paper", x0: bestEpoch, x1: bestEpoch, y0: 0, y1: 1, line: { color: PALETTE[2], width: 2, dash: "dot" } });
-      annotations.push({ xref: "x", yref: "paper", x: bestEpoch, y: 1, text: `best epoch ${bestEpoch}`, showarrow: false, xanchor: "right", yanchor: "top", font: { size: 11, color: "#00734f" }, bgcolor: "rgba(255,255,255,0.8)" });
+      annotations.push({ xref: "x", yref: "paper", x: bestEpoch, y: 1, text: t("netplot.best_epoch", { n: bestEpoch }), showarrow: false, xanchor: "right", yanchor: "top", font: { size: 11, color: "#00734f" }, bgcolor: "rgba(255,255,255,0.8)" });
     }
     if (stopEpoch) {
       shapes.push({ type: "line", xref: "x", yref: "paper", x0: stopEpoch, x1: stopEpoch, y0: 0, y1: 1, line: { color: "#1d2430", width: 2 } });
-      annotations.push({ xref: "x", yref: "paper", x: stopEpoch, y: 0.86, text: `early stop ${stopEpoch}`, showarrow: false, xanchor: "left", yanchor: "top", font: { size: 11 }, bgcolor: "rgba(255,255,255,0.8)" });
+      annotations.push({ xref: "x", yref: "paper", x: stopEpoch, y: 0.86, text: t("netplot.early_stop", { n: stopEpoch }), showarrow: false, xanchor: "left", yanchor: "top", font: { size: 11 }, bgcolor: "rgba(255,255,255,0.8)" });
     }
     if (!epochs.length) {
-      annotations.push({ xref: "paper", yref: "paper", x: 0.5, y: 0.5, text: "The loss of every epoch appears here once training runs.", showarrow: false, font: { size: 13, color: "#5b6675" } });
+      annotations.push({ xref: "paper", yref: "paper", x: 0.5, y: 0.5, text: t("netplot.curves_empty"), showarrow: false, font: { size: 13, color: "#5b6675" } });
     }
     const layout = {
+      ...plotlyLocale(),
       margin: { l: 56, r: 12, t: 8, b: 40 },
       font: FONT,
-      xaxis: { title: { text: "epoch", standoff: 4 }, zeroline: false, range: xmax ? [0, xmax] : epochs.length ? undefined : [0, 10], autorange: Boolean(epochs.length) && !xmax, rangemode: "tozero" },
+      xaxis: { title: { text: epochWord, standoff: 4 }, zeroline: false, range: xmax ? [0, xmax] : epochs.length ? undefined : [0, 10], autorange: Boolean(epochs.length) && !xmax, rangemode: "tozero" },
       yaxis: { title: { text: ytitle }, zeroline: false, rangemode: "tozero", range: epochs.length ? undefined : [0, 1], autorange: Boolean(epochs.length) },
       showlegend: true,
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
@@ -492,7 +507,7 @@ export function confusionTable(matrix, classNames = null) {
   const names = classNames ?? matrix.map((_, k) => String(k));
   const head = table.createTHead().insertRow();
   const corner = document.createElement("th");
-  corner.textContent = "true ↓ / predicted →";
+  corner.textContent = t("netplot.confusion_corner");
   corner.scope = "col";
   head.append(corner);
   for (const n of names) {

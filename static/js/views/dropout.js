@@ -1,9 +1,16 @@
 // The dropout view: a live training over the stream (kind "network") with a dropout rate p per hidden layer,
 // the masks it draws (neurons × recent iterations), the running fraction of neurons kept against 1 − p, and
 // the same network trained with and without dropout (two REST traces) to show the train/val loss gap.
+//
+// Embedding (/embed/dropout): play/pause/step/reset drive the live training; set(run, {p: 0.3}) or
+// set(run, {p_1: 0.5, p_2: 0.25}) changes the dropout rate of every / one hidden layer (a new live training and
+// comparison: dropout is fixed for a run), set(run, {lr}) the learning rate (sent live with the stream's `set`).
+// Reports gdp:step {dropout: global_step}, gdp:event done | diverged | stopped, then gdp:done.
 /* global Plotly */
 import { StreamClient, api, embeddedRegistry } from "../client.js";
-import { readState, shareUrl, writeState } from "../state.js";
+import { registerView } from "../embed.js";
+import { localizeDecimal, plotlyLocale, t } from "../i18n.js";
+import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { PALETTE, formatNumber } from "../plot.js";
 import { bindShortcuts, el } from "../controls.js";
 import { NetworkDiagram, progressLine } from "../netplot.js";
@@ -109,11 +116,16 @@ function connect() {
     for (const r of msg.records) if (r.weights) live.weights = r.weights;
     dirty = true;
   });
-  client.on("done", (msg) => fresh(msg) && setStatus("finished"));
+  client.on("event", (msg) => fresh(msg) && embed.event("dropout", msg.event));
+  client.on("done", (msg) => {
+    if (!fresh(msg)) return;
+    setStatus("finished");
+    embed.done();
+  });
   client.on("state", (msg) => fresh(msg) && status !== "finished" && setStatus(msg.paused ? "paused" : "running"));
-  client.on("error", (msg) => (ui.status.textContent = `The server refused that: ${msg.message}`));
+  client.on("error", (msg) => (ui.status.textContent = t("error.server_refused", { message: msg.message })));
   client.on("close", (info) => {
-    ui.status.textContent = `Connection to the server closed (${info.code}). Reload the page to continue.`;
+    ui.status.textContent = t("error.closed_reload", { reason: info.code });
     status = "idle";
   });
 }
@@ -157,6 +169,7 @@ function addIterations(cols) {
     live.last = { epoch: cols.epoch[i], iteration: cols.iteration[i], loss: cols.batch_loss[i] };
     live.masks = column;
   }
+  if (n) embed.step("dropout", cols.global_step[n - 1]);
   if (live.steps.length > WINDOW) {
     live.steps.splice(0, live.steps.length - WINDOW);
     live.columns.splice(0, live.columns.length - WINDOW);
@@ -166,13 +179,13 @@ function addIterations(cols) {
 
 function setStatus(next, message) {
   status = next;
-  ui.play.textContent = status === "running" ? "Pause" : "Play";
+  ui.play.textContent = status === "running" ? t("common.pause") : t("common.play");
   ui.play.setAttribute("aria-pressed", String(status === "running"));
   const words = {
-    idle: "Ready: press Play (Space) to train live.",
-    running: "Training…",
-    paused: "Paused.",
-    finished: "Finished: every epoch ran. Play trains again.",
+    idle: t("dropout.status.idle"),
+    running: t("network.status.running"),
+    paused: t("common.paused"),
+    finished: t("dropout.status.finished"),
   };
   ui.status.textContent = message ?? words[status];
 }
@@ -192,7 +205,7 @@ async function play() {
     setStatus("running");
   } else {
     client.startNetwork(networkConfig(state.p, 5), { speed: parseSpeed(state.speed), paused: false });
-    setStatus("running", "Starting…");
+    setStatus("running", t("common.starting"));
   }
 }
 
@@ -244,7 +257,7 @@ function curves(trace) {
 async function runCompare() {
   const token = ++compare.token;
   const p = state.p.slice();
-  ui.cmpStatus.textContent = "Training both…";
+  ui.cmpStatus.textContent = t("dropout.training_both");
   try {
     const [without, withDropout] = await Promise.all([
       api.networkTrace(networkConfig(0)),
@@ -258,13 +271,14 @@ async function runCompare() {
     const a = compare.without;
     const b = compare.with;
     ui.cmpStatus.textContent =
-      `Gap at the end (validation − training loss, mean of the last epochs): ${formatNumber(a.gap)} without dropout, ` +
-      `${formatNumber(b.gap)} with dropout` +
-      (a.accuracy !== null && b.accuracy !== null
-        ? `; validation accuracy ${formatNumber(a.accuracy * 100)} % vs ${formatNumber(b.accuracy * 100)} %.`
-        : ".");
+      a.accuracy !== null && b.accuracy !== null
+        ? t("dropout.cmp_result_acc", {
+            without: formatNumber(a.gap), with_: formatNumber(b.gap),
+            acc_without: formatNumber(a.accuracy * 100), acc_with: formatNumber(b.accuracy * 100),
+          })
+        : t("dropout.cmp_result", { without: formatNumber(a.gap), with_: formatNumber(b.gap) });
   } catch (error) {
-    if (token === compare.token) ui.cmpStatus.textContent = `Could not train: ${error.message}`;
+    if (token === compare.token) ui.cmpStatus.textContent = t("dropout.could_not_train", { message: error.message });
   }
 }
 
@@ -274,17 +288,18 @@ function drawCompare() {
   const range = [0, Math.min(top * 1.05, 3)];
   const draw = (element, c, showLegend) => {
     const traces = [
-      { type: "scatter", mode: "lines", name: "training loss", x: c.epochs, y: c.train, line: { color: TRAIN, width: 2 } },
+      { type: "scatter", mode: "lines", name: t("dropout.training_loss"), x: c.epochs, y: c.train, line: { color: TRAIN, width: 2 } },
       {
-        type: "scatter", mode: "lines", name: "validation loss", x: c.epochs, y: c.val,
+        type: "scatter", mode: "lines", name: t("dropout.validation_loss"), x: c.epochs, y: c.val,
         line: { color: VAL, width: 2, dash: "dash" }, fill: "tonexty", fillcolor: "rgba(213,94,0,0.12)",
       },
     ];
     const layout = {
+      ...plotlyLocale(),
       margin: { l: 46, r: 8, t: showLegend ? 28 : 8, b: 38 },
       font: FONT,
-      xaxis: { title: { text: "epoch", standoff: 2 }, zeroline: false },
-      yaxis: { title: { text: "loss" }, range, zeroline: false },
+      xaxis: { title: { text: t("netplot.epoch"), standoff: 2 }, zeroline: false },
+      yaxis: { title: { text: t("netplot.loss") }, range, zeroline: false },
       showlegend: true,
       legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 }, traceorder: "normal" },
       paper_bgcolor: "rgba(0,0,0,0)",
@@ -293,9 +308,9 @@ function drawCompare() {
   };
   draw(ui.cmpWithout, compare.without, true);
   draw(ui.cmpWith, compare.with, true);
-  ui.gapWithout.textContent = `gap ${formatNumber(compare.without.gap)}`;
-  ui.gapWith.textContent = `gap ${formatNumber(compare.with.gap)}`;
-  ui.cmpP.textContent = `(p = ${compare.p.join(", ")})`;
+  ui.gapWithout.textContent = t("dropout.gap", { value: formatNumber(compare.without.gap) });
+  ui.gapWith.textContent = t("dropout.gap", { value: formatNumber(compare.with.gap) });
+  ui.cmpP.textContent = `(p = ${compare.p.map((v) => formatNumber(v)).join(t("common.list_sep"))})`;
 }
 
 // ------------------------------------------------------------------------------------------ drawing
@@ -320,7 +335,7 @@ function heatmapData() {
       rows.push((live?.columns ?? []).map((col) => (col[layer] ? col[layer][u] : 1)));
       y++;
     }
-    text.push({ y: y - units / 2 - 0.5, label: `layer ${layer + 1}<br>p = ${state.p[layer] ?? 0}` });
+    text.push({ y: y - units / 2 - 0.5, label: t("dropout.layer_p", { n: layer + 1, p: formatNumber(state.p[layer] ?? 0) }) });
   });
   return { z: rows, x: live?.steps ?? [], labels: text, n: y };
 }
@@ -331,12 +346,13 @@ function drawMasks() {
     type: "heatmap", z, x, y: [...Array(n).keys()],
     zmin: 0, zmax: 1, colorscale: [[0, "#e9edf2"], [0.5, "#e9edf2"], [0.5, "#0072B2"], [1, "#0072B2"]],
     showscale: false, xgap: 1, ygap: 0, hoverongaps: false,
-    hovertemplate: "iteration %{x}<br>neuron %{y}<br>%{z}<extra></extra>",
+    hovertemplate: `${t("dropout.hover_mask")}<extra></extra>`,
   };
   const layout = {
+    ...plotlyLocale(),
     margin: { l: 70, r: 8, t: 4, b: 36 },
     font: FONT,
-    xaxis: { title: { text: "iteration (global step)", standoff: 2 }, zeroline: false, showgrid: false, nticks: 6, visible: x.length > 0 },
+    xaxis: { title: { text: t("dropout.global_step"), standoff: 2 }, zeroline: false, showgrid: false, nticks: 6, visible: x.length > 0 },
     yaxis: { autorange: false, range: [n - 0.5, -0.5], showticklabels: false, ticks: "", showgrid: false, zeroline: false },
     annotations: [
       ...labels.map((l) => ({
@@ -344,7 +360,7 @@ function drawMasks() {
       })),
       ...(x.length
         ? []
-        : [{ xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, text: "Press Play: each iteration adds a column of masks", font: { size: 13, color: "#5b6675" } }]),
+        : [{ xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, text: t("dropout.press_play"), font: { size: 13, color: "#5b6675" } }]),
     ],
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "#ffffff",
@@ -361,20 +377,21 @@ function drawKept() {
     const acc = live?.kept[layer];
     const p = state.p[layer] ?? 0;
     traces.push({
-      type: "scatter", mode: "lines", name: `layer ${layer + 1}: kept`, x: acc ? acc.x : [], y: acc ? acc.y : [],
+      type: "scatter", mode: "lines", name: t("dropout.layer_kept", { n: layer + 1 }), x: acc ? acc.x : [], y: acc ? acc.y : [],
       line: { color, width: 2 },
-      hovertemplate: `layer ${layer + 1}<br>iteration %{x}<br>kept %{y:.3f}<extra></extra>`,
+      hovertemplate: `${t("dropout.layer", { n: layer + 1 })}<br>${t("dropout.iteration")} %{x}<br>${t("dropout.kept")} %{y:.3f}<extra></extra>`,
     });
     traces.push({
-      type: "scatter", mode: "lines", name: `layer ${layer + 1}: 1 − p = ${formatNumber(1 - p)}`,
+      type: "scatter", mode: "lines", name: t("dropout.layer_target", { n: layer + 1, value: formatNumber(1 - p) }),
       x: [0, xMax], y: [1 - p, 1 - p], line: { color, width: 1.5, dash: "dot" }, hoverinfo: "skip",
     });
   });
   const layout = {
+    ...plotlyLocale(),
     margin: { l: 46, r: 8, t: 8, b: 38 },
     font: FONT,
-    xaxis: { title: { text: "iteration", standoff: 2 }, range: [0, xMax], zeroline: false },
-    yaxis: { title: { text: "fraction kept" }, range: [0, 1.05], zeroline: false },
+    xaxis: { title: { text: t("dropout.iteration"), standoff: 2 }, range: [0, xMax], zeroline: false },
+    yaxis: { title: { text: t("dropout.fraction_kept") }, range: [0, 1.05], zeroline: false },
     legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top", font: { size: 11 } },
     paper_bgcolor: "rgba(0,0,0,0)",
   };
@@ -386,8 +403,8 @@ function drawKept() {
       const p = state.p[layer] ?? 0;
       return el(
         "div", {},
-        el("dt", { text: `layer ${layer + 1} (${units} neurons)` }),
-        el("dd", { dataset: { layer: String(layer) }, text: `kept ${mean === null ? "–" : formatNumber(mean)} · 1 − p = ${formatNumber(1 - p)}` }),
+        el("dt", { text: t("dropout.layer_neurons", { n: layer + 1, units }) }),
+        el("dd", { dataset: { layer: String(layer) }, text: t("dropout.kept_readout", { mean: mean === null ? "–" : formatNumber(mean), target: formatNumber(1 - p) }) }),
       );
     }),
   );
@@ -395,7 +412,7 @@ function drawKept() {
 
 function drawProgress() {
   if (!live || !live.last) {
-    ui.progress.textContent = `Epoch – / ${state.epochs} · iteration –`;
+    ui.progress.textContent = t("dropout.progress_idle", { epochs: state.epochs });
     return;
   }
   const rec = live.epochRecords[live.epochRecords.length - 1];
@@ -427,7 +444,7 @@ function renderRates() {
       const out = el("output", { for: id, text: "" });
       const input = el("input", { type: "range", id, min: "0", max: "0.9", step: "0.05", value: String(state.p[layer]) });
       const show = () => {
-        out.textContent = `p = ${Number(input.value).toFixed(2)} · keep 1 − p = ${(1 - Number(input.value)).toFixed(2)}`;
+        out.textContent = t("dropout.rate_out", { p: localizeDecimal(Number(input.value).toFixed(2)), keep: localizeDecimal((1 - Number(input.value)).toFixed(2)) });
         input.setAttribute("aria-valuetext", out.textContent);
       };
       show();
@@ -439,7 +456,7 @@ function renderRates() {
         scheduleCompare(450);
       });
       input.addEventListener("change", restartLive);
-      return el("div", { class: "field rate" }, el("label", { for: id }, `Layer ${layer + 1} (${units} neurons) `, out), input);
+      return el("div", { class: "field rate" }, el("label", { for: id }, `${t("dropout.rate_label", { n: layer + 1, units })} `, out), input);
     }),
   );
 }
@@ -491,7 +508,7 @@ function bindControls() {
   ui.speed.value = String(index >= 0 ? index : 6);
   const showSpeed = () => {
     const s = SPEEDS[Number(ui.speed.value)];
-    ui.speedOut.textContent = s === "max" ? "max" : `${s} iterations/s`;
+    ui.speedOut.textContent = s === "max" ? t("common.speed_max_short") : t("network.speed", { n: s });
     ui.speed.setAttribute("aria-valuetext", ui.speedOut.textContent);
     return s;
   };
@@ -511,12 +528,12 @@ async function copyLink() {
   ui.link.hidden = false;
   try {
     await navigator.clipboard.writeText(url);
-    ui.copy.textContent = "Link copied";
+    ui.copy.textContent = t("common.link_copied");
   } catch {
     ui.link.select();
-    ui.copy.textContent = "Copy the link below";
+    ui.copy.textContent = t("common.copy_link_below");
   }
-  setTimeout(() => (ui.copy.textContent = "Copy link"), 2500);
+  setTimeout(() => (ui.copy.textContent = t("common.copy_link")), 2500);
 }
 
 // Read-only hooks for the browser tests: they wait on these, never on sleeps.
@@ -545,10 +562,49 @@ window.__dropout = {
   state: () => structuredClone(state),
 };
 
+// ------------------------------------------------------------------------------------------ embedding
+async function setFromHost(run, hyperparameters) {
+  if (run && run !== "dropout") throw new Error(`no run ${run}; this view has one run, "dropout"`);
+  const rates = state.p.slice();
+  let lr;
+  for (const [name, value] of Object.entries(hyperparameters)) {
+    const layer = /^p_(\d)$/.exec(name);
+    if (name === "lr" && value > 0 && value <= 1) lr = value;
+    else if (name === "p" && value >= 0 && value <= 0.9) rates.fill(value);
+    else if (layer && Number(layer[1]) >= 1 && Number(layer[1]) <= rates.length && value >= 0 && value <= 0.9) rates[Number(layer[1]) - 1] = value;
+    else throw new Error(`cannot set ${name} = ${value} (p, p_1 … p_${rates.length} in [0, 0.9], lr in (0, 1])`);
+  }
+  if (lr !== undefined) {
+    state.lr = lr;
+    ui.lr.value = String(lr);
+    if (client && (status === "running" || status === "paused")) client.send({ type: "set", hyperparameters: { lr } });
+  }
+  if (rates.some((v, i) => v !== state.p[i])) {
+    state.p = rates;
+    renderRates();
+    restartLive();
+    scheduleCompare(0);
+  }
+  save();
+}
+
+const embed = registerView(
+  "dropout",
+  {
+    play: () => (status === "running" ? undefined : play()),
+    pause: () => (status === "running" ? play() : undefined),
+    step,
+    reset,
+    set: setFromHost,
+  },
+  { query: () => encodeState(SCHEMA, state), height: 1500 },
+);
+
 bindControls();
 renderRates();
 save();
 connect();
+client.ready.then(() => embed.ready()).catch(() => {});
 setStatus("idle");
 scheduleCompare(0);
 requestAnimationFrame(frame);

@@ -1,9 +1,16 @@
 // The epoch / batch / iteration view (/epochs): one live training over the stream (kind "network") whose
 // `iterations.batch` colours every training example by the batch it falls in this epoch, with the Keras
 // arithmetic spelled out; and three REST trainings (batch size 1, 32 and n) compared side by side.
+//
+// Embedding (/embed/epochs): play/pause/step/reset drive the live training; set(run, {batch_size, epochs})
+// changes the batch size or the number of epochs (a new training; the comparison is redrawn), set(run, {lr})
+// sends the stream's `set` to the training in progress. Reports gdp:step {epochs: global_step}, gdp:event
+// done | diverged | stopped, then gdp:done.
 /* global Plotly */
 import { StreamClient, api, embeddedRegistry } from "../client.js";
-import { readState, shareUrl, writeState } from "../state.js";
+import { registerView } from "../embed.js";
+import { localizeDecimal, plotlyLocale, t } from "../i18n.js";
+import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { PALETTE, formatNumber } from "../plot.js";
 import { SPEEDS, bindShortcuts, el, speedIndex } from "../controls.js";
 import { TrainingLog, progressLine } from "../netplot.js";
@@ -60,10 +67,10 @@ function config(batchSize = state.bs, epochs = state.epochs) {
 
 function setStatus(next, message) {
   status = next;
-  ui.play.textContent = status === "running" ? "Pause" : "Play";
+  ui.play.textContent = status === "running" ? t("common.pause") : t("common.play");
   ui.play.setAttribute("aria-pressed", String(status === "running"));
   ui.step.disabled = status === "finished";
-  const words = { idle: "Ready: press Play or Step (one iteration = one batch).", running: "Training…", paused: "Paused.", finished: "Finished. Play starts again." };
+  const words = { idle: t("epochs.status.idle"), running: t("network.status.running"), paused: t("common.paused"), finished: t("epochs.status.finished") };
   ui.status.textContent = message ?? words[status];
 }
 
@@ -85,6 +92,7 @@ function connect() {
     if (!live(msg)) return;
     log.iterations(msg.columns);
     dirty = true;
+    if (log.count) embed.step("epochs", log.it.global_step[log.count - 1]);
   });
   client.on("epoch", (msg) => {
     if (!live(msg)) return;
@@ -94,17 +102,21 @@ function connect() {
   client.on("event", (msg) => {
     if (!live(msg)) return;
     log.event(msg);
-    if (msg.event !== "stopped") setStatus("finished", msg.event === "done" ? `Done: ${msg.epoch} epochs, ${msg.global_step} iterations.` : msg.detail);
+    embed.event("epochs", msg.event);
+    if (msg.event !== "stopped") setStatus("finished", msg.event === "done" ? t("epochs.status.done", { epochs: msg.epoch, steps: msg.global_step }) : msg.detail);
+  });
+  client.on("done", (msg) => {
+    if (live(msg)) embed.done();
   });
   client.on("state", (msg) => {
     if (!live(msg) || status === "finished" || status === "idle") return;
     setStatus(msg.paused ? "paused" : "running");
   });
   client.on("error", (msg) => {
-    ui.status.textContent = `Error: ${msg.message ?? JSON.stringify(msg)}`;
+    ui.status.textContent = t("network.error", { message: msg.message ?? JSON.stringify(msg) });
   });
   client.on("close", () => {
-    if (status === "running" || status === "paused") setStatus("idle", "Connection closed: press Play to train again.");
+    if (status === "running" || status === "paused") setStatus("idle", t("network.closed"));
     client = null;
   });
   return client.ready;
@@ -125,7 +137,7 @@ async function play() {
   } else {
     const c = await ensureClient();
     c.startNetwork(config(), { speed: parseSpeed(state.speed), paused: false });
-    setStatus("running", "Starting…");
+    setStatus("running", t("common.starting"));
   }
 }
 
@@ -180,17 +192,17 @@ function computeJitter() {
   const span = Math.max(...ys) - Math.min(...ys) || 1;
   // deterministic jitter (a hash of the row index) so 0/1 features do not pile onto one line
   jitterY = rows.map((_, i) => ((((i * 2654435761) >>> 0) % 1000) / 1000 - 0.5) * 0.36 * span);
-  ui.jitter.textContent = ` ${preview.features[1]} takes only ${distinct.size} values: the points are spread a little up and down so they do not hide each other.`;
+  ui.jitter.textContent = ` ${t("epochs.jitter", { feature: preview.features[1], n: distinct.size })}`;
 }
 
 function arithmetic(n, bs) {
   const ipe = Math.ceil(n / bs);
   const lastSize = n - (ipe - 1) * bs;
-  const exact = Number.isInteger(n / bs) ? String(n / bs) : String(Number((n / bs).toFixed(3)));
-  let text = `${n} training examples / batch size ${bs} = ${exact} → ${ipe} iteration${ipe === 1 ? "" : "s"} per epoch`;
-  if (ipe > 1 && lastSize !== bs) text += ` (${ipe - 1} batches of ${bs} and a last one of ${lastSize})`;
-  else if (ipe > 1) text += ` (${ipe} batches of ${bs})`;
-  else text += " (the whole training set in one batch)";
+  const exact = localizeDecimal(Number.isInteger(n / bs) ? String(n / bs) : String(Number((n / bs).toFixed(3))));
+  let text = t(ipe === 1 ? "epochs.arith_one" : "epochs.arith", { n, bs, ratio: exact, ipe });
+  if (ipe > 1 && lastSize !== bs) text += ` ${t("epochs.arith.partial", { full: ipe - 1, bs, last: lastSize })}`;
+  else if (ipe > 1) text += ` ${t("epochs.arith.even", { ipe, bs })}`;
+  else text += ` ${t("epochs.arith.whole")}`;
   return { text: `${text}.`, ipe, lastSize };
 }
 
@@ -218,7 +230,7 @@ function draw() {
     loss: last ? (lastEp && lastEp.epoch === last.epoch ? lastEp.train_loss : log.runningLoss()) : null,
     valLoss: lastEp?.val_loss ?? undefined,
   });
-  ui.batchDesc.textContent = last ? `(epoch ${last.epoch}, iteration ${last.iteration} of ${ipe})` : "";
+  ui.batchDesc.textContent = last ? t("epochs.batch_desc", { epoch: last.epoch, iteration: last.iteration, ipe }) : "";
   drawPoints(data, last);
 }
 
@@ -232,19 +244,20 @@ function drawPoints(data, last) {
   rows.forEach((_, i) => ((assign && assign[i] > 0 ? used : unused).push(i)));
   const current = last ? last.batch : [];
   const traces = [
-    { type: "scatter", mode: "markers", name: "not yet used this epoch", ...pick(unused), marker: { size: 6, color: "#c3cad3" }, hoverinfo: "skip" },
+    { type: "scatter", mode: "markers", name: t("epochs.unused"), ...pick(unused), marker: { size: 6, color: "#c3cad3" }, hoverinfo: "skip" },
     {
       type: "scatter",
       mode: "markers",
-      name: "used this epoch (colour = batch)",
+      name: t("epochs.used"),
       ...pick(used),
       customdata: used.map((i) => assign[i]),
       marker: { size: 7, color: used.map((i) => BATCH_COLORS[(assign[i] - 1) % BATCH_COLORS.length]), line: { width: 0.5, color: "#fff" } },
-      hovertemplate: "batch %{customdata}<extra></extra>",
+      hovertemplate: `${t("epochs.batch_n")} %{customdata}<extra></extra>`,
     },
-    { type: "scatter", mode: "markers", name: `current batch (${current.length} examples)`, ...pick(current), marker: { size: 12, symbol: "circle-open", color: "#000", line: { width: 2.2, color: "#000" } }, hoverinfo: "skip" },
+    { type: "scatter", mode: "markers", name: t("epochs.current", { n: current.length }), ...pick(current), marker: { size: 12, symbol: "circle-open", color: "#000", line: { width: 2.2, color: "#000" } }, hoverinfo: "skip" },
   ];
   const layout = {
+    ...plotlyLocale(),
     margin: { l: 50, r: 10, t: 8, b: 42 },
     font: FONT,
     xaxis: { title: { text: data.features[0], standoff: 4 }, zeroline: false },
@@ -270,15 +283,15 @@ async function runComparison() {
   const n = preview?.n_train;
   if (!n) return;
   compare.sizes = [1, Math.min(32, n), n];
-  ui.cmpDesc.textContent = `(${CMP_EPOCHS} epochs each, same model, SGD with learning rate 0.1)`;
-  ui.cmpNote.textContent = "Training the three…";
+  ui.cmpDesc.textContent = t("epochs.cmp_desc", { epochs: CMP_EPOCHS });
+  ui.cmpNote.textContent = t("epochs.cmp_training");
   let traces;
   try {
     traces = await Promise.all(compare.sizes.map((bs) => api.networkTrace(config(bs, CMP_EPOCHS))));
   } catch (error) {
     if (token !== compare.token) return;
     compare.error = error.message;
-    ui.cmpNote.textContent = `The comparison could not be trained: ${error.message}`;
+    ui.cmpNote.textContent = t("epochs.cmp_error", { message: error.message });
     return;
   }
   if (token !== compare.token) return;
@@ -286,26 +299,28 @@ async function runComparison() {
   // one shared y range: the 98th percentile of every batch loss, so rare spikes of batch size 1 do not squash the rest
   const all = traces.flatMap((t) => t.iterations.batch_loss.filter(Number.isFinite)).sort((p, q) => p - q);
   const hi = Math.max(all[Math.floor(0.98 * (all.length - 1))] ?? 1, ...traces.slice(1).flatMap((t) => t.iterations.batch_loss.filter(Number.isFinite)));
-  const names = ["batch size 1 (stochastic)", `batch size ${compare.sizes[1]} (mini-batch)`, `batch size ${n} = n (full batch)`];
+  const names = [t("epochs.name.stochastic"), t("epochs.name.mini", { bs: compare.sizes[1] }), t("epochs.name.full", { n })];
+  const epochWord = t("netplot.epoch");
   await Promise.all(
-    traces.map((t, k) => {
-      const ipe = t.iterations_per_epoch;
-      const steps = t.iterations.global_step;
+    traces.map((trace, k) => {
+      const ipe = trace.iterations_per_epoch;
+      const steps = trace.iterations.global_step;
       const x = steps.map((s) => s / ipe);
-      const y = t.iterations.batch_loss;
-      const epochX = t.epochs.map((r) => r.epoch);
-      const epochY = t.epochs.map((r) => r.train_loss);
+      const y = trace.iterations.batch_loss;
+      const epochX = trace.epochs.map((r) => r.epoch);
+      const epochY = trace.epochs.map((r) => r.train_loss);
       compare.points[k] = y.length;
-      $(`#cap-${k}`).textContent = `${names[k]}: ${ipe} iteration${ipe === 1 ? "" : "s"} per epoch`;
+      $(`#cap-${k}`).textContent = t(ipe === 1 ? "epochs.caption_one" : "epochs.caption", { name: names[k], ipe });
       const traces2 = [
-        { type: "scatter", mode: ipe === 1 ? "lines+markers" : "lines", name: "loss of each iteration", x, y, line: { color: PALETTE[k], width: ipe > 200 ? 0.8 : 1.8 }, marker: { size: 6 }, hovertemplate: "epoch %{x:.2f}<br>batch loss %{y:.4f}<extra></extra>" },
-        { type: "scatter", mode: "markers", name: "epoch loss", x: epochX, y: epochY, marker: { color: "#000", size: 6, symbol: "diamond" }, hovertemplate: "epoch %{x}<br>loss %{y:.4f}<extra></extra>" },
+        { type: "scatter", mode: ipe === 1 ? "lines+markers" : "lines", name: t("epochs.iter_loss"), x, y, line: { color: PALETTE[k], width: ipe > 200 ? 0.8 : 1.8 }, marker: { size: 6 }, hovertemplate: `${epochWord} %{x:.2f}<br>${t("epochs.batch_loss")} %{y:.4f}<extra></extra>` },
+        { type: "scatter", mode: "markers", name: t("epochs.epoch_loss"), x: epochX, y: epochY, marker: { color: "#000", size: 6, symbol: "diamond" }, hovertemplate: `${epochWord} %{x}<br>${t("netplot.loss")} %{y:.4f}<extra></extra>` },
       ];
       const layout = {
+        ...plotlyLocale(),
         margin: { l: 44, r: 8, t: 6, b: 38 },
         font: { ...FONT, size: 11 },
-        xaxis: { title: { text: "epoch", standoff: 2 }, range: [0, CMP_EPOCHS + 0.1], zeroline: false },
-        yaxis: { title: { text: "loss" }, range: [0, hi * 1.05], zeroline: false },
+        xaxis: { title: { text: epochWord, standoff: 2 }, range: [0, CMP_EPOCHS + 0.1], zeroline: false },
+        yaxis: { title: { text: t("netplot.loss") }, range: [0, hi * 1.05], zeroline: false },
         showlegend: k === 0,
         legend: { orientation: "h", y: 1, yanchor: "top", x: 1, xanchor: "right", bgcolor: "rgba(255,255,255,0.8)", font: { size: 10 } },
         paper_bgcolor: "rgba(0,0,0,0)",
@@ -315,11 +330,7 @@ async function runComparison() {
     }),
   );
   const [a, b, c] = compare.ipe;
-  ui.cmpNote.textContent =
-    `Each line is the loss of every iteration over ${CMP_EPOCHS} epochs; diamonds are the epoch's loss. ` +
-    `With batch size 1 every example makes its own update: ${a} noisy steps per epoch, each from one example's gradient. ` +
-    `With batch size ${compare.sizes[1]}, ${b} steps per epoch, each averaged over ${compare.sizes[1]} examples: less noise, still many updates. ` +
-    `With the full batch (${n}) there is ${c} smooth step per epoch: the cleanest gradient, but the fewest updates, so after ${CMP_EPOCHS} epochs it has moved the least.`;
+  ui.cmpNote.textContent = t("epochs.cmp_note", { epochs: CMP_EPOCHS, a, b, c, bs: compare.sizes[1], n });
   compare.done = true;
 }
 
@@ -335,7 +346,7 @@ async function loadPreview() {
     runComparison();
   } catch (error) {
     if (token !== previewToken) return;
-    ui.status.textContent = `Dataset: ${error.message}`;
+    ui.status.textContent = t("network.dataset_error", { message: error.message });
   }
 }
 
@@ -376,7 +387,7 @@ function init() {
   ui.speed.value = String(speedIndex(parseSpeed(state.speed)));
   const showSpeed = () => {
     const s = SPEEDS[Number(ui.speed.value)];
-    ui.speedOut.textContent = s === "max" ? "max" : `${s} iterations/s`;
+    ui.speedOut.textContent = s === "max" ? t("common.speed_max_short") : t("network.speed", { n: s });
     ui.speed.setAttribute("aria-valuetext", ui.speedOut.textContent);
     return s;
   };
@@ -397,17 +408,50 @@ function init() {
     ui.link.hidden = false;
     try {
       await navigator.clipboard.writeText(url);
-      ui.copy.textContent = "Link copied";
-      setTimeout(() => (ui.copy.textContent = "Copy link"), 1500);
+      ui.copy.textContent = t("common.link_copied");
+      setTimeout(() => (ui.copy.textContent = t("common.copy_link")), 1500);
     } catch {
       ui.link.select();
     }
   });
   setStatus("idle");
   loadPreview();
-  connect().catch(() => {});
+  connect()
+    .then(() => embed.ready())
+    .catch(() => {});
   requestAnimationFrame(frame);
 }
+
+// ------------------------------------------------------------------------------------------- embedding
+async function setFromHost(run, hyperparameters) {
+  if (run && run !== "epochs") throw new Error(`no run ${run}; this view has one run, "epochs"`);
+  const { lr, batch_size: bs, epochs, ...rest } = hyperparameters;
+  if (Object.keys(rest).length) throw new Error(`unknown hyperparameters: ${Object.keys(rest).join(", ")} (lr, batch_size, epochs)`);
+  if (bs !== undefined && !SCHEMA.bs.validate(bs)) throw new Error("batch_size must be an integer in 1 … 5000");
+  if (epochs !== undefined && !SCHEMA.epochs.validate(epochs)) throw new Error("epochs must be an integer in 1 … 5000");
+  if (lr !== undefined && !(lr > 0)) throw new Error("lr must be positive");
+  if (bs !== undefined || epochs !== undefined) {
+    if (bs !== undefined) ui.batch.value = String((state.bs = bs));
+    if (epochs !== undefined) ui.epochs.value = String((state.epochs = epochs));
+    changed({ data: bs !== undefined });
+  }
+  if (lr !== undefined) {
+    MODEL.hyperparameters.lr = lr;
+    if (client && (status === "running" || status === "paused")) client.send({ type: "set", hyperparameters: { lr } });
+  }
+}
+
+const embed = registerView(
+  "epochs",
+  {
+    play: () => (status === "running" ? undefined : play()),
+    pause: () => (status === "running" ? play() : undefined),
+    step: stepOnce,
+    reset,
+    set: setFromHost,
+  },
+  { query: () => encodeState(SCHEMA, state), height: 1300 },
+);
 
 init();
 

@@ -2,9 +2,16 @@
 // loss through the final weights along two filter-normalised random directions and projects the epoch
 // snapshots onto the slice. Drawn with the surface view's components (plot.js): the contour with its overlay,
 // or the 3-D surface.
+//
+// Embedding (/embed/landscape): the slice is computed over REST, so play = (re)compute; reset = the default
+// settings, recomputed; pause and step answer gdp:error (nothing runs in between). set(run, {lr, epochs, batch,
+// span, seed, n}) changes those settings and recomputes. When a slice is drawn: gdp:event {run: "landscape",
+// event: "done"} and gdp:done.
 /* global Plotly */
 import { api, embeddedRegistry } from "../client.js";
-import { readState, shareUrl, writeState } from "../state.js";
+import { registerView } from "../embed.js";
+import { plotlyLocale, t } from "../i18n.js";
+import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { ContourWithOverlay, PALETTE, Surface3D, formatNumber, hasWebGL } from "../plot.js";
 import { el } from "../controls.js";
 
@@ -66,16 +73,18 @@ function config() {
 
 async function compute() {
   const mine = ++token;
-  ui.status.textContent = `Training ${state.epochs} epochs and slicing the loss on a ${state.n} × ${state.n} grid…`;
+  ui.status.textContent = t("landscape.computing", { epochs: state.epochs, n: state.n });
   try {
     const response = await api.landscape({ config: config(), n: state.n, span: state.span, seed: state.seed });
     if (mine !== token) return;
     result = response;
     await draw();
     const epochs = response.path.epoch.length;
-    ui.status.textContent = `Done: ${epochs} epoch${epochs === 1 ? "" : "s"} on the path.`;
+    ui.status.textContent = epochs === 1 ? t("landscape.done_one") : t("landscape.done", { n: epochs });
+    embed.event("landscape", "done");
+    embed.done();
   } catch (error) {
-    if (mine === token) ui.status.textContent = `Could not draw the landscape: ${error.message}`;
+    if (mine === token) ui.status.textContent = t("landscape.error", { message: error.message });
   }
 }
 
@@ -108,17 +117,18 @@ async function draw() {
     bar["colorbar.tickvals"] = [values.map(sc.f)];
     bar["colorbar.ticktext"] = [values.map(label)];
   }
-  await Plotly.update(contour.base, bar, { "xaxis.title.text": "α (direction 1)", "yaxis.title.text": "β (direction 2)" }, [0]);
+  await Plotly.update(contour.base, bar, { "xaxis.title.text": t("landscape.alpha"), "yaxis.title.text": t("landscape.beta") }, [0]);
   surface3d.setSurface(surface, contour.scale);
   drawn3d = false;
   drawOverlay();
   drawPathLoss();
   const p = result.path;
   const residual = p.residual?.length ? p.residual[0] : null;
+  const start = t("common.point", { x: formatNumber(p.alpha[0]), y: formatNumber(p.beta[0]) });
   ui.summary.textContent =
-    `Final training loss ${formatNumber(result.final_loss)} at the centre. ` +
-    `The path starts at (${formatNumber(p.alpha[0])}, ${formatNumber(p.beta[0])})` +
-    (residual !== null ? `; the first epoch's weights lie ${formatNumber(residual)} off this slice (the part no 2-D slice can show).` : ".");
+    residual !== null
+      ? t("landscape.summary_residual", { loss: formatNumber(result.final_loss), start, residual: formatNumber(residual) })
+      : t("landscape.summary", { loss: formatNumber(result.final_loss), start });
   show3d(state.d3);
 }
 
@@ -151,14 +161,15 @@ function drawPathLoss() {
   const decades = positive.length === p.loss.length && positive.length ? Math.log10(Math.max(...positive) / Math.min(...positive)) : 0;
   Plotly.react(
     ui.pathLoss,
-    [{ type: "scatter", mode: "lines+markers", x: p.epoch, y: p.loss, line: { color: PATH, width: 2 }, marker: { size: 4 }, hovertemplate: "epoch %{x}<br>loss %{y:.4f}<extra></extra>" }],
+    [{ type: "scatter", mode: "lines+markers", x: p.epoch, y: p.loss, line: { color: PATH, width: 2 }, marker: { size: 4 }, hovertemplate: `${t("netplot.epoch")} %{x}<br>${t("netplot.loss")} %{y:.4f}<extra></extra>` }],
     {
+      ...plotlyLocale(),
       margin: { l: 50, r: 10, t: 8, b: 40 },
       font: FONT,
-      xaxis: { title: { text: "epoch", standoff: 2 }, zeroline: false },
+      xaxis: { title: { text: t("netplot.epoch"), standoff: 2 }, zeroline: false },
       yaxis: decades > 1
-        ? { title: { text: "training loss (log)" }, type: "log", exponentformat: "power" }
-        : { title: { text: "training loss" }, zeroline: false },
+        ? { title: { text: t("landscape.training_loss_log") }, type: "log", exponentformat: "power" }
+        : { title: { text: t("landscape.training_loss") }, zeroline: false },
       paper_bgcolor: "rgba(0,0,0,0)",
     },
     { responsive: true, displaylogo: false, displayModeBar: false },
@@ -169,7 +180,7 @@ async function draw3d() {
   if (!result || drawn3d) return;
   drawn3d = true;
   const p = result.path;
-  await surface3d.draw([{ x: p.alpha, y: p.beta, loss: p.loss, color: PATH, name: "training path" }]);
+  await surface3d.draw([{ x: p.alpha, y: p.beta, loss: p.loss, color: PATH, name: t("landscape.training_path") }]);
   await Plotly.relayout(ui.plot3d, { "scene.xaxis.title.text": "α", "scene.yaxis.title.text": "β" });
 }
 
@@ -186,8 +197,8 @@ function show3d(on) {
 
 // ------------------------------------------------------------------------------------------ controls
 function fillControls() {
-  for (const d of DATASETS) ui.dataset.append(el("option", { value: d.name, text: d.title }));
-  for (const o of optimizers.values()) ui.optimizer.append(el("option", { value: o.name, text: o.title }));
+  ui.dataset.replaceChildren(...DATASETS.map((d) => el("option", { value: d.name, text: d.title })));
+  ui.optimizer.replaceChildren(...[...optimizers.values()].map((o) => el("option", { value: o.name, text: o.title })));
   ui.dataset.value = state.ds;
   ui.optimizer.value = state.opt;
   ui.hidden.value = state.hidden.join(",");
@@ -231,7 +242,7 @@ function bindControls() {
   ui.form.addEventListener("submit", (e) => {
     e.preventDefault();
     if (!readForm()) {
-      ui.status.textContent = "Some fields are out of range (marked).";
+      ui.status.textContent = t("landscape.invalid");
       return;
     }
     save();
@@ -253,12 +264,12 @@ async function copyLink() {
   ui.link.hidden = false;
   try {
     await navigator.clipboard.writeText(url);
-    ui.copy.textContent = "Link copied";
+    ui.copy.textContent = t("common.link_copied");
   } catch {
     ui.link.select();
-    ui.copy.textContent = "Copy the link below";
+    ui.copy.textContent = t("common.copy_link_below");
   }
-  setTimeout(() => (ui.copy.textContent = "Copy link"), 2500);
+  setTimeout(() => (ui.copy.textContent = t("common.copy_link")), 2500);
 }
 
 // Read-only hooks for the browser tests.
@@ -273,7 +284,39 @@ window.__landscape = {
   state: () => structuredClone(state),
 };
 
+// ------------------------------------------------------------------------------------------ embedding
+const SETTABLE = { lr: "lr", epochs: "epochs", batch: "batch", batch_size: "batch", span: "span", seed: "seed", n: "n" };
+
+async function setFromHost(_run, hyperparameters) {
+  const next = { ...state };
+  for (const [name, value] of Object.entries(hyperparameters)) {
+    const key = SETTABLE[name];
+    if (!key || !SCHEMA[key].validate(value)) throw new Error(`cannot set ${name} = ${value} (${Object.keys(SETTABLE).join(", ")})`);
+    next[key] = value;
+  }
+  Object.assign(state, next);
+  fillControls();
+  save();
+  return compute();
+}
+
+const refuse = (what) => async () => {
+  throw new Error(`${what}: this view computes the slice over REST; use gdp:play to recompute`);
+};
+const embed = registerView(
+  "landscape",
+  {
+    play: compute,
+    pause: refuse("pause"),
+    step: refuse("step"),
+    reset: () => setFromHost(null, Object.fromEntries(Object.keys(SETTABLE).filter((k) => k !== "batch_size").map((k) => [k, SCHEMA[SETTABLE[k]].default]))),
+    set: setFromHost,
+  },
+  { query: () => encodeState(SCHEMA, state), height: 1100 },
+);
+
 fillControls();
 bindControls();
 save();
+embed.ready();
 compute();

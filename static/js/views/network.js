@@ -1,8 +1,15 @@
 // The training view (/network): a network config built from controls (and the URL), trained live over the
 // stream (kind "network", docs/networks.md); the diagram, decision boundary, loss curves, the Keras
 // progress line and metrics are drawn once per animation frame from whatever arrived since the last one.
+//
+// Embedding (/embed/network, docs/embedding.md): play/pause/step/reset drive the live training; set(run,
+// hyperparameters) changes the optimizer's hyperparameters (the stream's `set`: the next iteration uses them;
+// before a training, the next one starts with them). Reports gdp:step {network: global_step}, gdp:event
+// early_stop | diverged | done | stopped, then gdp:done.
 import { StreamClient, api, embeddedRegistry } from "../client.js";
-import { readState, shareUrl, writeState } from "../state.js";
+import { registerView } from "../embed.js";
+import { t } from "../i18n.js";
+import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { SPEEDS, bindShortcuts, el, hyperparameterFields, speedIndex } from "../controls.js";
 import { formatNumber } from "../plot.js";
 import {
@@ -80,6 +87,7 @@ const live = (msg) => msg.seq === undefined || msg.seq > ignoreSeq;
 const save = () => writeState(SCHEMA, state);
 const parseSpeed = (s) => (s === "max" ? "max" : Number(s));
 const isCsv = () => ui.dataset.value === "upload";
+const taskName = (task) => (["binary", "multiclass", "regression"].includes(task) ? t(`network.task.${task}`) : task);
 
 // ------------------------------------------------------------------------------------------- config
 function datasetConfig() {
@@ -115,15 +123,15 @@ const canTrain = () => !isCsv() || csv.ok;
 // ------------------------------------------------------------------------------------------- status
 function setStatus(next, message) {
   status = next;
-  ui.play.textContent = status === "running" ? "Pause" : "Play";
+  ui.play.textContent = status === "running" ? t("common.pause") : t("common.play");
   ui.play.setAttribute("aria-pressed", String(status === "running"));
   ui.play.disabled = !canTrain();
   ui.step.disabled = !canTrain() || status === "finished";
   const words = {
-    idle: "Ready: press Play (Space) or Step (→) for one iteration.",
-    running: "Training…",
-    paused: "Paused.",
-    finished: "Finished. Play trains again from the start.",
+    idle: t("network.status.idle"),
+    running: t("network.status.running"),
+    paused: t("common.paused"),
+    finished: t("network.status.finished"),
   };
   ui.status.textContent = message ?? words[status];
 }
@@ -144,6 +152,7 @@ function connect() {
     if (!live(msg)) return;
     log.iterations(msg.columns);
     dirty.progress = dirty.diagram = true;
+    if (log.count) embed.step("network", log.it.global_step[log.count - 1]);
   });
   client.on("epoch", (msg) => {
     if (!live(msg)) return;
@@ -160,18 +169,21 @@ function connect() {
     if (msg.event === undefined) return;
     log.event(msg);
     dirty.curves = dirty.metrics = true;
+    const best = msg.best_epoch ?? "–";
     const words = {
-      early_stop: `Early stopping at epoch ${msg.epoch}: no improvement for the patience; best epoch ${msg.best_epoch ?? "–"}${msg.restored_best_weights ? " (its weights restored)" : ""}.`,
-      diverged: `Diverged at epoch ${msg.epoch}: ${msg.detail}`,
-      done: `Done: all ${msg.epoch} epochs trained.`,
-      stopped: "Stopped.",
+      early_stop: t(msg.restored_best_weights ? "network.event.early_stop_restored" : "network.event.early_stop", { epoch: msg.epoch, best }),
+      diverged: t("network.event.diverged", { epoch: msg.epoch, detail: msg.detail }),
+      done: t("network.event.done", { epochs: msg.epoch }),
+      stopped: t("network.event.stopped"),
     };
+    embed.event("network", msg.event);
     if (msg.event !== "stopped") setStatus("finished", words[msg.event] ?? msg.detail);
   });
   client.on("done", (msg) => {
     if (!live(msg)) return;
     log.done(msg);
     dirty.metrics = true;
+    embed.done();
     if (status !== "idle") setStatus("finished", ui.status.textContent);
   });
   client.on("state", (msg) => {
@@ -182,11 +194,11 @@ function connect() {
     setStatus(msg.paused ? "paused" : "running");
   });
   client.on("error", (msg) => {
-    ui.status.textContent = `Error: ${msg.message ?? msg.detail ?? JSON.stringify(msg)}`;
+    ui.status.textContent = t("network.error", { message: msg.message ?? msg.detail ?? JSON.stringify(msg) });
     if (status === "running" && !log.meta) setStatus("idle", ui.status.textContent);
   });
   client.on("close", () => {
-    if (status === "running" || status === "paused") setStatus("idle", "Connection closed: press Play to train again.");
+    if (status === "running" || status === "paused") setStatus("idle", t("network.closed"));
     client = null;
   });
   return client.ready;
@@ -211,7 +223,7 @@ async function play() {
   }
   const c = await ensureClient();
   c.startNetwork(networkConfig(), { speed: parseSpeed(state.speed), paused: false });
-  setStatus("running", "Starting…");
+  setStatus("running", t("common.starting"));
 }
 
 async function stepOnce() {
@@ -262,7 +274,7 @@ async function loadPreview() {
     markAll();
   } catch (error) {
     if (token !== previewToken) return;
-    ui.status.textContent = `Dataset: ${error.message}`;
+    ui.status.textContent = t("network.dataset_error", { message: error.message });
   }
 }
 
@@ -275,11 +287,11 @@ function scheduleCode() {
 
 async function fetchCode() {
   if (!canTrain()) {
-    ui.codeStatus.textContent = "Choose a valid CSV to see the code.";
+    ui.codeStatus.textContent = t("network.code.need_csv");
     return;
   }
   const token = ++code.pending;
-  ui.codeStatus.textContent = "Updating…";
+  ui.codeStatus.textContent = t("network.code.updating");
   try {
     const body = await api.post("/api/v1/networks/code", networkConfig());
     if (token !== code.pending) return;
@@ -288,11 +300,11 @@ async function fetchCode() {
     code.error = null;
     ui.codeKeras.firstElementChild.textContent = body.keras;
     ui.codeTorch.firstElementChild.textContent = body.pytorch;
-    ui.codeStatus.textContent = "Runnable as it is: the data is embedded.";
+    ui.codeStatus.textContent = t("network.code.ok");
   } catch (error) {
     if (token !== code.pending) return;
     code.error = error.message;
-    ui.codeStatus.textContent = `This configuration is not valid: ${error.message}`;
+    ui.codeStatus.textContent = t("network.code.invalid", { message: error.message });
   }
 }
 
@@ -306,7 +318,7 @@ function selectTab(which) {
   ui.codeTorch.hidden = keras;
 }
 
-async function copyText(text, button, done = "Copied") {
+async function copyText(text, button, done = t("network.copied")) {
   try {
     await navigator.clipboard.writeText(text);
     const old = button.textContent;
@@ -356,7 +368,7 @@ function drawDiagram() {
   if (meta) {
     diagram.draw({ layers: meta.network.layers, weights: log.weights, masks: log.masks, activations: meta.network.activations, features: meta.dataset.features });
     const n = meta.network;
-    ui.netDesc.textContent = `${n.layers.join("–")}, ${n.n_params} weights, ${n.output} output, ${n.loss}`;
+    ui.netDesc.textContent = t("network.net_desc", { layers: n.layers.join("–"), params: n.n_params, output: n.output, loss: n.loss });
   } else {
     const inputs = preview?.features.length ?? 2;
     const outputs = preview?.task === "multiclass" ? preview.classes : 1;
@@ -369,11 +381,11 @@ function drawDecision() {
   const dataset = log.meta?.dataset ?? preview;
   if (!dataset) return;
   if (dataset.features.length > 2) {
-    ui.decision.replaceChildren(el("p", { class: "muted small", text: `${dataset.features.length} features: a decision boundary is drawn for 1 or 2 features only.` }));
+    ui.decision.replaceChildren(el("p", { class: "muted small", text: t("network.too_many_features", { n: dataset.features.length }) }));
     return;
   }
   decision.draw({ dataset, grid: log.meta ? log.grid : null, task: dataset.task, classes: dataset.classes });
-  ui.gridEpoch.textContent = log.meta && log.grid ? `(after epoch ${log.gridEpoch})` : "";
+  ui.gridEpoch.textContent = log.meta && log.grid ? t("network.after_epoch", { n: log.gridEpoch }) : "";
 }
 
 function drawCurves() {
@@ -383,7 +395,8 @@ function drawCurves() {
     val: log.ep.map((r) => r.val_loss),
     bestEpoch: log.bestEpoch,
     stopEpoch: log.stopEpoch,
-    ytitle: log.meta ? `loss (${log.meta.network.loss})` : "loss",
+    // the loss's name is long (binary_crossentropy) and already in the network's heading: a short title fits 320 px
+    ytitle: log.meta && ui.curves.clientWidth > 520 ? t("network.loss_axis", { loss: log.meta.network.loss }) : t("netplot.loss"),
   });
 }
 
@@ -391,21 +404,21 @@ function drawMetrics() {
   const r = log.ep[log.ep.length - 1];
   const task = log.meta?.dataset.task ?? preview?.task ?? "binary";
   const items = [
-    ["epoch", r ? `${r.epoch} / ${log.meta.epochs}` : "–"],
-    ["train", r ? metricText(task, r.train_metrics) : "–"],
-    ["validation", r && r.val_loss !== null ? metricText(task, r.val_metrics) : "–"],
-    ["train loss", r ? formatLoss(r.train_loss) : "–"],
-    ["val loss", r ? formatLoss(r.val_loss) : "–"],
-    ["learning rate", log.count ? formatNumber(log.it.lr[log.count - 1]) : formatNumber(state.hp.lr)],
-    ["L1 / L2 penalty", r ? `${formatNumber(r.l1_penalty)} / ${formatNumber(r.l2_penalty)}` : "–"],
-    ["best epoch", log.bestEpoch ?? "–"],
+    [t("network.m.epoch"), r ? `${r.epoch} / ${log.meta.epochs}` : "–"],
+    [t("network.m.train"), r ? metricText(task, r.train_metrics) : "–"],
+    [t("network.m.validation"), r && r.val_loss !== null ? metricText(task, r.val_metrics) : "–"],
+    [t("network.m.train_loss"), r ? formatLoss(r.train_loss) : "–"],
+    [t("network.m.val_loss"), r ? formatLoss(r.val_loss) : "–"],
+    [t("network.m.lr"), log.count ? formatNumber(log.it.lr[log.count - 1]) : formatNumber(state.hp.lr)],
+    [t("network.m.penalty"), r ? `${formatNumber(r.l1_penalty)} / ${formatNumber(r.l2_penalty)}` : "–"],
+    [t("network.m.best_epoch"), log.bestEpoch ?? "–"],
   ];
   ui.metrics.replaceChildren(...items.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: String(v) }))));
   const cm = log.summary?.confusion_matrix;
   if (cm) {
     const split = cm.val ? "val" : "train";
     ui.confusion.replaceChildren(
-      el("h3", { class: "small", text: `Confusion matrix (${split === "val" ? "validation" : "training"} rows, final weights)` }),
+      el("h3", { class: "small", text: t(split === "val" ? "network.confusion.val" : "network.confusion.train") }),
       el("div", { class: "table-scroll" }, confusionTable(cm[split])),
     );
   } else {
@@ -438,7 +451,9 @@ function updateArith() {
     return;
   }
   const ipe = Math.ceil(n / state.bs);
-  ui.arith.textContent = `${n} training examples / batch size ${state.bs} = ${formatNumber(n / state.bs)} → ${ipe} iteration${ipe === 1 ? "" : "s"} per epoch; ${state.epochs} epochs = ${ipe * state.epochs} iterations.`;
+  ui.arith.textContent = t(ipe === 1 ? "network.arith_one" : "network.arith", {
+    n, bs: state.bs, ratio: formatNumber(n / state.bs), ipe, epochs: state.epochs, total: ipe * state.epochs,
+  });
 }
 
 function bindNumber(input, key, { int = false, data = false, live = false } = {}) {
@@ -465,7 +480,7 @@ function bindNumber(input, key, { int = false, data = false, live = false } = {}
 function renderDatasetPicker() {
   ui.dataset.replaceChildren(
     ...[...DATASETS.values()].map((d) => el("option", { value: d.name, text: `${d.title}` })),
-    el("option", { value: "upload", text: "Upload a CSV…" }),
+    el("option", { value: "upload", text: t("network.upload") }),
   );
   ui.dataset.value = state.ds;
   showDatasetNote();
@@ -474,7 +489,9 @@ function renderDatasetPicker() {
 function showDatasetNote() {
   const upload = isCsv();
   const d = DATASETS.get(state.ds);
-  ui.datasetNote.textContent = upload ? "Your own rows: pick the target and the feature columns." : d ? `${d.note} (${d.task}; default ${d.default_n} rows)` : "";
+  if (upload) ui.datasetNote.textContent = t("network.upload_note");
+  else if (d) ui.datasetNote.textContent = `${d.note} ${t("network.dataset_note", { task: taskName(d.task), n: d.default_n })}`;
+  else ui.datasetNote.textContent = "";
   ui.csvBox.hidden = !upload;
   ui.datasetParams.hidden = upload;
   ui.rows.placeholder = d ? String(d.default_n) : "";
@@ -483,10 +500,10 @@ function showDatasetNote() {
 function renderLayers() {
   ui.layers.replaceChildren(
     ...state.layers.map((layer, i) => {
-      const units = el("input", { type: "number", min: 1, max: 32, step: 1, value: layer.units, id: `units-${i}`, "aria-label": `Layer ${i + 1} units` });
-      const act = el("select", { id: `act-${i}`, "aria-label": `Layer ${i + 1} activation` }, ...ACTIVATIONS.map((a) => el("option", { value: a, text: a })));
+      const units = el("input", { type: "number", min: 1, max: 32, step: 1, value: layer.units, id: `units-${i}`, "aria-label": t("network.layer_units", { n: i + 1 }) });
+      const act = el("select", { id: `act-${i}`, "aria-label": t("network.layer_activation", { n: i + 1 }) }, ...ACTIVATIONS.map((a) => el("option", { value: a, text: a })));
       act.value = layer.act;
-      const remove = el("button", { type: "button", class: "icon", "aria-label": `Remove layer ${i + 1}`, title: "Remove this layer", text: "✕" });
+      const remove = el("button", { type: "button", class: "icon", "aria-label": t("network.remove_layer", { n: i + 1 }), title: t("network.remove_layer_title"), text: "✕" });
       units.addEventListener("change", () => {
         const v = Number.parseInt(units.value, 10);
         const ok = Number.isInteger(v) && v >= 1 && v <= 32 && String(v) === units.value.trim();
@@ -504,10 +521,10 @@ function renderLayers() {
         renderLayers();
         configChanged();
       });
-      return el("li", { class: "layer-row" }, el("span", { class: "layer-name", text: `Layer ${i + 1}` }), units, el("span", { class: "muted small", text: "units" }), act, remove);
+      return el("li", { class: "layer-row" }, el("span", { class: "layer-name", text: t("network.layer", { n: i + 1 }) }), units, el("span", { class: "muted small", text: t("network.units") }), act, remove);
     }),
   );
-  if (!state.layers.length) ui.layers.append(el("li", { class: "muted small", text: "No hidden layer: logistic (or linear) regression." }));
+  if (!state.layers.length) ui.layers.append(el("li", { class: "muted small", text: t("network.no_hidden") }));
   ui.addLayer.disabled = state.layers.length >= MAX_LAYERS;
 }
 
@@ -568,7 +585,7 @@ function bindSpeedSlider() {
   ui.speed.value = String(speedIndex(parseSpeed(state.speed)));
   const show = () => {
     const s = SPEEDS[Number(ui.speed.value)];
-    ui.speedOut.textContent = s === "max" ? "max" : `${s} iterations/s`;
+    ui.speedOut.textContent = s === "max" ? t("common.speed_max_short") : t("network.speed", { n: s });
     ui.speed.setAttribute("aria-valuetext", ui.speedOut.textContent);
     return s;
   };
@@ -622,7 +639,7 @@ function renderCsvColumns() {
       });
       return el("label", { class: "check-label" }, box, ` ${c}`);
     });
-  ui.csvFeatures.replaceChildren(el("legend", { text: "Feature columns" }), ...boxes);
+  ui.csvFeatures.replaceChildren(el("legend", { text: t("network.csv_features") }), ...boxes);
 }
 
 async function validateCsv() {
@@ -630,7 +647,7 @@ async function validateCsv() {
   setStatus(status === "idle" ? "idle" : status);
   if (!csv.text) return;
   if (!csv.features.length) {
-    showCsvError("Pick at least one feature column.");
+    showCsvError(t("network.csv.pick_feature"));
     return;
   }
   try {
@@ -640,12 +657,14 @@ async function validateCsv() {
     preview = body.dataset;
     ui.csvError.hidden = true;
     const d = body.dataset;
-    ui.csvOk.textContent = `✓ ${d.n_train} training and ${d.n_val} validation rows, ${d.features.length} feature${d.features.length === 1 ? "" : "s"}, task: ${d.task}${d.classes ? ` (${d.classes} classes)` : ""}.`;
+    ui.csvOk.textContent = t(d.classes ? "network.csv.ok_classes" : "network.csv.ok", {
+      train: d.n_train, val: d.n_val, features: d.features.length, task: taskName(d.task), classes: d.classes,
+    });
   } catch (error) {
     csv.ok = false;
     preview = null;
     const loc = error.detail?.loc?.filter((p) => p !== "body").join(".");
-    showCsvError(error.message, loc ? `in ${loc}` : null);
+    showCsvError(error.message, loc ? t("network.csv.where", { loc }) : null);
   }
   if (status !== "idle") reset();
   setStatus(status);
@@ -661,7 +680,7 @@ async function readCsvFile() {
   if (file.size > 256 * 1024) {
     csv.text = null;
     csv.ok = false;
-    showCsvError(`${file.name} is ${(file.size / 1024).toFixed(0)} kB; at most 256 kB can be uploaded.`);
+    showCsvError(t("network.csv.too_big", { name: file.name, size: (file.size / 1024).toFixed(0) }));
     setStatus(status);
     return;
   }
@@ -670,9 +689,9 @@ async function readCsvFile() {
   csv.columns = splitCsvLine(header).filter((c) => c !== "");
   if (csv.columns.length < 2) {
     csv.ok = false;
-    showCsvError("The first row must name at least two columns, separated by commas.", "row 1");
+    showCsvError(t("network.csv.header"), t("network.csv.row1"));
     ui.csvTarget.replaceChildren();
-    ui.csvFeatures.replaceChildren(el("legend", { text: "Feature columns" }));
+    ui.csvFeatures.replaceChildren(el("legend", { text: t("network.csv_features") }));
     setStatus(status);
     return;
   }
@@ -735,7 +754,7 @@ function init() {
     const url = shareUrl(SCHEMA, state);
     ui.link.value = url;
     ui.link.hidden = false;
-    if (!(await copyText(url, ui.copy, "Link copied"))) ui.link.select();
+    if (!(await copyText(url, ui.copy, t("common.link_copied")))) ui.link.select();
   });
   ui.tabKeras.addEventListener("click", () => selectTab("keras"));
   ui.tabTorch.addEventListener("click", () => selectTab("pytorch"));
@@ -756,9 +775,42 @@ function init() {
   updateArith();
   loadPreview();
   scheduleCode();
-  connect().catch(() => {});
+  connect()
+    .then(() => embed.ready())
+    .catch(() => {});
   requestAnimationFrame(frame);
 }
+
+// ------------------------------------------------------------------------------------------- embedding
+/** A host's gdp:set: the optimizer's hyperparameters, live when a training is in progress. */
+async function setFromHost(run, hyperparameters) {
+  if (run && run !== "network") throw new Error(`no run ${run}; this view has one run, "network"`);
+  const optimizer = OPTIMIZERS.get(state.opt);
+  const known = new Set(optimizer.hyperparameters.map((h) => h.name));
+  const changes = {};
+  for (const [name, value] of Object.entries(hyperparameters)) {
+    if (!known.has(name)) throw new Error(`${optimizer.name} has no hyperparameter ${name}`);
+    changes[name] = value;
+  }
+  Object.assign(state.hp, changes);
+  save();
+  renderHyperparameters();
+  scheduleCode();
+  if ((status === "running" || status === "paused") && client) client.send({ type: "set", hyperparameters: changes });
+  dirty.metrics = true;
+}
+
+const embed = registerView(
+  "network",
+  {
+    play: () => (status === "running" ? undefined : play()),
+    pause: () => (status === "running" ? play() : undefined),
+    step: stepOnce,
+    reset,
+    set: setFromHost,
+  },
+  { query: () => encodeState(SCHEMA, state), height: 1400 },
+);
 
 init();
 

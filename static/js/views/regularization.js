@@ -2,9 +2,17 @@
 // the whole training, the last epoch's weights), their weight histograms and near-zero counts side by side, the
 // counts across λ, and the two-weight picture: a tilted quadratic loss with the L1 diamond and the L2 circle and
 // the gradient-descent path of loss + L1 and of loss + L2 (custom expression surfaces).
+//
+// Embedding (/embed/regularization): this view trains over REST, so play = (re)compute both networks at the
+// current λ and the two-weight paths; reset = back to the default λs and recompute; pause and step have
+// nothing to hold or advance and answer gdp:error. set(run, {lam: 0.01, lam2: 1.5}): λ of the networks (the
+// nearest rung of the λ ladder) and of the two-weight model, then recompute. When a computation is complete:
+// gdp:event {run: "l1" | "l2", event: "done"} and gdp:done.
 /* global Plotly */
 import { api, embeddedRegistry } from "../client.js";
-import { readState, shareUrl, writeState } from "../state.js";
+import { registerView } from "../embed.js";
+import { plotlyLocale, t } from "../i18n.js";
+import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { ContourWithOverlay, PALETTE, formatNumber } from "../plot.js";
 import { el } from "../controls.js";
 
@@ -101,16 +109,19 @@ function scheduleTrain(delay = 300) {
 async function showStrength() {
   const mine = ++token;
   const lam = state.lam;
-  ui.status.textContent = `Training with L1 and with L2, λ = ${formatNumber(lam)}…`;
+  ui.status.textContent = t("reg.training", { lam: formatNumber(lam) });
   try {
     const [l1, l2] = await Promise.all([trained("l1", lam), trained("l2", lam)]);
     if (mine !== token) return;
     shown = { lam, l1, l2 };
     drawHistograms();
-    ui.status.textContent = `λ = ${formatNumber(lam)}: validation loss ${formatNumber(l1.valLoss)} with L1, ${formatNumber(l2.valLoss)} with L2.`;
+    ui.status.textContent = t("reg.trained", { lam: formatNumber(lam), l1: formatNumber(l1.valLoss), l2: formatNumber(l2.valLoss) });
+    embed.event("l1", "done");
+    embed.event("l2", "done");
+    embed.done();
     fillSweep(mine);
   } catch (error) {
-    if (mine === token) ui.status.textContent = `Could not train: ${error.message}`;
+    if (mine === token) ui.status.textContent = t("reg.could_not_train", { message: error.message });
   }
 }
 
@@ -132,13 +143,14 @@ function histogram(element, weights, color, lo, hi) {
   const trace = {
     type: "histogram", x: weights, marker: { color, line: { color: "#ffffff", width: 0.5 } },
     xbins: { start: lo, end: hi, size: (hi - lo) / 60 },
-    hovertemplate: "w in %{x}<br>%{y} weights<extra></extra>",
+    hovertemplate: `${t("reg.hist_hover")}<extra></extra>`,
   };
   const layout = {
+    ...plotlyLocale(),
     margin: { l: 44, r: 8, t: 6, b: 38 },
     font: FONT,
-    xaxis: { title: { text: "weight w", standoff: 2 }, range: [lo, hi], zeroline: true, zerolinecolor: "#888" },
-    yaxis: { title: { text: "weights (log)" }, type: "log", dtick: 1 },
+    xaxis: { title: { text: t("reg.weight_axis"), standoff: 2 }, range: [lo, hi], zeroline: true, zerolinecolor: "#888" },
+    yaxis: { title: { text: t("reg.count_axis") }, type: "log", dtick: 1 },
     bargap: 0,
     paper_bgcolor: "rgba(0,0,0,0)",
   };
@@ -150,7 +162,7 @@ function drawHistograms() {
   const edge = Math.max(0.2, all.length ? all[Math.floor(all.length * 0.995)] * 1.1 : 1);
   histogram(ui.histL1, shown.l1.weights, L1C, -edge, edge);
   histogram(ui.histL2, shown.l2.weights, L2C, -edge, edge);
-  const line = (r) => `near zero: ${r.near} of ${r.total} (${formatNumber((100 * r.near) / Math.max(1, r.total))} %)`;
+  const line = (r) => t("reg.near_zero", { near: r.near, total: r.total, percent: formatNumber((100 * r.near) / Math.max(1, r.total)) });
   ui.countL1.textContent = line(shown.l1);
   ui.countL2.textContent = line(shown.l2);
 }
@@ -169,18 +181,19 @@ async function drawSweep() {
     type: "scatter", mode: "lines+markers", name, x: points[kind].map((p) => xOf(p[0])), y: points[kind].map((p) => p[1]),
     line: { color, width: 2 }, marker: { size: 7, color },
     customdata: points[kind].map((p) => p[0]),
-    hovertemplate: `${name}<br>λ %{customdata}<br>%{y} near-zero weights<extra></extra>`,
+    hovertemplate: `${t("reg.sweep_hover", { name })}<extra></extra>`,
   });
   const chosen = xOf(state.lam);
   const layout = {
+    ...plotlyLocale(),
     margin: { l: 50, r: 8, t: 8, b: 40 },
     font: FONT,
     xaxis: {
-      type: "log", title: { text: "λ (penalty strength)", standoff: 2 },
+      type: "log", title: { text: t("reg.lambda_axis"), standoff: 2 },
       range: [Math.log10(xOf(0)) - 0.15, Math.log10(LADDER[LADDER.length - 1]) + 0.15], autorange: false,
-      tickvals: LADDER.map(xOf), ticktext: LADDER.map((v) => (v === 0 ? "0" : String(v))),
+      tickvals: LADDER.map(xOf), ticktext: LADDER.map((v) => (v === 0 ? "0" : formatNumber(v))),
     },
-    yaxis: { title: { text: "near-zero weights" }, rangemode: "tozero" },
+    yaxis: { title: { text: t("reg.near_zero_axis") }, rangemode: "tozero" },
     legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
     shapes: [{ type: "line", xref: "x", yref: "paper", x0: chosen, x1: chosen, y0: 0, y1: 1, line: { color: "#888", dash: "dot", width: 1.5 } }],
     paper_bgcolor: "rgba(0,0,0,0)",
@@ -222,7 +235,7 @@ async function loadTwoWeights() {
     bar["colorbar.ticktext"] = [values.map((v) => formatNumber(Number(v.toPrecision(2))))];
   }
   await Plotly.update(contour.base, bar, { "xaxis.title.text": "w1", "yaxis.title.text": "w2" }, [0]);
-  ui.loss2.textContent = `loss(w1, w2) = ${LOSS2.replaceAll("x", "w1").replaceAll("y", "w2")}`;
+  ui.loss2.textContent = t("reg.loss2", { expression: LOSS2.replaceAll("x", "w1").replaceAll("y", "w2") });
   await solveTwoWeights();
 }
 
@@ -272,16 +285,18 @@ function drawTwoWeights() {
   ];
   contour.drawOverlay(traces);
   ui.legend.replaceChildren(
-    el("li", {}, el("span", { class: "swatch", style: `background:${L1C}` }), `L1: diamond |w1| + |w2| ≤ ${formatNumber(t1)}, its path, the loss contour through its solution (dotted)`),
-    el("li", {}, el("span", { class: "swatch", style: `background:${L2C}` }), `L2: circle w1² + w2² ≤ ${formatNumber(t2)}², its path and contour`),
-    el("li", {}, el("span", { class: "swatch", style: "background:#F0E442" }), "minimum of the loss alone"),
+    el("li", {}, el("span", { class: "swatch", style: `background:${L1C}` }), t("reg.legend_l1", { t: formatNumber(t1) })),
+    el("li", {}, el("span", { class: "swatch", style: `background:${L2C}` }), t("reg.legend_l2", { t: formatNumber(t2) })),
+    el("li", {}, el("span", { class: "swatch", style: "background:#F0E442" }), t("reg.legend_min")),
   );
-  const fmt = (p) => `(${formatNumber(round(p[0]))}, ${formatNumber(round(p[1]))})`;
-  ui.solutions.textContent =
-    `λ = ${formatNumber(two.lam)}. With L1 the descent ends at ${fmt(s1)}: ` +
-    (Math.min(Math.abs(s1[0]), Math.abs(s1[1])) < 0.01 ? "on an axis, one weight is zero. " : "off the axes. ") +
-    `With L2 it ends at ${fmt(s2)}: ` +
-    (Math.min(Math.abs(s2[0]), Math.abs(s2[1])) < 0.01 ? "on an axis." : "both weights smaller, neither zero.");
+  const fmt = (p) => t("common.point", { x: formatNumber(round(p[0])), y: formatNumber(round(p[1])) });
+  ui.solutions.textContent = t("reg.solutions", {
+    lam: formatNumber(two.lam),
+    s1: fmt(s1),
+    where1: t(Math.min(Math.abs(s1[0]), Math.abs(s1[1])) < 0.01 ? "reg.l1_on_axis" : "reg.l1_off_axis"),
+    s2: fmt(s2),
+    where2: t(Math.min(Math.abs(s2[0]), Math.abs(s2[1])) < 0.01 ? "reg.l2_on_axis" : "reg.l2_off_axis"),
+  });
 }
 
 const round = (v) => (Math.abs(v) < 5e-4 ? 0 : v);
@@ -294,7 +309,7 @@ function bindControls() {
   ui.strength.value = String(LADDER.indexOf(state.lam));
   const showStrengthLabel = () => {
     const lam = LADDER[Number(ui.strength.value)];
-    ui.strengthOut.textContent = `= ${lam}`;
+    ui.strengthOut.textContent = `= ${formatNumber(lam)}`;
     ui.strength.setAttribute("aria-valuetext", `λ = ${lam}`);
     return lam;
   };
@@ -332,7 +347,7 @@ function bindControls() {
   });
   ui.lam2.value = String(state.lam2);
   const showLam2 = () => {
-    ui.lam2Out.textContent = `= ${Number(ui.lam2.value).toFixed(1)}`;
+    ui.lam2Out.textContent = `= ${formatNumber(Number(ui.lam2.value))}`;
     ui.lam2.setAttribute("aria-valuetext", `λ = ${ui.lam2.value}`);
   };
   showLam2();
@@ -342,7 +357,7 @@ function bindControls() {
     state.lam2 = Number(ui.lam2.value);
     save();
     clearTimeout(timer);
-    timer = setTimeout(() => solveTwoWeights().catch((e) => (ui.solutions.textContent = `Could not descend: ${e.message}`)), 200);
+    timer = setTimeout(() => solveTwoWeights().catch((e) => (ui.solutions.textContent = t("reg.could_not_descend", { message: e.message }))), 200);
   });
   ui.copy.addEventListener("click", copyLink);
 }
@@ -353,12 +368,12 @@ async function copyLink() {
   ui.link.hidden = false;
   try {
     await navigator.clipboard.writeText(url);
-    ui.copy.textContent = "Link copied";
+    ui.copy.textContent = t("common.link_copied");
   } catch {
     ui.link.select();
-    ui.copy.textContent = "Copy the link below";
+    ui.copy.textContent = t("common.copy_link_below");
   }
-  setTimeout(() => (ui.copy.textContent = "Copy link"), 2500);
+  setTimeout(() => (ui.copy.textContent = t("common.copy_link")), 2500);
 }
 
 // Read-only hooks for the browser tests.
@@ -371,7 +386,45 @@ window.__reg = {
   state: () => structuredClone(state),
 };
 
+// ------------------------------------------------------------------------------------------ embedding
+function recompute() {
+  scheduleTrain(0);
+  if (grid2) solveTwoWeights().catch((e) => (ui.solutions.textContent = t("reg.could_not_descend", { message: e.message })));
+}
+
+async function setFromHost(_run, hyperparameters) {
+  for (const [name, value] of Object.entries(hyperparameters)) {
+    if ((name === "lam" || name === "lambda") && value >= 0 && value <= 1) {
+      state.lam = LADDER.reduce((best, v) => (Math.abs(v - value) < Math.abs(best - value) ? v : best), LADDER[0]);
+      ui.strength.value = String(LADDER.indexOf(state.lam));
+      ui.strength.dispatchEvent(new Event("input"));
+    } else if (name === "lam2" && value >= 0.1 && value <= 3) {
+      state.lam2 = value;
+      ui.lam2.value = String(value);
+      ui.lam2.dispatchEvent(new Event("input"));
+    } else throw new Error(`cannot set ${name} = ${value} (lam in [0, 1], lam2 in [0.1, 3])`);
+  }
+  save();
+}
+
+const refuse = (what) => async () => {
+  throw new Error(`${what}: this view computes whole trainings over REST; use gdp:play to recompute`);
+};
+const embed = registerView(
+  "regularization",
+  {
+    play: recompute,
+    pause: refuse("pause"),
+    step: refuse("step"),
+    reset: () => setFromHost(null, { lam: SCHEMA.lam.default, lam2: SCHEMA.lam2.default }),
+    set: setFromHost,
+  },
+  { query: () => encodeState(SCHEMA, state), height: 1500 },
+);
+
 bindControls();
 save();
 scheduleTrain(0);
-loadTwoWeights().catch((e) => (ui.solutions.textContent = `Could not draw the two-weight model: ${e.message}`));
+loadTwoWeights()
+  .catch((e) => (ui.solutions.textContent = t("reg.could_not_draw", { message: e.message })))
+  .finally(() => embed.ready());
