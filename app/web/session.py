@@ -51,6 +51,10 @@ class SlowClient(Exception):
     """The client stopped reading: a send did not complete within ``send_timeout_s``."""
 
 
+class ClientGone(Exception):
+    """A send failed because the socket is closed: the client left; nothing more can reach it."""
+
+
 class CommandFlood(Exception):
     """The client sends commands far beyond the rate limit."""
 
@@ -83,6 +87,8 @@ class StreamSession:
                 await asyncio.wait_for(self._send_raw(text), self.settings.send_timeout_s)
             except TimeoutError:
                 raise SlowClient from None
+            except Exception as error:  # the socket is closed or closing: the client has gone
+                raise ClientGone from error
 
     async def hello(self) -> None:
         s = self.settings
@@ -132,7 +138,7 @@ class StreamSession:
             except CommandError as error:
                 error.ref = command.ref
                 raise
-            except (SlowClient, CommandFlood):
+            except (SlowClient, ClientGone, CommandFlood):
                 raise
             except Exception as error:  # a bug in the engine: report it, drop the run, keep serving
                 raise self._engine_failure(error) from None
@@ -263,7 +269,7 @@ class StreamSession:
                     await self._pump_max()
                 else:
                     await self._pump_paced(float(self.speed))
-            except (SlowClient, asyncio.CancelledError):
+            except (SlowClient, ClientGone, asyncio.CancelledError):
                 raise
             except Exception as error:  # everything already sent stays with the client
                 await self.error(self._engine_failure(error))

@@ -16,6 +16,7 @@ import websockets
 
 from app.config import Settings, get_settings
 from app.main import create_app
+from app.web.session import ClientGone, StreamSession
 
 CONFIG = {
     "surface": "parabola",
@@ -126,3 +127,29 @@ def test_server_shutdown_closes_streams_with_a_reason() -> None:
     finally:
         server.__exit__()
     assert code == 1012, "service restart: the client knows to reconnect"
+
+
+def test_a_send_to_a_closed_socket_means_the_client_left_not_an_engine_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Starlette raises on a send after the client closed; the pump must stop quietly, not report a bug."""
+
+    async def scenario() -> type[BaseException]:
+        sent: list[str] = []
+
+        async def send(text: str) -> None:
+            if len(sent) >= 3:  # hello, started, step 0: then the client is gone
+                raise RuntimeError("Cannot call 'send' once a close message has been sent.")
+            sent.append(text)
+
+        session = StreamSession(send, Settings())
+        await session.hello()
+        await session.handle(json.dumps({"type": "start", "speed": "max", "config": CONFIG}))
+        try:
+            await asyncio.wait_for(session.pump(), timeout=10)
+        except BaseException as error:
+            return type(error)
+        return type(None)
+
+    assert asyncio.run(scenario()) is ClientGone
+    assert not [r for r in caplog.records if "engine failure" in r.getMessage()]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
 from app.config import Settings, get_settings
 from app.web.commands import CommandError
-from app.web.session import CommandFlood, SlowClient, StreamSession
+from app.web.session import ClientGone, CommandFlood, SlowClient, StreamSession
 
 router = APIRouter()
 
@@ -59,11 +59,13 @@ async def stream(websocket: WebSocket, settings: Annotated[Settings, Depends(get
         close = (1008, "command flood")
     except SlowClient:
         close = (1008, "client too slow")
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, ClientGone):
         pass
     finally:
         pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError, SlowClient, WebSocketDisconnect, RuntimeError):
+        with contextlib.suppress(
+            asyncio.CancelledError, SlowClient, ClientGone, WebSocketDisconnect, RuntimeError
+        ):
             await pump
         session.close()
         sessions.discard(session)
