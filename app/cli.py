@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         workers=args.workers,
         reload=args.reload,
+        # Step records are small and sent dozens of times a second per socket: compressing each frame
+        # costs more CPU than it saves bandwidth on a classroom network.
+        ws_per_message_deflate=False,
     )
 
 

@@ -84,7 +84,8 @@ class StreamSession:
         text = serialize.dumps(message).decode()
         async with self._send_lock:
             try:
-                await asyncio.wait_for(self._send_raw(text), self.settings.send_timeout_s)
+                async with asyncio.timeout(self.settings.send_timeout_s):  # no task per send, unlike wait_for
+                    await self._send_raw(text)
             except TimeoutError:
                 raise SlowClient from None
             except Exception as error:  # the socket is closed or closing: the client has gone

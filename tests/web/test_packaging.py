@@ -45,3 +45,4 @@ def test_console_script_passes_options_to_uvicorn(monkeypatch: pytest.MonkeyPatc
     main(["--host", "127.0.0.1", "--port", "8123", "--workers", "2"])
     assert seen["app"] == "app.main:create_app" and seen["factory"] is True
     assert (seen["host"], seen["port"], seen["workers"]) == ("127.0.0.1", 8123, 2)
+    assert seen["ws_per_message_deflate"] is False
