@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 
 from app import __version__, i18n
 from app.config import STATIC_DIR, TEMPLATES_DIR, get_settings
@@ -19,7 +20,7 @@ from app.web.security import SecurityHeaders
 
 def create_app() -> FastAPI:
     """Build a fresh app; tests build their own and override settings through get_settings."""
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI and ReDoc from files shipped with the package: /docs works offline
         title="Gradient-descent playground",
         version=__version__,
         description="Optimizers on loss surfaces, step by step: REST traces (JSON, CSV, NDJSON).",

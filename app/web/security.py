@@ -4,7 +4,8 @@ Pages of ours carry no inline script or handler (data sits in `<script type="app
 `script-src 'self'` holds; Plotly writes inline styles, hence `style-src 'unsafe-inline'`, and its WebGL
 3-D code builds functions at run time, hence `'unsafe-eval'` for scripts. Embed pages (/embed/…) may be
 framed by the origins in Settings.embed_frame_ancestors; every other page only by the app itself. The
-interactive API docs (/docs, /redoc) load Swagger UI and ReDoc from their CDN and are left without a CSP.
+interactive API docs (/docs, /redoc) start Swagger UI and ReDoc (served from local files, no CDN) with an
+inline script that FastAPI writes, so they are left without a CSP.
 """
 
 from __future__ import annotations

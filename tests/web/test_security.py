@@ -40,3 +40,10 @@ def test_templates_hold_no_inline_script_or_handler(client: TestClient, path: st
 def test_docs_are_left_without_a_csp(client: TestClient) -> None:
     headers = client.get("/docs").headers
     assert "content-security-policy" not in headers and headers["x-content-type-options"] == "nosniff"
+
+
+def test_api_docs_work_offline(client: TestClient) -> None:
+    html = client.get("/docs").text
+    assert "cdn." not in html and "/static-offline-docs/swagger-ui-bundle.js" in html
+    assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
+    assert "cdn." not in client.get("/redoc").text
