@@ -97,8 +97,16 @@ function colorbar(scale) {
   const kLo = Math.ceil(Math.log10(scale.eps));
   const kHi = Math.floor(Math.log10(scale.hi - scale.lo + scale.eps));
   const tickvals = [];
-  for (let k = Math.max(kLo, kHi - 6); k <= kHi; k++) tickvals.push(k);
-  const ticktext = tickvals.map((k) => formatNumber(Number((scale.lo + 10 ** k).toPrecision(2))));
+  const ticktext = [];
+  for (let k = Math.max(kLo, kHi - 6); k <= kHi; k++) {
+    // lo + 10^k: when the lowest loss dwarfs 10^k, two digits would print lo every time; keep enough
+    // significant digits to show the 10^k part, and drop a tick that would still read like the last one.
+    const digits = Math.min(8, 2 + Math.max(0, Math.ceil(Math.log10(Math.abs(scale.lo) / 10 ** k + 1))));
+    const text = formatLocal(scale.lo + 10 ** k, { digits });
+    if (text === ticktext[ticktext.length - 1]) continue;
+    tickvals.push(k);
+    ticktext.push(text);
+  }
   return { ...bar, tickvals, ticktext };
 }
 

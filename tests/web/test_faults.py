@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -24,6 +25,12 @@ CONFIG = {
     "tolerance": 0,
     "runs": [{"optimizer": "sgd", "hyperparameters": {"lr": 1e-9}}],
 }
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps a loop running on this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class Server:
@@ -100,7 +107,7 @@ def test_a_client_that_stops_reading_is_dropped_and_others_are_served(slow_serve
             )
         return code, reason, len(kinds)
 
-    code, reason, other_messages = asyncio.run(scenario())
+    code, reason, other_messages = run_async(scenario())
     assert (code, reason) == (1008, "client too slow")
     assert other_messages >= 3
     assert slow_server.streams() == 0
@@ -123,7 +130,7 @@ def test_server_shutdown_closes_streams_with_a_reason() -> None:
                 return closed.rcvd.code if closed.rcvd else None
 
     try:
-        code = asyncio.run(scenario())
+        code = run_async(scenario())
     finally:
         server.__exit__()
     assert code == 1012, "service restart: the client knows to reconnect"
@@ -151,5 +158,5 @@ def test_a_send_to_a_closed_socket_means_the_client_left_not_an_engine_failure(
             return type(error)
         return type(None)
 
-    assert asyncio.run(scenario()) is ClientGone
+    assert run_async(scenario()) is ClientGone
     assert not [r for r in caplog.records if "engine failure" in r.getMessage()]
