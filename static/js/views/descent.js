@@ -21,6 +21,7 @@ import {
   hyperparameterFields,
   showExpressionError,
 } from "../controls.js";
+import { copyLink } from "../share.js";
 
 const COLUMNS = ["step", "x", "y", "loss", "grad_x", "grad_y", "grad_norm", "lr", "update_x", "update_y"];
 const MAX_RUNS = 8;
@@ -588,21 +589,7 @@ export function mountDescentView(root, options) {
       ui.arrowsKey.hidden = !state.arrows;
       dirty.overlay = true;
     });
-    ui.copy.addEventListener("click", copyLink);
-  }
-
-  async function copyLink() {
-    const url = shareUrl(schema, state);
-    ui.link.value = url;
-    ui.link.hidden = false;
-    try {
-      await navigator.clipboard.writeText(url);
-      ui.copy.textContent = t("common.link_copied");
-    } catch {
-      ui.link.select();
-      ui.copy.textContent = t("common.copy_link_below");
-    }
-    setTimeout(() => (ui.copy.textContent = t("common.copy_link")), 2500);
+    ui.copy.addEventListener("click", () => copyLink(shareUrl(schema, state), ui.copy, ui.link));
   }
 
   // ---------- the controller the host page drives through embed.js (postMessage) ----------

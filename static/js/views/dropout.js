@@ -14,6 +14,7 @@ import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { PALETTE, formatNumber } from "../plot.js";
 import { bindShortcuts, el } from "../controls.js";
 import { NetworkDiagram, progressLine } from "../netplot.js";
+import { copyLink } from "../share.js";
 
 const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
 const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
@@ -519,22 +520,9 @@ function bindControls() {
     save();
     if (client && (status === "running" || status === "paused")) client.speed(s);
   });
-  ui.copy.addEventListener("click", copyLink);
+  ui.copy.addEventListener("click", () => copyLink(shareUrl(SCHEMA, state), ui.copy, ui.link));
 }
 
-async function copyLink() {
-  const url = shareUrl(SCHEMA, state);
-  ui.link.value = url;
-  ui.link.hidden = false;
-  try {
-    await navigator.clipboard.writeText(url);
-    ui.copy.textContent = t("common.link_copied");
-  } catch {
-    ui.link.select();
-    ui.copy.textContent = t("common.copy_link_below");
-  }
-  setTimeout(() => (ui.copy.textContent = t("common.copy_link")), 2500);
-}
 
 // Read-only hooks for the browser tests: they wait on these, never on sleeps.
 window.__dropout = {

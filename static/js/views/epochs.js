@@ -14,6 +14,7 @@ import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { PALETTE, formatNumber } from "../plot.js";
 import { SPEEDS, bindShortcuts, el, speedIndex } from "../controls.js";
 import { TrainingLog, progressLine } from "../netplot.js";
+import { copyLink } from "../share.js";
 
 const registry = embeddedRegistry();
 const DATASETS = new Map((registry.datasets ?? []).filter((d) => d.features.length === 2).map((d) => [d.name, d]));
@@ -402,18 +403,7 @@ function init() {
   ui.step.addEventListener("click", stepOnce);
   ui.reset.addEventListener("click", reset);
   bindShortcuts({ toggle: play, step: stepOnce });
-  ui.copy.addEventListener("click", async () => {
-    const url = shareUrl(SCHEMA, state);
-    ui.link.value = url;
-    ui.link.hidden = false;
-    try {
-      await navigator.clipboard.writeText(url);
-      ui.copy.textContent = t("common.link_copied");
-      setTimeout(() => (ui.copy.textContent = t("common.copy_link")), 1500);
-    } catch {
-      ui.link.select();
-    }
-  });
+  ui.copy.addEventListener("click", () => copyLink(shareUrl(SCHEMA, state), ui.copy, ui.link));
   setStatus("idle");
   loadPreview();
   connect()

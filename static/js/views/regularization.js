@@ -15,6 +15,7 @@ import { plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { ContourWithOverlay, PALETTE, formatNumber } from "../plot.js";
 import { el } from "../controls.js";
+import { copyLink } from "../share.js";
 
 const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
 const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
@@ -359,22 +360,9 @@ function bindControls() {
     clearTimeout(timer);
     timer = setTimeout(() => solveTwoWeights().catch((e) => (ui.solutions.textContent = t("reg.could_not_descend", { message: e.message }))), 200);
   });
-  ui.copy.addEventListener("click", copyLink);
+  ui.copy.addEventListener("click", () => copyLink(shareUrl(SCHEMA, state), ui.copy, ui.link));
 }
 
-async function copyLink() {
-  const url = shareUrl(SCHEMA, state);
-  ui.link.value = url;
-  ui.link.hidden = false;
-  try {
-    await navigator.clipboard.writeText(url);
-    ui.copy.textContent = t("common.link_copied");
-  } catch {
-    ui.link.select();
-    ui.copy.textContent = t("common.copy_link_below");
-  }
-  setTimeout(() => (ui.copy.textContent = t("common.copy_link")), 2500);
-}
 
 // Read-only hooks for the browser tests.
 window.__reg = {
