@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
 import socket
@@ -89,3 +91,52 @@ def page(browser, request) -> Iterator[object]:
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
+
+
+HOST_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Host</title>
+<style>body { margin: 0; } iframe { display: block; border: 0; }</style></head>
+<body>
+<iframe id="view" src="__SRC__" width="__WIDTH__" height="1400" title="Embedded view"></iframe>
+<script>
+  window.events = [];
+  window.addEventListener("message", (e) => {
+    if (e.origin !== "__ORIGIN__") return;
+    window.events.push(e.data);
+  });
+  window.send = (message) => document.getElementById("view").contentWindow.postMessage(message, "__ORIGIN__");
+</script>
+</body></html>
+"""
+"""A course page that embeds one view, records the messages it hears and can post commands to it."""
+
+
+@pytest.fixture(scope="module")
+def host_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """A second HTTP server on another 127.0.0.1 port: another origin than the app's."""
+    root = tmp_path_factory.mktemp("host")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def host_page(root: Path, live_server: str, name: str, view: str, query: str, width: str = "100%") -> str:
+    """Write a page embedding ``/embed/{view}?{query}`` into the host server folder; returns its name."""
+    html = (
+        HOST_HTML.replace("__SRC__", f"{live_server}/embed/{view}?{query}")
+        .replace("__ORIGIN__", live_server)
+        .replace("__WIDTH__", width)
+    )
+    (root / name).write_text(html, encoding="utf-8")
+    return name
+
+
+def ready_frame(page, live_server: str):
+    """The embedded view's frame, once it has posted gdp:ready to the host."""
+    page.wait_for_function("() => window.events.some((m) => m.type === 'gdp:ready')", timeout=20_000)
+    return next(f for f in page.frames if f.url.startswith(live_server + "/embed/"))

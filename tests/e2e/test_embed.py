@@ -3,74 +3,24 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, _free_port
+from tests.e2e.conftest import ARTIFACTS, host_page, ready_frame
 
 pytestmark = pytest.mark.e2e
 
 RUNS = [{"id": "adam", "optimizer": "adam", "hyperparameters": {"lr": 0.05}}]
 STATE = f"surface=bowl&runs={quote(json.dumps(RUNS, separators=(',', ':')))}&steps=2000&speed=40"
 
-HOST_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Host</title>
-<style>body { margin: 0; } iframe { display: block; border: 0; }</style></head>
-<body>
-<iframe id="view" src="__SRC__" width="__WIDTH__" height="1400" title="Race"></iframe>
-<script>
-  window.events = [];
-  window.addEventListener("message", (e) => {
-    if (e.origin !== "__ORIGIN__") return;
-    window.events.push(e.data);
-  });
-  window.send = (message) => document.getElementById("view").contentWindow.postMessage(message, "__ORIGIN__");
-</script>
-</body></html>
-"""
-
-
-@pytest.fixture(scope="module")
-def host_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """A second HTTP server on another 127.0.0.1 port: another origin than the app's."""
-    root = tmp_path_factory.mktemp("host")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-def host_page(root: Path, live_server: str, name: str, query: str, width: str = "100%") -> str:
-    html = (
-        HOST_HTML.replace("__SRC__", f"{live_server}/embed/race?{query}")
-        .replace("__ORIGIN__", live_server)
-        .replace("__WIDTH__", width)
-    )
-    (root / name).write_text(html, encoding="utf-8")
-    return name
-
-
-def frame_of(page, live_server: str):
-    page.wait_for_function("() => window.events.some((m) => m.type === 'gdp:ready')", timeout=20_000)
-    return next(f for f in page.frames if f.url.startswith(live_server + "/embed/"))
-
 
 def test_host_on_another_origin_drives_the_view(page, live_server: str, host_server) -> None:
     origin, root = host_server
     assert origin != live_server
-    page.goto(f"{origin}/{host_page(root, live_server, 'drive.html', STATE)}")
-    frame = frame_of(page, live_server)
+    page.goto(f"{origin}/{host_page(root, live_server, 'drive.html', 'race', STATE)}")
+    frame = ready_frame(page, live_server)
     ready = page.evaluate("window.events.find((m) => m.type === 'gdp:ready')")
     assert ready == {"type": "gdp:ready", "view": "race"}
 
@@ -102,8 +52,8 @@ def test_host_on_another_origin_drives_the_view(page, live_server: str, host_ser
 def test_step_events_are_throttled(page, live_server: str, host_server) -> None:
     origin, root = host_server
     fast = STATE.replace("speed=40", "speed=max").replace("steps=2000", "steps=20000")
-    page.goto(f"{origin}/{host_page(root, live_server, 'fast.html', fast + '&autoplay=1')}")
-    frame_of(page, live_server)
+    page.goto(f"{origin}/{host_page(root, live_server, 'fast.html', 'race', fast + '&autoplay=1')}")
+    ready_frame(page, live_server)
     page.wait_for_timeout(1500)
     count = page.evaluate("window.events.filter((m) => m.type === 'gdp:step').length")
     assert 1 <= count <= 17, f"{count} gdp:step messages in ~1.5 s (≤ 10/s)"
@@ -111,7 +61,7 @@ def test_step_events_are_throttled(page, live_server: str, host_server) -> None:
 
 def test_origin_parameter_refuses_other_hosts(page, live_server: str, host_server) -> None:
     origin, root = host_server
-    name = host_page(root, live_server, "locked.html", STATE + "&origin=https%3A%2F%2Fcourse.example")
+    name = host_page(root, live_server, "locked.html", "race", STATE + "&origin=https%3A%2F%2Fcourse.example")
     page.goto(f"{origin}/{name}")
     page.wait_for_function("() => document.getElementById('view').contentDocument === null")  # cross-origin
     frame = next(f for f in page.frames if "/embed/" in f.url)
@@ -129,7 +79,7 @@ def test_embed_fits_without_horizontal_overflow(browser, live_server: str, host_
     origin, root = host_server
     context = browser.new_context(viewport={"width": width + 40, "height": 1000})
     page = context.new_page()
-    page.goto(f"{origin}/{host_page(root, live_server, f'w{width}.html', STATE, str(width))}")
+    page.goto(f"{origin}/{host_page(root, live_server, f'w{width}.html', 'race', STATE, str(width))}")
     page.wait_for_function("() => window.events.some((m) => m.type === 'gdp:ready')", timeout=20_000)
     frame = next(f for f in page.frames if "/embed/" in f.url)
     page.evaluate("window.send({type: 'gdp:play'})")

@@ -2,64 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, _free_port
+from tests.e2e.conftest import ARTIFACTS, host_page, ready_frame
 
 pytestmark = pytest.mark.e2e
 
 STATE = "epochs=40&speed=60&lang=tr"
-
-HOST_HTML = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Host</title>
-<style>body { margin: 0; } iframe { display: block; border: 0; }</style></head>
-<body>
-<iframe id="view" src="__SRC__" width="__WIDTH__" height="1400" title="Network"></iframe>
-<script>
-  window.events = [];
-  window.addEventListener("message", (e) => {
-    if (e.origin !== "__ORIGIN__") return;
-    window.events.push(e.data);
-  });
-  window.send = (message) => document.getElementById("view").contentWindow.postMessage(message, "__ORIGIN__");
-</script>
-</body></html>
-"""
-
-
-@pytest.fixture(scope="module")
-def host_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """A second HTTP server on another 127.0.0.1 port: another origin than the app's."""
-    root = tmp_path_factory.mktemp("nethost")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-def host_page(root: Path, live_server: str, name: str, view: str, query: str, width: str = "100%") -> str:
-    html = (
-        HOST_HTML.replace("__SRC__", f"{live_server}/embed/{view}?{query}")
-        .replace("__ORIGIN__", live_server)
-        .replace("__WIDTH__", width)
-    )
-    (root / name).write_text(html, encoding="utf-8")
-    return name
-
-
-def ready_frame(page, live_server: str):
-    page.wait_for_function("() => window.events.some((m) => m.type === 'gdp:ready')", timeout=20_000)
-    return next(f for f in page.frames if f.url.startswith(live_server + "/embed/"))
 
 
 def test_host_drives_the_network_view(page, live_server: str, host_server) -> None:
