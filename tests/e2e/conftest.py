@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import socket
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from app.i18n import catalog
 from app.main import create_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -140,3 +142,41 @@ def ready_frame(page, live_server: str):
     """The embedded view's frame, once it has posted gdp:ready to the host."""
     page.wait_for_function("() => window.events.some((m) => m.type === 'gdp:ready')", timeout=20_000)
     return next(f for f in page.frames if f.url.startswith(live_server + "/embed/"))
+
+
+# Visible text nodes (Plotly's SVG text included), skipping what stays English on purpose: code and the Keras
+# progress line (<pre>, <code>, translate="no"), hyperparameter names (.hp), and <select>s (optimizer and
+# surface names, Keras monitor names).
+VISIBLE_TEXT = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    const parent = node.parentElement;
+    const skip = "script, style, select, pre, code, .hp, [lang=en], [translate=no], dialog:not([open])";
+    if (!text || !parent || parent.closest(skip)) continue;
+    if (parent.checkVisibility && !parent.checkVisibility()) continue;
+    out.push(text);
+  }
+  return out.join("\\n");
+}"""
+
+
+@functools.cache
+def english_fragments() -> tuple[str, ...]:
+    """English catalog text (tags and {placeholders} cut out), over 3 characters, that Turkish lacks."""
+    en, tr = catalog("en"), catalog("tr")
+    fragments: set[str] = set()
+    for key, value in en.items():
+        if value == tr[key]:
+            continue
+        for part in re.split(r"<[^>]+>|\{[a-z_]+\}", value):
+            part = part.strip(" .,:;()·–—")
+            if len(part) > 3 and part not in tr[key]:
+                fragments.add(part)
+    return tuple(sorted(fragments, key=len, reverse=True))
+
+
+def english_left(text: str) -> list[str]:
+    """English UI fragments found in ``text`` as whole words ("step" does not match inside "step_size")."""
+    return [f for f in english_fragments() if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text)]

@@ -3,48 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from app.i18n import CATALOG_DIR
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, VISIBLE_TEXT, english_left
 
 pytestmark = pytest.mark.e2e
-
-EN = json.loads((CATALOG_DIR / "en.json").read_text(encoding="utf-8"))
-TR = json.loads((CATALOG_DIR / "tr.json").read_text(encoding="utf-8"))
-
-
-def english_fragments() -> list[str]:
-    """English catalog text (no tags, no {placeholders}), over 3 characters, not shared with Turkish."""
-    fragments: set[str] = set()
-    for key, value in EN.items():
-        if value == TR[key]:
-            continue
-        for part in re.split(r"<[^>]+>|\{[a-z_]+\}", value):
-            part = part.strip(" .,:;()·–—")
-            if len(part) > 3 and part not in TR[key]:
-                fragments.add(part)
-    return sorted(fragments, key=len, reverse=True)
-
-
-# Visible text nodes, skipping what is English on purpose (registry notes marked lang="en"), code samples,
-# and <select>s, whose option labels are optimizer and surface names from the registry.
-VISIBLE_TEXT = """() => {
-  const out = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.textContent.trim();
-    const parent = node.parentElement;
-    const skip = "script, style, select, pre, code, .hp, [lang=en], dialog:not([open])";
-    if (!text || !parent || parent.closest(skip)) continue;
-    if (parent.checkVisibility && !parent.checkVisibility()) continue;
-    out.push(text);
-  }
-  return out.join("\\n");
-}"""
 
 PAGES = {
     "/?lang=tr": None,
@@ -53,11 +18,6 @@ PAGES = {
     "/learning-rate?lang=tr": "() => window.__lr && window.__lr.state().connected",
     "/sweep?lang=tr": "() => !document.querySelector('#run').disabled",
 }
-
-
-def english_left(text: str) -> list[str]:
-    """English fragments found as whole words (so "step" does not match inside a hyperparameter name)."""
-    return [f for f in english_fragments() if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text)]
 
 
 @pytest.mark.parametrize("path", list(PAGES))

@@ -6,56 +6,9 @@ import re
 
 import pytest
 
-from app.i18n import catalog
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, VISIBLE_TEXT, english_left
 
 pytestmark = pytest.mark.e2e
-
-EN = catalog("en")  # en.json merged with en.networks.json
-TR = catalog("tr")
-
-
-def english_fragments() -> list[str]:
-    """English catalog text (tags, {placeholders} cut out) longer than 3 characters that Turkish lacks."""
-    fragments: set[str] = set()
-    for key, value in EN.items():
-        if value == TR[key]:
-            continue
-        for part in re.split(r"<[^>]+>|\{[a-z_]+\}", value):
-            part = part.strip(" .,:;()·–—")
-            if len(part) > 3 and part not in TR[key]:
-                fragments.add(part)
-    return sorted(fragments, key=len, reverse=True)
-
-
-FRAGMENTS = english_fragments()
-
-# Visible text nodes (Plotly's SVG text included), skipping what is English on purpose (registry notes marked
-# lang="en"), code and the Keras progress line (<pre>, translate="no"), and <select>s (registry names, Keras
-# monitor names).
-VISIBLE_TEXT = """() => {
-  const out = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.textContent.trim();
-    const parent = node.parentElement;
-    const skip = "script, style, select, pre, code, .hp, [lang=en], [translate=no], dialog:not([open])";
-    if (!text || !parent || parent.closest(skip)) continue;
-    if (parent.checkVisibility && !parent.checkVisibility()) continue;
-    out.push(text);
-  }
-  return out.join("\\n");
-}"""
-
-
-def english_left(text: str) -> list[str]:
-    # The view titles (view.*.title) belong to the shared catalog; its Turkish title of /epochs, "Epoch,
-    # batch, iteration", keeps the course's English words, so the titles are not counted here.
-    for key, value in TR.items():
-        if key.startswith("view.") and key.endswith(".title"):
-            text = text.replace(value, "")
-    return [f for f in FRAGMENTS if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text)]
-
 
 # path, what to wait for before (and after) pressing Play (None: no Play), an element with a decimal number
 PAGES = {

@@ -259,7 +259,8 @@ export function mountDescentView(root, options) {
       expressionOk = true;
       surface = loaded;
       ui.formula.textContent = `f(x, y) = ${loaded.formula}`;
-      ui.note.textContent = loaded.note ?? "";
+      // the page's registry carries the note in the page's language; the REST answer is English
+      ui.note.textContent = surfaces.get(name)?.note ?? loaded.note ?? "";
       await contour.drawSurface(loaded);
       surface3d.setSurface(loaded, contour.scale);
       markDirty();
