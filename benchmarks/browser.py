@@ -11,29 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import socket
 import statistics
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import urlencode
 
-import uvicorn
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serve_app
 
-from app.main import create_app
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--enable-unsafe-swiftshader",
-]
 HOOK = "window.__playground"
 # Learning rates small enough that none of the four runs ends within 60 s at 200 steps/s.
 FOUR_RUNS = [
@@ -82,31 +64,6 @@ ZOOM_JS = """async () => {
   }
   return times;
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _server() -> Iterator[str]:
-    """The app under Uvicorn in a thread on 127.0.0.1; yields its base URL."""
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=_free_port(), log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    if not server.started:
-        raise RuntimeError("uvicorn did not start within 10 s")
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _open(page, url: str) -> None:
@@ -160,7 +117,7 @@ def browser_rows(quick: bool) -> list[tuple[str, str, str]]:
     from playwright.sync_api import sync_playwright
 
     seconds = 10 if quick else 60
-    with _server() as base, sync_playwright() as playwright:
+    with serve_app() as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         first = _first_draw_ms(page, base, 3 if quick else 7)

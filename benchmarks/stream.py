@@ -21,19 +21,15 @@ from collections.abc import Iterator
 
 import websockets
 
+from tests.e2e.conftest import free_port
+
 STEPS_PREFIX = '{"type":"steps"'
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
 def server(workers: int = 1) -> Iterator[tuple[str, int]]:
     """A Uvicorn server in a subprocess; yields its ws:// URL and pid once it accepts connections."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GDP_IDLE_TIMEOUT_S": "60"}
     proc = subprocess.Popen(
         [

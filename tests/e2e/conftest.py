@@ -10,6 +10,7 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,16 +33,19 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """The app served by Uvicorn in a thread; yields its base URL once it accepts connections."""
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=_free_port(), log_level="warning")
+@contextmanager
+def serve_app() -> Iterator[str]:
+    """The app served by Uvicorn in a thread on 127.0.0.1; yields its base URL once it accepts connections.
+
+    Shared by the browser tests and benchmarks.browser, so both measure the same server.
+    """
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=free_port(), log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -52,10 +56,18 @@ def live_server() -> Iterator[str]:
             break
         started.wait(0.01)
     if not server.started:
-        pytest.fail("uvicorn did not start within 5 s")
-    yield f"http://127.0.0.1:{config.port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+        raise RuntimeError("uvicorn did not start within 5 s")
+    try:
+        yield f"http://127.0.0.1:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    with serve_app() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +131,7 @@ def host_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("host")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", root
