@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,34 @@ class Settings(BaseSettings):
         1 / 60, gt=0, description="Coalescing interval of fast streams (≈ 60 msg/s)."
     )
     stream_chunk_s: float = Field(0.001, gt=0, description="Compute slice before yielding to other sockets.")
+    stream_thread_s: float = Field(
+        0.004, gt=0, description="A stream update estimated to take longer than this runs in a thread."
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1_024, description="Size of a request body; larger bodies get 413 before parsing."
+    )
+    compute_mode: Literal["process", "thread"] = Field(
+        "process", description="Where REST computations run: worker processes (own GIL) or threads."
+    )
+    compute_workers: int = Field(2, ge=1, le=64, description="REST computations running at once per worker.")
+    compute_queue: int = Field(
+        32, ge=0, description="REST computations waiting for a slot; beyond that 503 with Retry-After."
+    )
+    max_trace_work: float = Field(
+        400_000, gt=0, description="Work of one surface trace, in run-steps of a built-in surface."
+    )
+    max_response_bytes: int = Field(
+        48_000_000, ge=10_000, description="Estimated size of one REST response (traces, networks)."
+    )
+    max_network_work: float = Field(
+        2e10, gt=0, description="Multiply-adds of one REST network training or landscape."
+    )
+    max_stream_step_work: float = Field(
+        3e8, gt=0, description="Multiply-adds of one live network update (a batch, plus an epoch's end)."
+    )
+    max_frame_bytes: int = Field(
+        2_000_000, ge=10_000, description="Size of one WebSocket message the server sends."
+    )
 
 
 @lru_cache

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import Any
+
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from fastapi_offline import FastAPIOffline
@@ -12,7 +15,9 @@ from fastapi_offline import FastAPIOffline
 from app import __version__, i18n
 from app.config import STATIC_DIR, TEMPLATES_DIR, get_settings
 from app.ml.errors import ConfigError
+from app.web.bodies import BodyLimit, add_body_schemas
 from app.web.cache import TraceCache
+from app.web.compute import Busy, ComputePool
 from app.web.errors import InputError, handle_config_error, handle_input_error, handle_validation_error
 from app.web.routes import api, networks, pages, stream
 from app.web.security import SecurityHeaders
@@ -32,6 +37,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     settings = get_settings()
     app.state.streams = set()
+    app.state.compute = ComputePool(settings.compute_mode, settings.compute_workers, settings.compute_queue)
+    app.add_exception_handler(Busy, handle_busy)
     app.state.trace_cache = TraceCache(settings.trace_cache_entries, settings.trace_cache_bytes)
     app.add_middleware(SecurityHeaders, embed_frame_ancestors=settings.embed_frame_ancestors)
     app.add_middleware(
@@ -42,4 +49,28 @@ def create_app() -> FastAPI:
     app.include_router(stream.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    _document_bodies(app)
     return app
+
+
+def _document_bodies(app: FastAPI) -> None:
+    """Routes that parse their body in the compute pool declare it with json_body(); add the models."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_body_schemas(plain())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+async def handle_busy(request: Request, error: Exception) -> JSONResponse:
+    """Every compute slot and the waiting line are taken: 503 with Retry-After, at once."""
+    assert isinstance(error, Busy)
+    return JSONResponse(
+        {"detail": [{"loc": [], "msg": str(error), "type": "busy"}]},
+        status_code=503,
+        headers={"Retry-After": str(error.retry_after_s)},
+    )

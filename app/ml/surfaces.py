@@ -48,6 +48,8 @@ class Surface:
     note: str
     params: dict[str, float] = field(hash=False)
     value_and_grad: ValueAndGrad = field(repr=False, compare=False)
+    cost: float = field(default=1.0, compare=False)
+    """Work of one evaluation relative to a built-in surface (the price of a request, app/web/cost.py)."""
 
     def value(self, points: np.ndarray) -> np.ndarray:
         """Values only (shape ``points.shape[:-1]``); the gradient is computed and dropped."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
@@ -77,13 +78,17 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
+def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Pydantic's errors without the echoed input (it may hold NaN, or be 10 kB of junk)."""
-    assert isinstance(error, RequestValidationError)
     detail = []
-    for item in error.errors():
+    for item in errors:
         entry = {"loc": list(clean_loc(tuple(item["loc"]))), "msg": item["msg"], "type": item["type"]}
         if item.get("ctx"):
             entry["ctx"] = {k: _plain(v) for k, v in item["ctx"].items()}
         detail.append(entry)
-    return JSONResponse({"detail": detail}, status_code=422)
+    return detail
+
+
+async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    return JSONResponse({"detail": validation_detail(error.errors())}, status_code=422)

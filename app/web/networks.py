@@ -23,6 +23,14 @@ from app.ml.training import (
     TrainEvent,
     Training,
 )
+from app.web.cost import (
+    NetworkShape,
+    check_network_price,
+    check_step_price,
+    landscape_price,
+    network_price,
+    step_price,
+)
 from app.web.schemas import CsvDataset, LandscapeRequest, NetworkRequest, RegistryDataset
 from app.web.serialize import jsonable
 
@@ -97,7 +105,28 @@ def make_training(
     """Validate the whole config (limits, names, layers) and set up the run."""
     data = load_dataset(request.dataset, settings)
     check_network_limits(request, settings, len(data.train.y_train), stream)
+    shape = network_shape(request, data)
+    if stream:
+        check_step_price(step_price(shape), settings)
+    else:
+        check_network_price(network_price(shape), settings)
     return data, Training(train_config(request), data.train)
+
+
+def network_shape(request: NetworkRequest, data: PreparedData) -> NetworkShape:
+    """What the price of training this request on this data depends on."""
+    tr, ds = data.train, data.dataset
+    outputs = ds.n_classes if ds.task == "multiclass" else 1
+    return NetworkShape(
+        sizes=(tr.X_train.shape[1], *request.hidden, outputs),
+        n_train=len(tr.y_train),
+        n_val=0 if tr.y_val is None else len(tr.y_val),
+        batch_size=request.batch_size,
+        epochs=request.epochs,
+        every=request.every,
+        grid_size=request.grid_size,
+        classes=ds.n_classes if ds.task == "multiclass" else 1,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- wire
@@ -260,6 +289,7 @@ def landscape_json(request: LandscapeRequest, settings: Settings) -> dict[str, A
     """Train to the end keeping each epoch's weights, then slice the loss around the final weights."""
     data = load_dataset(request.config.dataset, settings)
     check_network_limits(request.config, settings, len(data.train.y_train))
+    check_network_price(landscape_price(network_shape(request.config, data), request.n), settings)
     base = train_config(request.config, record="epochs")
     training = Training(TrainConfig(**{**base.__dict__, "every": base.epochs}), data.train)
     snapshots: list[tuple[int, np.ndarray]] = []

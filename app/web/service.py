@@ -10,6 +10,7 @@ from app.ml.errors import ConfigError
 from app.ml.expressions import custom_surface
 from app.ml.run import Descent, RunSpec, RunTrace, collect
 from app.ml.surfaces import Surface, get_surface
+from app.web.cost import check_surface_price, surface_price
 from app.web.errors import InputError
 from app.web.schemas import TraceRequest
 
@@ -75,6 +76,14 @@ def check_limits(request: TraceRequest, settings: Settings, stream: bool = False
             " (fewer steps or fewer runs, or stream it over the WebSocket)",
             "less_than_equal",
         )
+
+
+def price_trace(request: TraceRequest, settings: Settings, fmt: str = "json") -> Surface:
+    """Limits, then the price (work and bytes) of a whole trace; returns the surface it was priced on."""
+    check_limits(request, settings)
+    surface = build_surface(request.surface, request.params, request.expression, request.view, settings)
+    check_surface_price(surface_price(surface, request.steps, len(request.runs), fmt), settings)
+    return surface
 
 
 def make_descent(

@@ -34,6 +34,8 @@ from app.web.commands import (
 )
 from app.web.streams import STREAMS, NetworkStream, SurfaceStream
 
+LiveStream = SurfaceStream | NetworkStream
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,8 +45,6 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 Send = Callable[[str], Awaitable[None]]
-MAX_PACED_BATCH = 5_000
-"""At a paced speed a batch never holds more steps than this: a slow client sees slower playback instead."""
 
 
 class SlowClient(Exception):
@@ -67,7 +67,7 @@ class StreamSession:
         self.settings = settings
         self._send_lock = asyncio.Lock()
         self._wake: asyncio.Future[None] | None = None
-        self.stream: SurfaceStream | NetworkStream | None = None
+        self.stream: LiveStream | None = None
         self.seq = 0
         self.paused = True
         self.speed: float | str = 30.0
@@ -77,10 +77,16 @@ class StreamSession:
         self._refilled = time.monotonic()
         self._refused = 0
         self._chunk = 16
+        self._step_s = 0.0  # running estimate of one step's compute time
+        self._bytes_per_step = 0.0  # running estimate of one step's share of a message
+        self._frame_target = min(settings.max_frame_bytes, 256_000)
+        self._lag_window = (time.monotonic(), 0)
+        self._lock = asyncio.Lock()  # held while a step runs in a thread
 
     # ------------------------------------------------------------------ sending
-    async def send(self, message: dict[str, Any]) -> None:
-        """One frame, serialised by orjson (every value is finite by construction), under a send lock."""
+    async def send(self, message: dict[str, Any]) -> int:
+        """One frame, serialised by orjson (every value is finite by construction), under a send lock;
+        returns its size."""
         text = serialize.dumps(message).decode()
         async with self._send_lock:
             try:
@@ -90,6 +96,7 @@ class StreamSession:
                 raise SlowClient from None
             except Exception as error:  # the socket is closed or closing: the client has gone
                 raise ClientGone from error
+        return len(text)
 
     async def hello(self) -> None:
         s = self.settings
@@ -189,16 +196,24 @@ class StreamSession:
             await self._state()
         elif isinstance(command, Step):
             self.paused = True
-            await self._emit(stream.advance(command.n))
+            await self._step_command(stream, command.n)
             await self._state()
         elif isinstance(command, Stop):
-            await self._emit(stream.stop())
+            async with self._lock:
+                events = stream.stop()
+            await self._emit(events)
         elif isinstance(command, Set):
-            await self._send_all([stream.set(command)])
+            async with self._lock:
+                messages = [stream.set(command)]
+            await self._send_all(messages)
         elif isinstance(command, AddRun):
-            await self._send_all(stream.add_run(command))
+            async with self._lock:
+                messages = stream.add_run(command)
+            await self._send_all(messages)
         elif isinstance(command, RemoveRun):
-            await self._send_all(stream.remove_run(command))
+            async with self._lock:
+                messages = stream.remove_run(command)
+            await self._send_all(messages)
         self._poke()
 
     def _check_speed(self, speed: float | str, field: str) -> None:
@@ -211,9 +226,12 @@ class StreamSession:
 
     async def _start(self, command: Start) -> None:
         self._check_speed(command.speed, "speed")
-        stream = STREAMS[command.kind](command.config, self.settings)
+        # Validating a config (up to max_message_bytes, with a CSV) and setting up the run is work too.
+        stream = await asyncio.to_thread(STREAMS[command.kind], command.config, self.settings)
         self.seq += 1
         self.stream = stream
+        self._step_s = stream.step_seconds  # a first guess, so the first heavy step already leaves the loop
+        self._bytes_per_step = 0.0
         self.speed, self.paused = command.speed, command.paused
         self._made = 0
         self._reset_pace()
@@ -231,14 +249,22 @@ class StreamSession:
     async def _state(self) -> None:
         await self.send({"type": "state", "seq": self.seq, "paused": self.paused, "speed": self.speed})
 
-    async def _emit(self, events: list[Any]) -> None:
-        """The messages of ``events`` (steps or iterations, epochs, ends, done), in order."""
+    async def _emit(self, events: list[Any], steps: int = 0) -> None:
+        """The messages of ``events`` (steps or iterations, epochs, ends, done), in order; ``steps`` is
+        how many steps made them, to learn how many fit one message."""
         assert self.stream is not None
-        await self._send_all(self.stream.messages(events))
+        if not events:
+            return
+        size = await self._send_all(self.stream.messages(events))
+        if steps > 0:  # remember the larger messages at once, forget them slowly
+            self._bytes_per_step = max(size / steps, 0.8 * self._bytes_per_step)
 
-    async def _send_all(self, messages: list[dict[str, Any]]) -> None:
+    async def _send_all(self, messages: list[dict[str, Any]]) -> int:
+        """Send in order; returns the bytes sent."""
+        size = 0
         for message in messages:
-            await self.send({"type": message["type"], "seq": self.seq, **message})
+            size += await self.send({"type": message["type"], "seq": self.seq, **message})
+        return size
 
     # ------------------------------------------------------------------ pacing
     def _reset_pace(self) -> None:
@@ -276,47 +302,104 @@ class StreamSession:
                 await self.error(self._engine_failure(error))
 
     async def _pump_paced(self, speed: float) -> None:
+        """Send the steps due at ``speed``; what cannot be computed within one frame is dropped from the
+        schedule (the stream falls behind and says so in a ``lag`` message), never caught up in a block."""
         interval = max(1.0 / speed, self.settings.stream_frame_s)
         start_time, start_made = self._anchor
-        due = math.floor((time.monotonic() - start_time) * speed) - (self._made - start_made)
+        now = time.monotonic()
+        due = math.floor((now - start_time) * speed) - (self._made - start_made)
         if due <= 0:  # sleep until the next step is due (a command may wake the pump sooner)
-            await self._wait(start_time + (self._made - start_made + 1) / speed - time.monotonic())
+            await self._wait(start_time + (self._made - start_made + 1) / speed - now)
             return
-        if due > MAX_PACED_BATCH:
-            due = MAX_PACED_BATCH
-            self._reset_pace()
         seq, stream = self.seq, self.stream
         assert stream is not None
-        events = self._compute(stream, due)
+        budget = self.settings.stream_frame_s
+        events, made = await self._advance(stream, due, now + budget)
         if seq == self.seq:
-            await self._emit(events)
+            await self._emit(events, made)
+            if made < due:
+                await self._fell_behind(speed)
         await self._wait(interval)
 
+    async def _fell_behind(self, speed: float) -> None:
+        """Forget the debt (no catching up in one block) and tell the client, at most once a second."""
+        now = time.monotonic()
+        self._reset_pace()
+        window_start, window_made = self._lag_window
+        if now - window_start >= 1.0:
+            achieved = (self._made - window_made) / (now - window_start)
+            self._lag_window = (now, self._made)
+            await self.send(
+                {"type": "lag", "seq": self.seq, "speed": speed, "achieved": round(achieved, 1)}
+            )
+
     async def _pump_max(self) -> None:
-        """Compute in slices of about ``stream_chunk_s`` for one frame, yielding in between; send once."""
+        """Compute for about one frame, in slices with yields between them; then send once."""
         seq, stream = self.seq, self.stream
         assert stream is not None
-        frame_end = time.monotonic() + self.settings.stream_frame_s
-        events: list[Any] = []
-        while True:
-            events.extend(self._compute(stream, self._chunk))
-            if time.monotonic() >= frame_end or not self.running or seq != self.seq:
-                break
-            await asyncio.sleep(0)
+        events, made = await self._advance(stream, None, time.monotonic() + self.settings.stream_frame_s)
         if seq == self.seq:
-            await self._emit(events)
+            await self._emit(events, made)
         await asyncio.sleep(0)
 
-    def _compute(self, stream: SurfaceStream | NetworkStream, n: int) -> list[Any]:
-        """``n`` steps, and adapt the slice size so one slice takes about ``stream_chunk_s``."""
-        began = time.perf_counter()
-        events = stream.advance(n)
-        self._made += n
-        took = time.perf_counter() - began
+    async def _advance(
+        self, stream: LiveStream, wanted: int | None, deadline: float, playing: bool = True
+    ) -> tuple[list[Any], int]:
+        """Up to ``wanted`` steps (None: as many as fit) until ``deadline``, in slices of about
+        ``stream_chunk_s`` with a yield after each, so other sockets take their turn between slices.
+
+        A step estimated to cost more than ``stream_thread_s`` (a large network batch) runs in a thread,
+        where NumPy's large matrix products release the GIL; such a stream holds its lock meanwhile so
+        commands wait for the step instead of changing the run under it. A message never grows past
+        ``frame_target`` bytes (estimated from the previous messages).
+        """
+        seq = self.seq
+        events: list[Any] = []
+        made = 0
+        cap = max(1, int(self._frame_target / max(self._bytes_per_step, 1.0)))
+        limit = cap if wanted is None else min(wanted, cap)
+        while made < limit:
+            n = min(self._chunk, limit - made)
+            heavy = self._step_s > self.settings.stream_thread_s
+            if heavy:
+                n = 1
+            began = time.perf_counter()
+            async with self._lock:
+                if heavy:
+                    batch = await asyncio.to_thread(stream.advance, n)
+                else:
+                    batch = stream.advance(n)
+            took = time.perf_counter() - began
+            self._learn(n, took)
+            self._made += n
+            made += n
+            events.extend(batch)
+            if time.monotonic() >= deadline or stream.finished or seq != self.seq:
+                break
+            if playing and not self.running:
+                break
+            await asyncio.sleep(0)
+        return events, made
+
+    def _learn(self, n: int, took: float) -> None:
+        """Adapt the slice to ``stream_chunk_s`` and keep a running estimate of one step's cost."""
+        per_step = took / n
+        self._step_s = per_step if self._step_s == 0 else 0.7 * self._step_s + 0.3 * per_step
         target = self.settings.stream_chunk_s
         if took > 0:
             self._chunk = max(1, min(4096, int(self._chunk * min(2.0, target / took))))
-        return events
+
+    async def _step_command(self, stream: LiveStream, n: int) -> None:
+        """``step n``: the same slices and frame bound as playing, sent as they are made."""
+        seq = self.seq
+        left = n
+        while left > 0 and not stream.finished and seq == self.seq:
+            deadline = time.monotonic() + self.settings.stream_frame_s
+            events, made = await self._advance(stream, left, deadline, playing=False)
+            left -= max(made, 1)
+            if seq == self.seq:
+                await self._emit(events, made)
+            await asyncio.sleep(0)
 
     def close(self) -> None:
         """Drop the run and everything it holds."""

@@ -17,11 +17,14 @@ from app.ml.run import Event, RunEnd, RunSpec, StepRecord, collect, summary
 from app.ml.training import EpochRecord, TrainEvent
 from app.web import networks, serialize
 from app.web.commands import AddRun, CommandError, RemoveRun, Set
+from app.web.cost import step_price
 from app.web.errors import InputError, clean_loc
 from app.web.schemas import NetworkRequest, TraceRequest
 from app.web.service import make_descent
 
 Message = dict[str, Any]
+MACS_PER_SECOND = 2e9
+"""Roughly what NumPy does on this kind of machine for small dense layers: a first guess only."""
 SMALL_BATCH = 16
 """Batches up to this many records are converted row by row (cheaper than collect's NumPy work)."""
 
@@ -54,6 +57,7 @@ class SurfaceStream:
         except InputError as error:
             raise _config_error("config", ".".join(str(p) for p in error.loc[1:]), error.message) from None
         self.specs = {s.id: s for s in specs}
+        self.step_seconds = 0.0  # small vectorised steps: measured as the stream runs
         self._last: dict[str, tuple[list[float], float, int]] = {}
         self._ended: dict[str, RunEnd] = {}
         self._done_sent = False
@@ -175,6 +179,8 @@ class NetworkStream:
             self.data, self.training = networks.make_training(self.request, settings, stream=True)
         except ConfigError as error:
             raise _config_error("config", error.field, error.message) from None
+        shape = networks.network_shape(self.request, self.data)
+        self.step_seconds = step_price(shape).work / MACS_PER_SECOND
         self._last_epoch: EpochRecord | None = None
         self._done_sent = False
 

@@ -9,21 +9,20 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from app import __version__
 from app.config import Settings, get_settings
-from app.ml.errors import ConfigError, UnknownNameError
-from app.ml.surfaces import SURFACES, grid
-from app.web import serialize
+from app.ml.errors import UnknownNameError
+from app.ml.surfaces import SURFACES
+from app.web import jobs, serialize
+from app.web.bodies import json_body
 from app.web.cache import TraceCache
 from app.web.commands import PROTOCOL_VERSION
+from app.web.compute import ComputePool
 from app.web.errors import InputError
 from app.web.responses import FastJSONResponse
 from app.web.schemas import TraceRequest
-from app.web.service import build_surface, compute_trace
 
 router = APIRouter(prefix="/api/v1", tags=["api"], default_response_class=FastJSONResponse)
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -137,7 +136,7 @@ def list_surfaces() -> Any:
         **ERROR_422,
     },
 )
-def get_surface_detail(
+async def get_surface_detail(
     name: str,
     request: Request,
     settings: SettingsDep,
@@ -163,15 +162,11 @@ def get_surface_detail(
         except ValueError:
             raise InputError(("query", key), f"{key} must be a number, got {raw!r}") from None
     view_box = _parse_view(view)
-    surface = build_surface(name, params, expression, view_box, settings, root="query")
-    body = serialize.surface_json(surface)
-    if grid_n is not None:
-        if grid_n > settings.max_grid:
-            raise InputError(
-                ("query", "grid"), f"grid must be at most {settings.max_grid}", "less_than_equal"
-            )
-        body["grid"] = serialize.grid_json(grid(surface, grid_n, max_n=settings.max_grid))
-    return body
+    if grid_n is not None and grid_n > settings.max_grid:
+        raise InputError(("query", "grid"), f"grid must be at most {settings.max_grid}", "less_than_equal")
+    pool: ComputePool = request.app.state.compute
+    outcome = await pool.run(jobs.surface_grid, name, params, expression, view_box, grid_n, settings)
+    return Response(outcome.content, status_code=outcome.status, media_type=outcome.media_type)
 
 
 def _parse_view(view: str | None) -> list[float] | None:
@@ -232,17 +227,19 @@ FormatQuery = Annotated[
 
 
 @router.post(
-    "/traces", summary="Run optimizers on a surface and return every step", responses=TRACE_RESPONSES
+    "/traces",
+    summary="Run optimizers on a surface and return every step",
+    responses=TRACE_RESPONSES,
+    openapi_extra=json_body(TraceRequest),
 )
-def post_trace(
-    body: TraceRequest, request: Request, settings: SettingsDep, format: FormatQuery = None
-) -> Response:
+async def post_trace(request: Request, settings: SettingsDep, format: FormatQuery = None) -> Response:
     """Same config and seed give the same trace, byte for byte."""
-    return _trace_response(body, request, settings, format, cacheable=False)
+    raw = await request.body()
+    return await _trace_response(raw, ("body",), request, settings, format, cacheable=False)
 
 
 @router.get("/traces", summary="A trace by permalink (cacheable)", responses=TRACE_RESPONSES)
-def get_trace(
+async def get_trace(
     request: Request,
     settings: SettingsDep,
     config: Annotated[
@@ -257,22 +254,27 @@ def get_trace(
     format: FormatQuery = None,
 ) -> Response:
     """The same trace as `POST /api/v1/traces` for that body, with an ETag and Cache-Control."""
-    try:
-        return _trace_response(decode_config(config), request, settings, format, cacheable=True)
-    except ConfigError as error:  # the body's fields live under query.config here
-        error.field = f"config.{error.field}" if error.field else "config"
-        raise
-    except InputError as error:
-        error.loc = ("query", "config", *error.loc[1:])
-        raise
+    return await _trace_response(
+        decode_config(config), ("query", "config"), request, settings, format, cacheable=True
+    )
 
 
-def _trace_response(
-    body: TraceRequest, request: Request, settings: Settings, fmt: str | None, cacheable: bool
+async def _trace_response(
+    raw: bytes | Any,
+    root: tuple[str, ...],
+    request: Request,
+    settings: Settings,
+    fmt: str | None,
+    cacheable: bool,
 ) -> Response:
-    """Serve a trace from the LRU (computing it once); GET permalinks answer 304 to a matching ETag."""
+    """Validate and price in the pool, then serve from the LRU (computing once, in the pool too);
+    GET permalinks answer 304 to a matching ETag."""
     chosen = fmt or _format_from_accept(request.headers.get("accept", ""))
-    key = canonical_config(body)
+    pool: ComputePool = request.app.state.compute
+    prepared = await pool.run(jobs.prepare_trace, raw, settings, chosen, root)
+    if prepared.key is None:
+        return Response(prepared.content, status_code=prepared.status, media_type=prepared.media_type)
+    key = prepared.key
     etag = f'"{__version__}-{hashlib.sha256(key).hexdigest()[:32]}-{chosen}"'
     headers = {"ETag": etag}
     if cacheable:
@@ -281,32 +283,40 @@ def _trace_response(
             return Response(status_code=304, headers=headers)
     cache: TraceCache = request.app.state.trace_cache
 
-    def render() -> bytes:
-        return serialize.render_trace(compute_trace(body, settings), body, chosen)
+    async def render() -> bytes:
+        outcome = await pool.run(jobs.render_trace, key, settings, chosen)
+        if outcome.status != 200:
+            raise Refused(outcome)
+        return outcome.content
 
-    content = cache.get_or_compute((key, chosen), render)
+    try:
+        content = await cache.get_or_compute((key, chosen), render)
+    except Refused as refused:
+        return refused.response()
     return Response(content, media_type=serialize.MEDIA_TYPES[chosen], headers=headers)
 
 
-def canonical_config(body: TraceRequest) -> bytes:
-    """The validated config as sorted-key JSON: equal configs give equal keys and ETags."""
-    return orjson.dumps(body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+class Refused(Exception):
+    """A job answered with an error: not cached, sent as it is."""
+
+    def __init__(self, outcome: jobs.Outcome) -> None:
+        super().__init__(outcome.status)
+        self.outcome = outcome
+
+    def response(self) -> Response:
+        o = self.outcome
+        return Response(o.content, status_code=o.status, media_type=o.media_type)
 
 
-def decode_config(encoded: str) -> TraceRequest:
-    """base64url JSON -> TraceRequest; any failure is a 422 under query.config."""
+def decode_config(encoded: str) -> Any:
+    """base64url JSON -> the config's values (validated by the job); a failure is a 422 under query.config."""
     try:
         raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        data = orjson.loads(raw)
+        return orjson.loads(raw)
     except (ValueError, orjson.JSONDecodeError):
         raise InputError(
             ("query", "config"), "config must be base64url-encoded JSON of a trace request"
         ) from None
-    try:
-        return TraceRequest.model_validate(data)
-    except ValidationError as error:
-        errors = [{**e, "loc": ("query", "config", *e["loc"])} for e in error.errors()]
-        raise RequestValidationError(errors) from None
 
 
 def _etags(header: str) -> set[str]:

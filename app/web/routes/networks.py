@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
 from app.config import Settings, get_settings
 from app.ml.datasets import DATASETS
-from app.ml.errors import ConfigError
-from app.web import networks
+from app.web import jobs
+from app.web.bodies import json_body
+from app.web.compute import ComputePool
 from app.web.responses import FastJSONResponse
 from app.web.routes.api import ERROR_422, ok
 from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest
@@ -64,9 +66,10 @@ def list_datasets() -> Any:
         ),
         **ERROR_422,
     },
+    openapi_extra=json_body(DatasetPreviewRequest),
 )
-def preview_dataset(body: DatasetPreviewRequest, settings: SettingsDep) -> Any:
-    return {"dataset": networks.dataset_json(networks.load_dataset(body.dataset, settings))}
+async def preview_dataset(request: Request, settings: SettingsDep) -> Response:
+    return await _job("preview", request, settings)
 
 
 @router.post(
@@ -83,11 +86,11 @@ def preview_dataset(body: DatasetPreviewRequest, settings: SettingsDep) -> Any:
         ),
         **ERROR_422,
     },
+    openapi_extra=json_body(NetworkRequest),
 )
-def network_trace(body: NetworkRequest, settings: SettingsDep) -> Any:
+async def network_trace(request: Request, settings: SettingsDep) -> Response:
     """The stream's payloads for this config, concatenated: same config and seed, same bytes."""
-    data, training = networks.make_training(body, settings)
-    return networks.trace_json(data, training)
+    return await _job("trace", request, settings)
 
 
 @router.post(
@@ -97,9 +100,10 @@ def network_trace(body: NetworkRequest, settings: SettingsDep) -> Any:
         **ok("Runnable scripts.", {"keras": "import keras\n...", "pytorch": "import torch\n..."}),
         **ERROR_422,
     },
+    openapi_extra=json_body(NetworkRequest),
 )
-def network_code(body: NetworkRequest, settings: SettingsDep) -> Any:
-    return networks.code_json(body, settings)
+async def network_code(request: Request, settings: SettingsDep) -> Response:
+    return await _job("code", request, settings)
 
 
 @router.post(
@@ -116,12 +120,15 @@ def network_code(body: NetworkRequest, settings: SettingsDep) -> Any:
         ),
         **ERROR_422,
     },
+    openapi_extra=json_body(LandscapeRequest),
 )
-def network_landscape(body: LandscapeRequest, settings: SettingsDep) -> Any:
+async def network_landscape(request: Request, settings: SettingsDep) -> Response:
     """Filter-normalised random directions (Li et al., 2018); the training path projected onto the plane."""
-    try:
-        return networks.landscape_json(body, settings)
-    except ConfigError as error:
-        if error.field not in ("n", "span", "seed"):
-            error.field = f"config.{error.field}" if error.field else "config"
-        raise
+    return await _job("landscape", request, settings)
+
+
+async def _job(kind: str, request: Request, settings: Settings) -> Response:
+    """Parse, validate, price and compute in the compute pool; the event loop only moves the bytes."""
+    pool: ComputePool = request.app.state.compute
+    outcome = await pool.run(jobs.network_job, kind, await request.body(), settings)
+    return Response(outcome.content, status_code=outcome.status, media_type=outcome.media_type)

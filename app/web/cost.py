@@ -1,0 +1,169 @@
+"""The price of a request before it runs: estimated work and response bytes, checked against Settings.
+
+Every limit is also a price: a request the limits allow must still finish in seconds and answer in a few
+megabytes, so each endpoint estimates both from the config alone and refuses what is over budget with a
+422 that names the fields to change. The units are deliberately simple and documented (docs/api.md):
+
+- surface work: run-steps of a built-in surface, ``(steps + 1) × (1 + (runs − 1) / 8) × surface cost``;
+  runs share one vectorised step, so a run beyond the first costs about an eighth of a lone run; a
+  custom expression costs by the operations of its compiled program (``Surface.cost``).
+- network work: multiply-adds, ``epochs × (3 × n_train + n_train + n_val) × weights`` for training and
+  the per-epoch evaluation, plus the decision grids and per-update overhead.
+- bytes: the size of the response, from the number of records and the bytes a record takes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+from app.config import Settings
+from app.ml.errors import ConfigError
+from app.ml.surfaces import Surface
+
+MB = 1_000_000
+JSON_BYTES_PER_VALUE = 21
+"""A float64 as orjson writes it (17 significant digits, a sign, exponent, comma), on average."""
+FORMAT_FACTOR = {"json": 1.0, "csv": 1.0, "ndjson": 2.2}
+"""NDJSON repeats the column names in every line."""
+UPDATE_OVERHEAD_MACS = 20_000
+"""Fixed cost of one network update (Python and NumPy call overhead), in multiply-add equivalents."""
+
+
+@dataclass(frozen=True)
+class Price:
+    """Estimated work (in the unit of its budget) and response bytes."""
+
+    work: float
+    bytes: float
+
+
+def _mb(value: float) -> str:
+    return f"{value / MB:,.1f} MB"
+
+
+def surface_price(surface: Surface, steps: int, runs: int, fmt: str = "json") -> Price:
+    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full."""
+    work = (steps + 1) * (1 + (runs - 1) / 8) * surface.cost
+    columns = 4 + 3 * surface.dim  # step, loss, grad_norm, lr + position, gradient, update
+    size = (steps + 1) * runs * columns * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
+    return Price(work, size)
+
+
+def check_surface_price(price: Price, settings: Settings, root: str = "") -> None:
+    """422 naming steps (and runs) when a trace is over the work or the response budget."""
+    if price.work > settings.max_trace_work:
+        raise ConfigError(
+            f"this trace would cost {price.work:,.0f} run-steps of work; the budget per request is"
+            f" {settings.max_trace_work:,.0f} (lower `steps`, use fewer `runs`, or a simpler expression;"
+            " or stream it over the WebSocket)",
+            f"{root}steps",
+        )
+    if price.bytes > settings.max_response_bytes:
+        raise ConfigError(
+            f"this trace would be about {_mb(price.bytes)}; at most {_mb(settings.max_response_bytes)}"
+            " per response (lower `steps` or use fewer `runs`, or stream it over the WebSocket)",
+            f"{root}steps",
+        )
+
+
+def weights(sizes: tuple[int, ...] | list[int]) -> int:
+    """Weights and biases of a dense network with these layer sizes."""
+    return sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+
+
+@dataclass(frozen=True)
+class NetworkShape:
+    """What the price of a training depends on."""
+
+    sizes: tuple[int, ...]
+    n_train: int
+    n_val: int
+    batch_size: int
+    epochs: int
+    every: int
+    grid_size: int
+    classes: int
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        return max(1, math.ceil(self.n_train / self.batch_size))
+
+    @property
+    def batch_rows(self) -> int:
+        return min(self.batch_size, self.n_train)
+
+    @property
+    def grids(self) -> int:
+        return self.epochs // self.every + 1
+
+    def grid_cells(self) -> int:
+        return self.grid_size**2 if self.sizes[0] == 2 else self.grid_size
+
+
+def network_price(shape: NetworkShape) -> Price:
+    """A whole training recorded for REST: every iteration, every epoch and the decision grids."""
+    w = weights(shape.sizes)
+    iterations = shape.epochs * shape.iterations_per_epoch
+    train = shape.epochs * 3 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS
+    evaluate = shape.epochs * (shape.n_train + shape.n_val) * w
+    grids = shape.grids * shape.grid_cells() * w
+    hidden_units = sum(shape.sizes[1:-1])
+    per_iteration = (shape.batch_rows * 6) + hidden_units * 2 + 120  # batch indices, masks, figures
+    per_grid = shape.grid_cells() * max(1, shape.classes) * JSON_BYTES_PER_VALUE
+    size = iterations * per_iteration + shape.grids * per_grid + shape.epochs * 600
+    return Price(train + evaluate + grids, size)
+
+
+def step_price(shape: NetworkShape) -> Price:
+    """The worst single update of a live network stream: one batch, and at an epoch's end the evaluation
+    of both splits and a decision grid. This is the indivisible unit a stream computes at once."""
+    w = weights(shape.sizes)
+    work = 3 * shape.batch_rows * w + (shape.n_train + shape.n_val) * w + shape.grid_cells() * w
+    per_grid = shape.grid_cells() * max(1, shape.classes) * JSON_BYTES_PER_VALUE
+    return Price(work + UPDATE_OVERHEAD_MACS, shape.batch_rows * 6 + per_grid + 2_000)
+
+
+def check_network_price(price: Price, settings: Settings, root: str = "") -> None:
+    """422 naming the fields that set the price of a network training."""
+    if price.work > settings.max_network_work:
+        raise ConfigError(
+            f"this training would cost about {price.work:,.0f} multiply-adds; the budget per request is"
+            f" {settings.max_network_work:,.0f} (fewer `epochs`, a smaller `hidden` or `batch_size`,"
+            " a larger `every` or a smaller `grid_size`; or stream it over the WebSocket)",
+            f"{root}epochs",
+        )
+    if price.bytes > settings.max_response_bytes:
+        raise ConfigError(
+            f"this training's trace would be about {_mb(price.bytes)}; at most"
+            f" {_mb(settings.max_response_bytes)} per response (raise `every`, lower `epochs` or"
+            " `grid_size`)",
+            f"{root}epochs",
+        )
+
+
+def check_step_price(price: Price, settings: Settings, root: str = "") -> None:
+    """A live stream's single update must fit one frame and a bounded slice of compute."""
+    if price.work > settings.max_stream_step_work:
+        raise ConfigError(
+            f"one update of this network would cost about {price.work:,.0f} multiply-adds; a live stream"
+            f" allows {settings.max_stream_step_work:,.0f} per update (a smaller `batch_size`, `hidden`"
+            " or `grid_size`, or fewer rows)",
+            f"{root}batch_size",
+        )
+    if price.bytes > settings.max_frame_bytes:
+        raise ConfigError(
+            f"one update of this network would send about {_mb(price.bytes)}; a frame may hold at most"
+            f" {_mb(settings.max_frame_bytes)} (a smaller `batch_size` or `grid_size`)",
+            f"{root}batch_size",
+        )
+
+
+def landscape_price(shape: NetworkShape, n: int) -> Price:
+    """Training (epoch records only) and then an n × n slice, each cell a full pass over the data."""
+    w = weights(shape.sizes)
+    iterations = shape.epochs * shape.iterations_per_epoch
+    train = shape.epochs * 4 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS
+    slice_work = n * n * shape.n_train * w
+    return Price(train + slice_work, n * n * JSON_BYTES_PER_VALUE + shape.epochs * 4 * JSON_BYTES_PER_VALUE)

@@ -1,0 +1,153 @@
+"""The REST computations as jobs for the compute pool: raw body in, rendered bytes (or a 422) out.
+
+A job parses, validates, prices and computes, all away from the event loop; it takes and returns only
+picklable values, so the same function runs in a worker process or a thread (app/web/compute.py).
+Expected failures come back as an ``Outcome`` with status 422 in FastAPI's error shape, never as an
+exception that would have to cross the process boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from app.config import Settings
+from app.ml.errors import ConfigError
+from app.ml.surfaces import grid
+from app.web import networks, serialize
+from app.web.errors import InputError, config_error_detail, field_loc, validation_detail
+from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest, TraceRequest
+from app.web.service import build_surface, compute_trace, make_descent, price_trace
+
+JSON = "application/json"
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a route sends: a status, the body bytes and their media type (plus a cache key for traces)."""
+
+    status: int
+    content: bytes
+    media_type: str = JSON
+    key: bytes | None = None
+
+
+def error_outcome(error: Exception, root: tuple[str | int, ...]) -> Outcome:
+    """A 422 for a ConfigError, InputError or ValidationError, its fields under ``root``."""
+    if isinstance(error, ValidationError):
+        detail = [{**d, "loc": [*root, *d["loc"]]} for d in validation_detail(error.errors())]
+    elif isinstance(error, InputError):
+        detail = [{"loc": [*root, *error.loc[1:]], "msg": error.message, "type": error.kind}]
+    elif isinstance(error, ConfigError):
+        entry = config_error_detail(error, "")
+        entry["loc"] = [*root, *field_loc("", error.field)[1:]]
+        detail = [entry]
+    else:
+        raise error
+    return Outcome(422, orjson.dumps({"detail": detail}))
+
+
+def parse_json(raw: bytes, root: tuple[str | int, ...]) -> Any:
+    """JSON text to Python values; bad UTF-8, bad syntax and nesting past orjson's limit are a 422."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise InputError(("body",), f"the body is not valid JSON: {error}", "json_invalid") from None
+
+
+def _validated(model: type[BaseModel], raw: bytes | Any, root: tuple[str | int, ...]) -> Any:
+    data = parse_json(raw, root) if isinstance(raw, bytes) else raw
+    return model.model_validate(data)
+
+
+class JobFailed(Exception):
+    """An unexpected failure inside a job, as plain text: the original exception may not survive pickling
+    back from a worker process (and a result that cannot be unpickled would break the whole pool)."""
+
+
+def _guarded(root: tuple[str | int, ...], work: Callable[[], Outcome]) -> Outcome:
+    try:
+        return work()
+    except (ValidationError, InputError, ConfigError) as error:
+        return error_outcome(error, root)
+    except Exception as error:
+        logger.exception("a compute job failed")
+        raise JobFailed(f"{type(error).__name__}: {error}") from None
+
+
+# ------------------------------------------------------------------------------------------- surfaces
+
+
+def prepare_trace(raw: bytes | Any, settings: Settings, fmt: str, root: tuple[str | int, ...]) -> Outcome:
+    """Validate and price a trace request; status 200 carries its canonical config as ``key``."""
+
+    def work() -> Outcome:
+        request = _validated(TraceRequest, raw, root)
+        price_trace(request, settings, fmt)
+        make_descent(request, settings)  # names and hyperparameters, before the request is cached or run
+        key = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        return Outcome(200, b"", key=key)
+
+    return _guarded(root, work)
+
+
+def render_trace(canonical: bytes, settings: Settings, fmt: str) -> Outcome:
+    """The trace of an already validated and priced config (its canonical JSON), in one format."""
+
+    def work() -> Outcome:
+        request = TraceRequest.model_validate_json(canonical)
+        content = serialize.render_trace(compute_trace(request, settings), request, fmt)
+        return Outcome(200, content, serialize.MEDIA_TYPES[fmt])
+
+    return _guarded(("body",), work)
+
+
+def surface_grid(
+    name: str, params: dict[str, float], expression: str | None, view: list[float] | None, n: int | None,
+    settings: Settings,
+) -> Outcome:  # fmt: skip
+    """A surface's description, with an n × n grid for plotting when asked for."""
+
+    def work() -> Outcome:
+        surface = build_surface(name, params, expression, view, settings, root="query")
+        body = serialize.surface_json(surface)
+        if n is not None:
+            body["grid"] = serialize.grid_json(grid(surface, n, max_n=settings.max_grid))
+        return Outcome(200, serialize.dumps(body))
+
+    return _guarded(("query",), work)
+
+
+# ------------------------------------------------------------------------------------------- networks
+
+
+def network_job(kind: str, raw: bytes, settings: Settings) -> Outcome:
+    """One of the network endpoints: ``preview``, ``trace``, ``code`` or ``landscape``."""
+    root: tuple[str | int, ...] = ("body",)
+
+    def work() -> Outcome:
+        if kind == "preview":
+            preview = _validated(DatasetPreviewRequest, raw, root)
+            data = networks.load_dataset(preview.dataset, settings)
+            return Outcome(200, serialize.dumps({"dataset": networks.dataset_json(data)}))
+        if kind == "landscape":
+            landscape = _validated(LandscapeRequest, raw, root)
+            try:
+                return Outcome(200, serialize.dumps(networks.landscape_json(landscape, settings)))
+            except ConfigError as error:
+                if error.field not in ("n", "span", "seed"):
+                    error.field = f"config.{error.field}" if error.field else "config"
+                raise
+        request = _validated(NetworkRequest, raw, root)
+        if kind == "code":
+            return Outcome(200, serialize.dumps(networks.code_json(request, settings)))
+        data, training = networks.make_training(request, settings)
+        return Outcome(200, serialize.dumps(networks.trace_json(data, training)))
+
+    return _guarded(root, work)
