@@ -8,6 +8,11 @@ slices of different networks can be compared.  Bias entries of the directions ar
 ``ignore='biasbn'``), so the slice moves the weights only.  The loss is the data loss, without
 dropout and without the L1/L2 penalties.
 
+Every cell of the grid is finite: when the loss overflows somewhere on the slice (weights of a
+run that diverged are huge, and so are directions scaled to them), the span is halved until it
+does not, and the span actually used is returned; if even a tiny neighbourhood overflows, the slice
+is refused rather than filled with stand-in numbers.
+
 A training path (weight snapshots) is drawn on the plane by least-squares projection of
 ``theta_t - theta*`` onto ``(d1, d2)``.  Random directions in a space of hundreds of dimensions are
 nearly orthogonal to the path, so the projected path is short; the residual says how much of each
@@ -23,10 +28,15 @@ import numpy as np
 
 from app.ml.errors import ConfigError
 from app.ml.nets import Network
+from app.ml.transforms import vector_norm
+
+MAX_HALVINGS = 20
+"""How often the span may be halved (to about a millionth) to find a neighbourhood of finite loss."""
 
 
 @dataclass(frozen=True)
 class LossSlice:
+    span: float  # half-width actually used: the requested one unless the loss overflowed inside it
     alphas: np.ndarray  # (n,) coordinates along d1
     betas: np.ndarray  # (n,) along d2; empty for a 1-D slice
     loss: np.ndarray  # (n, n) with loss[i, j] at (alphas[j], betas[i]); (n,) for 1-D
@@ -40,7 +50,8 @@ def filter_normalised_direction(net: Network, weights: np.ndarray, rng: np.rando
     d = np.zeros(net.size)
     for (dw, _), (w, _) in zip(net.views(d), net.views(weights), strict=True):
         dw[...] = rng.normal(size=dw.shape)
-        scale = np.linalg.norm(w, axis=0) / np.maximum(np.linalg.norm(dw, axis=0), 1e-12)
+        # vector_norm: the weights of a diverged run may be huge, and their squares overflow
+        scale = vector_norm(w.T) / np.maximum(vector_norm(dw.T), 1e-12)
         dw *= scale
     return d
 
@@ -66,24 +77,37 @@ def loss_slice(
     rng = np.random.default_rng(seed)
     dirs = np.stack([filter_normalised_direction(net, weights, rng) for _ in range(directions)])
     target = net.targets(y)
-    coords = np.linspace(-span, span, n)
-    with np.errstate(all="ignore"):
-        if directions == 1:
-            loss = np.array([net.evaluate(weights + a * dirs[0], X, target)[0] for a in coords])
-            betas = np.empty(0)
-        else:
-            loss = np.array(
-                [
-                    [net.evaluate(weights + a * dirs[0] + b * dirs[1], X, target)[0] for a in coords]
-                    for b in coords
-                ]
-            )
-            betas = coords
-    loss = np.where(np.isfinite(loss), loss, np.finfo(np.float64).max)  # no infinity leaves
+    requested = span
+    for _ in range(MAX_HALVINGS + 1):
+        coords = np.linspace(-span, span, n)
+        loss = _grid(net, weights, dirs, X, target, coords)
+        if np.isfinite(loss).all():
+            break
+        span /= 2.0
+    else:
+        raise ConfigError(
+            f"the loss is not finite anywhere near these weights (tried spans from {requested:g}"
+            f" down to {2.0 * span:.3g}): the weights are too large to slice",
+            "span",
+        )
+    betas = coords if directions == 2 else np.empty(0)
     projected, residual = None, None
     if path is not None and len(path):
         offsets = np.stack([np.asarray(p, dtype=np.float64) for p in path]) - weights
         projected, *_ = np.linalg.lstsq(dirs.T, offsets.T, rcond=None)
         projected = projected.T
         residual = np.linalg.norm(offsets - projected @ dirs, axis=1)
-    return LossSlice(coords, betas, loss, dirs, projected, residual)
+    return LossSlice(span, coords, betas, loss, dirs, projected, residual)
+
+
+def _grid(
+    net: Network, weights: np.ndarray, dirs: np.ndarray, X: np.ndarray, target: np.ndarray, coords: np.ndarray
+) -> np.ndarray:
+    """The loss at ``weights + a d1 (+ b d2)`` for every coordinate (pair); may hold inf or NaN."""
+    with np.errstate(all="ignore"):
+        if len(dirs) == 1:
+            return np.array([net.evaluate(weights + a * dirs[0], X, target)[0] for a in coords])
+        rows = [
+            [net.evaluate(weights + a * dirs[0] + b * dirs[1], X, target)[0] for a in coords] for b in coords
+        ]
+        return np.array(rows)

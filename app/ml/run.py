@@ -23,7 +23,14 @@ from app.ml.errors import ConfigError
 from app.ml.optimizers import make_optimizer, resolve_hyperparameters
 from app.ml.schedules import make_schedule
 from app.ml.surfaces import Surface, nearest_minimum
-from app.ml.transforms import GradientTransformation, add_gradient_noise, chain, clip_by_norm, clip_by_value
+from app.ml.transforms import (
+    GradientTransformation,
+    add_gradient_noise,
+    chain,
+    clip_by_norm,
+    clip_by_value,
+    vector_norm,
+)
 
 END_REASONS = ("max_steps", "converged", "diverged", "stopped")
 DIVERGENCE_WIDTHS = 10.0
@@ -383,7 +390,7 @@ class Descent:
         else:
             params, loss, grad = self.params[lanes], self.loss[lanes], self.grad[lanes]
             steps, lr = self.steps[lanes], self._lr()[lanes]
-        grad_norm = np.sqrt(np.add.reduce(grad * grad, axis=1))
+        grad_norm = vector_norm(grad)  # finite for every finite gradient (no overflow in squaring)
         if self._quiet(params, loss, grad_norm):
             ids, index = (self._ids_tuple, self._lanes) if lanes is None else self._row_ids(lanes)
             return [StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update)]

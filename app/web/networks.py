@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -286,36 +287,62 @@ def code_json(request: NetworkRequest, settings: Settings) -> dict[str, str]:
 
 
 def landscape_json(request: LandscapeRequest, settings: Settings) -> dict[str, Any]:
-    """Train to the end keeping each epoch's weights, then slice the loss around the final weights."""
+    """Train to the end keeping each epoch's weights, then slice the loss around the last finite point.
+
+    The centre is the final weights when their loss is finite. A run that diverged keeps its last
+    finite weights, but those are often already so large that the loss over the training set
+    overflows; then the centre is the latest epoch snapshot with a finite loss, else the initial
+    weights, and ``centre`` says which. Every number in the answer is finite (docs/networks.md).
+    """
     data = load_dataset(request.config.dataset, settings)
     check_network_limits(request.config, settings, len(data.train.y_train))
     check_network_price(landscape_price(network_shape(request.config, data), request.n), settings)
     base = train_config(request.config, record="epochs")
     training = Training(TrainConfig(**{**base.__dict__, "every": base.epochs}), data.train)
-    snapshots: list[tuple[int, np.ndarray]] = []
+    snapshots: list[tuple[int, np.ndarray]] = [(0, training.params.copy())]  # epoch 0: the initial weights
     while not training.finished:
         for event in training.advance_epochs(1):
             if isinstance(event, EpochRecord):
                 snapshots.append((event.epoch, training.params.copy()))
     X, y = data.train.X_train, data.train.y_train
-    sliced = loss_slice(
-        training.net, training.params, X, y, n=request.n, span=request.span, seed=request.seed,
-        path=[w for _, w in snapshots],
-    )  # fmt: skip
-    path = sliced.path if sliced.path is not None else np.empty((0, 2))
     targets = training.net.targets(y)
+
+    def loss_at(weights: np.ndarray) -> float:
+        with np.errstate(all="ignore"):
+            return float(training.net.evaluate(weights, X, targets)[0])
+
+    losses = [(epoch, weights, loss_at(weights)) for epoch, weights in snapshots]
+    finite = [(epoch, weights, loss) for epoch, weights, loss in losses if math.isfinite(loss)]
+    final_loss = loss_at(training.params)
+    if math.isfinite(final_loss):
+        centre, centre_json = training.params, {"weights": "final", "epoch": training.epoch}
+    elif finite:
+        epoch, centre, final_loss = finite[-1]
+        centre_json = {"weights": "initial" if epoch == 0 else "epoch", "epoch": epoch}
+    else:
+        raise ConfigError("the loss is not finite even at the initial weights, so there is nothing to slice")
+    path = [(e, w, loss) for e, w, loss in finite if 1 <= e <= centre_json["epoch"]]  # recorded epochs
+    sliced = loss_slice(
+        training.net, centre, X, y, n=request.n, span=request.span, seed=request.seed,
+        path=[w for _, w, _ in path],
+    )  # fmt: skip
+    projected = sliced.path if sliced.path is not None else np.empty((0, 2))
+    diverged = training.end is not None and training.end.reason == "diverged"
     return {
         "alphas": sliced.alphas.tolist(),
         "betas": sliced.betas.tolist(),
         "loss": sliced.loss.tolist(),
+        "span": sliced.span,
         "path": {
-            "alpha": path[:, 0].tolist(),
-            "beta": path[:, 1].tolist(),
-            "loss": [float(training.net.evaluate(w, X, targets)[0]) for _, w in snapshots],
-            "epoch": [e for e, _ in snapshots],
+            "alpha": projected[:, 0].tolist(),
+            "beta": projected[:, 1].tolist(),
+            "loss": [loss for _, _, loss in path],
+            "epoch": [e for e, _, _ in path],
             "residual": [] if sliced.path_residual is None else sliced.path_residual.tolist(),
         },
-        "final_loss": float(training.net.evaluate(training.params, X, targets)[0]),
+        "final_loss": final_loss,
+        "centre": centre_json,
+        "diverged": diverged,
         "end": None if training.end is None else end_json(training.end),
     }
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import math
+import re
 
 import numpy as np
 import pytest
@@ -12,11 +14,15 @@ from hypothesis import strategies as st
 
 from app.ml.errors import ConfigError, ExpressionError
 from app.ml.expressions import (
+    _DERIVATIVES,
+    _NUMPY_FUNCTIONS,
     MAX_EXPRESSION_LENGTH,
+    UNARY_NAMES,
     Expr,
     custom_surface,
     parse_expression,
 )
+from tests.ml.expression_oracle import oracle_value_and_grad
 
 RNG_POINTS = np.random.default_rng(7).uniform(-2.0, 2.0, size=(50, 2))
 POSITIVE_POINTS = np.random.default_rng(8).uniform(0.2, 2.0, size=(50, 2))
@@ -468,3 +474,167 @@ def test_number_glued_to_a_name_is_refused_with_a_hint_and_no_warning(recwarn) -
         parse_expression("x + 2y")
     assert error.value.start == 4
     assert not [w for w in recwarn if issubclass(w.category, SyntaxWarning)]
+
+
+# ----- the compiled program -----
+
+ORACLE_LEAVES = st.sampled_from(["x", "y", "2", "0.5", "pi", "3", "e", "1"])
+ORACLE_UNARY = [
+    "sin",
+    "cos",
+    "tan",
+    "exp",
+    "log",
+    "log10",
+    "log2",
+    "sqrt",
+    "abs",
+    "square",
+    "tanh",
+    "sinh",
+    "cosh",
+    "arctan",
+    "arcsin",
+    "arccos",
+    "sigmoid",
+    "softplus",
+]
+
+
+def _combine_all(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Every operator and function of the language, including variable exponents and min/max."""
+    return st.one_of(
+        st.tuples(children, st.sampled_from(["+", "-", "*", "/", "^"]), children).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        st.tuples(children, st.sampled_from(["0", "1", "2", "3", "0.5", "-1", "-2.5"])).map(
+            lambda t: f"({t[0]})^{t[1]}"
+        ),
+        st.tuples(st.sampled_from(ORACLE_UNARY), children).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(st.sampled_from(["min", "max"]), children, children).map(
+            lambda t: f"{t[0]}({t[1]}, {t[2]})"
+        ),
+        children.map(lambda c: f"-{c}"),
+    )
+
+
+ALL_EXPRESSIONS = st.recursive(ORACLE_LEAVES, _combine_all, max_leaves=12)
+ORACLE_POINTS = np.concatenate(
+    [
+        np.random.default_rng(11).uniform(-2.5, 2.5, size=(24, 2)),
+        np.random.default_rng(12).uniform(0.2, 1.8, size=(16, 2)),
+        [[0.0, 0.0], [1.0, -1.0], [0.5, 0.5], [-1.0, 2.0]],
+    ]
+)
+
+
+def _assert_same(new: np.ndarray, old: np.ndarray, text: str) -> None:
+    """Equal to 1e-12 relative where the old evaluator is finite; non-finite exactly where it was."""
+    finite = np.isfinite(old)
+    assert np.array_equal(np.isfinite(new), finite), text
+    assert np.array_equal(np.isnan(new), np.isnan(old)), text
+    assert np.array_equal(new[~finite & ~np.isnan(old)], old[~finite & ~np.isnan(old)]), text  # ±inf
+    np.testing.assert_allclose(new[finite], old[finite], rtol=1e-12, atol=1e-300, err_msg=text)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(ALL_EXPRESSIONS)
+def test_compiled_program_equals_the_tree_walking_evaluator(text: str) -> None:
+    try:
+        expr = parse_expression(text)
+    except ExpressionError as error:
+        assert "not a finite number" in error.message or "exponent" in error.message
+        return
+    values, grads = expr.value_and_grad(ORACLE_POINTS)
+    old_values, old_grads = oracle_value_and_grad(expr.tree, ORACLE_POINTS)
+    _assert_same(values, old_values, text)
+    _assert_same(grads, old_grads, text)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(ALL_EXPRESSIONS)
+def test_compiled_gradients_match_central_differences(text: str) -> None:
+    try:
+        expr = parse_expression(text)
+    except ExpressionError:
+        return
+    points = np.random.default_rng(len(text)).uniform(0.3, 1.7, size=(8, 2))
+    assert_gradient_matches_differences(expr, points)
+
+
+def test_repeated_subtrees_are_computed_once() -> None:
+    term = "(x*y+y*x+x*y+y*x)"
+    once = parse_expression(term).program.operations
+    twelve = parse_expression("+".join([term] * 12))
+    # x*y and y*x are one product; each sum adds one value and two tangent operations.
+    assert once == 1 + 3 * 3
+    assert twelve.program.operations == once + 11 * 3
+    assert twelve.program.source.count("x * y") == 1 and "y * x" not in twelve.program.source
+    assert parse_expression("sin(x) + sin(x)").program.source.count("sin(") == 1
+    # the derivative of sin reuses a cos the user typed
+    assert parse_expression("sin(x) + cos(x)").program.source.count("cos(") == 1
+
+
+def test_constant_parts_and_unit_factors_cost_nothing() -> None:
+    assert parse_expression("x*y").program.operations == 1  # tangents are y and x themselves
+    assert parse_expression("x + y + (2^10 + log(3))").program.operations == 2
+    assert parse_expression("x").program.operations == 0
+
+
+GENERATED_NAME = re.compile(r"^(x|y|t\d+|c\d+)$")
+
+
+@pytest.mark.parametrize("name", list(VALID))
+def test_generated_code_uses_only_generated_names_and_whitelisted_functions(name: str) -> None:
+    program = parse_expression(VALID[name][0]).program
+    tree = ast.parse(program.source)
+    (function,) = tree.body
+    assert isinstance(function, ast.FunctionDef) and function.name == "evaluate"
+    assert [a.arg for a in function.args.args] == ["x", "y"]
+    for node in ast.walk(function):
+        assert not isinstance(node, ast.Attribute | ast.Subscript | ast.Lambda | ast.Import), ast.dump(node)
+        if isinstance(node, ast.Constant):
+            raise AssertionError(f"literal {node.value!r} in generated code; constants are bound by name")
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name) and node.func.id in _NUMPY_FUNCTIONS
+            assert not node.keywords
+        elif isinstance(node, ast.Name) and node.id not in _NUMPY_FUNCTIONS:
+            assert GENERATED_NAME.match(node.id), node.id
+    assert program.evaluate.__globals__["__builtins__"] == {}
+
+
+def test_user_text_never_reaches_the_generated_source() -> None:
+    source = parse_expression("sin(x)*3.25 + 1e-7*y + pi").program.source
+    for fragment in ("3.25", "1e-07", "pi"):
+        assert fragment not in source
+
+
+def test_every_function_has_a_derivative_rule() -> None:
+    assert set(_DERIVATIVES) == set(UNARY_NAMES)
+
+
+def test_compiled_code_is_cached_per_program() -> None:
+    first = parse_expression("x*y + sin(x)").program
+    again = parse_expression("x * y+sin( x )").program
+    assert again.source == first.source
+    assert again.evaluate.__code__ is first.evaluate.__code__
+
+
+def test_value_output_never_aliases_the_input_points() -> None:
+    points = np.array([[1.5, -2.0], [0.25, 4.0]])
+    for text in ("x", "y", "+x", "1*y", "3"):
+        values, _ = parse_expression(text).value_and_grad(points)
+        values[...] = 99.0
+        assert points[0, 0] == 1.5 and points[0, 1] == -2.0, text
+    values, grads = parse_expression("x").value_and_grad(np.array([0.5, 1.0]))
+    assert isinstance(values, np.ndarray) and values.shape == () and float(values) == 0.5
+    np.testing.assert_array_equal(grads, [1.0, 0.0])
+
+
+def test_min_max_of_constant_tangents_keeps_the_old_nan_for_zero_times_infinity() -> None:
+    # d/dx min(y, y^2) is a literal 0 array in the old evaluator, so inf * 0 there is NaN; kept as is.
+    points = np.array([[800.0, 0.5]])
+    expr = parse_expression("exp(x) * min(y, y^2)")
+    _, grads = expr.value_and_grad(points)
+    _, old_grads = oracle_value_and_grad(expr.tree, points)
+    assert np.isnan(grads[0, 0]) and np.isnan(old_grads[0, 0])

@@ -159,3 +159,29 @@ def test_loss_slice_projects_a_path_onto_its_plane() -> None:
     assert s.path_residual.max() < 1e-9
     one = loss_slice(net, params, X, y, directions=1, n=7)
     assert one.loss.shape == (7,) and one.betas.size == 0
+
+
+def _near_overflow(net: Network, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``params`` scaled up until the loss is just short of overflowing float64."""
+    scale = 1.0
+    with np.errstate(all="ignore"):
+        while np.isfinite(net.evaluate(params * scale * 1.5, X, y)[0]):
+            scale *= 1.5
+    return params * scale
+
+
+def test_loss_slice_halves_the_span_until_every_cell_is_finite() -> None:
+    net, params, X, y = _problem("relu", "regression")
+    huge = _near_overflow(net, params, X, y)
+    s = loss_slice(net, huge, X, y, n=9, span=1.0, seed=3)
+    assert s.span < 1.0 and np.isfinite(s.loss).all()
+    assert s.alphas[0] == -s.span and s.betas[-1] == s.span
+    assert s.loss[4, 4] == pytest.approx(net.evaluate(huge, X, y)[0], rel=1e-12)
+    assert loss_slice(net, params, X, y, n=5, span=0.7).span == 0.7
+
+
+def test_loss_slice_refuses_weights_whose_neighbourhood_overflows() -> None:
+    net, params, X, y = _problem("relu", "regression")
+    with pytest.raises(ConfigError) as info:
+        loss_slice(net, params * 1e200, X, y, n=5)
+    assert info.value.field == "span" and "not finite" in info.value.message

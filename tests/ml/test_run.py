@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -176,3 +177,30 @@ def test_unknown_optimizer_error_names_the_run() -> None:
     with pytest.raises(UnknownNameError) as error:
         Descent(ROSENBROCK, [RunSpec("a", "sgd"), RunSpec("b", "adamm")], 5)
     assert error.value.field == "runs.1.optimizer" and "adam" in error.value.valid
+
+
+# ----- gradient norms of huge but finite gradients -----
+
+
+def test_a_finite_gradient_whose_square_overflows_has_a_finite_norm_and_does_not_diverge() -> None:
+    # exp(360) ~ 2.2e156 is finite, its square is not: a norm computed as sqrt(g.g) would be inf.
+    surface = custom_surface("exp(x) + y", view=[355, 365, -1, 1])
+    events = list(descend(surface, [RunSpec("a", "sgd", {"lr": 1e-300})], 2, start=[360.0, 0.0]))
+    trace = collect(events)["a"]
+    assert trace.end is not None and trace.end.reason == "max_steps", trace.end
+    assert len(trace.steps) == 3 and np.isfinite(trace.grad_norm).all()
+    np.testing.assert_allclose(trace.grad_norm, math.hypot(math.exp(360.0), 1.0), rtol=1e-15)
+
+
+def test_gradient_norm_of_a_three_dimensional_surface_is_scaled_not_squared() -> None:
+    def steep_plane(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # 1e200 (x + y + z): finite near 0
+        return 1e200 * p.sum(axis=-1), np.full(p.shape, 1e200)
+
+    surface = dataclasses.replace(
+        get_surface("bowl"), dim=3, view=(-1.0, 1.0) * 3, start=(0.0, 0.0, 0.0), value_and_grad=steep_plane
+    )
+    run = Descent(surface, [RunSpec("a", "sgd", {"lr": 1e-300})], 1, tolerance=0.0)
+    events = run.advance(2)
+    records = [e for e in events if isinstance(e, StepRecord)]
+    assert [r.grad_norm[0] for r in records] == pytest.approx([1e200 * math.sqrt(3.0)] * 2, rel=1e-15)
+    assert [e.reason for e in events if isinstance(e, RunEnd)] == ["max_steps"]

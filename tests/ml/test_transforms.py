@@ -124,3 +124,32 @@ def test_noise_has_zero_mean_and_requested_std():
 def test_noise_std_may_be_per_run():
     draws = _noise_trace(np.array([[0.0], [2.0]]), 1, steps=500, shape=(2, 20))
     assert np.all(draws[:, 0] == 0.0) and abs(draws[:, 1].std() - 2.0) < 0.1
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 7])
+def test_vector_norm_is_finite_for_every_finite_vector(width):
+    rng = np.random.default_rng(width)
+    small = rng.normal(size=(4, width))
+    np.testing.assert_allclose(tx.vector_norm(small), np.linalg.norm(small, axis=-1), rtol=1e-15)
+    huge = small * 1e300
+    np.testing.assert_allclose(tx.vector_norm(huge), np.linalg.norm(small, axis=-1) * 1e300, rtol=1e-14)
+    assert np.isfinite(tx.vector_norm(huge)).all()
+    assert tx.vector_norm(np.zeros((2, width))).tolist() == [0.0, 0.0]
+    assert tx.vector_norm(small, keepdims=True).shape == (4, 1)
+
+
+def test_vector_norm_keeps_inf_and_nan():
+    assert tx.vector_norm(np.array([np.inf, 1.0, 2.0])) == np.inf
+    assert np.isnan(tx.vector_norm(np.array([np.nan, 1.0, 2.0])))
+    assert tx.vector_norm(np.array([np.inf, 1.0])) == np.inf
+
+
+def test_clip_by_norm_scales_a_huge_finite_gradient_to_the_limit_not_to_zero():
+    clip = tx.clip_by_norm(1.0)
+    grads = np.array([[2e156, 1.0], [3e200, -4e200]])
+    out, _ = clip.update(grads, clip.init(grads), grads)
+    np.testing.assert_allclose(np.linalg.norm(out, axis=-1), [1.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(out[1], [0.6, -0.8], rtol=1e-12)
+    flat = np.full(5, 1e300)
+    out, _ = clip.update(flat, clip.init(flat), flat)
+    np.testing.assert_allclose(out, np.full(5, 1 / np.sqrt(5)), rtol=1e-12)
