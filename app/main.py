@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,9 +25,17 @@ from app.web.routes import api, networks, pages, stream
 from app.web.security import SecurityHeaders
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start the compute workers with the server, so the first request does not wait for them."""
+    app.state.compute.warm_up()
+    yield
+
+
 def create_app() -> FastAPI:
     """Build a fresh app; tests build their own and override settings through get_settings."""
     app = FastAPIOffline(  # Swagger UI and ReDoc from files shipped with the package: /docs works offline
+        lifespan=_lifespan,
         title="Gradient-descent playground",
         version=__version__,
         description="Optimizers on loss surfaces, step by step: REST traces (JSON, CSV, NDJSON).",

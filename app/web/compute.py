@@ -71,6 +71,10 @@ def _shutdown_all() -> None:
         executor.shutdown(wait=False, cancel_futures=True)
 
 
+def _ready() -> bool:
+    return True
+
+
 class ComputePool:
     """Runs jobs off the event loop with bounded concurrency and a bounded waiting line."""
 
@@ -87,8 +91,10 @@ class ComputePool:
         return max(0, self._admitted - self.workers)
 
     def warm_up(self) -> None:
-        """Start the workers now (at app start-up), not on the first learner's request."""
-        _executor(self.mode, self.workers)
+        """Start the workers now (at app start-up, without waiting), not on the first learner's request."""
+        executor = _executor(self.mode, self.workers)
+        for _ in range(self.workers):
+            executor.submit(_ready)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in the pool; raises Busy when ``workers + queue`` jobs are already admitted."""
