@@ -4,12 +4,20 @@ a dead socket, or NaN in the output."""
 from __future__ import annotations
 
 import json
+import os
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
+from app.config import Settings, get_settings
 from app.main import create_app
+from app.web import session as session_module
+from app.web.commands import CommandError
+from app.web.session import CommandFlood, StreamSession
 
 JSON = {"content-type": "application/json"}
 NETWORK = {
@@ -304,3 +312,193 @@ def test_run_ids_with_inner_dashes_and_dots_still_export(client: TestClient) -> 
     body = {**TRACE, "runs": [{"id": "lr0.1-sgd", "optimizer": "sgd"}, {"id": "_b", "optimizer": "adam"}]}
     text = client.post("/api/v1/traces?format=csv", json=body).text
     assert {line.split(",")[0] for line in text.splitlines()[1:]} == {"lr0.1-sgd", "_b"}
+
+
+# ------------------------------------------------------------------------------------------------ socket
+PARABOLA = {"surface": "parabola", "start": [2.0], "steps": 50, "runs": [{"id": "a", "optimizer": "sgd"}]}
+
+
+def _until(ws, kind: str) -> dict[str, Any]:
+    for _ in range(1_000):
+        message = ws.receive_json()
+        if message["type"] in (kind, "error"):
+            return message
+    raise AssertionError(f"no {kind!r}")
+
+
+@pytest.mark.parametrize("kind", [{"a": 1}, [], ["pause"], 3, None, True])
+def test_a_type_that_is_not_a_string_gets_an_error_and_the_socket_lives(client: TestClient, kind) -> None:
+    with client.websocket_connect("/api/v1/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": kind, "ref": 7})
+        error = ws.receive_json()
+        assert (error["type"], error["code"], error["field"], error["ref"]) == (
+            "error",
+            "unknown_command",
+            "type",
+            7,
+        )
+        ws.send_json({"type": "start", "config": PARABOLA, "paused": True})
+        assert _until(ws, "started")["type"] == "started"
+
+
+def test_runs_removed_from_a_race_free_their_slot() -> None:
+    """150 add/remove cycles on a 32-run limit: every add succeeds, and a removed run is unknown after."""
+    app = create_app()
+    _flood_settings(app, max_commands_per_second=10_000)
+    with TestClient(app) as client, client.websocket_connect("/api/v1/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "start", "config": PARABOLA, "paused": True})
+        _until(ws, "steps")
+        for i in range(150):
+            ws.send_json({"type": "add_run", "run": {"id": f"n{i}", "optimizer": "adam"}})
+            added = _until(ws, "run_added")
+            assert added["type"] == "run_added", (i, added)
+            ws.send_json({"type": "remove_run", "run": f"n{i}"})
+            assert _until(ws, "run_removed")["run"] == f"n{i}"
+        ws.send_json({"type": "remove_run", "run": "n3"})
+        error = _until(ws, "run_removed")
+        assert (error["code"], error["field"]) == ("unknown_run", "run") and "removed" in error["message"]
+        ws.send_json({"type": "set", "run": "n3", "hyperparameters": {"lr": 0.1}})
+        assert _until(ws, "updated")["code"] == "unknown_run"
+        ws.send_json({"type": "add_run", "run": {"id": "n3", "optimizer": "sgd"}})
+        error = _until(ws, "run_added")
+        assert (error["code"], error["field"]) == ("invalid_config", "run.id")
+
+
+def test_live_runs_are_still_limited(client: TestClient) -> None:
+    with client.websocket_connect("/api/v1/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "start", "config": PARABOLA, "paused": True})
+        _until(ws, "steps")
+        for i in range(31):
+            ws.send_json({"type": "add_run", "run": {"id": f"n{i}", "optimizer": "adam"}})
+            assert _until(ws, "run_added")["type"] == "run_added"
+        ws.send_json({"type": "add_run", "run": {"optimizer": "adam"}})
+        error = _until(ws, "run_added")
+        assert error["code"] == "limit_exceeded" and "32" in error["message"]
+
+
+def _flood_settings(app, **values: Any) -> None:
+    app.dependency_overrides[get_settings] = lambda: Settings(**values)
+
+
+def test_a_sustained_flood_is_closed_with_1008() -> None:
+    app = create_app()
+    _flood_settings(app, max_commands_per_second=5.0)  # closes after ~100 unforgiven refusals
+    with TestClient(app) as client, client.websocket_connect("/api/v1/stream") as ws:
+        ws.receive_json()
+        for _ in range(400):
+            ws.send_text('{"type": "pause"}')
+        codes = []
+        with pytest.raises(WebSocketDisconnect) as closed:
+            for _ in range(400):
+                codes.append(ws.receive_json()["code"])
+    assert closed.value.code == 1008 and closed.value.reason == "command flood"
+    assert codes[:10] == ["not_started"] * 10 and set(codes[10:]) == {"rate_limited"}, codes
+
+
+def test_a_burst_over_the_rate_is_refused_but_not_closed(client: TestClient) -> None:
+    """The default limit (50/s, bursts of 100): 300 commands at once get ~200 refusals; the socket lives."""
+    with client.websocket_connect("/api/v1/stream") as ws:
+        ws.receive_json()
+        for _ in range(300):
+            ws.send_text('{"type": "pause"}')
+        codes = [ws.receive_json()["code"] for _ in range(300)]
+        assert codes.count("not_started") >= 100 and codes.count("rate_limited") >= 150
+        time.sleep(0.2)
+        ws.send_json({"type": "start", "config": PARABOLA, "paused": True})
+        assert _until(ws, "started")["type"] == "started"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def _charged(monkeypatch, per_second: float, seconds: float, rate: float = 50.0) -> tuple[int, bool]:
+    """Feed ``per_second`` commands for ``seconds`` to a session's limiter: (refused, flood raised)."""
+    clock = _Clock()
+    monkeypatch.setattr(session_module, "time", SimpleNamespace(monotonic=clock.monotonic))
+    session = StreamSession(lambda text: None, Settings(max_commands_per_second=rate))
+    refused = 0
+    for _ in range(int(per_second * seconds)):
+        clock.now += 1 / per_second
+        try:
+            session._charge()
+        except CommandError:
+            refused += 1
+        except CommandFlood:
+            return refused, True
+    return refused, False
+
+
+def test_the_flood_rule_closes_sustained_abuse_within_seconds(monkeypatch) -> None:
+    """The report: 10,000 pauses at ~650/s got 9,700 refusals and no close (the count reset at each token)."""
+    refused, flooded = _charged(monkeypatch, per_second=650, seconds=10_000 / 650)
+    assert flooded and refused < 1_500, refused  # closed after about two seconds
+    assert _charged(monkeypatch, per_second=500, seconds=5)[1], "ten times the rate is a flood"
+
+
+def test_the_flood_rule_spares_clients_merely_over_the_rate(monkeypatch) -> None:
+    refused, flooded = _charged(monkeypatch, per_second=150, seconds=120)  # three times the rate
+    assert not flooded and refused > 10_000
+    assert not _charged(monkeypatch, per_second=50, seconds=120)[1]
+
+
+# ------------------------------------------------------------------------------------------------ origins
+def _origin_app(**values: Any):
+    app = create_app()
+    _flood_settings(app, **values)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("allowed", "origin", "ok"),
+    [
+        (None, "https://anywhere.example", True),  # default: embed_frame_ancestors, ["*"]
+        (["https://course.example"], "https://course.example", True),
+        (["https://course.example"], "https://evil.example", False),
+        (["https://course.example"], "http://course.example", False),
+        (["https://*.example.org"], "https://a.b.example.org", True),
+        (["https://*.example.org"], "https://example.org", False),
+        (["course.example:8080"], "http://course.example:8080", True),
+        (["course.example:8080"], "http://course.example", False),
+        (["'none'"], "https://course.example", False),
+        (["'none'"], "http://testserver", True),  # the app's own pages
+        (["'none'"], None, True),  # a script: no Origin header
+        (["'self'"], "null", False),  # a sandboxed frame or a file
+    ],
+)
+def test_stream_origins_are_checked(allowed, origin, ok) -> None:
+    app = _origin_app() if allowed is None else _origin_app(stream_origins=allowed)
+    headers = {} if origin is None else {"origin": origin}
+    with TestClient(app) as client, client.websocket_connect("/api/v1/stream", headers=headers) as ws:
+        if ok:
+            assert ws.receive_json()["type"] == "hello"
+            return
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1008 and closed.value.reason == f"origin not allowed: {origin}"
+
+
+def test_stream_origins_default_to_the_embed_frame_ancestors() -> None:
+    app = _origin_app(embed_frame_ancestors=["https://course.example"])
+    with TestClient(app) as client:
+        with client.websocket_connect("/api/v1/stream", headers={"origin": "https://course.example"}) as ws:
+            assert ws.receive_json()["type"] == "hello"
+        evil = {"origin": "https://evil.example"}
+        with (
+            client.websocket_connect("/api/v1/stream", headers=evil) as ws,
+            pytest.raises(WebSocketDisconnect),
+        ):
+            ws.receive_json()
+
+
+def test_healthz_says_its_stream_count_is_this_processs(client: TestClient) -> None:
+    health = client.get("/healthz").json()
+    assert health["streams_this_process"] == 0 and health["pid"] == os.getpid()
+    assert "streams" not in health
