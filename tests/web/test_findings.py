@@ -502,3 +502,24 @@ def test_healthz_says_its_stream_count_is_this_processs(client: TestClient) -> N
     health = client.get("/healthz").json()
     assert health["streams_this_process"] == 0 and health["pid"] == os.getpid()
     assert "streams" not in health
+
+
+# ------------------------------------------------------------------------------------------------ OpenAPI
+def test_openapi_documents_json_answers_as_objects_or_arrays(client: TestClient) -> None:
+    """The orjson response class is a JSONResponse: no JSON 200 is documented as `type: string`."""
+    schema = client.get("/openapi.json").json()
+    seen = 0
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            content = operation["responses"].get("200", {}).get("content", {})
+            if "application/json" in content and path.startswith("/api/"):
+                seen += 1
+                assert content["application/json"]["schema"]["type"] in ("object", "array"), (method, path)
+    assert seen >= 12
+
+
+def test_the_documented_trace_example_names_real_fields(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    example = schema["paths"]["/api/v1/traces"]["post"]["responses"]["200"]["content"]["application/json"]
+    real = post(client, "/api/v1/traces", {**TRACE, "surface": "parabola", "start": [2.5]}).json()
+    assert set(example["example"]["runs"][0]) <= set(real["runs"][0])

@@ -21,7 +21,7 @@ from app.web import serialize
 from app.web.cache import TraceCache
 from app.web.commands import PROTOCOL_VERSION
 from app.web.errors import InputError
-from app.web.responses import FastJSONResponse
+from app.web.responses import FastJSONResponse, schema_of
 from app.web.schemas import TraceRequest
 from app.web.service import build_surface, compute_trace
 
@@ -53,7 +53,8 @@ RESERVED_QUERY = {"grid", "expression", "view"}
 
 def ok(description: str, example: Any, **more: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
     """An OpenAPI 200 response with a JSON example (plus other media types in `more`)."""
-    return {200: {"description": description, "content": {"application/json": {"example": example}, **more}}}
+    content = {"application/json": {"schema": schema_of(example), "example": example}, **more}
+    return {200: {"description": description, "content": content}}
 
 
 SURFACE_EXAMPLE = {
@@ -107,7 +108,7 @@ TRACE_EXAMPLE = {
             "hyperparameters": {"lr": 0.1},
             "end": {"reason": "max_steps", "step": 2, "detail": "reached the step budget of 2"},
             "summary": {"final_loss": 2.56, "steps_taken": 2},
-            "data": {"step": [0, 1, 2], "x": [2.5, 2.0, 1.6], "loss": [6.25, 4.0, 2.56]},
+            "trace": {"step": [0, 1, 2], "x": [2.5, 2.0, 1.6], "loss": [6.25, 4.0, 2.56]},
         }
     ],
 }
