@@ -523,3 +523,10 @@ def test_the_documented_trace_example_names_real_fields(client: TestClient) -> N
     example = schema["paths"]["/api/v1/traces"]["post"]["responses"]["200"]["content"]["application/json"]
     real = post(client, "/api/v1/traces", {**TRACE, "surface": "parabola", "start": [2.5]}).json()
     assert set(example["example"]["runs"][0]) <= set(real["runs"][0])
+
+
+def test_surface_params_with_a_custom_expression_in_the_query_are_refused(client: TestClient) -> None:
+    response = client.get("/api/v1/surfaces/custom", params={"expression": "x**2 + y", "a": "1"})
+    error = one_error(response)
+    assert error["loc"] == ["query", "a"] and "expression" in error["msg"]
+    assert client.get("/api/v1/surfaces/elongated", params={"condition_number": "5"}).status_code == 200

@@ -163,6 +163,11 @@ def get_surface_detail(
             params[key] = float(raw)
         except ValueError:
             raise InputError(("query", key), f"{key} must be a number, got {raw!r}") from None
+    if params and (name == "custom" or expression is not None):
+        raise InputError(
+            ("query", next(iter(params))),
+            "a custom expression takes no surface parameters (write the numbers into the expression)",
+        )
     view_box = _parse_view(view)
     surface = build_surface(name, params, expression, view_box, settings, root="query")
     body = serialize.surface_json(surface)
