@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     trace_max_age_s: int = Field(86_400, ge=0, description="Cache-Control max-age of trace permalinks.")
     embed_frame_ancestors: list[str] = Field(["*"], description="Origins that may frame /embed/ pages.")
     cors_origins: list[str] = Field(["*"], description="Origins allowed to GET the API from a browser.")
+    stream_origins: list[str] | None = Field(
+        None,
+        description="Origins whose pages may open the live stream socket, as CSP sources ('*', "
+        "'https://course.example', 'https://*.example.org', \"'none'\"); same-origin pages and clients "
+        "without an Origin header (scripts) always may. Default: the embed_frame_ancestors list.",
+    )
+
+    @property
+    def allowed_stream_origins(self) -> list[str]:
+        return self.embed_frame_ancestors if self.stream_origins is None else self.stream_origins
     max_epochs: int = Field(10_000, ge=1, description="Epochs of one network run.")
     max_network_iterations: int = Field(
         200_000, ge=1, description="Iterations one network REST request trains."

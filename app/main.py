@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException
 
 from app import __version__, i18n
 from app.config import STATIC_DIR, TEMPLATES_DIR, get_settings
@@ -20,7 +21,13 @@ from app.ml.errors import ConfigError
 from app.web.bodies import BodyLimit, add_body_schemas
 from app.web.cache import TraceCache
 from app.web.compute import Busy, ComputePool
-from app.web.errors import InputError, handle_config_error, handle_input_error, handle_validation_error
+from app.web.errors import (
+    InputError,
+    handle_config_error,
+    handle_http_error,
+    handle_input_error,
+    handle_validation_error,
+)
 from app.web.routes import api, networks, pages, stream
 from app.web.security import SecurityHeaders
 
@@ -45,6 +52,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(ConfigError, handle_config_error)
     app.add_exception_handler(InputError, handle_input_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(HTTPException, handle_http_error)
     settings = get_settings()
     app.state.streams = set()
     app.state.compute = ComputePool(settings.compute_mode, settings.compute_workers, settings.compute_queue)

@@ -221,6 +221,8 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 MAX_ROWS = 5_000
+MAX_ABS_VALUE = 1e15
+"""Largest magnitude of an uploaded value: standardising squares the values, so 1e300 would overflow."""
 
 
 def make_dataset(name: str, n: int | None = None, noise: float = 0.1, seed: int = 0) -> Dataset:
@@ -242,7 +244,16 @@ def make_dataset(name: str, n: int | None = None, noise: float = 0.1, seed: int 
 
 
 def _decode(data: str | bytes) -> str:
+    """The upload as text: bytes must be UTF-8; text must be valid Unicode (no lone surrogate)."""
     if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError as error:  # a lone surrogate, e.g. "\\udcff" in the JSON text
+            raise ConfigError(
+                f"the file is not valid Unicode text (character {error.start + 1:,} is a lone surrogate, "
+                f"U+{ord(data[error.start]):04X}); save it as UTF-8 CSV",
+                "file",
+            ) from None
         return data
     try:
         return data.decode("utf-8-sig")
@@ -250,6 +261,18 @@ def _decode(data: str | bytes) -> str:
         raise ConfigError(
             f"the file is not UTF-8 text (byte {error.start} cannot be decoded); save it as UTF-8 CSV", "file"
         ) from None
+
+
+def _read_rows(text: str) -> list[list[str]]:
+    """The non-blank rows; any line ending (\\n, \\r\\n, or \\r alone as old Mac Excel writes) ends a row."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return [r for r in reader if any(cell.strip() for cell in r)]
+    except csv.Error as error:
+        reason = str(error)
+        if "field larger than field limit" in reason:
+            reason = f"a cell is longer than {csv.field_size_limit():,} characters"
+        raise ConfigError(f"row {reader.line_num}: the file is not valid CSV ({reason})", "file") from None
 
 
 def parse_csv(
@@ -266,13 +289,15 @@ def parse_csv(
     integer targets with at most 10 distinct values are classes (binary when 2), anything else is
     regression. Row numbers in messages count the header as row 1, as a spreadsheet shows them.
     """
-    size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
     if size > max_bytes:
         raise ConfigError(f"the file has {size:,} bytes; at most {max_bytes:,} are accepted", "file")
     text = _decode(data)
     if not text.strip():
         raise ConfigError("the file is empty", "file")
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in r)]
+    rows = _read_rows(text)
+    if not rows:
+        raise ConfigError("the file holds no values, only separators and blank lines", "file")
     header = [h.strip() for h in rows[0]]
     if not header or all(_is_number(h) for h in header if h):
         raise ConfigError("the first row must be a header naming the columns (it holds only numbers)", "file")
@@ -307,6 +332,12 @@ def parse_csv(
                 raise ConfigError(f"row {r}, column {name!r}: {cell!r} is not a number", field_name) from None
             if not math.isfinite(number):
                 raise ConfigError(f"row {r}, column {name!r}: {cell!r} is not a finite number", field_name)
+            if abs(number) > MAX_ABS_VALUE:
+                raise ConfigError(
+                    f"row {r}, column {name!r}: {cell} is too large; values up to"
+                    f" {MAX_ABS_VALUE:,.0f} in size are accepted (rescale the column, e.g. to thousands)",
+                    field_name,
+                )
             values[r - 2, j] = number
     X, target = values[:, :-1], values[:, -1]
     task = task or _infer_task(target)

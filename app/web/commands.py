@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.web.errors import clean_loc
-from app.web.schemas import RUN_ID_PATTERN, HyperValue, RunConfig
+from app.web.schemas import HyperValue, Int, RunConfig, RunId, replace_surrogates
 
 PROTOCOL_VERSION = 1
+Ref = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+"""An integer ``ref`` within 64 bits, so the error frame echoing it can be serialised."""
 Speed = Annotated[float, Field(gt=0, allow_inf_nan=False)] | Literal["max"]
 
 
 class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ref: str | int | None = Field(None, description="Echoed in an error about this command.")
+    ref: str | Ref | None = Field(None, description="Echoed in an error about this command.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        return replace_surrogates(data)
 
 
 class Start(_Command):
@@ -37,7 +45,7 @@ class Resume(_Command):
 
 class Step(_Command):
     type: Literal["step"]
-    n: int = Field(1, ge=1, le=1000)
+    n: Int = Field(1, ge=1, le=1000)
 
 
 class Stop(_Command):
@@ -51,9 +59,7 @@ class SetSpeed(_Command):
 
 class Set(_Command):
     type: Literal["set"]
-    run: str | None = Field(
-        None, pattern=RUN_ID_PATTERN, description="The run (surfaces); none for a network."
-    )
+    run: RunId | None = Field(None, description="The run (surfaces); none for a network.")
     hyperparameters: dict[str, HyperValue] = Field(min_length=1)
 
 
@@ -64,7 +70,7 @@ class AddRun(_Command):
 
 class RemoveRun(_Command):
     type: Literal["remove_run"]
-    run: str = Field(pattern=RUN_ID_PATTERN)
+    run: RunId
 
 
 COMMANDS: dict[str, type[_Command]] = {
@@ -96,17 +102,41 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in clean_loc(loc))
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _loads(text: str) -> Any:
+    """orjson; JSON it refuses only for a lone surrogate escape ("\\udcff") goes through the standard
+    parser (NaN and Infinity still refused), so such a string reaches validation and is named there."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        if "surrogate" not in str(error):
+            raise CommandError("invalid_json", f"not valid JSON: {error}") from None
+        try:
+            return json.loads(text, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):
+            raise CommandError("invalid_json", f"not valid JSON: {error}") from None
+
+
+def _ref(value: Any) -> str | int | None:
+    """The ``ref`` to echo: a string (valid text) or an integer JSON can carry (orjson: 64 bits)."""
+    if isinstance(value, str):
+        return replace_surrogates(value)
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None
+
+
 def parse_command(text: str) -> _Command:
     """One JSON text frame -> a command model, or CommandError naming the offending field."""
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError as error:
-        raise CommandError("invalid_json", f"not valid JSON: {error}") from None
+    data = _loads(text)
     if not isinstance(data, dict):
         raise CommandError("invalid_command", "a command is a JSON object with a 'type'", "type")
-    ref = data.get("ref") if isinstance(data.get("ref"), str | int) else None
+    ref = _ref(data.get("ref"))
     kind = data.get("type")
-    if kind not in COMMANDS:
+    if not isinstance(kind, str) or kind not in COMMANDS:
         known = ", ".join(COMMANDS)
         raise CommandError("unknown_command", f"unknown command {kind!r}; commands: {known}", "type", ref)
     try:

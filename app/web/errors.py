@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from app.ml.errors import ConfigError, ExpressionError, UnknownNameError
+
+
+def error_bytes(content: Any) -> bytes:
+    """A 4xx body that always encodes: a character UTF-8 cannot carry (a lone surrogate) becomes '?'."""
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+        "utf-8", "replace"
+    )
+
+
+class ErrorResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return error_bytes(content)
+
+
+def error_response(detail: list[dict[str, Any]]) -> ErrorResponse:
+    return ErrorResponse({"detail": detail}, status_code=422)
 
 
 class InputError(Exception):
@@ -23,7 +42,7 @@ class InputError(Exception):
         self.kind = kind
 
 
-_UNION_TAGS = {"bool", "float", "int", "str", "list", "dict", "tuple"}
+_UNION_TAGS = {"bool", "float", "int", "str", "list", "dict", "tuple", "RegistryDataset", "CsvDataset"}
 
 
 def clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
@@ -58,13 +77,12 @@ def config_error_detail(error: ConfigError, root: str = "body") -> dict[str, obj
 async def handle_config_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ConfigError)
     root = "query" if request.method == "GET" else "body"
-    return JSONResponse({"detail": [config_error_detail(error, root)]}, status_code=422)
+    return error_response([config_error_detail(error, root)])
 
 
 async def handle_input_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, InputError)
-    detail = {"loc": list(error.loc), "msg": error.message, "type": error.kind}
-    return JSONResponse({"detail": [detail]}, status_code=422)
+    return error_response([{"loc": list(error.loc), "msg": error.message, "type": error.kind}])
 
 
 def _plain(value: Any) -> Any:
@@ -91,4 +109,17 @@ def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    return JSONResponse({"detail": validation_detail(error.errors())}, status_code=422)
+    return error_response(validation_detail(error.errors()))
+
+
+async def handle_http_error(request: Request, error: Exception) -> Response:
+    """A body FastAPI could not parse as JSON for a reason other than syntax (its 400) is a 422 too."""
+    assert isinstance(error, HTTPException)
+    cause = error.__cause__
+    if error.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        message = f"the body is not UTF-8 JSON text (byte {cause.start} cannot be decoded)"
+    elif error.status_code == 400 and isinstance(cause, RecursionError):
+        message = "the JSON body is nested too deeply"
+    else:
+        return await http_exception_handler(request, error)
+    return error_response([{"loc": ["body"], "msg": message, "type": "json_invalid"}])

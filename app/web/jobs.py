@@ -8,6 +8,7 @@ exception that would have to cross the process boundary.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.surfaces import grid
 from app.web import networks, serialize
-from app.web.errors import InputError, config_error_detail, field_loc, validation_detail
+from app.web.errors import InputError, config_error_detail, error_bytes, field_loc, validation_detail
 from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest, TraceRequest
 from app.web.service import build_surface, compute_trace, make_descent, price_trace
 
@@ -50,15 +51,24 @@ def error_outcome(error: Exception, root: tuple[str | int, ...]) -> Outcome:
         detail = [entry]
     else:
         raise error
-    return Outcome(422, orjson.dumps({"detail": detail}))
+    return Outcome(422, error_bytes({"detail": detail}))
 
 
 def parse_json(raw: bytes, root: tuple[str | int, ...]) -> Any:
     """JSON text to Python values; bad UTF-8, bad syntax and nesting past orjson's limit are a 422."""
     try:
         return orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise InputError(("body",), f"the body is not valid JSON: {error}", "json_invalid") from None
+    except orjson.JSONDecodeError:
+        pass  # orjson refuses lone surrogate escapes ("\udcff"), which JSON allows: ask the stdlib
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as error:
+        message = f"the body is not UTF-8 JSON text (byte {error.start} cannot be decoded)"
+    except RecursionError:
+        message = "the JSON body is nested too deeply"
+    except ValueError as error:
+        message = f"the body is not valid JSON: {error}"
+    raise InputError(("body",), message, "json_invalid")
 
 
 def _validated(model: type[BaseModel], raw: bytes | Any, root: tuple[str | int, ...]) -> Any:

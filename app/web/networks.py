@@ -70,6 +70,31 @@ def load_dataset(spec: RegistryDataset | CsvDataset, settings: Settings) -> Prep
     return PreparedData(name, title, dataset, train)
 
 
+def _request_field(field: str, request: NetworkRequest) -> str:
+    """The core's name of a refused setting as the request's field path (``loc`` names a real field)."""
+    head, _, rest = field.partition(".")
+    if head == "schedule_params":
+        return f"schedule.params.{rest}" if rest else "schedule.params"
+    if field == "schedule":
+        return "schedule.name"
+    if head in ("data", "n_inputs"):  # too many columns, or rows the network cannot use
+        return "dataset.features" if head == "n_inputs" else "dataset"
+    if head == "n_classes":
+        return "dataset.target"
+    if head == "activations" and isinstance(request.activations, str):
+        return "activations"
+    return field
+
+
+def new_training(config: TrainConfig, data: TrainData, request: NetworkRequest) -> Training:
+    """``Training(config, data)``; a refusal names the request's field, e.g. ``schedule.params.T_max``."""
+    try:
+        return Training(config, data)
+    except ConfigError as error:
+        error.field = _request_field(error.field, request)
+        raise
+
+
 def train_config(request: NetworkRequest, record: str = "full") -> TrainConfig:
     """The core's config from the request (lists become tuples, early stopping its dataclass)."""
 
@@ -111,7 +136,7 @@ def make_training(
         check_step_price(step_price(shape), settings)
     else:
         check_network_price(network_price(shape), settings)
-    return data, Training(train_config(request), data.train)
+    return data, new_training(train_config(request), data.train, request)
 
 
 def network_shape(request: NetworkRequest, data: PreparedData) -> NetworkShape:
@@ -282,7 +307,7 @@ def trace_json(data: PreparedData, training: Training) -> dict[str, Any]:
 def code_json(request: NetworkRequest, settings: Settings) -> dict[str, str]:
     data = load_dataset(request.dataset, settings)
     config = train_config(request)
-    Training(config, data.train)  # validates the config exactly as training would
+    new_training(config, data.train, request)  # validates the config exactly as training would
     return {"keras": keras_code(config, data.train), "pytorch": pytorch_code(config, data.train)}
 
 
@@ -298,7 +323,8 @@ def landscape_json(request: LandscapeRequest, settings: Settings) -> dict[str, A
     check_network_limits(request.config, settings, len(data.train.y_train))
     check_network_price(landscape_price(network_shape(request.config, data), request.n), settings)
     base = train_config(request.config, record="epochs")
-    training = Training(TrainConfig(**{**base.__dict__, "every": base.epochs}), data.train)
+    config = TrainConfig(**{**base.__dict__, "every": base.epochs})
+    training = new_training(config, data.train, request.config)
     snapshots: list[tuple[int, np.ndarray]] = [(0, training.params.copy())]  # epoch 0: the initial weights
     while not training.finished:
         for event in training.advance_epochs(1):

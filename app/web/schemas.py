@@ -2,21 +2,103 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import math
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.ml.run import RunSpec
 
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-HyperValue = bool | FiniteFloat | Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)]
-RUN_ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,32}$"
+MAX_INT = 10**9
+"""Upper bound of every integer field without a tighter one: far above every Settings limit and far below
+2**63, so a huge number is a 422 naming its field before anything serialises the config."""
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False, strict=True)]
+"""A finite JSON number (integers welcome); true/false and numeric strings are refused."""
+Int = Annotated[int, Field(strict=True)]
+"""A JSON integer (not true/false, not 2.0); every field of this type sets ``le`` (MAX_INT at most)."""
+
+
+def _one_hyper_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One error saying what a hyperparameter may be, not one per union member ("a valid boolean")."""
+    try:
+        return handler(value)
+    except ValidationError:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError("finite_number", "Input should be a finite number") from None
+        if isinstance(value, list):
+            raise PydanticCustomError(
+                "pair_type", "Input should be a pair of finite numbers, e.g. [0.9, 0.999]"
+            ) from None
+        raise PydanticCustomError(
+            "hyperparameter_type", "Input should be a finite number, true/false, or a pair of numbers"
+        ) from None
+
+
+HyperValue = Annotated[
+    bool | FiniteFloat | Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)],
+    WrapValidator(_one_hyper_error),
+]
+
+RUN_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,31}$"
+RUN_ID_RULE = (
+    "a run id is 1 to 32 letters, digits, '_', '.' or '-', starting with a letter, digit or '_' "
+    "(a leading '-', '=', '+' or '@' would read as a formula in a spreadsheet opening the CSV export)"
+)
+_RUN_ID = re.compile(RUN_ID_PATTERN)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _run_id(value: str) -> str:
+    if not _RUN_ID.fullmatch(value):
+        raise PydanticCustomError("string_pattern_mismatch", RUN_ID_RULE, {"pattern": RUN_ID_PATTERN})
+    return value
+
+
+RunId = Annotated[str, Field(json_schema_extra={"pattern": RUN_ID_PATTERN}), AfterValidator(_run_id)]
+
+
+def replace_surrogates(value: Any) -> Any:
+    """Lone surrogates ("\\udcff", which JSON can encode) in strings and keys become U+FFFD, as any UTF-8
+    decoder would make them: such text cannot be encoded again, so it must not reach the engine, its
+    messages or the serialisers; a name holding U+FFFD is then refused like any other unknown name."""
+    if isinstance(value, str):
+        return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {replace_surrogates(k): replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_surrogates(v) for v in value]
+    return value
+
+
+def field_error(model: str, loc: tuple[str | int, ...], message: str, value: Any) -> ValidationError:
+    """A validation error at ``loc`` raised from a model validator (so the 422 names the field)."""
+    error = PydanticCustomError("value_error", message)
+    return ValidationError.from_exception_data(model, [InitErrorDetails(type=error, loc=loc, input=value)])
 
 
 class _Strict(BaseModel):
     """Unknown fields are refused, so a typo ("learning_rate") is a 422 and never silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        return replace_surrogates(data)
 
 
 class ScheduleConfig(_Strict):
@@ -25,9 +107,7 @@ class ScheduleConfig(_Strict):
 
 
 class RunConfig(_Strict):
-    id: str | None = Field(
-        None, pattern=RUN_ID_PATTERN, description="Run id (default r0, r1, …).", examples=["adam"]
-    )
+    id: RunId | None = Field(None, description="Run id (default r0, r1, …).", examples=["adam"])
     optimizer: str = Field(description="An optimizer from GET /api/v1/optimizers.", examples=["adam"])
     hyperparameters: dict[str, HyperValue] = Field(
         default_factory=dict,
@@ -83,12 +163,23 @@ class TraceRequest(_Strict):
         None, min_length=1, max_length=2, description="Start point shared by all runs (default: surface's)."
     )
     runs: list[RunConfig] = Field(min_length=1, description="One entry per optimizer run (a race).")
-    steps: int = Field(200, ge=0, description="Step budget per run.")
+    steps: Int = Field(200, ge=0, le=MAX_INT, description="Step budget per run.")
     tolerance: FiniteFloat = Field(1e-6, ge=0, description="A run has converged when |gradient| < tolerance.")
     noise: FiniteFloat = Field(
         0.0, ge=0, le=1e6, description="Std of Gaussian noise added to each gradient (mimics mini-batch SGD)."
     )
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the gradient noise.")
+    seed: Int = Field(0, ge=0, le=2**32 - 1, description="Seed of the gradient noise.")
+
+    @model_validator(mode="after")
+    def _params_need_a_registry_surface(self) -> TraceRequest:
+        if self.expression is not None and self.params:
+            raise field_error(
+                "TraceRequest",
+                ("params",),
+                "a custom expression takes no surface parameters (write the numbers into the expression)",
+                self.params,
+            )
+        return self
 
     def run_specs(self) -> list[RunSpec]:
         """The core's run descriptions, with default ids r0, r1, … where none was given."""
@@ -115,9 +206,9 @@ class RegistryDataset(_Strict):
     name: str = Field(
         "two_gaussians", description="A dataset from GET /api/v1/datasets.", examples=["insurance"]
     )
-    n: int | None = Field(None, ge=4, le=5_000, description="Rows (default: the dataset's own).")
+    n: Int | None = Field(None, ge=4, le=5_000, description="Rows (default: the dataset's own).")
     noise: FiniteFloat = Field(0.1, ge=0, le=5)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: Int = Field(0, ge=0, le=2**32 - 1)
     val_fraction: FiniteFloat = Field(0.2, ge=0, le=0.9, description="Share of rows held out for validation.")
 
 
@@ -128,46 +219,62 @@ class CsvDataset(_Strict):
     )
     target: str
     val_fraction: FiniteFloat = Field(0.2, ge=0, le=0.9)
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: Int = Field(0, ge=0, le=2**32 - 1)
+
+
+def _dataset_kind(value: Any) -> str:
+    """An object with a ``csv`` field is an upload; anything else names a registry dataset."""
+    if isinstance(value, dict):
+        return "CsvDataset" if "csv" in value else "RegistryDataset"
+    return "CsvDataset" if isinstance(value, CsvDataset) else "RegistryDataset"
+
+
+Dataset = Annotated[
+    Annotated[RegistryDataset, Tag("RegistryDataset")] | Annotated[CsvDataset, Tag("CsvDataset")],
+    Discriminator(_dataset_kind),
+]
+"""The union's errors come from one member (the one the object's fields point to), not from both."""
 
 
 class EarlyStoppingSchema(_Strict):
     monitor: str = "val_loss"
     mode: Literal["auto", "min", "max"] = "auto"
-    patience: int = Field(0, ge=0, le=10_000)
+    patience: Int = Field(0, ge=0, le=10_000)
     min_delta: FiniteFloat = Field(0.0, ge=0)
     restore_best_weights: bool = False
     baseline: FiniteFloat | None = None
-    start_from_epoch: int = Field(0, ge=0)
+    start_from_epoch: Int = Field(0, ge=0, le=MAX_INT)
 
 
 class NetworkRequest(_Strict):
     """A small network trained on a dataset: the same optimizers as the surfaces, Keras's vocabulary."""
 
-    dataset: RegistryDataset | CsvDataset = Field(default_factory=RegistryDataset)
-    hidden: list[int] = Field([16], max_length=6, description="Units of each hidden layer (1 … 32).")
+    dataset: Dataset = Field(default_factory=RegistryDataset)
+    hidden: list[Annotated[Int, Field(le=MAX_INT)]] = Field(
+        [16], max_length=6, description="Units of each hidden layer (1 … 32)."
+    )
     activations: str | list[str] = Field("relu", description="One activation for all, or one per layer.")
     optimizer: str = "adam"
     hyperparameters: dict[str, HyperValue] = Field(default_factory=lambda: {"lr": 0.01})
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     schedule_unit: Literal["epoch", "iteration"] = "epoch"
-    batch_size: int = Field(32, ge=1, le=100_000)
-    epochs: int = Field(100, ge=1, le=100_000)
+    batch_size: Int = Field(32, ge=1, le=100_000)
+    epochs: Int = Field(100, ge=1, le=100_000)
     l1: LayerValue = Field(0.0, description="L1 strength, global or one per dense layer.")
     l2: LayerValue = Field(0.0, description="L2 strength, global or one per dense layer.")
     dropout: LayerValue = Field(0.0, description="Dropout rate p, global or one per hidden layer.")
     early_stopping: EarlyStoppingSchema | None = None
-    seed: int = Field(0, ge=0, le=2**32 - 1)
-    every: int = Field(10, ge=1, le=100_000, description="Decision grid and weights every this many epochs.")
-    grid_size: int = Field(40, ge=5, le=200)
+    seed: Int = Field(0, ge=0, le=2**32 - 1)
+    every: Int = Field(10, ge=1, le=100_000, description="Decision grid and weights every this many epochs.")
+    grid_size: Int = Field(40, ge=5, le=200)
 
 
 class DatasetPreviewRequest(_Strict):
-    dataset: RegistryDataset | CsvDataset
+    dataset: Dataset
 
 
 class LandscapeRequest(_Strict):
     config: NetworkRequest
-    n: int = Field(41, ge=5, le=81, description="Grid points per axis.")
+    n: Int = Field(41, ge=5, le=81, description="Grid points per axis.")
     span: FiniteFloat = Field(1.0, gt=0, le=10, description="Half-width of the slice in direction units.")
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed of the two random directions.")
+    seed: Int = Field(0, ge=0, le=2**32 - 1, description="Seed of the two random directions.")

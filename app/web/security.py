@@ -10,6 +10,8 @@ inline script that FastAPI writes, so they are left without a CSP.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNGUARDED = ("/docs", "/redoc")
@@ -30,6 +32,49 @@ def content_security_policy(frame_ancestors: str) -> str:
             "form-action 'self'",
             f"frame-ancestors {frame_ancestors}",
         ]
+    )
+
+
+def _source_matches(source: str, scheme: str, host: str, port: str) -> bool:
+    """One CSP source expression ('*', 'https:', 'https://*.example.org', 'course.example:8080')."""
+    source = source.strip().lower()
+    if source == "*":
+        return True
+    if source.endswith(":") and "/" not in source:  # a scheme source: "https:"
+        return scheme == source[:-1]
+    want_scheme, _, rest = source.rpartition("://")
+    if want_scheme and want_scheme != scheme:
+        return False
+    if not want_scheme and scheme not in ("http", "https"):
+        return False
+    rest = rest.split("/", 1)[0]
+    want_host, _, want_port = rest.partition(":")
+    if want_port not in ("", "*", port):
+        return False
+    if want_host.startswith("*."):
+        return host.endswith(want_host[1:])
+    return want_host == host
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: list[str]) -> bool:
+    """May a page of ``origin`` open a socket to this app (reached as ``host``)?
+
+    No Origin header (a script, not a browser page) and the app's own pages always may; other pages when
+    one of the CSP source expressions in ``allowed`` matches ('self' means the app itself, 'none' nothing).
+    """
+    if origin is None:
+        return True
+    parts = urlsplit(origin.strip().lower())
+    if not parts.scheme or not parts.hostname:  # "null" (a sandboxed frame or a file): no origin to trust
+        return "*" in allowed
+    if host is not None and parts.netloc == host.strip().lower():
+        return True
+    default = {"http": "80", "https": "443"}.get(parts.scheme, "")
+    port = str(parts.port) if parts.port is not None else default
+    return any(
+        _source_matches(source, parts.scheme, parts.hostname, port)
+        for source in allowed
+        if source.strip() not in ("'self'", "'none'")
     )
 
 

@@ -59,6 +59,16 @@ class CommandFlood(Exception):
     """The client sends commands far beyond the rate limit."""
 
 
+class MessageTooBig(Exception):
+    """A frame over ``max_message_bytes``: the socket is closed with 1009, as the protocol says."""
+
+
+FLOOD_DRAIN = 2.0
+"""Refused commands are forgiven at this many times the rate: a client at 3× the rate is only refused."""
+FLOOD_LIMIT = 20.0
+"""Close once the unforgiven refusals pass this many seconds' worth of the rate (about 2 s at 10× it)."""
+
+
 class StreamSession:
     """The state of one socket: the descent in progress, its pace, and the last record of each run."""
 
@@ -75,7 +85,7 @@ class StreamSession:
         self._made = 0  # steps made by the pump since the descent started
         self._tokens = 2 * settings.max_commands_per_second
         self._refilled = time.monotonic()
-        self._refused = 0
+        self._refused = 0.0  # refusals not yet forgiven (they drain at FLOOD_DRAIN × rate)
         self._chunk = 16
         self._step_s = 0.0  # running estimate of one step's compute time
         self._bytes_per_step = 0.0  # running estimate of one step's share of a message
@@ -133,13 +143,15 @@ class StreamSession:
 
     # ------------------------------------------------------------------ commands
     async def handle(self, text: str) -> None:
-        """Act on one text frame; a bad frame or command is answered with an ``error`` and changes nothing."""
+        """Act on one text frame; a bad frame or command is answered with an ``error`` and changes nothing.
+
+        A frame over the size limit raises MessageTooBig: the route closes the socket with 1009.
+        """
+        limit = self.settings.max_message_bytes
+        if len(text) > limit or len(text.encode()) > limit:
+            raise MessageTooBig
         try:
             self._charge()
-            if len(text.encode()) > self.settings.max_message_bytes:
-                raise CommandError(
-                    "too_large", f"a command may be at most {self.settings.max_message_bytes} bytes", None
-                )
             command = parse_command(text)
             try:
                 await self._dispatch(command)
@@ -161,17 +173,23 @@ class StreamSession:
         )
 
     def _charge(self) -> None:
-        """Token bucket: refuse (and after long abuse, drop) a client sending too many commands."""
+        """Token bucket: refuse (and after sustained abuse, drop) a client sending too many commands.
+
+        Refusals pile up and drain at ``FLOOD_DRAIN`` × the rate, whether or not a token came back in
+        between, so a client flooding at ten times the rate is closed within seconds, and a burst or a
+        client merely over the rate only gets ``rate_limited`` answers.
+        """
         now = time.monotonic()
         rate = self.settings.max_commands_per_second
-        self._tokens = min(2 * rate, self._tokens + (now - self._refilled) * rate)
+        elapsed = now - self._refilled
+        self._tokens = min(2 * rate, self._tokens + elapsed * rate)
+        self._refused = max(0.0, self._refused - elapsed * FLOOD_DRAIN * rate)
         self._refilled = now
         if self._tokens >= 1:
             self._tokens -= 1
-            self._refused = 0
             return
         self._refused += 1
-        if self._refused > 10 * rate:
+        if self._refused > FLOOD_LIMIT * rate:
             raise CommandFlood
         raise CommandError("rate_limited", f"at most {rate:g} commands per second")
 

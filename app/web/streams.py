@@ -25,6 +25,9 @@ from app.web.service import make_descent
 Message = dict[str, Any]
 MACS_PER_SECOND = 2e9
 """Roughly what NumPy does on this kind of machine for small dense layers: a first guess only."""
+HELD_RUNS_PER_LIVE_RUN = 16
+"""A stream may have held (added, counting removed ones) this many times ``max_runs`` runs in all: a removed
+run keeps its lane in the Descent, so endless add/remove cycles must not grow the socket's memory forever."""
 SMALL_BATCH = 16
 """Batches up to this many records are converted row by row (cheaper than collect's NumPy work)."""
 
@@ -58,6 +61,7 @@ class SurfaceStream:
             raise _config_error("config", ".".join(str(p) for p in error.loc[1:]), error.message) from None
         self.specs = {s.id: s for s in specs}
         self.step_seconds = 0.0  # small vectorised steps: measured as the stream runs
+        self._removed: set[str] = set()  # still lanes of the Descent (stopped), no longer in the race
         self._last: dict[str, tuple[list[float], float, int]] = {}
         self._ended: dict[str, RunEnd] = {}
         self._done_sent = False
@@ -92,9 +96,16 @@ class SurfaceStream:
             "start": None if spec.start is None else [float(v) for v in spec.start],
         }
 
+    @property
+    def live_ids(self) -> list[str]:
+        """The runs in the race: every run added and not removed (ended ones included until removed)."""
+        return [rid for rid in self.descent.ids if rid not in self._removed]
+
     def _known(self, run: str | None) -> str:
-        if run is None or run not in self.descent.ids:
-            raise CommandError("unknown_run", f"no run {run!r}; runs: {', '.join(self.descent.ids)}", "run")
+        if run is None or run not in self.descent.ids or run in self._removed:
+            live = ", ".join(self.live_ids) or "none"
+            gone = " (it was removed)" if run in self._removed else ""
+            raise CommandError("unknown_run", f"no run {run!r}{gone}; runs: {live}", "run")
         return run
 
     def set(self, command: Set) -> Message:
@@ -112,8 +123,21 @@ class SurfaceStream:
         }
 
     def add_run(self, command: AddRun) -> list[Message]:
-        if len(self.descent.ids) >= self.settings.max_runs:
-            raise CommandError("limit_exceeded", f"at most {self.settings.max_runs} runs per stream", "run")
+        max_runs = self.settings.max_runs
+        if len(self.live_ids) >= max_runs:
+            raise CommandError(
+                "limit_exceeded", f"at most {max_runs} runs per stream; remove one first", "run"
+            )
+        if len(self.descent.ids) >= HELD_RUNS_PER_LIVE_RUN * max_runs:
+            raise CommandError(
+                "limit_exceeded",
+                f"this stream has held {len(self.descent.ids)} runs; send 'start' to begin afresh",
+                "run",
+            )
+        if command.run.id in self._removed:
+            raise CommandError(
+                "invalid_config", f"run id {command.run.id!r} was a removed run's; pick a new id", "run.id"
+            )
         taken = set(self.descent.ids)
         run_id = command.run.id or next(f"r{i}" for i in range(len(taken) + 1) if f"r{i}" not in taken)
         spec = TraceRequest.model_validate(
@@ -131,6 +155,7 @@ class SurfaceStream:
 
     def remove_run(self, command: RemoveRun) -> list[Message]:
         run = self._known(command.run)
+        self._removed.add(run)
         return [*self.messages(self.descent.stop(run)), {"type": "run_removed", "run": run}]
 
     def messages(self, events: list[Event]) -> list[Message]:

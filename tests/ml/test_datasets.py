@@ -98,6 +98,11 @@ CSV_ERRORS = [
     ("a,b\n1,1\n2,1\n", {}, "target_column", "one class"),
     ("a,b\n" + "1,0\n2,1\n" * 6, {"max_rows": 10}, "file", "at most 10"),
     ("a,b\n1,0\n2,1\n", {"max_bytes": 5}, "file", "bytes"),
+    (",,\n", {}, "file", "no values"),
+    (",,\n\n , ,\n", {}, "file", "no values"),
+    ("a,b\n" + "1" * 131_073 + ",0\n2,1\n", {}, "file", "longer than 131,072 characters"),
+    ("a,b\n1,0\n\udcff,1\n", {}, "file", "lone surrogate, U+DCFF"),
+    ("a,\udcff\n1,0\n", {"max_bytes": 5}, "file", "bytes"),
 ]
 
 
@@ -107,6 +112,14 @@ def test_csv_upload_errors_are_readable_and_name_the_field(text, options, field,
     with pytest.raises(ConfigError) as info:
         parse_csv(text, options.get("features"), options.get("target", "b"), **kwargs)
     assert info.value.field == field and words in info.value.message, info.value.message
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_csv_rows_end_at_any_line_ending(ending: str) -> None:
+    """Old Mac Excel ends rows with a bare CR; it parses like LF and CRLF."""
+    text = ending.join(["a,y", "1,0", "2,1", ""])
+    dataset = parse_csv(text, None, "y")
+    assert dataset.X.tolist() == [[1.0], [2.0]] and dataset.y.tolist() == [0, 1]
 
 
 def test_csv_upload_infers_the_task() -> None:

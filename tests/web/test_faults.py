@@ -62,7 +62,7 @@ class Server:
         return f"ws://127.0.0.1:{self.port}/api/v1/stream"
 
     def streams(self) -> int:
-        return httpx.get(f"http://127.0.0.1:{self.port}/healthz").json()["streams"]
+        return httpx.get(f"http://127.0.0.1:{self.port}/healthz").json()["streams_this_process"]
 
     def wait_streams(self, count: int, seconds: float = 15) -> None:
         deadline = time.monotonic() + seconds

@@ -308,14 +308,22 @@ def test_errors_echo_the_command_ref(client: TestClient) -> None:
     assert (error["code"], error["ref"]) == ("not_started", 41)
 
 
-def test_binary_and_oversized_frames_are_refused_and_the_socket_stays(client: TestClient) -> None:
+def test_binary_frames_are_refused_and_the_socket_stays(client: TestClient) -> None:
     with _connect(client) as ws:
         ws.receive_json()
         ws.send_bytes(b"\x00\x01")
         assert ws.receive_json()["code"] == "not_text"
-        ws.send_text('{"type": "pause", "ref": "' + "x" * 600_000 + '"}')
-        assert ws.receive_json()["code"] == "too_large"
         _start(ws, PARABOLA, paused=True)
+
+
+def test_an_oversized_frame_closes_the_socket_with_1009(client: TestClient) -> None:
+    """docs/protocol.md: a frame over max_message_bytes (512 kB) closes with 1009, message too big."""
+    with _connect(client) as ws:
+        ws.receive_json()
+        ws.send_text('{"type": "pause", "ref": "' + "x" * 600_000 + '"}')
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1009 and "at most 524288 bytes" in closed.value.reason
 
 
 def _with_settings(app, **values: Any) -> None:

@@ -21,7 +21,7 @@ from app.web.cache import TraceCache
 from app.web.commands import PROTOCOL_VERSION
 from app.web.compute import ComputePool
 from app.web.errors import InputError
-from app.web.responses import FastJSONResponse
+from app.web.responses import FastJSONResponse, schema_of
 from app.web.schemas import TraceRequest
 
 router = APIRouter(prefix="/api/v1", tags=["api"], default_response_class=FastJSONResponse)
@@ -52,7 +52,8 @@ RESERVED_QUERY = {"grid", "expression", "view"}
 
 def ok(description: str, example: Any, **more: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
     """An OpenAPI 200 response with a JSON example (plus other media types in `more`)."""
-    return {200: {"description": description, "content": {"application/json": {"example": example}, **more}}}
+    content = {"application/json": {"schema": schema_of(example), "example": example}, **more}
+    return {200: {"description": description, "content": content}}
 
 
 SURFACE_EXAMPLE = {
@@ -106,7 +107,7 @@ TRACE_EXAMPLE = {
             "hyperparameters": {"lr": 0.1},
             "end": {"reason": "max_steps", "step": 2, "detail": "reached the step budget of 2"},
             "summary": {"final_loss": 2.56, "steps_taken": 2},
-            "data": {"step": [0, 1, 2], "x": [2.5, 2.0, 1.6], "loss": [6.25, 4.0, 2.56]},
+            "trace": {"step": [0, 1, 2], "x": [2.5, 2.0, 1.6], "loss": [6.25, 4.0, 2.56]},
         }
     ],
 }
@@ -161,6 +162,11 @@ async def get_surface_detail(
             params[key] = float(raw)
         except ValueError:
             raise InputError(("query", key), f"{key} must be a number, got {raw!r}") from None
+    if params and (name == "custom" or expression is not None):
+        raise InputError(
+            ("query", next(iter(params))),
+            "a custom expression takes no surface parameters (write the numbers into the expression)",
+        )
     view_box = _parse_view(view)
     if grid_n is not None and grid_n > settings.max_grid:
         raise InputError(("query", "grid"), f"grid must be at most {settings.max_grid}", "less_than_equal")

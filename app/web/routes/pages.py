@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -119,8 +120,17 @@ def plotly_js() -> FileResponse:
 
 @router.get("/healthz")
 def healthz(request: Request) -> dict[str, Any]:
-    """Liveness for load balancers and the container HEALTHCHECK: answers without touching the engine."""
-    return {"status": "ok", "version": __version__, "streams": len(request.app.state.streams)}
+    """Liveness for load balancers and the container HEALTHCHECK: answers without touching the engine.
+
+    Each Uvicorn worker is its own process with its own sockets: the count is this worker's only, and
+    ``pid`` says which worker answered (with ``--workers 2`` two requests may see two different counts).
+    """
+    return {
+        "status": "ok",
+        "version": __version__,
+        "pid": os.getpid(),
+        "streams_this_process": len(request.app.state.streams),
+    }
 
 
 @router.get("/favicon.ico")

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
 from app.config import Settings, get_settings
 from app.web.commands import CommandError
-from app.web.session import ClientGone, CommandFlood, SlowClient, StreamSession
+from app.web.security import origin_allowed
+from app.web.session import ClientGone, CommandFlood, MessageTooBig, SlowClient, StreamSession
 
 router = APIRouter()
 
@@ -33,6 +34,11 @@ async def stream(websocket: WebSocket, settings: Annotated[Settings, Depends(get
     """Read commands while the session's pump sends steps; every way out frees the run at once."""
     sessions: set[StreamSession] = websocket.app.state.streams
     await websocket.accept()
+    origin = websocket.headers.get("origin")
+    if not origin_allowed(origin, websocket.headers.get("host"), settings.allowed_stream_origins):
+        reason = f"origin not allowed: {origin}".encode()[:120].decode(errors="ignore")
+        await websocket.close(1008, reason)  # the close reason may hold at most 123 bytes
+        return
     if len(sessions) >= settings.max_streams:
         await websocket.close(1013, f"server busy: {settings.max_streams} live streams; try again later")
         return
@@ -57,6 +63,8 @@ async def stream(websocket: WebSocket, settings: Annotated[Settings, Depends(get
                 await session.error(CommandError("not_text", "commands are JSON text frames, not binary"))
     except CommandFlood:
         close = (1008, "command flood")
+    except MessageTooBig:
+        close = (1009, f"message too big: a command may be at most {settings.max_message_bytes} bytes")
     except SlowClient:
         close = (1008, "client too slow")
     except (WebSocketDisconnect, ClientGone):
