@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     @property
     def allowed_stream_origins(self) -> list[str]:
         return self.embed_frame_ancestors if self.stream_origins is None else self.stream_origins
+
     max_epochs: int = Field(10_000, ge=1, description="Epochs of one network run.")
     max_network_iterations: int = Field(
         200_000, ge=1, description="Iterations one network REST request trains."

@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from app import __version__, i18n
-from app.config import STATIC_DIR, TEMPLATES_DIR, get_settings
+from app.config import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
 from app.ml.errors import ConfigError
 from app.web.bodies import BodyLimit, add_body_schemas
 from app.web.cache import TraceCache
@@ -39,8 +39,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def create_app() -> FastAPI:
-    """Build a fresh app; tests build their own and override settings through get_settings."""
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build a fresh app with these settings (default: from the environment, GDP_*)."""
     app = FastAPIOffline(  # Swagger UI and ReDoc from files shipped with the package: /docs works offline
         lifespan=_lifespan,
         title="Gradient-descent playground",
@@ -53,7 +53,11 @@ def create_app() -> FastAPI:
     app.add_exception_handler(InputError, handle_input_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(HTTPException, handle_http_error)
-    settings = get_settings()
+    if settings is None:
+        settings = get_settings()
+    else:
+        chosen = settings
+        app.dependency_overrides[get_settings] = lambda: chosen
     app.state.streams = set()
     app.state.compute = ComputePool(settings.compute_mode, settings.compute_workers, settings.compute_queue)
     app.add_exception_handler(Busy, handle_busy)

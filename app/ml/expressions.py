@@ -245,7 +245,18 @@ def custom_surface(
         note="A surface you typed. Its minima are not known in advance: watch where the optimizers settle.",
         params={},
         value_and_grad=expr.value_and_grad,
+        cost=expression_cost(expr),
     )
+
+
+OPERATIONS_PER_SURFACE = 20
+"""NumPy operations of a typical built-in surface's value and gradient (Rosenbrock: about 20)."""
+
+
+def expression_cost(expr: Expr) -> float:
+    """An evaluation's work relative to a built-in surface: its compiled operations (after sharing common
+    subexpressions) over a built-in's; never below 1, since a call costs at least that much."""
+    return max(1.0, expr.program.operations / OPERATIONS_PER_SURFACE)
 
 
 def _checked_start(start: Sequence[float]) -> tuple[float, float]:

@@ -249,7 +249,7 @@ class StreamSession:
         self.seq += 1
         self.stream = stream
         self._step_s = stream.step_seconds  # a first guess, so the first heavy step already leaves the loop
-        self._bytes_per_step = 0.0
+        self._bytes_per_step = stream.step_bytes  # a first guess too, so the first message is bounded
         self.speed, self.paused = command.speed, command.paused
         self._made = 0
         self._reset_pace()
@@ -347,9 +347,7 @@ class StreamSession:
         if now - window_start >= 1.0:
             achieved = (self._made - window_made) / (now - window_start)
             self._lag_window = (now, self._made)
-            await self.send(
-                {"type": "lag", "seq": self.seq, "speed": speed, "achieved": round(achieved, 1)}
-            )
+            await self.send({"type": "lag", "seq": self.seq, "speed": speed, "achieved": round(achieved, 1)})
 
     async def _pump_max(self) -> None:
         """Compute for about one frame, in slices with yields between them; then send once."""

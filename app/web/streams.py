@@ -61,6 +61,7 @@ class SurfaceStream:
             raise _config_error("config", ".".join(str(p) for p in error.loc[1:]), error.message) from None
         self.specs = {s.id: s for s in specs}
         self.step_seconds = 0.0  # small vectorised steps: measured as the stream runs
+        self.step_bytes = float(len(specs) * len(serialize.columns(self.surface.dim)) * 21)
         self._removed: set[str] = set()  # still lanes of the Descent (stopped), no longer in the race
         self._last: dict[str, tuple[list[float], float, int]] = {}
         self._ended: dict[str, RunEnd] = {}
@@ -205,7 +206,9 @@ class NetworkStream:
         except ConfigError as error:
             raise _config_error("config", error.field, error.message) from None
         shape = networks.network_shape(self.request, self.data)
-        self.step_seconds = step_price(shape).work / MACS_PER_SECOND
+        price = step_price(shape)
+        self.step_seconds = price.work / MACS_PER_SECOND
+        self.step_bytes = price.bytes
         self._last_epoch: EpochRecord | None = None
         self._done_sent = False
 
