@@ -380,11 +380,11 @@ class StreamSession:
             if heavy:
                 n = 1
             began = time.perf_counter()
-            async with self._lock:
-                if heavy:
+            if heavy:  # commands take the lock too, so they wait for this step instead of racing it
+                async with self._lock:
                     batch = await asyncio.to_thread(stream.advance, n)
-                else:
-                    batch = stream.advance(n)
+            else:  # no await while it runs: nothing else can touch the run meanwhile
+                batch = stream.advance(n)
             took = time.perf_counter() - began
             self._learn(n, took)
             self._made += n
