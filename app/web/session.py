@@ -12,6 +12,7 @@ import asyncio
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,6 +46,17 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 Send = Callable[[str], Awaitable[None]]
+
+
+_HEAVY_STEPS: list[ThreadPoolExecutor] = []
+
+
+def _heavy_steps(settings: Settings) -> ThreadPoolExecutor:
+    """The threads heavy stream steps share: as many as the compute pool has workers, so a class of heavy
+    streams queues for them (each waits its turn) instead of multiplying threads that fight for the GIL."""
+    if not _HEAVY_STEPS:
+        _HEAVY_STEPS.append(ThreadPoolExecutor(settings.compute_workers, thread_name_prefix="stream-step"))
+    return _HEAVY_STEPS[0]
 
 
 class SlowClient(Exception):
@@ -382,7 +394,8 @@ class StreamSession:
             began = time.perf_counter()
             if heavy:  # commands take the lock too, so they wait for this step instead of racing it
                 async with self._lock:
-                    batch = await asyncio.to_thread(stream.advance, n)
+                    loop = asyncio.get_running_loop()
+                    batch = await loop.run_in_executor(_heavy_steps(self.settings), stream.advance, n)
             else:  # no await while it runs: nothing else can touch the run meanwhile
                 batch = stream.advance(n)
             took = time.perf_counter() - began
