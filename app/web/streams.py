@@ -178,7 +178,7 @@ class SurfaceStream:
                 {
                     "type": "event",
                     "run": end.run_id,
-                    "event": end.reason,
+                    "reason": end.reason,
                     "step": end.step,
                     "detail": end.detail,
                     "summary": self._summary(end.run_id),
