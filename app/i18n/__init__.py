@@ -3,6 +3,10 @@
 Templates call the Jinja global ``t(key, **params)``, which reads the page's ``lang`` from the template
 context; the page's whole catalog also goes to the browser as ``<script type="application/json"
 id="messages">`` for static/js/i18n.js. Placeholders are ``{name}`` (str.format-style, names only).
+
+Registry text (titles and notes of surfaces, optimizers, schedules and datasets; hyperparameter and
+schedule-parameter descriptions) is written once, in English, in the Python registries of ``app.ml``;
+:func:`registry_texts` turns it into catalog keys for English, and ``tr.registry.json`` translates them.
 """
 
 from __future__ import annotations
@@ -23,13 +27,44 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 @lru_cache
+def registry_texts() -> dict[str, str]:
+    """The registries' own English words as catalog keys: ``registry.<kind>.<name>.title|note``,
+    ``registry.hp.<name>`` and ``registry.schedule_param.<name>`` (one description per name)."""
+    from app.ml.datasets import DATASETS
+    from app.ml.optimizers import OPTIMIZERS
+    from app.ml.schedules import SCHEDULES
+    from app.ml.surfaces import SURFACES
+
+    texts: dict[str, str] = {}
+    for kind, registry in (
+        ("surface", SURFACES),
+        ("optimizer", OPTIMIZERS),
+        ("schedule", SCHEDULES),
+        ("dataset", DATASETS),
+    ):
+        for name, spec in registry.items():
+            texts[f"registry.{kind}.{name}.title"] = spec.title
+            texts[f"registry.{kind}.{name}.note"] = spec.note
+    for spec in OPTIMIZERS.values():
+        for param in spec.hyperparameters:
+            texts.setdefault(f"registry.hp.{param.name}", param.description)
+    for spec in SCHEDULES.values():
+        for param in spec.params:
+            texts.setdefault(f"registry.schedule_param.{param.name}", param.description)
+    return texts
+
+
+@lru_cache
 def catalog(lang: str) -> dict[str, str]:
     """The flat key -> message table of one language: `{lang}.json` merged with any `{lang}.<part>.json`
-    (e.g. `en.networks.json`), so each group of views can keep its messages in a file of its own."""
+    (e.g. `en.networks.json`), so each group of views can keep its messages in a file of its own.
+    English also holds :func:`registry_texts`; other languages translate them in `{lang}.registry.json`."""
     table: dict[str, str] = {}
     for path in [CATALOG_DIR / f"{lang}.json", *sorted(CATALOG_DIR.glob(f"{lang}.*.json"))]:
         with path.open(encoding="utf-8") as fh:
             table.update(json.load(fh))
+    if lang == DEFAULT_LANGUAGE:
+        table.update(registry_texts())
     return table
 
 

@@ -16,28 +16,28 @@ from typing import Any
 import numpy as np
 
 from app.ml.nets import LEAKY_SLOPE, LOSSES
-from app.ml.optimizers import resolve_hyperparameters
+from app.ml.optimizers import OptimizerSpec, get_optimizer, resolve_hyperparameters
 from app.ml.regularizers import dropout_rates, resolve_mode
+from app.ml.schedules import SCHEDULES
 from app.ml.training import TrainConfig, TrainData
 
 EMBED_ROWS = 2_000
 
-TORCH_CLASSES = {
-    "sgd": "SGD",
-    "momentum": "SGD",
-    "nesterov": "SGD",
-    "adagrad": "Adagrad",
-    "adadelta": "Adadelta",
-    "rmsprop": "RMSprop",
-    "rmsprop_centered": "RMSprop",
-    "rmsprop_momentum": "RMSprop",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "amsgrad": "Adam",
-    "nadam": "NAdam",
-    "radam": "RAdam",
-    "adamax": "Adamax",
-}
+KERAS_ARGUMENTS = (
+    ("lr", "learning_rate"),
+    ("betas", ("beta_1", "beta_2")),
+    ("alpha", "rho"),
+    ("rho", "rho"),
+    ("momentum", "momentum"),
+    ("initial_accumulator_value", "initial_accumulator_value"),
+    ("eps", "epsilon"),
+    ("centered", "centered"),
+    ("nesterov", "nesterov"),
+    ("amsgrad", "amsgrad"),
+)
+"""torch hyperparameter -> Keras argument, in the order Keras' constructors take them. The others have
+no Keras counterpart (dampening is noted; lr_decay, momentum_decay, decoupled_weight_decay are dropped);
+weight_decay follows last, when it is not zero."""
 TORCH_ACTIVATIONS = {
     "relu": "nn.ReLU()",
     "leaky_relu": f"nn.LeakyReLU({LEAKY_SLOPE})",
@@ -54,24 +54,8 @@ TORCH_LOSSES = {
 
 def _lr_expression(config: TrainConfig, lr: float) -> str | None:
     """The schedule's closed form as a Python expression in ``t`` (as app.ml.schedules computes it)."""
-    from app.ml.schedules import SCHEDULES, _resolve
-
-    if config.schedule == "constant":
-        return None
-    p = _resolve(SCHEDULES[config.schedule], config.schedule_params)
-    cos = "{eta} + ({lr} - {eta}) * (1 + math.cos(math.pi * ({t}) / {T})) / 2"
-    lin = "{lr} * ({f} + (1 - {f}) * min(t, {n}) / {n})"
-    if config.schedule == "step":
-        return f"{lr!r} * {p['gamma']!r} ** (t // {p['step_size']})"
-    if config.schedule == "exponential":
-        return f"{lr!r} * {p['gamma']!r} ** t"
-    if config.schedule == "cosine":
-        return cos.format(eta=repr(p["eta_min"]), lr=repr(lr), t="t", T=p["T_max"])
-    warm = lin.format(lr=repr(lr), f=repr(p["start_factor"]), n=p["total_iters"])
-    if config.schedule == "warmup":
-        return warm
-    after = cos.format(eta=repr(p["eta_min"]), lr=repr(lr), t=f"t - {p['total_iters']}", T=p["T_max"])
-    return f"({warm}) if t < {p['total_iters']} else ({after})"
+    spec = SCHEDULES[config.schedule.name]
+    return spec.code(lr, config.schedule.resolved())
 
 
 def _array(values: np.ndarray) -> str:
@@ -130,45 +114,29 @@ def _layers(
 # --------------------------------------------------------------------------- Keras
 
 
-def _keras_optimizer(name: str, h: dict[str, Any]) -> tuple[str, list[str]]:
+def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> tuple[str, list[str]]:
+    """``keras.optimizers.<spec.keras>(…)`` with our values, and comment lines on what differs."""
     notes: list[str] = []
-    lr = f"learning_rate={h['lr']!r}"
-    betas = h.get("betas", (0.9, 0.999))
-    adam_args = f"{lr}, beta_1={betas[0]!r}, beta_2={betas[1]!r}, epsilon={h.get('eps', 1e-7)!r}"
-    if h.get("weight_decay", 0) and name != "adamw":
-        notes.append(
-            "# torch's weight_decay is an L2 term in the gradient; Keras' weight_decay is decoupled."
-        )
-    wd = f", weight_decay={h['weight_decay']!r}" if h.get("weight_decay", 0) else ""
-    if name in ("sgd", "momentum", "nesterov"):
-        if h["dampening"]:
-            notes.append(f"# Keras' SGD has no dampening; torch used dampening={h['dampening']!r}.")
-        code = f"keras.optimizers.SGD({lr}, momentum={h['momentum']!r}, nesterov={h['nesterov']!r}{wd})"
-    elif name.startswith("rmsprop"):
-        code = (
-            f"keras.optimizers.RMSprop({lr}, rho={h['alpha']!r}, momentum={h['momentum']!r}, "
-            f"epsilon={h['eps']!r}, centered={h['centered']!r}{wd})"
-        )
-    elif name in ("adam", "amsgrad"):
-        code = f"keras.optimizers.Adam({adam_args}, amsgrad={h['amsgrad']!r}{wd})"
-    elif name == "adamw":
-        code = f"keras.optimizers.AdamW({adam_args}, amsgrad={h['amsgrad']!r}{wd})"
-    elif name == "adagrad":
-        code = (
-            f"keras.optimizers.Adagrad({lr}, initial_accumulator_value={h['initial_accumulator_value']!r}, "
-            f"epsilon={h['eps']!r}{wd})"
-        )
-    elif name == "adadelta":
-        code = f"keras.optimizers.Adadelta({lr}, rho={h['rho']!r}, epsilon={h['eps']!r}{wd})"
-    elif name == "nadam":
-        code = f"keras.optimizers.Nadam({adam_args}{wd})"
-    elif name == "adamax":
-        code = f"keras.optimizers.Adamax({adam_args}{wd})"
-    else:
-        notes.append("# Keras has no RAdam; Adam is the closest built-in optimizer.")
-        code = f"keras.optimizers.Adam({adam_args}{wd})"
+    args: list[str] = []
+    for torch_name, keras_name in KERAS_ARGUMENTS:
+        if torch_name not in h:
+            continue
+        if isinstance(keras_name, tuple):
+            args += [f"{k}={v!r}" for k, v in zip(keras_name, h[torch_name], strict=True)]
+        else:
+            args.append(f"{keras_name}={h[torch_name]!r}")
+    if h.get("weight_decay", 0):
+        args.append(f"weight_decay={h['weight_decay']!r}")
+        if spec.keras != "AdamW":
+            notes.append(
+                "# torch's weight_decay is an L2 term in the gradient; Keras' weight_decay is decoupled."
+            )
+    if h.get("dampening", 0):
+        notes.append(f"# Keras' SGD has no dampening; torch used dampening={h['dampening']!r}.")
+    if spec.keras.lower() != spec.torch_class.lower():
+        notes.append(f"# Keras has no {spec.torch_class}; {spec.keras} is the closest built-in optimizer.")
     notes.append("# Keras puts eps in slightly different places than torch: trajectories agree only roughly.")
-    return code, notes
+    return f"keras.optimizers.{spec.keras}({', '.join(args)})", notes
 
 
 def keras_code(config: TrainConfig, data: TrainData) -> str:
@@ -204,7 +172,7 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
         f"kernel_regularizer=regularizers.L1L2(l1={l1[-1]!r}, l2={l2[-1]!r})),"
     )
     lines.append("])")
-    opt, notes = _keras_optimizer(config.optimizer, h)
+    opt, notes = _keras_optimizer(get_optimizer(config.optimizer), h)
     lines += notes
     metrics = (
         '[keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.R2Score(name="r2")]'
@@ -313,7 +281,8 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "linears = [m for m in model if isinstance(m, nn.Linear)]",
         f"l1, l2 = {l1!r}, {l2!r}  # per dense layer, on weights only (Keras' L1L2 convention)",
         f"loss_fn = {TORCH_LOSSES[data.task]}  # on logits: the output activation is inside the loss",
-        f"optimizer = torch.optim.{TORCH_CLASSES[config.optimizer]}(model.parameters(), {_torch_kwargs(h)})",
+        f"optimizer = torch.optim.{get_optimizer(config.optimizer).torch_class}(model.parameters(), "
+        f"{_torch_kwargs(h)})",
     ]
     expr = _lr_expression(config, float(h["lr"]))
     if expr is not None:

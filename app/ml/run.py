@@ -21,7 +21,7 @@ import numpy as np
 
 from app.ml.errors import ConfigError
 from app.ml.optimizers import make_optimizer, resolve_hyperparameters
-from app.ml.schedules import make_schedule
+from app.ml.schedules import Schedule
 from app.ml.surfaces import Surface, nearest_minimum
 from app.ml.transforms import (
     GradientTransformation,
@@ -39,13 +39,16 @@ DIVERGENCE_WIDTHS = 10.0
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run: an optimizer with its hyperparameters, schedule and clipping, from a start point."""
+    """One run: an optimizer with its hyperparameters, schedule and clipping, from a start point.
+
+    The fields are those of a run in a trace request, so an error's field path (``schedule.params.T_max``)
+    is the request's own.
+    """
 
     id: str
     optimizer: str
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
-    schedule: str = "constant"
-    schedule_params: Mapping[str, float] = field(default_factory=dict)
+    schedule: Schedule = field(default_factory=Schedule)
     clip_norm: float | None = None
     clip_value: float | None = None
     start: Sequence[float] | None = None
@@ -97,13 +100,9 @@ def _validate(index: int, spec: RunSpec) -> dict[str, Any]:
             raise ConfigError(f"{name} must be a finite number > 0", f"runs.{index}.{name}")
     try:
         resolved = resolve_hyperparameters(spec.optimizer, spec.hyperparameters)
+        spec.schedule.build(resolved["lr"])
     except ConfigError as error:
         error.field = f"runs.{index}.{error.field}" if error.field else f"runs.{index}"
-        raise
-    try:
-        make_schedule(spec.schedule, resolved["lr"], spec.schedule_params)
-    except ConfigError as error:
-        error.field = f"runs.{index}.schedule.{error.field if error.field.startswith('params') else 'name'}"
         raise
     return resolved
 
@@ -128,8 +127,8 @@ class _Group:
         """The chain noise → clipping → optimizer; rebuilt with the same state structure on live changes."""
         first = self.specs[0]
         hp = {name: _per_run([r[name] for r in self.resolved]) for name in self.resolved[0]}
-        constant = first.schedule == "constant"
-        self.schedule = None if constant else make_schedule(first.schedule, hp["lr"], first.schedule_params)
+        constant = first.schedule.name == "constant"
+        self.schedule = None if constant else first.schedule.build(hp["lr"])
         self.lr_constant = np.broadcast_to(
             np.asarray(hp["lr"], dtype=np.float64).reshape(-1), (len(self.specs),)
         )
@@ -160,8 +159,14 @@ class _Group:
 
 def _group_key(spec: RunSpec) -> tuple[Any, ...]:
     """Runs with equal keys can share one vectorised optimizer."""
-    schedule_params = tuple(sorted(spec.schedule_params.items()))
-    return (spec.optimizer, spec.schedule, schedule_params, spec.clip_norm is None, spec.clip_value is None)
+    schedule_params = tuple(sorted(spec.schedule.params.items()))
+    return (
+        spec.optimizer,
+        spec.schedule.name,
+        schedule_params,
+        spec.clip_norm is None,
+        spec.clip_value is None,
+    )
 
 
 class Descent:

@@ -16,21 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.ml.errors import ConfigError, UnknownNameError
+from app.ml.params import Param, resolve
 
 ValueAndGrad = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 TWO_PI = 2.0 * math.pi
-
-
-@dataclass(frozen=True)
-class SurfaceParam:
-    """A tunable number of a surface family, with the bounds the web form enforces."""
-
-    name: str
-    default: float
-    minimum: float
-    maximum: float
-    description: str
 
 
 @dataclass(frozen=True)
@@ -58,14 +48,23 @@ class Surface:
 
 @dataclass(frozen=True)
 class SurfaceSpec:
-    """A registry entry: the family's description plus ``build(**param_values) -> Surface``."""
+    """A registry entry: the family's description plus ``make(spec, **param_values) -> Surface``."""
 
     name: str
     title: str
     dim: int
-    params: tuple[SurfaceParam, ...]
+    params: tuple[Param, ...]
     note: str
-    build: Callable[..., Surface] = field(repr=False, compare=False)
+    make: Callable[..., Surface] = field(repr=False, compare=False)
+
+    def build(self, **values: float) -> Surface:
+        """The surface for these (already checked) parameter values; see :func:`get_surface`."""
+        return self.make(self, **values)
+
+    def surface(self, **fields: object) -> Surface:
+        """A Surface carrying this entry's name, title, dim and note (what every builder shares)."""
+        fields.setdefault("params", {})
+        return Surface(name=self.name, title=self.title, dim=self.dim, note=self.note, **fields)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -235,16 +234,8 @@ def _styblinski_tang(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 BOX3 = (-3.0, 3.0, -3.0, 3.0)
 
 
-def _make(spec_name: str, **fields: object) -> Surface:
-    """Fill the fields every fixed surface shares from its registry entry (title, dim, note)."""
-    spec = SURFACES[spec_name]
-    fields.setdefault("params", {})
-    return Surface(name=spec.name, title=spec.title, dim=spec.dim, note=spec.note, **fields)  # type: ignore[arg-type]
-
-
-def _build_bowl() -> Surface:
-    return _make(
-        "bowl",
+def _build_bowl(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"x^2 + y^2",
         formula="x^2 + y^2",
         view=BOX3,
@@ -262,7 +253,7 @@ def elongated_hessian(condition_number: float, angle: float) -> np.ndarray:
     return np.array([[c * c + k * s * s, (1.0 - k) * c * s], [(1.0 - k) * c * s, s * s + k * c * c]])
 
 
-def _build_elongated(condition_number: float = 10.0, angle: float = 0.0) -> Surface:
+def _build_elongated(spec: SurfaceSpec, condition_number: float = 10.0, angle: float = 0.0) -> Surface:
     """f = ½(u² + κ v²) in coordinates (u, v) rotated by ``angle``.
 
     The scaling keeps the Hessian eigenvalues exactly 1 and κ, so the course's rule of thumb reads
@@ -275,8 +266,7 @@ def _build_elongated(condition_number: float = 10.0, angle: float = 0.0) -> Surf
     u0, v0 = -2.5, 1.5  # far along the flat valley, a little up the steep wall; rotated with it
     k = _format_number(condition_number)
     a = _format_number(angle)
-    return _make(
-        "elongated",
+    return spec.surface(
         latex=rf"\tfrac{{1}}{{2}}\left(u^2 + {k}\,v^2\right),\ "
         rf"u = x\cos({a}^\circ) + y\sin({a}^\circ),\ v = -x\sin({a}^\circ) + y\cos({a}^\circ)",
         formula=f"(u^2 + {k} v^2) / 2, u = x cos({a} deg) + y sin({a} deg), "
@@ -289,9 +279,8 @@ def _build_elongated(condition_number: float = 10.0, angle: float = 0.0) -> Surf
     )
 
 
-def _build_rosenbrock() -> Surface:
-    return _make(
-        "rosenbrock",
+def _build_rosenbrock(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"(1 - x)^2 + 100\,(y - x^2)^2",
         formula="(1 - x)^2 + 100 (y - x^2)^2",
         view=(-2.0, 2.0, -1.0, 3.0),
@@ -301,9 +290,8 @@ def _build_rosenbrock() -> Surface:
     )
 
 
-def _build_beale() -> Surface:
-    return _make(
-        "beale",
+def _build_beale(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"(1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
         formula="(1.5 - x + x y)^2 + (2.25 - x + x y^2)^2 + (2.625 - x + x y^3)^2",
         view=(-4.5, 4.5, -4.5, 4.5),
@@ -313,9 +301,8 @@ def _build_beale() -> Surface:
     )
 
 
-def _build_himmelblau() -> Surface:
-    return _make(
-        "himmelblau",
+def _build_himmelblau(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
         formula="(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
         view=(-5.0, 5.0, -5.0, 5.0),
@@ -330,9 +317,8 @@ def _build_himmelblau() -> Surface:
     )
 
 
-def _build_booth() -> Surface:
-    return _make(
-        "booth",
+def _build_booth(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"(x + 2y - 7)^2 + (2x + y - 5)^2",
         formula="(x + 2 y - 7)^2 + (2 x + y - 5)^2",
         view=(-10.0, 10.0, -10.0, 10.0),
@@ -342,9 +328,8 @@ def _build_booth() -> Surface:
     )
 
 
-def _build_matyas() -> Surface:
-    return _make(
-        "matyas",
+def _build_matyas(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"0.26\,(x^2 + y^2) - 0.48\,xy",
         formula="0.26 (x^2 + y^2) - 0.48 x y",
         view=(-10.0, 10.0, -10.0, 10.0),
@@ -354,9 +339,8 @@ def _build_matyas() -> Surface:
     )
 
 
-def _build_saddle() -> Surface:
-    return _make(
-        "saddle",
+def _build_saddle(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"x^2 - y^2",
         formula="x^2 - y^2",
         view=BOX3,
@@ -366,9 +350,8 @@ def _build_saddle() -> Surface:
     )
 
 
-def _build_monkey_saddle() -> Surface:
-    return _make(
-        "monkey_saddle",
+def _build_monkey_saddle(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"x^3 - 3xy^2",
         formula="x^3 - 3 x y^2",
         view=(-2.0, 2.0, -2.0, 2.0),
@@ -378,9 +361,8 @@ def _build_monkey_saddle() -> Surface:
     )
 
 
-def _build_rastrigin() -> Surface:
-    return _make(
-        "rastrigin",
+def _build_rastrigin(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"20 + x^2 - 10\cos(2\pi x) + y^2 - 10\cos(2\pi y)",
         formula="20 + x^2 - 10 cos(2 pi x) + y^2 - 10 cos(2 pi y)",
         view=(-5.12, 5.12, -5.12, 5.12),
@@ -390,9 +372,8 @@ def _build_rastrigin() -> Surface:
     )
 
 
-def _build_ackley() -> Surface:
-    return _make(
-        "ackley",
+def _build_ackley(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"-20\,e^{-0.2\sqrt{(x^2 + y^2)/2}} - e^{(\cos 2\pi x + \cos 2\pi y)/2} + e + 20",
         formula="-20 exp(-0.2 sqrt((x^2 + y^2) / 2)) - exp((cos(2 pi x) + cos(2 pi y)) / 2) + e + 20",
         view=(-5.0, 5.0, -5.0, 5.0),
@@ -402,9 +383,8 @@ def _build_ackley() -> Surface:
     )
 
 
-def _build_six_hump_camel() -> Surface:
-    return _make(
-        "six_hump_camel",
+def _build_six_hump_camel(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"\left(4 - 2.1x^2 + \tfrac{x^4}{3}\right)x^2 + xy + (4y^2 - 4)\,y^2",
         formula="(4 - 2.1 x^2 + x^4 / 3) x^2 + x y + (4 y^2 - 4) y^2",
         view=(-2.0, 2.0, -1.2, 1.2),
@@ -414,9 +394,8 @@ def _build_six_hump_camel() -> Surface:
     )
 
 
-def _build_goldstein_price() -> Surface:
-    return _make(
-        "goldstein_price",
+def _build_goldstein_price(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"\left[1 + (x + y + 1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)\right]"
         r"\left[30 + (2x - 3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)\right]",
         formula="[1 + (x + y + 1)^2 (19 - 14 x + 3 x^2 - 14 y + 6 x y + 3 y^2)]"
@@ -431,9 +410,8 @@ def _build_goldstein_price() -> Surface:
 STYBLINSKI_TANG_ARGMIN = -2.903534027771177  # root of 2x³ - 16x + 2.5 = 0 (per coordinate)
 
 
-def _build_styblinski_tang() -> Surface:
-    return _make(
-        "styblinski_tang",
+def _build_styblinski_tang(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"\tfrac{1}{2}\left(x^4 - 16x^2 + 5x + y^4 - 16y^2 + 5y\right)",
         formula="(x^4 - 16 x^2 + 5 x + y^4 - 16 y^2 + 5 y) / 2",
         view=(-5.0, 5.0, -5.0, 5.0),
@@ -443,9 +421,8 @@ def _build_styblinski_tang() -> Surface:
     )
 
 
-def _build_parabola() -> Surface:
-    return _make(
-        "parabola",
+def _build_parabola(spec: SurfaceSpec) -> Surface:
+    return spec.surface(
         latex=r"x^2",
         formula="x^2",
         view=(-3.0, 3.0),
@@ -461,9 +438,9 @@ def _spec(
     note: str,
     build: Callable[..., Surface],
     dim: int = 2,
-    params: tuple[SurfaceParam, ...] = (),
+    params: tuple[Param, ...] = (),
 ) -> SurfaceSpec:
-    return SurfaceSpec(name=name, title=title, dim=dim, params=params, note=note, build=build)
+    return SurfaceSpec(name=name, title=title, dim=dim, params=params, note=note, make=build)
 
 
 SURFACES: dict[str, SurfaceSpec] = {
@@ -484,16 +461,14 @@ SURFACES: dict[str, SurfaceSpec] = {
             "adaptive optimizers even this out.",
             _build_elongated,
             params=(
-                SurfaceParam(
+                Param(
                     "condition_number",
                     10.0,
                     1.0,
                     1000.0,
                     "How much steeper the steep direction is than the flat one (Hessian eigenvalue ratio).",
                 ),
-                SurfaceParam(
-                    "angle", 0.0, -90.0, 90.0, "Rotation of the valley in degrees (0 = flat along x)."
-                ),
+                Param("angle", 0.0, -90.0, 90.0, "Rotation of the valley in degrees (0 = flat along x)."),
             ),
         ),
         _spec(
@@ -603,30 +578,7 @@ def get_surface(name: str, params: Mapping[str, float] | None = None) -> Surface
     spec = SURFACES.get(name) if isinstance(name, str) else None
     if spec is None:
         raise UnknownNameError("surface", str(name), SURFACES, field="surface")
-    by_name = {p.name: p for p in spec.params}
-    values = {p.name: p.default for p in spec.params}
-    for key, raw in (params or {}).items():
-        param = by_name.get(key)
-        if param is None:
-            raise UnknownNameError("parameter", str(key), by_name, field=f"params.{key}")
-        values[key] = _checked_param(param, raw)
-    return spec.build(**values)
-
-
-def _checked_param(param: SurfaceParam, raw: object) -> float:
-    field_name = f"params.{param.name}"
-    if isinstance(raw, bool) or not isinstance(raw, int | float | np.integer | np.floating):
-        raise ConfigError(f"{param.name} must be a number, got {raw!r}", field=field_name)
-    value = float(raw)
-    if not math.isfinite(value):
-        raise ConfigError(f"{param.name} must be a finite number, got {value}", field=field_name)
-    if not param.minimum <= value <= param.maximum:
-        raise ConfigError(
-            f"{param.name} = {_format_number(value)} is out of range "
-            f"[{_format_number(param.minimum)}, {_format_number(param.maximum)}]",
-            field=field_name,
-        )
-    return value
+    return spec.build(**resolve(spec.params, params, "params"))
 
 
 def nearest_minimum(

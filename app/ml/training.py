@@ -32,7 +32,7 @@ from app.ml.errors import ConfigError
 from app.ml.nets import Network, predicted_labels
 from app.ml.optimizers import make_optimizer, resolve_hyperparameters
 from app.ml.regularizers import Dropout, EarlyStopping, EarlyStoppingConfig, WeightPenalty, dropout_rates
-from app.ml.schedules import make_schedule
+from app.ml.schedules import Schedule
 
 RECORD_LEVELS = ("full", "epochs", "none")
 END_REASONS = ("done", "early_stop", "diverged", "stopped")
@@ -88,8 +88,7 @@ class TrainConfig:
     activations: str | tuple[str, ...] = "relu"
     optimizer: str = "adam"
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
-    schedule: str = "constant"
-    schedule_params: Mapping[str, float] = field(default_factory=dict)
+    schedule: Schedule = field(default_factory=Schedule)
     schedule_unit: str = "epoch"  # "epoch" | "iteration"
     batch_size: int = 32
     epochs: int = 100
@@ -279,11 +278,7 @@ class Training:
         """The optimizer chain from the current hyperparameters (same state structure on every rebuild)."""
         c = self.config
         lr = self.hyperparameters["lr"]
-        try:
-            base = None if c.schedule == "constant" else make_schedule(c.schedule, lr, c.schedule_params)
-        except ConfigError as error:
-            error.field = f"schedule_{error.field}" if error.field.startswith("params") else error.field
-            raise
+        base = None if c.schedule.name == "constant" else c.schedule.build(lr)
         if base is not None and c.schedule_unit == "epoch":
             ipe = self.ipe
             self.schedule = lambda t: base(t // ipe)

@@ -28,7 +28,7 @@ import numpy as np
 
 Hyper = float | np.ndarray
 Flag = bool | np.ndarray
-Schedule = Callable[[int], float | np.ndarray]
+ScheduleFn = Callable[[int], float | np.ndarray]
 
 
 class GradientTransformation(NamedTuple):

@@ -72,11 +72,7 @@ def load_dataset(spec: RegistryDataset | CsvDataset, settings: Settings) -> Prep
 
 def _request_field(field: str, request: NetworkRequest) -> str:
     """The core's name of a refused setting as the request's field path (``loc`` names a real field)."""
-    head, _, rest = field.partition(".")
-    if head == "schedule_params":
-        return f"schedule.params.{rest}" if rest else "schedule.params"
-    if field == "schedule":
-        return "schedule.name"
+    head = field.partition(".")[0]
     if head in ("data", "n_inputs"):  # too many columns, or rows the network cannot use
         return "dataset.features" if head == "n_inputs" else "dataset"
     if head == "n_classes":
@@ -109,8 +105,7 @@ def train_config(request: NetworkRequest, record: str = "full") -> TrainConfig:
         else tuple(request.activations),
         optimizer=request.optimizer,
         hyperparameters=request.hyperparameters,
-        schedule=request.schedule.name,
-        schedule_params=request.schedule.params,
+        schedule=request.schedule.value(),
         schedule_unit=request.schedule_unit,
         batch_size=request.batch_size,
         epochs=request.epochs,
@@ -255,7 +250,7 @@ def epoch_json(record: EpochRecord) -> dict[str, Any]:
 
 def end_json(end: TrainEnd) -> dict[str, Any]:
     return {
-        "event": end.reason,
+        "reason": end.reason,
         "epoch": end.epoch,
         "global_step": end.global_step,
         "detail": end.detail,

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from app.ml.run import RunSpec
+from app.ml.schedules import Schedule
 
 MAX_INT = 10**9
 """Upper bound of every integer field without a tighter one: far above every Settings limit and far below
@@ -105,6 +106,10 @@ class ScheduleConfig(_Strict):
     name: str = Field("constant", description="A schedule from GET /api/v1/schedules.", examples=["cosine"])
     params: dict[str, FiniteFloat] = Field(default_factory=dict, examples=[{"T_max": 200}])
 
+    def value(self) -> Schedule:
+        """The core's schedule value (same two fields)."""
+        return Schedule(self.name, self.params)
+
 
 class RunConfig(_Strict):
     id: RunId | None = Field(None, description="Run id (default r0, r1, …).", examples=["adam"])
@@ -188,8 +193,7 @@ class TraceRequest(_Strict):
                 id=run.id or f"r{i}",
                 optimizer=run.optimizer,
                 hyperparameters=run.hyperparameters,
-                schedule=run.schedule.name,
-                schedule_params=run.schedule.params,
+                schedule=run.schedule.value(),
                 clip_norm=run.clip_norm,
                 clip_value=run.clip_value,
                 start=run.start,

@@ -9,15 +9,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import orjson
 
 from app.ml.optimizers import OPTIMIZERS, OptimizerSpec
+from app.ml.params import Param
 from app.ml.run import RunSpec, RunTrace, StepRecord, summarize
-from app.ml.schedules import SCHEDULES, ScheduleSpec
+from app.ml.schedules import SCHEDULES, Schedule, ScheduleSpec
 from app.ml.surfaces import SURFACES, Grid, Surface, SurfaceSpec
 from app.web.schemas import TraceRequest
 from app.web.service import TraceResult
@@ -39,9 +39,21 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+PARAM_FIELDS = {
+    "surface": ("name", "default", "minimum", "maximum", "description"),
+    "optimizer": ("name", "default", "kind", "minimum", "maximum", "description", "log_scale"),
+    "schedule": ("name", "default", "minimum", "maximum", "description", "kind"),
+}
+"""The fields of a parameter each registry's API lists (one Param type in the core, the wire as before)."""
+
+
+def param_json(param: Param, registry: str) -> dict[str, Any]:
+    return {name: jsonable(getattr(param, name)) for name in PARAM_FIELDS[registry]}
+
+
 def surface_spec_json(spec: SurfaceSpec) -> dict[str, Any]:
     surface = spec.build()
-    return {**surface_json(surface), "parameters": [asdict(p) for p in spec.params]}
+    return {**surface_json(surface), "parameters": [param_json(p, "surface") for p in spec.params]}
 
 
 def surface_json(surface: Surface) -> dict[str, Any]:
@@ -93,7 +105,7 @@ def optimizer_json(spec: OptimizerSpec) -> dict[str, Any]:
         "torch": spec.torch,
         "update_rule": spec.update_rule,
         "note": spec.note,
-        "hyperparameters": [{**asdict(hp), "default": jsonable(hp.default)} for hp in spec.hyperparameters],
+        "hyperparameters": [param_json(hp, "optimizer") for hp in spec.hyperparameters],
     }
 
 
@@ -102,7 +114,20 @@ def optimizers_json() -> list[dict[str, Any]]:
 
 
 def schedule_json(spec: ScheduleSpec) -> dict[str, Any]:
-    return {**asdict(spec), "params": [asdict(p) for p in spec.params]}
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "params": [param_json(p, "schedule") for p in spec.params],
+        "formula": spec.formula,
+        "latex": spec.latex,
+        "torch": spec.torch,
+        "note": spec.note,
+    }
+
+
+def run_schedule_json(schedule: Schedule) -> dict[str, Any]:
+    """A run's schedule as the request gave it: ``{"name", "params"}``."""
+    return {"name": schedule.name, "params": dict(schedule.params)}
 
 
 def schedules_json() -> list[dict[str, Any]]:
@@ -174,7 +199,7 @@ def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
         "id": spec.id,
         "optimizer": spec.optimizer,
         "hyperparameters": {k: jsonable(v) for k, v in result.descent.hyperparameters(spec.id).items()},
-        "schedule": {"name": spec.schedule, "params": dict(spec.schedule_params)},
+        "schedule": run_schedule_json(spec.schedule),
         "clip_norm": spec.clip_norm,
         "clip_value": spec.clip_value,
         "start": trace.position[0].tolist() if len(trace.position) else None,

@@ -91,7 +91,7 @@ class SurfaceStream:
             "id": spec.id,
             "optimizer": spec.optimizer,
             "hyperparameters": {k: serialize.jsonable(v) for k, v in hp.items()},
-            "schedule": {"name": spec.schedule, "params": dict(spec.schedule_params)},
+            "schedule": serialize.run_schedule_json(spec.schedule),
             "clip_norm": spec.clip_norm,
             "clip_value": spec.clip_value,
             "start": None if spec.start is None else [float(v) for v in spec.start],
@@ -178,7 +178,7 @@ class SurfaceStream:
                 {
                     "type": "event",
                     "run": end.run_id,
-                    "event": end.reason,
+                    "reason": end.reason,
                     "step": end.step,
                     "detail": end.detail,
                     "summary": self._summary(end.run_id),

@@ -134,7 +134,7 @@ export class TrainingLog {
   }
 
   get stopEpoch() {
-    return this.end?.event === "early_stop" ? this.end.epoch : null;
+    return this.end?.reason === "early_stop" ? this.end.epoch : null;
   }
 
   get count() {

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.ml.optimizers import resolve_hyperparameters
+from app.ml.optimizers import OPTIMIZERS, resolve_hyperparameters
 
 # torch keeps some optimizer scalars (step, NAdam's mu_product) in the default dtype: make it float64
 torch.set_default_dtype(torch.float64)
@@ -29,22 +29,7 @@ STEPS = 150
 STARTS = [(-1.5, 2.0), (0.0, 0.5), (1.5, 1.5)]
 RECORDED = [t for t in range(1, STEPS + 1) if t <= 5 or t % 5 == 0]
 
-TORCH_CLASS = {
-    "sgd": torch.optim.SGD,
-    "momentum": torch.optim.SGD,
-    "nesterov": torch.optim.SGD,
-    "adagrad": torch.optim.Adagrad,
-    "adadelta": torch.optim.Adadelta,
-    "rmsprop": torch.optim.RMSprop,
-    "rmsprop_centered": torch.optim.RMSprop,
-    "rmsprop_momentum": torch.optim.RMSprop,
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "amsgrad": torch.optim.Adam,
-    "nadam": torch.optim.NAdam,
-    "radam": torch.optim.RAdam,
-    "adamax": torch.optim.Adamax,
-}
+TORCH_CLASS = {name: getattr(torch.optim, spec.torch_class) for name, spec in OPTIMIZERS.items()}
 
 # name -> non-default hyperparameter sets (the defaults are always a case too)
 VARIANTS: dict[str, list[dict[str, Any]]] = {

@@ -450,6 +450,13 @@ def test_spec_is_complete_and_lr_comes_first(name):
         assert p.kind in ("float", "bool", "pair") and p.description
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_spec_names_the_torch_class_its_call_shows(name):
+    spec = OPTIMIZERS[name]
+    assert spec.torch.startswith(f"torch.optim.{spec.torch_class}(params, ")
+    assert spec.keras and spec.chain(resolve_hyperparameters(name, {})), "a chain of transforms"
+
+
 def test_presets_differ_from_their_base_only_in_defaults():
     d = {n: resolve_hyperparameters(n, {}) for n in NAMES}
     assert d["momentum"] == {**d["sgd"], "momentum": 0.9}
@@ -521,11 +528,6 @@ def test_unknown_name_in_make_optimizer():
 
 # --------------------------------------------------------------------------- live torch (optional)
 
-TORCH_CLASSES = {
-    "sgd": "SGD", "momentum": "SGD", "nesterov": "SGD", "adagrad": "Adagrad", "adadelta": "Adadelta",
-    "rmsprop": "RMSprop", "rmsprop_centered": "RMSprop", "rmsprop_momentum": "RMSprop", "adam": "Adam",
-    "adamw": "AdamW", "amsgrad": "Adam", "nadam": "NAdam", "radam": "RAdam", "adamax": "Adamax",
-}  # fmt: skip
 PRESETS = {"momentum": {"momentum"}, "nesterov": {"momentum", "nesterov"}, "rmsprop_centered": {"centered"},
            "rmsprop_momentum": {"momentum"}, "amsgrad": {"amsgrad"}}  # fmt: skip
 
@@ -534,7 +536,7 @@ def test_against_live_torch_when_installed():
     """Names and defaults equal torch's signatures, and fresh trajectories agree (skipped without torch)."""
     torch = pytest.importorskip("torch")
     for name in NAMES:
-        cls = getattr(torch.optim, TORCH_CLASSES[name])
+        cls = getattr(torch.optim, OPTIMIZERS[name].torch_class)
         signature = inspect.signature(cls.__init__).parameters
         for key, value in resolve_hyperparameters(name, {}).items():
             assert key in signature, f"{name}: torch has no {key}"

@@ -15,6 +15,7 @@ from app.ml.errors import ConfigError
 from app.ml.export import keras_code, pytorch_code
 from app.ml.optimizers import make_optimizer, resolve_hyperparameters
 from app.ml.regularizers import EarlyStoppingConfig
+from app.ml.schedules import Schedule
 from app.ml.training import (
     EpochRecord,
     IterationRecord,
@@ -209,8 +210,7 @@ def test_a_schedule_steps_per_epoch_or_per_iteration() -> None:
         "hidden": (4,),
         "optimizer": "sgd",
         "hyperparameters": {"lr": 0.1},
-        "schedule": "exponential",
-        "schedule_params": {"gamma": 0.5},
+        "schedule": Schedule("exponential", {"gamma": 0.5}),
         "batch_size": 16,
         "epochs": 2,
     }
@@ -266,7 +266,7 @@ def test_config_errors_name_the_field() -> None:
         (TrainConfig(record="some"), "record"),
         (TrainConfig(hidden=(64,)), "hidden.0"),
         (TrainConfig(optimizer="adamax", hyperparameters={"lr": "x"}), "hyperparameters.lr"),
-        (TrainConfig(schedule="step", schedule_params={"gamma": 5}), "schedule_params.gamma"),
+        (TrainConfig(schedule=Schedule("step", {"gamma": 5})), "schedule.params.gamma"),
         (TrainConfig(dropout=0.95), "dropout"),
     ]:
         with pytest.raises(ConfigError) as info:
@@ -286,8 +286,7 @@ EXPORT_CONFIG = TrainConfig(
     l2=(0.0, 0.01, 0.0),
     batch_size=16,
     epochs=2,
-    schedule="step",
-    schedule_params={"step_size": 1, "gamma": 0.5},
+    schedule=Schedule("step", {"step_size": 1, "gamma": 0.5}),
     early_stopping=EarlyStoppingConfig(patience=3, restore_best_weights=True),
 )
 

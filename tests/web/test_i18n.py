@@ -85,3 +85,30 @@ def test_registry_texts_reach_the_page_in_its_language() -> None:
     assert "Kıvrımlı, tabanı düz bir vadi" in tr and "A curved, flat-bottomed valley" not in tr
     assert "A curved, flat-bottomed valley" in en
     assert "öğrenme oranı: her güncellemenin ne kadar ilerlediği" in tr
+
+
+def test_every_turkish_registry_text_translates_a_registry_entry() -> None:
+    """English registry text lives in the Python registries only; tr.registry.json translates exactly them."""
+    from app.i18n import registry_texts
+
+    turkish = json.loads((CATALOG_DIR / "tr.registry.json").read_text(encoding="utf-8"))
+    english = registry_texts()
+    stale = sorted(set(turkish) - set(english))
+    missing = sorted(set(english) - set(turkish))
+    assert not stale, f"tr.registry.json translates entries no registry has: {stale}"
+    assert not missing, f"registry entries without Turkish text in tr.registry.json: {missing}"
+    assert not (CATALOG_DIR / "en.registry.json").exists(), "English registry text belongs in app/ml"
+
+
+def test_a_parameter_name_has_one_description_in_every_registry_entry() -> None:
+    """registry.hp.<name> is one key per name, so every optimizer must describe a name the same way."""
+    from app.ml.optimizers import OPTIMIZERS
+    from app.ml.schedules import SCHEDULES
+
+    for kind, params in (
+        ("hp", [p for spec in OPTIMIZERS.values() for p in spec.hyperparameters]),
+        ("schedule_param", [p for spec in SCHEDULES.values() for p in spec.params]),
+    ):
+        seen: dict[str, str] = {}
+        for param in params:
+            assert seen.setdefault(param.name, param.description) == param.description, (kind, param.name)

@@ -57,7 +57,7 @@ def test_network_trace_counts_iterations_as_keras_does(client: TestClient) -> No
     assert [e["epoch"] for e in epochs] == list(range(1, 13))
     assert [e["epoch"] for e in epochs if e["decision_grid"]] == [1, 5, 10, 12]
     assert epochs[-1]["val_metrics"]["accuracy"] > 0.9
-    assert body["end"]["event"] == "done" and body["summary"]["confusion_matrix"]["val"]
+    assert body["end"]["reason"] == "done" and body["summary"]["confusion_matrix"]["val"]
     assert body["network"]["layers"] == [2, 8, 1]
 
 
@@ -77,7 +77,7 @@ def test_early_stopping_event_names_the_best_epoch(client: TestClient) -> None:
     }
     body = client.post("/api/v1/traces/network", json=config).json()
     end = body["end"]
-    assert end["event"] == "early_stop" and end["best_epoch"] is not None and end["restored_best_weights"]
+    assert end["reason"] == "early_stop" and end["best_epoch"] is not None and end["restored_best_weights"]
     assert end["epoch"] < 300
 
 
@@ -139,7 +139,7 @@ def test_diverging_network_has_no_nan_in_json(client: TestClient) -> None:
     config = {**CONFIG, "optimizer": "sgd", "hyperparameters": {"lr": 1000.0}, "dataset": {"name": "wave"}}
     response = client.post("/api/v1/traces/network", json=config)
     body = json.loads(response.text, parse_constant=_refuse)
-    assert body["end"]["event"] == "diverged"
+    assert body["end"]["reason"] == "diverged"
 
 
 # ---------------------------------------------------------------------------------------------- stream
@@ -207,7 +207,7 @@ def test_network_stream_step_pause_and_live_learning_rate(client: TestClient) ->
         assert ws.receive_json()["code"] == "invalid_command"
         ws.send_json({"type": "stop"})
         event, _ = _until(ws, "event")
-        assert event["event"] == "stopped"
+        assert event["reason"] == "stopped"
 
 
 def test_network_stream_bad_config_is_an_error_frame(client: TestClient) -> None:

@@ -125,7 +125,7 @@ def diverged(client) -> dict[str, Any]:
 def test_landscape_of_a_diverged_training_says_so_with_the_network_trace_end(diverged) -> None:
     assert diverged["diverged"] is True
     end = diverged["end"]
-    assert end["event"] == "diverged" and "learning rate is too high" in end["detail"]
+    assert end["reason"] == "diverged" and "learning rate is too high" in end["detail"]
     assert {"epoch", "global_step", "detail", "best_epoch", "restored_best_weights"} <= set(end)
 
 
@@ -146,7 +146,7 @@ def test_landscape_centres_on_the_latest_epoch_with_a_finite_loss(client) -> Non
     response = client.post("/api/v1/networks/landscape", json={**DIVERGING, "config": config})
     assert response.status_code == 200, response.text
     body = _strict_json(response.text)
-    assert body["diverged"] is True and body["end"]["event"] == "diverged"
+    assert body["diverged"] is True and body["end"]["reason"] == "diverged"
     assert body["centre"] == {"weights": "epoch", "epoch": 1}
     assert all(e <= body["centre"]["epoch"] for e in body["path"]["epoch"])
     assert all(math.isfinite(v) for v in _numbers(body))
@@ -157,6 +157,6 @@ def test_landscape_of_a_healthy_training_is_centred_on_the_final_weights(client)
     response = client.post("/api/v1/networks/landscape", json={**DIVERGING, "config": config})
     assert response.status_code == 200, response.text
     body = _strict_json(response.text)
-    assert body["diverged"] is False and body["end"]["event"] == "done"
+    assert body["diverged"] is False and body["end"]["reason"] == "done"
     assert body["centre"] == {"weights": "final", "epoch": 5}
     assert body["span"] == 1.0 and body["path"]["epoch"] == [1, 2, 3, 4, 5]

@@ -103,7 +103,7 @@ def test_stream_of_a_config_equals_its_rest_trace(client: TestClient) -> None:
         assert streamed[run["id"]] == run["trace"], f"stream of {run['id']} differs from REST"
         assert done["summaries"][run["id"]] == run["summary"]
     events = {m["run"]: m for m in messages if m["type"] == "event"}
-    assert {rid: e["event"] for rid, e in events.items()} == {
+    assert {rid: e["reason"] for rid, e in events.items()} == {
         r["id"]: r["end"]["reason"] for r in rest["runs"]
     }
 
@@ -218,7 +218,7 @@ def test_add_and_remove_runs_in_a_race(client: TestClient) -> None:
         ws.receive_json()
         ws.send_json({"type": "remove_run", "run": "a"})
         event = ws.receive_json()
-        assert (event["type"], event["run"], event["event"]) == ("event", "a", "stopped")
+        assert (event["type"], event["run"], event["reason"]) == ("event", "a", "stopped")
         assert ws.receive_json() == {"type": "run_removed", "seq": 1, "run": "a"}
         ws.send_json({"type": "step"})
         assert list(ws.receive_json()["runs"]) == ["b"]
@@ -231,7 +231,7 @@ def test_stop_ends_every_run_and_sends_done(client: TestClient) -> None:
         ws.receive_json()
         ws.send_json({"type": "stop"})
         done, before = _until(ws, "done")
-    assert sorted((m["run"], m["event"]) for m in before) == [
+    assert sorted((m["run"], m["reason"]) for m in before) == [
         ("adam", "stopped"),
         ("nesterov", "stopped"),
         ("sgd", "stopped"),
@@ -407,7 +407,7 @@ def test_a_max_speed_stream_does_not_stall_another_socket(client: TestClient) ->
         assert made == list(range(len(made))), "the paced socket got every step, in order"
         fast.send_json({"type": "stop"})
         event, _ = _until(fast, "event")
-    assert event["event"] == "stopped", "the fast run was still going while the slow socket got its steps"
+    assert event["reason"] == "stopped", "the fast run was still going while the slow socket got its steps"
 
 
 def test_an_engine_failure_reports_an_error_and_the_server_keeps_serving(app, monkeypatch) -> None:

@@ -145,9 +145,9 @@ export function mountDescentView(root, options) {
       if (!live(msg)) return;
       const run = data.get(msg.run);
       if (run) {
-        run.end = { reason: msg.event, step: msg.step, detail: msg.detail };
+        run.end = { reason: msg.reason, step: msg.step, detail: msg.detail };
         run.summary = msg.summary;
-        embed.event(msg.run, msg.event);
+        embed.event(msg.run, msg.reason);
       }
       markDirty();
     });

@@ -117,7 +117,7 @@ function connect() {
     for (const r of msg.records) if (r.weights) live.weights = r.weights;
     dirty = true;
   });
-  client.on("event", (msg) => fresh(msg) && embed.event("dropout", msg.event));
+  client.on("event", (msg) => fresh(msg) && embed.event("dropout", msg.reason));
   client.on("done", (msg) => {
     if (!fresh(msg)) return;
     setStatus("finished");

@@ -103,8 +103,8 @@ function connect() {
   client.on("event", (msg) => {
     if (!live(msg)) return;
     log.event(msg);
-    embed.event("epochs", msg.event);
-    if (msg.event !== "stopped") setStatus("finished", msg.event === "done" ? t("epochs.status.done", { epochs: msg.epoch, steps: msg.global_step }) : msg.detail);
+    embed.event("epochs", msg.reason);
+    if (msg.reason !== "stopped") setStatus("finished", msg.reason === "done" ? t("epochs.status.done", { epochs: msg.epoch, steps: msg.global_step }) : msg.detail);
   });
   client.on("done", (msg) => {
     if (live(msg)) embed.done();

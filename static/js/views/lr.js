@@ -69,8 +69,8 @@ function endText(run) {
   const e = ended[run];
   if (!e) return "";
   const n = e.summary?.steps_taken ?? e.step;
-  if (e.event === "max_steps") return t("lr.end.max_steps", { n, loss: fmt(e.summary?.final_loss, 3) });
-  return t(`lr.end.${e.event === "converged" || e.event === "diverged" ? e.event : "stopped"}`, { n });
+  if (e.reason === "max_steps") return t("lr.end.max_steps", { n, loss: fmt(e.summary?.final_loss, 3) });
+  return t(`lr.end.${e.reason === "converged" || e.reason === "diverged" ? e.reason : "stopped"}`, { n });
 }
 
 // ---- DOM ------------------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ function updateReadout(run) {
   }
   const end = ended[run.id];
   p.fields.end.textContent = endText(run.id);
-  p.element.dataset.end = end ? end.event : "";
+  p.element.dataset.end = end ? end.reason : "";
 }
 
 function lossFigure() {
@@ -380,7 +380,7 @@ function connect() {
   client.on("event", (msg) => {
     ended[msg.run] = msg;
     endOrder.push(msg.run);
-    embed.event(msg.run, msg.event);
+    embed.event(msg.run, msg.reason);
     dirty.add(msg.run);
     requestDraw();
   });
@@ -424,7 +424,7 @@ window.__lr = Object.freeze({
   runs: () => RUNS.map((r) => r.id),
   points: (run) => data[run]?.x.length ?? 0,
   data: copyOf,
-  ended: (run) => ended[run]?.event ?? null,
+  ended: (run) => ended[run]?.reason ?? null,
   endStep: (run) => ended[run]?.summary?.steps_taken ?? null,
   endOrder: () => [...endOrder],
   state: () => ({ ...session, frames, stateMessages, ownLr: state.own, ownUpdatedFrom, speed: state.speed, settings: { ...state } }),

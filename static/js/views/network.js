@@ -166,7 +166,7 @@ function connect() {
   });
   client.on("event", (msg) => {
     if (!live(msg)) return;
-    if (msg.event === undefined) return;
+    if (msg.reason === undefined) return;
     log.event(msg);
     dirty.curves = dirty.metrics = true;
     const best = msg.best_epoch ?? "–";
@@ -176,8 +176,8 @@ function connect() {
       done: t("network.event.done", { epochs: msg.epoch }),
       stopped: t("network.event.stopped"),
     };
-    embed.event("network", msg.event);
-    if (msg.event !== "stopped") setStatus("finished", words[msg.event] ?? msg.detail);
+    embed.event("network", msg.reason);
+    if (msg.reason !== "stopped") setStatus("finished", words[msg.reason] ?? msg.detail);
   });
   client.on("done", (msg) => {
     if (!live(msg)) return;
@@ -836,7 +836,7 @@ Object.defineProperty(window, "__network", {
       curveTraces: (ui.curves.data ?? []).map((t) => t.name),
       bestEpoch: log.bestEpoch,
       stopEpoch: log.stopEpoch,
-      end: log.end?.event ?? null,
+      end: log.end?.reason ?? null,
       confusion: log.summary?.confusion_matrix ?? null,
       progress: ui.progress.textContent,
       dropped: dropped.length,

@@ -243,7 +243,7 @@ function overlayTraces(run) {
   const [x, y] = thin(d.x, d.y);
   const n = d.x.length;
   const end = sweep.ended[run.id];
-  const diverged = end?.event === "diverged";
+  const diverged = end?.reason === "diverged";
   return [
     { x, y, mode: "lines", line: { color: run.color, width: 2 }, hoverinfo: "skip" },
     {
@@ -264,7 +264,7 @@ function finalPoints() {
   const points = { converged: [], max_steps: [], diverged: [], stopped: [] };
   for (const run of sweep?.runs ?? []) {
     const e = sweep.ended[run.id];
-    if (e) points[e.event]?.push({ lr: run.lr, loss: e.summary?.final_loss ?? null, run });
+    if (e) points[e.reason]?.push({ lr: run.lr, loss: e.summary?.final_loss ?? null, run });
   }
   return points;
 }
@@ -273,11 +273,11 @@ function bestRun() {
   let best = null;
   for (const run of sweep?.runs ?? []) {
     const e = sweep.ended[run.id];
-    if (!e || e.event === "diverged" || e.event === "stopped") continue;
+    if (!e || e.reason === "diverged" || e.reason === "stopped") continue;
     const loss = e.summary.final_loss;
     const steps = e.summary.steps_taken;
     if (!best || loss < best.loss - 1e-15 || (Math.abs(loss - best.loss) <= 1e-15 && steps < best.steps)) {
-      best = { id: run.id, lr: run.lr, loss, steps, event: e.event };
+      best = { id: run.id, lr: run.lr, loss, steps, event: e.reason };
     }
   }
   return best;
@@ -345,12 +345,12 @@ function renderTable() {
     const e = sweep.ended[run.id];
     const d = sweep.data[run.id];
     const isBest = best && best.id === run.id;
-    const reason = e ? REASON_TEXT[e.event] ?? e.event : t("common.running_ellipsis");
+    const reason = e ? REASON_TEXT[e.reason] ?? e.reason : t("common.running_ellipsis");
     const steps = e ? e.summary?.steps_taken ?? e.step : Math.max(d.x.length - 1, 0);
     const loss = e ? e.summary?.final_loss : d.loss[d.loss.length - 1];
     return `<tr data-run="${run.id}" class="${isBest ? "best" : ""}">
       <td>${fmt(run.lr)}${isBest ? ` ★ ${t("sweep.best")}` : ""}</td>
-      <td class="${e?.event ?? ""}">${reason}</td><td>${steps}</td><td>${e?.event === "diverged" ? `∞ (${REASON_TEXT.diverged})` : fmt(loss)}</td></tr>`;
+      <td class="${e?.reason ?? ""}">${reason}</td><td>${steps}</td><td>${e?.reason === "diverged" ? `∞ (${REASON_TEXT.diverged})` : fmt(loss)}</td></tr>`;
   });
   $("results").querySelector("tbody").innerHTML = rows.join("");
   for (const run of sweep.runs) run.panel?.classList.toggle("best", Boolean(best && best.id === run.id));
@@ -514,11 +514,11 @@ function connect() {
   client.on("event", (msg) => {
     if (!sweep || msg.seq !== sweep.seq) return;
     sweep.ended[msg.run] = msg;
-    embed.event(msg.run, msg.event);
+    embed.event(msg.run, msg.reason);
     const run = sweep.runs.find((r) => r.id === msg.run);
     if (run?.panel) {
-      run.panel.dataset.end = msg.event;
-      run.panel.querySelector("[data-field=badge]").textContent = REASON_TEXT[msg.event] ?? msg.event;
+      run.panel.dataset.end = msg.reason;
+      run.panel.querySelector("[data-field=badge]").textContent = REASON_TEXT[msg.reason] ?? msg.reason;
     }
     dirtyPaths.add(msg.run);
     finalDirty = true;
@@ -562,7 +562,7 @@ function connect() {
 window.__sweep = Object.freeze({
   runs: () => sweep?.runs.map((r) => ({ id: r.id, lr: r.lr })) ?? [],
   points: (id) => sweep?.data[id]?.x.length ?? 0,
-  ended: (id) => sweep?.ended[id]?.event ?? null,
+  ended: (id) => sweep?.ended[id]?.reason ?? null,
   endedCount: () => Object.keys(sweep?.ended ?? {}).length,
   finalPlotPoints: () => {
     const data = $("final-plot").data ?? [];
