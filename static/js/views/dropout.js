@@ -7,11 +7,11 @@
 // comparison: dropout is fixed for a run), set(run, {lr}) the learning rate (sent live with the stream's `set`).
 // Reports gdp:step {dropout: global_step}, gdp:event done | diverged | stopped, then gdp:done.
 /* global Plotly */
-import { StreamClient, api, embeddedRegistry } from "../client.js";
+import { StreamClient, embeddedRegistry, postJson } from "../client.js";
 import { registerView } from "../embed.js";
-import { localizeDecimal, plotlyLocale, t } from "../i18n.js";
+import { formatNumber, localizeDecimal, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { PALETTE, formatNumber } from "../plot.js";
+import { PALETTE } from "../plot.js";
 import { bindShortcuts, el } from "../controls.js";
 import { NetworkDiagram, progressLine } from "../netplot.js";
 import { copyLink } from "../share.js";
@@ -261,8 +261,8 @@ async function runCompare() {
   ui.cmpStatus.textContent = t("dropout.training_both");
   try {
     const [without, withDropout] = await Promise.all([
-      api.networkTrace(networkConfig(0)),
-      api.networkTrace(networkConfig(p)),
+      postJson("/api/v1/traces/network", networkConfig(0)),
+      postJson("/api/v1/traces/network", networkConfig(p)),
     ]);
     if (token !== compare.token) return;
     compare.without = curves(without);

@@ -7,11 +7,11 @@
 // sends the stream's `set` to the training in progress. Reports gdp:step {epochs: global_step}, gdp:event
 // done | diverged | stopped, then gdp:done.
 /* global Plotly */
-import { StreamClient, api, embeddedRegistry } from "../client.js";
+import { StreamClient, embeddedRegistry, postJson } from "../client.js";
 import { registerView } from "../embed.js";
-import { localizeDecimal, plotlyLocale, t } from "../i18n.js";
+import { formatNumber, localizeDecimal, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { PALETTE, formatNumber } from "../plot.js";
+import { PALETTE } from "../plot.js";
 import { SPEEDS, bindShortcuts, el, speedIndex } from "../controls.js";
 import { TrainingLog, progressLine } from "../netplot.js";
 import { copyLink } from "../share.js";
@@ -288,7 +288,7 @@ async function runComparison() {
   ui.cmpNote.textContent = t("epochs.cmp_training");
   let traces;
   try {
-    traces = await Promise.all(compare.sizes.map((bs) => api.networkTrace(config(bs, CMP_EPOCHS))));
+    traces = await Promise.all(compare.sizes.map((bs) => postJson("/api/v1/traces/network", config(bs, CMP_EPOCHS))));
   } catch (error) {
     if (token !== compare.token) return;
     compare.error = error.message;
@@ -339,7 +339,7 @@ async function runComparison() {
 async function loadPreview() {
   const token = ++previewToken;
   try {
-    const body = await api.post("/api/v1/datasets/preview", { dataset: datasetConfig() });
+    const body = await postJson("/api/v1/datasets/preview", { dataset: datasetConfig() });
     if (token !== previewToken) return;
     preview = body.dataset;
     computeJitter();

@@ -6,12 +6,12 @@
 // hyperparameters) changes the optimizer's hyperparameters (the stream's `set`: the next iteration uses them;
 // before a training, the next one starts with them). Reports gdp:step {network: global_step}, gdp:event
 // early_stop | diverged | done | stopped, then gdp:done.
-import { StreamClient, api, embeddedRegistry } from "../client.js";
+import { StreamClient, embeddedRegistry, postJson } from "../client.js";
 import { registerView } from "../embed.js";
-import { t } from "../i18n.js";
+import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { SPEEDS, bindShortcuts, el, hyperparameterFields, speedIndex } from "../controls.js";
-import { formatNumber } from "../plot.js";
+
 import {
   DecisionPlot,
   LossCurves,
@@ -267,7 +267,7 @@ async function loadPreview() {
     return;
   }
   try {
-    const body = await api.post("/api/v1/datasets/preview", { dataset: datasetConfig() });
+    const body = await postJson("/api/v1/datasets/preview", { dataset: datasetConfig() });
     if (token !== previewToken) return;
     preview = body.dataset;
     updateArith();
@@ -293,7 +293,7 @@ async function fetchCode() {
   const token = ++code.pending;
   ui.codeStatus.textContent = t("network.code.updating");
   try {
-    const body = await api.post("/api/v1/networks/code", networkConfig());
+    const body = await postJson("/api/v1/networks/code", networkConfig());
     if (token !== code.pending) return;
     code.keras = body.keras;
     code.pytorch = body.pytorch;
@@ -651,7 +651,7 @@ async function validateCsv() {
     return;
   }
   try {
-    const body = await api.post("/api/v1/datasets/preview", { dataset: datasetConfig() });
+    const body = await postJson("/api/v1/datasets/preview", { dataset: datasetConfig() });
     csv.ok = true;
     csv.summary = body.dataset;
     preview = body.dataset;

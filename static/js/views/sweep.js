@@ -1,7 +1,7 @@
 // The learning-rate sweep view: one optimizer at N log-spaced learning rates on one surface, streamed live as one
 // race; small multiples (contour drawn once + a path overlay), final loss vs learning rate, and a results table.
 
-import { StreamClient, api, embeddedRegistry } from "../client.js";
+import { StreamClient, embeddedRegistry, surfaceGrid } from "../client.js";
 import { registerView } from "../embed.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
@@ -194,7 +194,7 @@ function contourTrace(grid) {
 async function buildMultiples(lrs) {
   const container = $("multiples");
   container.innerHTML = "";
-  const surfaceInfo = await api.surface(state.surface, { grid: 70 });
+  const surfaceInfo = await surfaceGrid(state.surface, { grid: 70 });
   const view = surfaceInfo.view;
   const contour = contourTrace(surfaceInfo.grid);
   const minima = surfaceInfo.minima ?? [];
