@@ -1,3 +1,4 @@
+// @ts-check
 // The only module that touches the WebSocket: speaks protocol v1 (docs/protocol.md) for the views.
 //
 //   const client = new StreamClient();            // connects to /api/v1/stream on this host
@@ -73,10 +74,12 @@ export class StreamClient {
     return ref;
   }
 
+  /** @param {object} config @param {{speed?: number | "max", paused?: boolean}} [options] */
   start(config, { speed = 30, paused = false } = {}) {
     return this.send({ type: "start", config, speed, paused });
   }
   /** Start training a network (docs/networks.md): speed counts iterations per second. */
+  /** @param {object} config @param {{speed?: number | "max", paused?: boolean}} [options] */
   startNetwork(config, { speed = 20, paused = false } = {}) {
     return this.send({ type: "start", kind: "network", config, speed, paused });
   }
@@ -101,7 +104,7 @@ async function request(path, options = {}) {
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = body?.detail?.[0] ?? { msg: `HTTP ${response.status}`, loc: [] };
-    const error = new Error(detail.msg);
+    const error = /** @type {Error & {detail?: any, status?: number}} */ (new Error(detail.msg));
     error.detail = detail;
     error.status = response.status;
     throw error;

@@ -37,7 +37,7 @@ import { t } from "./i18n.js";
  * @property {(info: {code: number, reason: string}) => string} [closedText]
  * @property {() => void} [onReset]              forget the drawn descent
  * @property {(status: Status) => void} [onStatus]
- * @property {boolean} [stepRestarts]            → on a finished descent starts a new one (descent views)
+ * @property {boolean} [stepRestarts]            Step on a finished descent starts a new one (descent views)
  * @property {string} [run]                      the run name of gdp:event when a message has none
  * @property {{set?: (run: string | null, hyperparameters: object) => unknown, query?: () => string, height?: number}} [embed]
  * @property {ParentNode} [root]                 where the transport lives (default: the document)
@@ -103,10 +103,14 @@ export class LiveSession {
     return this.hello?.limits ?? null;
   }
 
-  /** Set the state and what the transport and the status line say; `message` replaces the state's words. */
-  setStatus(/** @type {Status} */ next, /** @type {string | undefined} */ message) {
+  /**
+   * Set the state and what the transport and the status line say; `message` replaces the state's words.
+   * @param {Status} next
+   * @param {string} [message]
+   */
+  setStatus(next, message) {
     this.status = next;
-    const { play, step, status } = this.ui;
+    const { play, step } = this.ui;
     const can = this.o.canStart ? this.o.canStart() : true;
     if (play) {
       play.textContent = next === "running" ? t("common.pause") : t("common.play");
@@ -123,8 +127,11 @@ export class LiveSession {
     if (this.ui.status) this.ui.status.textContent = text;
   }
 
-  /** Connect now; `gdp:ready` is posted once connected and `until` (the view's own loading) resolved. */
-  open(/** @type {Promise<unknown>} */ until = Promise.resolve()) {
+  /**
+   * Connect now; `gdp:ready` is posted once connected and `until` (the view's own loading) resolved.
+   * @param {Promise<unknown>} [until]
+   */
+  open(until = Promise.resolve()) {
     this.setStatus("idle");
     const ready = this.connect();
     return Promise.all([ready, until])
@@ -278,7 +285,7 @@ export class LiveSession {
     const label = this.o.speed.label ?? ((n) => t("common.steps_per_s", { n }));
     const show = () => {
       const s = SPEEDS[Number(input.value)];
-      const text = s === "max" ? t("common.speed_max_short") : label(s);
+      const text = s === "max" ? t("common.speed_max_short") : label(Number(s));
       if (output) output.textContent = text;
       input.setAttribute("aria-valuetext", text);
       return s;

@@ -22,7 +22,6 @@
 //                                        ytitle, extra: [{name, x, y, color, dash}]}).
 //   confusionTable(matrix, classNames)   a <table class="confusion"> element (rows truth, columns predicted)
 //   metricText(task, metrics)            "accuracy 95.0 %" or "RMSE 0.21 · R² 0.93"
-/* global Plotly */
 import { PALETTE } from "./plot.js";
 import { formatNumber, localizeDecimal, plotlyLocale, t } from "./i18n.js";
 

@@ -1,7 +1,6 @@
 // Shared Plotly drawing for descent views: a contour drawn once, a transparent overlay for the live paths,
-// a 3-D surface alternative and a loss-vs-step plot. Why this shape: see DESIGN.md, "Drawing live paths
-// with Plotly" (never restyle the plot that holds the contour for a step; it redraws the whole contour).
-/* global Plotly */
+// a 3-D surface alternative and a loss-vs-step plot. Why this shape: see the project's design notes, "Drawing live paths
+// with Plotly" (shared/DESIGN.md) (never restyle the plot that holds the contour for a step; it redraws the whole contour).
 import { formatNumber, plotlyLocale, t } from "./i18n.js";
 
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies; yellow last (weak on white). */
@@ -310,7 +309,7 @@ export class LossPlot {
  * A y range (log10 units when `log`) that holds [lo, hi]: whole decades on a log axis, 5 % padding on a
  * linear one; a side that must move moves by at least the current span, so regrowing stays rare.
  */
-function growRange(range, lo, hi, log) {
+export function growRange(range, lo, hi, log) {
   const pad = log ? 0.05 : Math.max((hi - lo) * 0.05, Math.abs(hi) * 1e-3, 1e-12);
   let [a, b] = range ?? [lo - pad, hi + pad];
   const span = Math.max(b - a, log ? 1 : pad);

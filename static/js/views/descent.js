@@ -1,6 +1,5 @@
 // The live descent view shared by /playground and /race: URL state, controls, the stream session, and a
 // requestAnimationFrame loop that draws whatever steps arrived since the last frame.
-/* global Plotly */
 import { embeddedRegistry, surfaceGrid } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { RunStore, column } from "../runs.js";

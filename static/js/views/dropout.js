@@ -6,7 +6,6 @@
 // set(run, {p_1: 0.5, p_2: 0.25}) changes the dropout rate of every / one hidden layer (a new live training and
 // comparison: dropout is fixed for a run), set(run, {lr}) the learning rate (sent live with the stream's `set`).
 // Reports gdp:step {dropout: global_step}, gdp:event done | diverged | stopped, then gdp:done.
-/* global Plotly */
 import { embeddedRegistry, postJson } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { formatNumber, localizeDecimal, plotlyLocale, t } from "../i18n.js";

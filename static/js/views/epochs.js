@@ -6,11 +6,10 @@
 // changes the batch size or the number of epochs (a new training; the comparison is redrawn), set(run, {lr})
 // sends the stream's `set` to the training in progress. Reports gdp:step {epochs: global_step}, gdp:event
 // done | diverged | stopped, then gdp:done.
-/* global Plotly */
 import { embeddedRegistry, postJson } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { TrainingLog } from "../runs.js";
-import { formatNumber, localizeDecimal, plotlyLocale, t } from "../i18n.js";
+import { localizeDecimal, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { PALETTE } from "../plot.js";
 import { el } from "../controls.js";

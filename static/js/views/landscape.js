@@ -7,7 +7,6 @@
 // settings, recomputed; pause and step answer gdp:error (nothing runs in between). set(run, {lr, epochs, batch,
 // span, seed, n}) changes those settings and recomputes. When a slice is drawn: gdp:event {run: "landscape",
 // event: "done"} and gdp:done.
-/* global Plotly */
 import { embeddedRegistry, postJson } from "../client.js";
 import { registerView } from "../embed.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";

@@ -8,7 +8,6 @@
 // nothing to hold or advance and answer gdp:error. set(run, {lam: 0.01, lam2: 1.5}): λ of the networks (the
 // nearest rung of the λ ladder) and of the two-weight model, then recompute. When a computation is complete:
 // gdp:event {run: "l1" | "l2", event: "done"} and gdp:done.
-/* global Plotly */
 import { embeddedRegistry, surfaceGrid, postJson } from "../client.js";
 import { registerView } from "../embed.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
