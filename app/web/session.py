@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.config import Settings
+from app.ml.nets import ACTIVATIONS, MAX_UNITS
 from app.web import serialize
 from app.web.commands import (
     COMMANDS,
@@ -33,7 +34,13 @@ from app.web.commands import (
     Stop,
     parse_command,
 )
+from app.web.schemas import NetworkRequest
 from app.web.streams import STREAMS, NetworkStream, SurfaceStream
+
+# Hidden layers a network config may have: the `hidden` field's own bound, sent to the client in `hello`.
+MAX_LAYERS = next(
+    m.max_length for m in NetworkRequest.model_fields["hidden"].metadata if hasattr(m, "max_length")
+)
 
 LiveStream = SurfaceStream | NetworkStream
 
@@ -133,6 +140,10 @@ class StreamSession:
                     "max_commands_per_second": s.max_commands_per_second,
                     "max_speed": s.max_speed,
                     "idle_timeout_s": s.idle_timeout_s,
+                    "activations": list(ACTIVATIONS),
+                    "max_layers": MAX_LAYERS,
+                    "max_units": MAX_UNITS,
+                    "max_upload_bytes": s.max_upload_bytes,
                 },
                 "commands": list(COMMANDS),
             }

@@ -1,3 +1,4 @@
+// @ts-check
 // The only module that touches the WebSocket: speaks protocol v1 (docs/protocol.md) for the views.
 //
 //   const client = new StreamClient();            // connects to /api/v1/stream on this host
@@ -73,10 +74,12 @@ export class StreamClient {
     return ref;
   }
 
+  /** @param {object} config @param {{speed?: number | "max", paused?: boolean}} [options] */
   start(config, { speed = 30, paused = false } = {}) {
     return this.send({ type: "start", config, speed, paused });
   }
   /** Start training a network (docs/networks.md): speed counts iterations per second. */
+  /** @param {object} config @param {{speed?: number | "max", paused?: boolean}} [options] */
   startNetwork(config, { speed = 20, paused = false } = {}) {
     return this.send({ type: "start", kind: "network", config, speed, paused });
   }
@@ -101,7 +104,7 @@ async function request(path, options = {}) {
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = body?.detail?.[0] ?? { msg: `HTTP ${response.status}`, loc: [] };
-    const error = new Error(detail.msg);
+    const error = /** @type {Error & {detail?: any, status?: number}} */ (new Error(detail.msg));
     error.detail = detail;
     error.status = response.status;
     throw error;
@@ -109,39 +112,16 @@ async function request(path, options = {}) {
   return body;
 }
 
-export const api = {
-  surfaces: () => request("/api/v1/surfaces"),
-  /** One surface with a grid; `params` are surface parameters, or {expression, view} for a custom one. */
-  surface(name, { grid = 120, params = {}, expression = null, view = null } = {}) {
-    const query = new URLSearchParams({ grid: String(grid), ...params });
-    if (expression !== null) query.set("expression", expression);
-    if (view) query.set("view", view.join(","));
-    return request(`/api/v1/surfaces/${encodeURIComponent(name)}?${query}`);
-  },
-  optimizers: () => request("/api/v1/optimizers"),
-  schedules: () => request("/api/v1/schedules"),
-  /** POST a JSON body to any API path (network traces, code export, dataset preview, landscape). */
-  post: (path, body) =>
-    request(path, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    }),
-  trace: (config) =>
-    request("/api/v1/traces", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(config),
-    }),
-  // Networks (docs/networks.md)
-  datasets: () => request("/api/v1/datasets"),
-  /** A whole network training: {dataset, network, iterations_per_epoch, iterations, epochs, end, …}. */
-  networkTrace: (config) => postJson("/api/v1/traces/network", config),
-  /** The loss on a 2-D slice through the trained weights: body {config, n, span, seed}. */
-  landscape: (body) => postJson("/api/v1/networks/landscape", body),
-};
+/** One surface with a grid; `params` are surface parameters, or {expression, view} for a custom one. */
+export function surfaceGrid(name, { grid = 120, params = {}, expression = null, view = null } = {}) {
+  const query = new URLSearchParams({ grid: String(grid), ...params });
+  if (expression !== null) query.set("expression", expression);
+  if (view) query.set("view", view.join(","));
+  return request(`/api/v1/surfaces/${encodeURIComponent(name)}?${query}`);
+}
 
-function postJson(path, body) {
+/** POST a JSON body to an API path (traces, network traces, code export, dataset preview, landscape). */
+export function postJson(path, body) {
   return request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 }
 

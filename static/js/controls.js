@@ -1,8 +1,10 @@
+// @ts-check
 // Shared control widgets built from the registry: hyperparameter inputs with bounds and defaults, the
 // speed slider, the surface picker with its formula and parameters, and the Space / → keyboard shortcuts.
 import { t } from "./i18n.js";
 
 /** Speeds the slider steps through (steps per second per run); the last stop is "max". */
+/** @type {Array<number | "max">} */
 export const SPEEDS = [1, 2, 5, 10, 20, 30, 60, 120, 200, 500, 1000, 2000, 5000, "max"];
 
 /** Create an element with attributes and children in one call (keeps the builders short). */
@@ -100,7 +102,7 @@ export function speedIndex(speed) {
   if (speed === "max") return SPEEDS.length - 1;
   let best = 0;
   SPEEDS.forEach((s, i) => {
-    if (s !== "max" && Math.abs(Math.log(s / speed)) < Math.abs(Math.log(SPEEDS[best] / speed))) best = i;
+    if (s !== "max" && Math.abs(Math.log(s / Number(speed))) < Math.abs(Math.log(Number(SPEEDS[best]) / Number(speed)))) best = i;
   });
   return best;
 }
@@ -128,7 +130,7 @@ export function bindSpeed(range, output, speed, onChange) {
 export function bindShortcuts({ toggle, step }) {
   document.addEventListener("keydown", (e) => {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
-    const t = e.target;
+    const t = /** @type {Element} */ (e.target);
     if (t.closest?.("input, select, textarea, [contenteditable]")) return;
     if (e.key === " " && !t.closest?.("button, summary, a")) {
       e.preventDefault();

@@ -1,3 +1,4 @@
+// @ts-check
 // The postMessage API of every view (docs/embedding.md) and the Embed dialog of the full pages.
 //
 //   import { registerView } from "../embed.js";
@@ -15,9 +16,10 @@
 
 import { t } from "./i18n.js";
 
-const params = new URLSearchParams(location.search);
+const inBrowser = typeof window !== "undefined";
+const params = new URLSearchParams(inBrowser ? location.search : "");
 const requiredOrigin = params.get("origin") || null;
-const framed = window.parent !== window;
+const framed = inBrowser && window.parent !== window;
 const EVENTS = new Set(["converged", "diverged", "max_steps", "stopped", "early_stop", "done"]);
 const STEP_INTERVAL_MS = 100; // ≤ 10 gdp:step messages a second
 
@@ -31,7 +33,7 @@ function post(message) {
 }
 
 /** Hyperparameters from a host: plain names, finite numbers, booleans or pairs of numbers; else null. */
-function cleanHyperparameters(raw) {
+export function cleanHyperparameters(raw) {
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) return null;
   const out = {};
   for (const [name, value] of Object.entries(raw)) {
@@ -126,9 +128,9 @@ export function registerView(view, controller, options = {}) {
 /** The Embed button of a full page: an <iframe> snippet and a permalink of the current state. */
 function bindEmbedDialog(view, { query = () => "", height = 800 } = {}) {
   const open = document.getElementById("embed-open");
-  const dialog = document.getElementById("embed-dialog");
+  const dialog = /** @type {HTMLDialogElement | null} */ (document.getElementById("embed-dialog"));
   if (!open || !dialog) return;
-  const $ = (id) => document.getElementById(id);
+  const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
   const lang = document.documentElement.lang;
   const embedName = document.body.dataset.view === "playground" ? "surface" : document.body.dataset.view ?? view;
   const title = document.querySelector("h1")?.textContent?.trim() ?? view;

@@ -1,3 +1,4 @@
+// @ts-check
 // The page's message catalog and locale formatting (docs/i18n.md). The server puts the catalog of the page's
 // language in <script type="application/json" id="messages">; <html lang> names the language.
 //
@@ -64,7 +65,7 @@ export function plotlyLocale() {
 
 /** The language switch (EN | TR) keeps the whole current URL, including state written since the page loaded. */
 function bindLanguageSwitch() {
-  for (const link of document.querySelectorAll("a[data-lang-switch]")) {
+  for (const link of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll("a[data-lang-switch]"))) {
     link.addEventListener("click", (event) => {
       const url = new URL(location.href);
       const code = link.dataset.langSwitch;

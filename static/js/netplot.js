@@ -9,15 +9,7 @@
 //   exactly as Keras prints it (English words, decimal point), as a learner sees it in a notebook.
 //   progressLine({epoch, epochs, iteration, iterations, loss, valLoss, width})
 //                                        "Epoch 3/300 — 22/22 [==========] — loss: 0.4132 — val_loss: 0.4410"
-//   class TrainingLog                    accumulates one run's messages into arrays:
-//       log.started(msg)                 resets; keeps msg.network, msg.dataset, epochs, batch_size, …
-//       log.iterations(columns)          appends an `iterations` message's columns (epoch, iteration,
-//                                        global_step, batch_loss, lr, batch, masks)
-//       log.epochs(records)              appends `epoch` records; keeps the latest weights and grid
-//       log.event(msg) / log.done(msg)   the end event (early_stop, …) and the summary
-//       TrainingLog.fromTrace(trace)     a whole REST trace (POST /api/v1/traces/network) as a log
-//       fields: meta (the started msg), it {columns as arrays}, ep [records], weights, grid, gridEpoch,
-//               masks (latest), end, summary, bestEpoch, stopEpoch, last() (latest iteration or null)
+//   (TrainingLog, the messages of one training gathered into arrays, lives in runs.js.)
 //   class NetworkDiagram(container)      SVG network: draw({layers, weights, masks, activations});
 //                                        neurons are <circle class="neuron" data-layer data-unit>, dropped
 //                                        ones get class "dropped" (grey); edges coloured by sign (blue +,
@@ -30,9 +22,8 @@
 //                                        ytitle, extra: [{name, x, y, color, dash}]}).
 //   confusionTable(matrix, classNames)   a <table class="confusion"> element (rows truth, columns predicted)
 //   metricText(task, metrics)            "accuracy 95.0 %" or "RMSE 0.21 · R² 0.93"
-/* global Plotly */
-import { PALETTE, formatNumber } from "./plot.js";
-import { localizeDecimal, plotlyLocale, t } from "./i18n.js";
+import { PALETTE } from "./plot.js";
+import { formatNumber, localizeDecimal, plotlyLocale, t } from "./i18n.js";
 
 export const CLASS_COLORS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
 export const classColor = (k) => CLASS_COLORS[((k % CLASS_COLORS.length) + CLASS_COLORS.length) % CLASS_COLORS.length];
@@ -68,118 +59,6 @@ export function metricText(task, metrics) {
   if (!metrics) return "–";
   if (task === "regression") return t("netplot.rmse_r2", { rmse: formatNumber(metrics.rmse), r2: formatNumber(metrics.r2) });
   return metrics.accuracy === undefined ? "–" : t("netplot.accuracy", { value: localizeDecimal((100 * metrics.accuracy).toFixed(1)) });
-}
-
-const IT_COLUMNS = ["epoch", "iteration", "global_step", "batch_loss", "lr", "batch", "masks"];
-
-/** One run's messages gathered into arrays (full data; drawing decides what to show). */
-export class TrainingLog {
-  constructor() {
-    this.reset();
-  }
-
-  reset() {
-    this.meta = null;
-    this.it = Object.fromEntries(IT_COLUMNS.map((c) => [c, []]));
-    this.ep = [];
-    this.weights = null;
-    this.weightsEpoch = 0;
-    this.grid = null;
-    this.gridEpoch = 0;
-    this.masks = null;
-    this.end = null;
-    this.summary = null;
-  }
-
-  started(msg) {
-    this.reset();
-    this.meta = msg;
-  }
-
-  iterations(columns) {
-    for (const c of IT_COLUMNS) {
-      const values = columns[c];
-      if (!values) continue;
-      const target = this.it[c];
-      for (const v of values) target.push(v);
-    }
-    const masks = columns.masks;
-    if (masks?.length) this.masks = masks[masks.length - 1];
-  }
-
-  epochs(records) {
-    for (const r of records) {
-      this.ep.push(r);
-      if (r.weights) {
-        this.weights = r.weights;
-        this.weightsEpoch = r.epoch;
-      }
-      if (r.decision_grid) {
-        this.grid = r.decision_grid;
-        this.gridEpoch = r.epoch;
-      }
-    }
-  }
-
-  event(msg) {
-    this.end = msg;
-  }
-
-  done(msg) {
-    this.summary = msg.summary ?? null;
-  }
-
-  get bestEpoch() {
-    return this.end?.best_epoch ?? this.summary?.best_epoch ?? null;
-  }
-
-  get stopEpoch() {
-    return this.end?.reason === "early_stop" ? this.end.epoch : null;
-  }
-
-  get count() {
-    return this.it.global_step.length;
-  }
-
-  last() {
-    const n = this.count;
-    if (!n) return null;
-    return {
-      epoch: this.it.epoch[n - 1],
-      iteration: this.it.iteration[n - 1],
-      global_step: this.it.global_step[n - 1],
-      batch_loss: this.it.batch_loss[n - 1],
-      lr: this.it.lr[n - 1],
-      batch: this.it.batch[n - 1],
-      masks: this.it.masks[n - 1],
-    };
-  }
-
-  /** The Keras "loss" of the epoch in progress: the size-weighted mean of its batch losses so far. */
-  runningLoss() {
-    const n = this.count;
-    if (!n) return null;
-    const epoch = this.it.epoch[n - 1];
-    let sum = 0;
-    let rows = 0;
-    for (let i = n - 1; i >= 0 && this.it.epoch[i] === epoch; i--) {
-      const size = this.it.batch[i]?.length ?? 1;
-      sum += this.it.batch_loss[i] * size;
-      rows += size;
-    }
-    return rows ? sum / rows : null;
-  }
-
-  static fromTrace(trace) {
-    const log = new TrainingLog();
-    const { iterations, epochs, end, summary, ...meta } = trace;
-    log.started({ type: "started", ...meta });
-    if (iterations) log.iterations(iterations);
-    if (epochs) log.epochs(epochs);
-    if (end) log.event(end);
-    if (summary) log.summary = summary;
-    return log;
-  }
 }
 
 function svg(tag, attrs = {}) {

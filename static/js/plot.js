@@ -1,8 +1,7 @@
 // Shared Plotly drawing for descent views: a contour drawn once, a transparent overlay for the live paths,
-// a 3-D surface alternative and a loss-vs-step plot. Why this shape: see DESIGN.md, "Drawing live paths
-// with Plotly" (never restyle the plot that holds the contour for a step; it redraws the whole contour).
-/* global Plotly */
-import { formatNumber as formatLocal, plotlyLocale, t } from "./i18n.js";
+// a 3-D surface alternative and a loss-vs-step plot. Why this shape: see the project's design notes, "Drawing live paths
+// with Plotly" (shared/DESIGN.md) (never restyle the plot that holds the contour for a step; it redraws the whole contour).
+import { formatNumber, plotlyLocale, t } from "./i18n.js";
 
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies; yellow last (weak on white). */
 export const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
@@ -102,17 +101,12 @@ function colorbar(scale) {
     // lo + 10^k: when the lowest loss dwarfs 10^k, two digits would print lo every time; keep enough
     // significant digits to show the 10^k part, and drop a tick that would still read like the last one.
     const digits = Math.min(8, 2 + Math.max(0, Math.ceil(Math.log10(Math.abs(scale.lo) / 10 ** k + 1))));
-    const text = formatLocal(scale.lo + 10 ** k, { digits });
+    const text = formatNumber(scale.lo + 10 ** k, { digits });
     if (text === ticktext[ticktext.length - 1]) continue;
     tickvals.push(k);
     ticktext.push(text);
   }
   return { ...bar, tickvals, ticktext };
-}
-
-/** Compact numbers for readouts and ticks: 4 significant digits, exponent form when tiny or huge; locale decimals. */
-export function formatNumber(v) {
-  return formatLocal(v);
 }
 
 /** True when the browser can give a WebGL context (Plotly's 3-D `surface` needs one). */
@@ -315,7 +309,7 @@ export class LossPlot {
  * A y range (log10 units when `log`) that holds [lo, hi]: whole decades on a log axis, 5 % padding on a
  * linear one; a side that must move moves by at least the current span, so regrowing stays rare.
  */
-function growRange(range, lo, hi, log) {
+export function growRange(range, lo, hi, log) {
   const pad = log ? 0.05 : Math.max((hi - lo) * 0.05, Math.abs(hi) * 1e-3, 1e-12);
   let [a, b] = range ?? [lo - pad, hi + pad];
   const span = Math.max(b - a, log ? 1 : pad);

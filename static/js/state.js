@@ -1,3 +1,4 @@
+// @ts-check
 // URL state: each view declares a table of properties; the whole view serialises to the query string
 // and back, so any URL reproduces a view (TensorFlow Playground's state.ts idea, one table per view).
 //
@@ -8,6 +9,7 @@
 //     paused:  { type: "bool", default: false },
 //     runs:    { type: "json", default: [] },           // compact JSON, URL-encoded
 //   };
+//     expression: { type: "string", default: "", aliases: ["expr"] },  // older links' keys still read
 //   const state = readState(SCHEMA);                   // from location.search, defaults filled in
 //   writeState(SCHEMA, state);                         // history.replaceState, defaults left out
 //   shareUrl(SCHEMA, state)                            // absolute URL of this state
@@ -48,11 +50,12 @@ const FORMATTERS = {
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Read every property of `schema` from a query string; missing or unreadable values take the default. */
-export function readState(schema, search = location.search) {
+export function readState(schema, search = typeof location === "undefined" ? "" : location.search) {
   const params = new URLSearchParams(search);
   const state = {};
   for (const [name, spec] of Object.entries(schema)) {
-    const raw = params.get(name);
+    const key = [name, ...(spec.aliases ?? [])].find((k) => params.has(k));
+    const raw = key === undefined ? null : params.get(key);
     const parsed = raw === null ? undefined : PARSERS[spec.type](raw);
     const valid = parsed !== undefined && (!spec.validate || spec.validate(parsed));
     state[name] = valid ? parsed : structuredClone(spec.default);
@@ -69,6 +72,11 @@ export function encodeState(schema, state) {
     params.set(name, FORMATTERS[spec.type](value));
   }
   return params.toString();
+}
+
+/** Every key of a schema the URL may use for its properties: the names and their older aliases. */
+export function stateKeys(schema) {
+  return Object.entries(schema).flatMap(([name, spec]) => [name, ...(spec.aliases ?? [])]);
 }
 
 /**

@@ -173,7 +173,7 @@ def test_a_custom_expression_error_is_shown_inline_and_a_valid_one_is_drawn(page
     assert page.get_by_role("button", name="Play").is_enabled()
     page.get_by_role("button", name="Play").click()
     page.wait_for_function(f"{HOOK}.drawnPoints() > 5", timeout=WAIT)
-    assert "expr=" in page.url
+    assert "expression=" in page.url
 
 
 # The 3-D paths must lie on the surface: each path point's z, less the small lift, is the surface's own

@@ -1,30 +1,16 @@
 // The live descent view shared by /playground and /race: URL state, controls, the stream session, and a
 // requestAnimationFrame loop that draws whatever steps arrived since the last frame.
-/* global Plotly */
-import { StreamClient, api, embeddedRegistry } from "../client.js";
-import { registerView } from "../embed.js";
-import { t } from "../i18n.js";
+import { embeddedRegistry, surfaceGrid } from "../client.js";
+import { LiveSession, exposeHook } from "../live.js";
+import { RunStore, column } from "../runs.js";
+import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import {
-  ContourWithOverlay,
-  LossPlot,
-  Surface3D,
-  colorOf,
-  formatNumber,
-  hasWebGL,
-  thin,
-} from "../plot.js";
-import {
-  bindShortcuts,
-  bindSpeed,
-  el,
-  hyperparameterFields,
-  showExpressionError,
-} from "../controls.js";
+import { ContourWithOverlay, LossPlot, Surface3D, colorOf, hasWebGL, thin } from "../plot.js";
+import { el, hyperparameterFields, showExpressionError } from "../controls.js";
 import { copyLink } from "../share.js";
 
-const COLUMNS = ["step", "x", "y", "loss", "grad_x", "grad_y", "grad_norm", "lr", "update_x", "update_y"];
-const MAX_RUNS = 8;
+/** Runs the URL may carry before the server's hello says its own limit (hello.limits.max_runs). */
+const URL_MAX_RUNS = 64;
 const GRID = 150;
 
 /** The URL-state table of a descent view; `defaults` differ between the playground and the race. */
@@ -32,7 +18,7 @@ export function makeSchema(defaults) {
   return {
     surface: { type: "string", default: defaults.surface },
     params: { type: "json", default: {}, validate: (v) => v && typeof v === "object" && !Array.isArray(v) },
-    expr: { type: "string", default: "" },
+    expression: { type: "string", default: "", aliases: ["expr"] },
     start: { type: "numbers", default: null, validate: (v) => v.length === 2 },
     runs: { type: "json", default: defaults.runs, validate: validRuns },
     steps: { type: "int", default: defaults.steps, validate: (v) => v >= 1 && v <= 100000 },
@@ -45,18 +31,11 @@ export function makeSchema(defaults) {
 function validRuns(runs) {
   return (
     Array.isArray(runs) &&
-    runs.length <= MAX_RUNS &&
+    runs.length <= URL_MAX_RUNS &&
     runs.every((r) => r && typeof r.optimizer === "string" && typeof r.id === "string")
   );
 }
 
-const parseSpeed = (s) => (s === "max" ? "max" : Number(s));
-
-/** A run's live data: every column in full (drawing thins a copy), plus how it ended. */
-function newRunData(run, color) {
-  const cols = Object.fromEntries(COLUMNS.map((c) => [c, []]));
-  return { id: run.id, optimizer: run.optimizer, hyperparameters: run.hyperparameters ?? {}, color, cols, end: null, summary: null };
-}
 
 /**
  * Build the view inside `root` (the page's <main>). `options.mode` is "playground" or "race"; the race adds
@@ -73,7 +52,6 @@ export function mountDescentView(root, options) {
 
   const $ = (sel) => root.querySelector(sel);
   const ui = {
-    play: $("#play"), step: $("#step"), reset: $("#reset"), speed: $("#speed"), speedOut: $("#speed-out"),
     surface: $("#surface"), formula: $("#formula"), note: $("#surface-note"), params: $("#surface-params"),
     exprForm: $("#expr-form"), expr: $("#expr"), exprError: $("#expr-error"),
     runs: $("#runs"), addSelect: $("#add-optimizer"), addButton: $("#add-run"),
@@ -90,14 +68,11 @@ export function mountDescentView(root, options) {
   const webgl = hasWebGL();
 
   let surface = null; // the loaded surface with its grid
-  let client = null;
-  let status = "idle"; // idle | running | paused | finished
-  let ignoreSeq = 0; // messages of a descent the user reset are dropped
   let expressionOk = true;
-  const data = new Map(); // run id -> newRunData
+  const data = new RunStore(); // run id -> every column in full (drawing thins a copy), plus how it ended
   const dirty = { overlay: true, loss: true, readout: true, d3: true };
   const perf = {
-    frames: 0, maxPoints: 2000, last: 0, acks: 0,
+    frames: 0, maxPoints: 2000, last: 0,
     cost: { overlay: 0, loss: 0, readout: 0 }, draws: { overlay: 0, loss: 0, readout: 0 },
   };
 
@@ -106,16 +81,7 @@ export function mountDescentView(root, options) {
   const runIndex = (id) => state.runs.findIndex((r) => r.id === id);
   const colorFor = (id) => colorOf(Math.max(0, runIndex(id)));
   const startPoint = () => state.start ?? surface?.start ?? [0, 0];
-  const active = () => status === "running" || status === "paused";
-
-  function setStatus(next, message) {
-    status = next;
-    ui.play.textContent = status === "running" ? t("common.pause") : t("common.play");
-    ui.play.setAttribute("aria-pressed", String(status === "running"));
-    ui.play.disabled = !expressionOk || !surface;
-    ui.step.disabled = !expressionOk || !surface;
-    ui.status.textContent = message ?? t(`descent.status.${status}`);
-  }
+  const maxRuns = () => session.limits?.max_runs ?? URL_MAX_RUNS;
 
   function config() {
     const cfg = {
@@ -125,122 +91,53 @@ export function mountDescentView(root, options) {
       steps: state.steps,
       runs: state.runs.map((r) => ({ id: r.id, optimizer: r.optimizer, hyperparameters: r.hyperparameters ?? {} })),
     };
-    if (state.surface === "custom") cfg.expression = state.expr;
+    if (state.surface === "custom") cfg.expression = state.expression;
     return cfg;
   }
 
   // ---------- stream ----------
-  function connect() {
-    client = new StreamClient();
-    const live = (msg) => msg.seq === undefined || msg.seq > ignoreSeq;
-    client.on("started", (msg) => {
-      if (!live(msg)) return;
+  const session = new LiveSession({
+    name: options.mode === "race" ? "race" : "surface",
+    config,
+    canStart: () => expressionOk && Boolean(surface),
+    stepRestarts: true,
+    speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); } },
+    words: (status) => t(`descent.status.${status}`),
+    on: {
+      started: (msg) => {
+        data.start(msg, (run) => ({ color: colorFor(run.id) }));
+        markDirty();
+      },
+      steps: (msg) => {
+        for (const [id, step] of data.append(msg)) session.embed.step(id, step);
+        markDirty();
+      },
+      event: (msg) => {
+        data.end(msg);
+        markDirty();
+      },
+      updated: (msg) => {
+        const run = data.get(msg.run);
+        if (run) run.hyperparameters = msg.hyperparameters;
+      },
+      run_added: (msg) => data.add(msg.run, { color: colorFor(msg.run.id) }),
+      run_removed: (msg) => {
+        data.delete(msg.run);
+        markDirty();
+      },
+      open: () => renderRuns(),
+    },
+    onReset: () => {
       data.clear();
-      for (const run of msg.runs) data.set(run.id, newRunData(run, colorFor(run.id)));
-      setStatus(msg.paused ? "paused" : "running");
       markDirty();
-    });
-    client.on("steps", (msg) => live(msg) && appendSteps(msg.runs));
-    client.on("event", (msg) => {
-      if (!live(msg)) return;
-      const run = data.get(msg.run);
-      if (run) {
-        run.end = { reason: msg.reason, step: msg.step, detail: msg.detail };
-        run.summary = msg.summary;
-        embed.event(msg.run, msg.reason);
-      }
-      markDirty();
-    });
-    client.on("done", (msg) => {
-      if (!live(msg)) return;
-      setStatus("finished");
-      embed.done();
-    });
-    client.on("state", (msg) => {
-      if (!live(msg)) return;
-      perf.acks++;
-      if (status !== "finished") setStatus(msg.paused ? "paused" : "running");
-    });
-    client.on("updated", (msg) => {
-      const run = live(msg) && data.get(msg.run);
-      if (run) run.hyperparameters = msg.hyperparameters;
-    });
-    client.on("run_added", (msg) => live(msg) && data.set(msg.run.id, newRunData(msg.run, colorFor(msg.run.id))));
-    client.on("run_removed", (msg) => {
-      if (live(msg)) data.delete(msg.run);
-      markDirty();
-    });
-    client.on("error", (msg) => (ui.status.textContent = t("error.server_refused", { message: msg.message })));
-    client.on("close", (info) => {
-      ui.status.textContent = t("error.closed_reload", { reason: `${info.code}${info.reason ? `: ${info.reason}` : ""}` });
-      status = "idle";
-    });
-  }
-
-  function appendSteps(runs) {
-    for (const [id, cols] of Object.entries(runs)) {
-      const run = data.get(id);
-      if (!run) continue; // removed locally, its last steps may still be on the way
-      for (const c of COLUMNS) {
-        const values = cols[c];
-        if (values) for (let i = 0; i < values.length; i++) run.cols[c].push(values[i]);
-      }
-      const n = run.cols.step.length;
-      if (n) embed.step(id, run.cols.step[n - 1]);
-    }
-    markDirty();
-  }
+    },
+    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 1400 : 1150 },
+  });
+  const reset = () => session.reset();
+  const restartIfRunning = () => session.restartIfRunning();
 
   function markDirty() {
     dirty.overlay = dirty.loss = dirty.readout = dirty.d3 = true;
-  }
-
-  async function ensureClient() {
-    if (!client || client.closed) connect();
-    await client.ready;
-  }
-
-  // ---------- transport ----------
-  async function play() {
-    if (!surface || !expressionOk) return;
-    await ensureClient();
-    if (status === "running") {
-      client.pause();
-      setStatus("paused");
-    } else if (status === "paused") {
-      client.resume();
-      setStatus("running");
-    } else {
-      client.start(config(), { speed: parseSpeed(state.speed), paused: false });
-      setStatus("running", t("common.starting"));
-    }
-  }
-
-  async function step() {
-    if (!surface || !expressionOk) return;
-    await ensureClient();
-    if (!active()) client.start(config(), { speed: parseSpeed(state.speed), paused: true });
-    client.step(1);
-    setStatus("paused");
-  }
-
-  /** Forget the descent (the server stops it) and show the start again. */
-  function reset() {
-    if (client && active()) {
-      client.stop();
-      ignoreSeq = client.seq;
-    } else if (client) {
-      ignoreSeq = client.seq;
-    }
-    data.clear();
-    setStatus("idle");
-    markDirty();
-  }
-
-  function restartIfRunning() {
-    const wasRunning = status === "running";
-    reset();
-    if (wasRunning) play();
   }
 
   // ---------- surface ----------
@@ -252,8 +149,8 @@ export function mountDescentView(root, options) {
     try {
       const loaded =
         name === "custom"
-          ? await api.surface("custom", { grid: GRID, expression: state.expr || "x**2 + 10*y**2" })
-          : await api.surface(name, { grid: GRID, params: state.params });
+          ? await surfaceGrid("custom", { grid: GRID, expression: state.expression || "x**2 + 10*y**2" })
+          : await surfaceGrid(name, { grid: GRID, params: state.params });
       showExpressionError(ui.exprError, "", null);
       ui.expr.setAttribute("aria-invalid", "false");
       expressionOk = true;
@@ -268,13 +165,13 @@ export function mountDescentView(root, options) {
       if (name === "custom" && error.status === 422) {
         expressionOk = false;
         ui.expr.setAttribute("aria-invalid", "true");
-        showExpressionError(ui.exprError, state.expr, error.detail);
+        showExpressionError(ui.exprError, state.expression, error.detail);
       } else {
-        ui.status.textContent = t("error.surface", { message: error.message });
+        session.say(t("error.surface", { message: error.message }));
       }
     }
     updateStartOut();
-    setStatus(status === "finished" ? "idle" : status);
+    session.setStatus(session.status === "finished" ? "idle" : session.status);
   }
 
   function renderSurfaceParams() {
@@ -304,8 +201,8 @@ export function mountDescentView(root, options) {
     state.surface = name;
     state.params = {};
     state.start = null;
-    if (name === "custom" && !state.expr) state.expr = "x**2 + 10*y**2";
-    ui.expr.value = state.expr;
+    if (name === "custom" && !state.expression) state.expression = "x**2 + 10*y**2";
+    ui.expr.value = state.expression;
     save();
     reset();
     loadSurface();
@@ -350,7 +247,7 @@ export function mountDescentView(root, options) {
       );
       ui.runs.append(el("li", { class: "run-card", dataset: { run: run.id } }, head, fields));
     });
-    ui.addButton.disabled = state.runs.length >= MAX_RUNS;
+    ui.addButton.disabled = state.runs.length >= maxRuns();
   }
 
   function setHyperparameter(id, name, value) {
@@ -359,18 +256,18 @@ export function mountDescentView(root, options) {
     run.hyperparameters = { ...(run.hyperparameters ?? {}), [name]: value };
     save();
     const live = data.get(id);
-    if (client && active() && live && !live.end) client.set(id, { [name]: value });
+    if (live && !live.end) session.send((client) => client.set(id, { [name]: value }));
   }
 
   function addRun() {
-    if (state.runs.length >= MAX_RUNS) return;
+    if (state.runs.length >= maxRuns()) return;
     const optimizer = ui.addSelect.value;
     const opt = optimizers.get(optimizer);
     const run = { id: newRunId(optimizer), optimizer, hyperparameters: { lr: opt.hyperparameters.find((h) => h.name === "lr").default } };
     state.runs.push(run);
     save();
     renderRuns();
-    if (client && active()) client.addRun({ ...run, start: null });
+    session.send((client) => client.addRun({ ...run, start: null }));
     markDirty();
   }
 
@@ -378,7 +275,7 @@ export function mountDescentView(root, options) {
     if (state.runs.length <= 1) return;
     state.runs.splice(runIndex(id), 1);
     save();
-    if (client && active()) client.removeRun(id);
+    session.send((client) => client.removeRun(id));
     data.delete(id);
     for (const run of data.values()) run.color = colorFor(run.id);
     renderRuns();
@@ -449,8 +346,8 @@ export function mountDescentView(root, options) {
   }
 
   function readoutRow(run) {
-    const n = run.cols.step.length;
-    const last = (c) => (n ? run.cols[c][n - 1] : null);
+    const n = column(run, "step").length;
+    const last = (c) => (n ? column(run, c)[n - 1] : null);
     return {
       step: n ? String(last("step")) : "–",
       loss: formatNumber(last("loss")),
@@ -461,7 +358,7 @@ export function mountDescentView(root, options) {
   }
 
   function renderReadouts() {
-    const rows = state.runs.map((r) => data.get(r.id) ?? newRunData(r, colorFor(r.id)));
+    const rows = state.runs.map((r) => data.get(r.id) ?? data.blank(r, { color: colorFor(r.id) }));
     ui.readouts.replaceChildren(
       ...rows.map((run) => {
         const v = readoutRow(run);
@@ -481,9 +378,9 @@ export function mountDescentView(root, options) {
   function renderResults(rows) {
     ui.results.replaceChildren(
       ...rows.map((run) => {
-        const n = run.cols.step.length;
+        const n = column(run, "step").length;
         const s = run.summary;
-        const loss = s ? s.final_loss : n ? run.cols.loss[n - 1] : null;
+        const loss = s ? s.final_loss : n ? column(run, "loss")[n - 1] : null;
         return el(
           "tr",
           { dataset: { run: run.id } },
@@ -554,22 +451,13 @@ export function mountDescentView(root, options) {
 
   // ---------- wiring ----------
   function bindControls() {
-    ui.play.addEventListener("click", play);
-    ui.step.addEventListener("click", step);
-    ui.reset.addEventListener("click", reset);
-    bindShortcuts({ toggle: play, step });
-    bindSpeed(ui.speed, ui.speedOut, parseSpeed(state.speed), (speed) => {
-      state.speed = String(speed);
-      save();
-      if (client && active()) client.speed(speed);
-    });
     for (const s of surfaces.values()) ui.surface.append(el("option", { value: s.name, text: s.title }));
     ui.surface.append(el("option", { value: "custom", text: t("descent.custom_expression") }));
     ui.surface.addEventListener("change", () => chooseSurface(ui.surface.value));
-    ui.expr.value = state.expr;
+    ui.expr.value = state.expression;
     ui.exprForm.addEventListener("submit", (e) => {
       e.preventDefault();
-      state.expr = ui.expr.value.trim();
+      state.expression = ui.expr.value.trim();
       state.start = null;
       save();
       reset();
@@ -605,25 +493,8 @@ export function mountDescentView(root, options) {
     }
     renderRuns();
   }
-  const embed = registerView(
-    options.mode === "race" ? "race" : "surface",
-    {
-      play: () => (status === "running" ? undefined : play()),
-      pause: async () => {
-        if (status !== "running") return;
-        await ensureClient();
-        client.pause();
-        setStatus("paused");
-      },
-      step,
-      reset,
-      set: setFromHost,
-    },
-    { query: () => encodeState(schema, state), height: options.mode === "race" ? 1400 : 1150 },
-  );
-
   // Read-only hook for the browser tests and the benchmark: they wait on these, never on sleeps.
-  window.__playground = {
+  exposeHook("playground", {
     pathLength: (id) => data.get(id)?.cols.x.length ?? 0,
     lastStep: (id) => {
       const s = data.get(id)?.cols.step;
@@ -632,25 +503,19 @@ export function mountDescentView(root, options) {
     drawnPoints: () => contour.drawnPoints,
     frames: () => perf.frames,
     cost: () => ({ ms: { ...perf.cost }, draws: { ...perf.draws }, maxPoints: perf.maxPoints }), // drawing time per part (benchmark)
-    acks: () => perf.acks, // `state` messages received: the server has applied a pause/resume/step/speed
+    acks: () => session.acks, // `state` messages received: the server has applied a pause/resume/step/speed
     tail: (id, column, n = 1) => data.get(id)?.cols[column]?.slice(-n) ?? [],
     runIds: () => [...data.keys()],
-    status: () => status,
+    status: () => session.status,
     ended: (id) => data.get(id)?.end?.reason ?? null,
     state: () => structuredClone(state),
     range: () => structuredClone(contour.range),
-    ready: () => Boolean(surface) && Boolean(client?.hello),
-  };
+    ready: () => Boolean(surface) && Boolean(session.hello),
+  });
 
   bindControls();
   save();
   renderRuns();
-  connect();
-  setStatus("idle");
-  loadSurface().then(async () => {
-    show3d(state.d3);
-    await ensureClient();
-    embed.ready();
-  });
+  session.open(loadSurface().then(() => show3d(state.d3)));
   requestAnimationFrame(frame);
 }

@@ -6,20 +6,18 @@
 // set(run, {p_1: 0.5, p_2: 0.25}) changes the dropout rate of every / one hidden layer (a new live training and
 // comparison: dropout is fixed for a run), set(run, {lr}) the learning rate (sent live with the stream's `set`).
 // Reports gdp:step {dropout: global_step}, gdp:event done | diverged | stopped, then gdp:done.
-/* global Plotly */
-import { StreamClient, api, embeddedRegistry } from "../client.js";
-import { registerView } from "../embed.js";
-import { localizeDecimal, plotlyLocale, t } from "../i18n.js";
+import { embeddedRegistry, postJson } from "../client.js";
+import { LiveSession, exposeHook } from "../live.js";
+import { formatNumber, localizeDecimal, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { PALETTE, formatNumber } from "../plot.js";
-import { bindShortcuts, el } from "../controls.js";
+import { PALETTE } from "../plot.js";
+import { el } from "../controls.js";
 import { NetworkDiagram, progressLine } from "../netplot.js";
 import { copyLink } from "../share.js";
 
 const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
 const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
 const WINDOW = 80; // iterations shown in the mask heatmap
-const SPEEDS = [1, 2, 5, 10, 20, 30, 60, 120, 250, 500, "max"];
 const TRAIN = PALETTE[0];
 const VAL = PALETTE[1];
 
@@ -29,7 +27,7 @@ const datasetNames = DATASETS.length ? DATASETS.map((d) => d.name) : ["circle"];
 
 const validLayers = (v) => v.length >= 1 && v.length <= 4 && v.every((u) => Number.isInteger(u) && u >= 1 && u <= 32);
 const SCHEMA = {
-  ds: { type: "string", default: "circle", validate: (v) => datasetNames.includes(v) },
+  dataset: { type: "string", default: "circle", validate: (v) => datasetNames.includes(v), aliases: ["ds"] },
   noise: { type: "number", default: 0.6, validate: (v) => v >= 0 && v <= 1 },
   n: { type: "int", default: 200, validate: (v) => v >= 20 && v <= 2000 },
   hidden: { type: "numbers", default: [32, 32], validate: validLayers },
@@ -43,8 +41,7 @@ const state = readState(SCHEMA);
 fitRates();
 const $ = (id) => document.getElementById(id);
 const ui = {
-  play: $("play"), step: $("step"), reset: $("reset"), speed: $("speed"), speedOut: $("speed-out"),
-  status: $("status"), rates: $("rates"), dataset: $("dataset"), noise: $("noise"), hidden: $("hidden"),
+  rates: $("rates"), dataset: $("dataset"), noise: $("noise"), hidden: $("hidden"),
   epochs: $("epochs"), lr: $("lr"), rows: $("rows"), copy: $("copy-link"), link: $("share-url"),
   progress: $("progress"), masks: $("masks"), kept: $("kept"), keptReadout: $("kept-readout"),
   cmpWithout: $("cmp-without"), cmpWith: $("cmp-with"), gapWithout: $("gap-without"), gapWith: $("gap-with"),
@@ -59,11 +56,10 @@ function fitRates() {
 }
 
 const save = () => writeState(SCHEMA, state);
-const parseSpeed = (s) => (s === "max" ? "max" : Number(s));
 
 function networkConfig(dropout, every = 100000) {
   return {
-    dataset: { name: state.ds, n: state.n, noise: state.noise, seed: 0, val_fraction: 0.5 },
+    dataset: { name: state.dataset, n: state.n, noise: state.noise, seed: 0, val_fraction: 0.5 },
     hidden: state.hidden,
     activations: "relu",
     optimizer: "adam",
@@ -78,9 +74,6 @@ function networkConfig(dropout, every = 100000) {
 }
 
 // ------------------------------------------------------------------------------------------ live stream
-let client = null;
-let status = "idle"; // idle | running | paused | finished
-let ignoreSeq = 0;
 let live = null; // data of the current live training
 
 function newLive(msg) {
@@ -101,35 +94,37 @@ function newLive(msg) {
   };
 }
 
-function connect() {
-  client = new StreamClient();
-  const fresh = (msg) => msg.seq === undefined || msg.seq > ignoreSeq;
-  client.on("started", (msg) => {
-    if (!fresh(msg)) return;
-    live = newLive(msg);
-    setStatus(msg.paused ? "paused" : "running");
+const session = new LiveSession({
+  name: "dropout",
+  kind: "network",
+  config: () => networkConfig(state.p, 5),
+  stepRestarts: true,
+  speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); }, label: (n) => t("network.speed", { n }) },
+  words: {
+    idle: t("dropout.status.idle"),
+    running: t("network.status.running"),
+    paused: t("common.paused"),
+    finished: t("dropout.status.finished"),
+  },
+  on: {
+    started: (msg) => {
+      live = newLive(msg);
+      dirty = true;
+    },
+    iterations: (msg) => live && addIterations(msg.columns),
+    epoch: (msg) => {
+      if (!live) return;
+      live.epochRecords.push(...msg.records);
+      for (const r of msg.records) if (r.weights) live.weights = r.weights;
+      dirty = true;
+    },
+  },
+  onReset: () => {
+    live = null;
     dirty = true;
-  });
-  client.on("iterations", (msg) => fresh(msg) && live && addIterations(msg.columns));
-  client.on("epoch", (msg) => {
-    if (!fresh(msg) || !live) return;
-    live.epochRecords.push(...msg.records);
-    for (const r of msg.records) if (r.weights) live.weights = r.weights;
-    dirty = true;
-  });
-  client.on("event", (msg) => fresh(msg) && embed.event("dropout", msg.reason));
-  client.on("done", (msg) => {
-    if (!fresh(msg)) return;
-    setStatus("finished");
-    embed.done();
-  });
-  client.on("state", (msg) => fresh(msg) && status !== "finished" && setStatus(msg.paused ? "paused" : "running"));
-  client.on("error", (msg) => (ui.status.textContent = t("error.server_refused", { message: msg.message })));
-  client.on("close", (info) => {
-    ui.status.textContent = t("error.closed_reload", { reason: info.code });
-    status = "idle";
-  });
-}
+  },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1500 },
+});
 
 /** A mask as sent: the batch's first example's 0/1 row (or, from older servers, one row per example); null = no dropout. */
 function maskRows(mask) {
@@ -170,7 +165,7 @@ function addIterations(cols) {
     live.last = { epoch: cols.epoch[i], iteration: cols.iteration[i], loss: cols.batch_loss[i] };
     live.masks = column;
   }
-  if (n) embed.step("dropout", cols.global_step[n - 1]);
+  if (n) session.embed.step("dropout", cols.global_step[n - 1]);
   if (live.steps.length > WINDOW) {
     live.steps.splice(0, live.steps.length - WINDOW);
     live.columns.splice(0, live.columns.length - WINDOW);
@@ -178,62 +173,9 @@ function addIterations(cols) {
   dirty = true;
 }
 
-function setStatus(next, message) {
-  status = next;
-  ui.play.textContent = status === "running" ? t("common.pause") : t("common.play");
-  ui.play.setAttribute("aria-pressed", String(status === "running"));
-  const words = {
-    idle: t("dropout.status.idle"),
-    running: t("network.status.running"),
-    paused: t("common.paused"),
-    finished: t("dropout.status.finished"),
-  };
-  ui.status.textContent = message ?? words[status];
-}
-
-async function ensureClient() {
-  if (!client || client.closed) connect();
-  await client.ready;
-}
-
-async function play() {
-  await ensureClient();
-  if (status === "running") {
-    client.pause();
-    setStatus("paused");
-  } else if (status === "paused") {
-    client.resume();
-    setStatus("running");
-  } else {
-    client.startNetwork(networkConfig(state.p, 5), { speed: parseSpeed(state.speed), paused: false });
-    setStatus("running", t("common.starting"));
-  }
-}
-
-async function step() {
-  await ensureClient();
-  if (status !== "running" && status !== "paused") {
-    client.startNetwork(networkConfig(state.p, 5), { speed: parseSpeed(state.speed), paused: true });
-  }
-  client.step(1);
-  setStatus("paused");
-}
-
-function reset() {
-  if (client) {
-    if (status === "running" || status === "paused") client.stop();
-    ignoreSeq = client.seq;
-  }
-  live = null;
-  setStatus("idle");
-  dirty = true;
-}
-
 /** A change of the network or of p: a live training restarts with it (dropout is fixed for a run). */
 function restartLive() {
-  const wasRunning = status === "running";
-  reset();
-  if (wasRunning) play();
+  session.restartIfRunning();
 }
 
 // ------------------------------------------------------------------------------------------ comparison
@@ -261,8 +203,8 @@ async function runCompare() {
   ui.cmpStatus.textContent = t("dropout.training_both");
   try {
     const [without, withDropout] = await Promise.all([
-      api.networkTrace(networkConfig(0)),
-      api.networkTrace(networkConfig(p)),
+      postJson("/api/v1/traces/network", networkConfig(0)),
+      postJson("/api/v1/traces/network", networkConfig(p)),
     ]);
     if (token !== compare.token) return;
     compare.without = curves(without);
@@ -482,9 +424,9 @@ function bindNumber(input, key, parse = Number) {
 
 function bindControls() {
   for (const d of DATASETS) ui.dataset.append(el("option", { value: d.name, text: d.title }));
-  ui.dataset.value = state.ds;
+  ui.dataset.value = state.dataset;
   ui.dataset.addEventListener("change", () => {
-    state.ds = ui.dataset.value;
+    state.dataset = ui.dataset.value;
     save();
     restartLive();
     scheduleCompare(0);
@@ -498,36 +440,14 @@ function bindControls() {
     const v = s.split(",").map((t) => Number(t.trim()));
     return v.every(Number.isFinite) ? v : undefined;
   });
-  ui.play.addEventListener("click", play);
-  ui.step.addEventListener("click", step);
-  ui.reset.addEventListener("click", reset);
-  bindShortcuts({ toggle: play, step });
-  ui.speed.min = "0";
-  ui.speed.max = String(SPEEDS.length - 1);
-  ui.speed.step = "1";
-  const index = SPEEDS.findIndex((s) => String(s) === state.speed);
-  ui.speed.value = String(index >= 0 ? index : 6);
-  const showSpeed = () => {
-    const s = SPEEDS[Number(ui.speed.value)];
-    ui.speedOut.textContent = s === "max" ? t("common.speed_max_short") : t("network.speed", { n: s });
-    ui.speed.setAttribute("aria-valuetext", ui.speedOut.textContent);
-    return s;
-  };
-  showSpeed();
-  ui.speed.addEventListener("input", () => {
-    const s = showSpeed();
-    state.speed = String(s);
-    save();
-    if (client && (status === "running" || status === "paused")) client.speed(s);
-  });
   ui.copy.addEventListener("click", () => copyLink(shareUrl(SCHEMA, state), ui.copy, ui.link));
 }
 
 
 // Read-only hooks for the browser tests: they wait on these, never on sleeps.
-window.__dropout = {
-  ready: () => Boolean(client?.hello),
-  status: () => status,
+exposeHook("dropout", {
+  ready: () => Boolean(session.hello),
+  status: () => session.status,
   iterations: () => live?.iterations ?? 0,
   heatmapColumns: () => ui.masks.data?.[0]?.x?.length ?? 0,
   heatmapRows: () => ui.masks.data?.[0]?.z?.length ?? 0,
@@ -548,7 +468,7 @@ window.__dropout = {
   draws: () => draws,
   droppedInDiagram: () => diagram.droppedCount(),
   state: () => structuredClone(state),
-};
+});
 
 // ------------------------------------------------------------------------------------------ embedding
 async function setFromHost(run, hyperparameters) {
@@ -565,7 +485,7 @@ async function setFromHost(run, hyperparameters) {
   if (lr !== undefined) {
     state.lr = lr;
     ui.lr.value = String(lr);
-    if (client && (status === "running" || status === "paused")) client.send({ type: "set", hyperparameters: { lr } });
+    session.send((client) => client.send({ type: "set", hyperparameters: { lr } }));
   }
   if (rates.some((v, i) => v !== state.p[i])) {
     state.p = rates;
@@ -576,23 +496,9 @@ async function setFromHost(run, hyperparameters) {
   save();
 }
 
-const embed = registerView(
-  "dropout",
-  {
-    play: () => (status === "running" ? undefined : play()),
-    pause: () => (status === "running" ? play() : undefined),
-    step,
-    reset,
-    set: setFromHost,
-  },
-  { query: () => encodeState(SCHEMA, state), height: 1500 },
-);
-
 bindControls();
 renderRates();
 save();
-connect();
-client.ready.then(() => embed.ready()).catch(() => {});
-setStatus("idle");
+session.open();
 scheduleCompare(0);
 requestAnimationFrame(frame);

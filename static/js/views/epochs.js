@@ -6,14 +6,14 @@
 // changes the batch size or the number of epochs (a new training; the comparison is redrawn), set(run, {lr})
 // sends the stream's `set` to the training in progress. Reports gdp:step {epochs: global_step}, gdp:event
 // done | diverged | stopped, then gdp:done.
-/* global Plotly */
-import { StreamClient, api, embeddedRegistry } from "../client.js";
-import { registerView } from "../embed.js";
+import { embeddedRegistry, postJson } from "../client.js";
+import { LiveSession, exposeHook } from "../live.js";
+import { TrainingLog } from "../runs.js";
 import { localizeDecimal, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { PALETTE, formatNumber } from "../plot.js";
-import { SPEEDS, bindShortcuts, el, speedIndex } from "../controls.js";
-import { TrainingLog, progressLine } from "../netplot.js";
+import { PALETTE } from "../plot.js";
+import { el } from "../controls.js";
+import { progressLine } from "../netplot.js";
 import { copyLink } from "../share.js";
 
 const registry = embeddedRegistry();
@@ -24,17 +24,16 @@ const CMP_EPOCHS = 5;
 const MODEL = { hidden: [8], activations: "relu", optimizer: "sgd", hyperparameters: { lr: 0.1 } };
 
 const SCHEMA = {
-  ds: { type: "string", default: "insurance", validate: (v) => DATASETS.has(v) },
+  dataset: { type: "string", default: "insurance", validate: (v) => DATASETS.has(v), aliases: ["ds"] },
   n: { type: "int", default: 700, validate: (v) => v >= 4 && v <= 5000 },
-  val: { type: "number", default: 0, validate: (v) => v >= 0 && v <= 0.9 },
-  bs: { type: "int", default: 32, validate: (v) => v >= 1 && v <= 5000 },
+  val_fraction: { aliases: ["val"], type: "number", default: 0, validate: (v) => v >= 0 && v <= 0.9 },
+  batch_size: { aliases: ["bs"], type: "int", default: 32, validate: (v) => v >= 1 && v <= 5000 },
   epochs: { type: "int", default: 300, validate: (v) => v >= 1 && v <= 5000 },
   speed: { type: "string", default: "5", validate: (v) => v === "max" || Number(v) > 0 },
 };
 const state = readState(SCHEMA);
 const $ = (sel) => document.querySelector(sel);
 const ui = {
-  play: $("#play"), step: $("#step"), reset: $("#reset"), speed: $("#speed"), speedOut: $("#speed-out"), status: $("#status"),
   dataset: $("#dataset"), rows: $("#rows"), val: $("#val-fraction"), batch: $("#batch-size"), epochs: $("#epochs"),
   copy: $("#copy-link"), link: $("#share-url"), arith: $("#arith"), cEpoch: $("#count-epoch"), cIter: $("#count-iteration"),
   cBatch: $("#count-batch"), cSteps: $("#count-steps"), progress: $("#progress"), plot: $("#batches"), batchDesc: $("#batch-desc"),
@@ -43,9 +42,6 @@ const ui = {
 
 const log = new TrainingLog();
 let preview = null; // dataset summary with rows (before training starts)
-let status = "idle";
-let client = null;
-let ignoreSeq = 0;
 let assign = null; // row -> iteration (1-based) of the current epoch, 0 = not yet used
 let assignEpoch = 0;
 let processed = 0; // iterations folded into `assign`
@@ -55,115 +51,57 @@ let previewToken = 0;
 const compare = { sizes: [], ipe: [], points: [0, 0, 0], done: false, error: null, token: 0 };
 
 const save = () => writeState(SCHEMA, state);
-const parseSpeed = (s) => (s === "max" ? "max" : Number(s));
-const live = (msg) => msg.seq === undefined || msg.seq > ignoreSeq;
 
 function datasetConfig() {
-  return { name: state.ds, n: state.n, seed: 0, val_fraction: state.val };
+  return { name: state.dataset, n: state.n, seed: 0, val_fraction: state.val_fraction };
 }
 
-function config(batchSize = state.bs, epochs = state.epochs) {
+function config(batchSize = state.batch_size, epochs = state.epochs) {
   return { dataset: datasetConfig(), ...MODEL, batch_size: batchSize, epochs, every: 1000, grid_size: 5 };
 }
 
-function setStatus(next, message) {
-  status = next;
-  ui.play.textContent = status === "running" ? t("common.pause") : t("common.play");
-  ui.play.setAttribute("aria-pressed", String(status === "running"));
-  ui.step.disabled = status === "finished";
-  const words = { idle: t("epochs.status.idle"), running: t("network.status.running"), paused: t("common.paused"), finished: t("epochs.status.finished") };
-  ui.status.textContent = message ?? words[status];
-}
-
 // --------------------------------------------------------------------------------------- stream
-function connect() {
-  client = new StreamClient();
-  client.on("started", (msg) => {
-    if (!live(msg) || msg.kind !== "network") return;
-    log.started(msg);
-    preview = msg.dataset;
-    assign = new Int32Array(msg.dataset.n_train);
-    assignEpoch = 0;
+const session = new LiveSession({
+  name: "epochs",
+  kind: "network",
+  config: () => config(),
+  speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); }, label: (n) => t("network.speed", { n }) },
+  words: { idle: t("epochs.status.idle"), running: t("network.status.running"), paused: t("common.paused"), finished: t("epochs.status.finished") },
+  closedText: () => t("network.closed"),
+  on: {
+    started: (msg) => {
+      log.started(msg);
+      preview = msg.dataset;
+      assign = new Int32Array(msg.dataset.n_train);
+      assignEpoch = 0;
+      processed = 0;
+      computeJitter();
+      dirty = true;
+    },
+    iterations: (msg) => {
+      log.iterations(msg.columns);
+      dirty = true;
+      if (log.count) session.embed.step("epochs", log.it.global_step[log.count - 1]);
+    },
+    epoch: (msg) => {
+      log.epochs(msg.records);
+      dirty = true;
+    },
+    event: (msg) => {
+      log.event(msg);
+      if (msg.reason !== "stopped") session.setStatus("finished", msg.reason === "done" ? t("epochs.status.done", { epochs: msg.epoch, steps: msg.global_step }) : msg.detail);
+    },
+    error: (msg) => session.say(t("network.error", { message: msg.message ?? JSON.stringify(msg) })),
+  },
+  onReset: () => {
+    log.reset();
+    assign = null;
     processed = 0;
-    computeJitter();
-    setStatus(msg.paused ? "paused" : "running");
     dirty = true;
-  });
-  client.on("iterations", (msg) => {
-    if (!live(msg)) return;
-    log.iterations(msg.columns);
-    dirty = true;
-    if (log.count) embed.step("epochs", log.it.global_step[log.count - 1]);
-  });
-  client.on("epoch", (msg) => {
-    if (!live(msg)) return;
-    log.epochs(msg.records);
-    dirty = true;
-  });
-  client.on("event", (msg) => {
-    if (!live(msg)) return;
-    log.event(msg);
-    embed.event("epochs", msg.reason);
-    if (msg.reason !== "stopped") setStatus("finished", msg.reason === "done" ? t("epochs.status.done", { epochs: msg.epoch, steps: msg.global_step }) : msg.detail);
-  });
-  client.on("done", (msg) => {
-    if (live(msg)) embed.done();
-  });
-  client.on("state", (msg) => {
-    if (!live(msg) || status === "finished" || status === "idle") return;
-    setStatus(msg.paused ? "paused" : "running");
-  });
-  client.on("error", (msg) => {
-    ui.status.textContent = t("network.error", { message: msg.message ?? JSON.stringify(msg) });
-  });
-  client.on("close", () => {
-    if (status === "running" || status === "paused") setStatus("idle", t("network.closed"));
-    client = null;
-  });
-  return client.ready;
-}
-
-async function ensureClient() {
-  if (!client || client.closed) await connect();
-  return client;
-}
-
-async function play() {
-  if (status === "running") {
-    client.pause();
-    setStatus("paused");
-  } else if (status === "paused") {
-    client.resume();
-    setStatus("running");
-  } else {
-    const c = await ensureClient();
-    c.startNetwork(config(), { speed: parseSpeed(state.speed), paused: false });
-    setStatus("running", t("common.starting"));
-  }
-}
-
-async function stepOnce() {
-  if (status === "finished") return;
-  const c = await ensureClient();
-  if (status === "idle") {
-    c.startNetwork(config(), { speed: parseSpeed(state.speed), paused: true });
-    setStatus("paused");
-  } else if (status === "running") {
-    c.pause();
-    setStatus("paused");
-  }
-  c.step(1);
-}
-
-function reset() {
-  if (client && (status === "running" || status === "paused")) client.stop();
-  ignoreSeq = client?.seq ?? ignoreSeq;
-  log.reset();
-  assign = null;
-  processed = 0;
-  setStatus("idle");
-  dirty = true;
-}
+  },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1300 },
+});
+const reset = () => session.reset();
 
 // --------------------------------------------------------------------------------------- drawing
 /** Fold the iterations that arrived into the row → batch map of the current epoch. */
@@ -213,7 +151,7 @@ function draw() {
   const data = log.meta?.dataset ?? preview;
   if (!data) return;
   const n = data.n_train;
-  const bs = log.meta?.batch_size ?? state.bs;
+  const bs = log.meta?.batch_size ?? state.batch_size;
   const { text, ipe } = arithmetic(n, bs);
   ui.arith.textContent = text;
   const last = log.last();
@@ -288,7 +226,7 @@ async function runComparison() {
   ui.cmpNote.textContent = t("epochs.cmp_training");
   let traces;
   try {
-    traces = await Promise.all(compare.sizes.map((bs) => api.networkTrace(config(bs, CMP_EPOCHS))));
+    traces = await Promise.all(compare.sizes.map((bs) => postJson("/api/v1/traces/network", config(bs, CMP_EPOCHS))));
   } catch (error) {
     if (token !== compare.token) return;
     compare.error = error.message;
@@ -339,7 +277,7 @@ async function runComparison() {
 async function loadPreview() {
   const token = ++previewToken;
   try {
-    const body = await api.post("/api/v1/datasets/preview", { dataset: datasetConfig() });
+    const body = await postJson("/api/v1/datasets/preview", { dataset: datasetConfig() });
     if (token !== previewToken) return;
     preview = body.dataset;
     computeJitter();
@@ -347,13 +285,13 @@ async function loadPreview() {
     runComparison();
   } catch (error) {
     if (token !== previewToken) return;
-    ui.status.textContent = t("network.dataset_error", { message: error.message });
+    session.say(t("network.dataset_error", { message: error.message }));
   }
 }
 
 function changed({ data = false } = {}) {
   save();
-  if (status !== "idle") reset();
+  if (session.status !== "idle") reset();
   dirty = true;
   if (data) loadPreview();
 }
@@ -373,42 +311,18 @@ function bindNumber(input, key, { int = false, data = false } = {}) {
 
 function init() {
   ui.dataset.replaceChildren(...[...DATASETS.values()].map((d) => el("option", { value: d.name, text: d.title })));
-  ui.dataset.value = state.ds;
+  ui.dataset.value = state.dataset;
   ui.dataset.addEventListener("change", () => {
-    state.ds = ui.dataset.value;
+    state.dataset = ui.dataset.value;
     changed({ data: true });
   });
   bindNumber(ui.rows, "n", { int: true, data: true });
-  bindNumber(ui.val, "val", { data: true });
-  bindNumber(ui.batch, "bs", { int: true });
+  bindNumber(ui.val, "val_fraction", { data: true });
+  bindNumber(ui.batch, "batch_size", { int: true });
   bindNumber(ui.epochs, "epochs", { int: true });
-  ui.speed.min = "0";
-  ui.speed.max = String(SPEEDS.length - 1);
-  ui.speed.step = "1";
-  ui.speed.value = String(speedIndex(parseSpeed(state.speed)));
-  const showSpeed = () => {
-    const s = SPEEDS[Number(ui.speed.value)];
-    ui.speedOut.textContent = s === "max" ? t("common.speed_max_short") : t("network.speed", { n: s });
-    ui.speed.setAttribute("aria-valuetext", ui.speedOut.textContent);
-    return s;
-  };
-  showSpeed();
-  ui.speed.addEventListener("input", () => {
-    const s = showSpeed();
-    state.speed = String(s);
-    save();
-    if (client && (status === "running" || status === "paused")) client.speed(s);
-  });
-  ui.play.addEventListener("click", play);
-  ui.step.addEventListener("click", stepOnce);
-  ui.reset.addEventListener("click", reset);
-  bindShortcuts({ toggle: play, step: stepOnce });
   ui.copy.addEventListener("click", () => copyLink(shareUrl(SCHEMA, state), ui.copy, ui.link));
-  setStatus("idle");
   loadPreview();
-  connect()
-    .then(() => embed.ready())
-    .catch(() => {});
+  session.open();
   requestAnimationFrame(frame);
 }
 
@@ -417,43 +331,30 @@ async function setFromHost(run, hyperparameters) {
   if (run && run !== "epochs") throw new Error(`no run ${run}; this view has one run, "epochs"`);
   const { lr, batch_size: bs, epochs, ...rest } = hyperparameters;
   if (Object.keys(rest).length) throw new Error(`unknown hyperparameters: ${Object.keys(rest).join(", ")} (lr, batch_size, epochs)`);
-  if (bs !== undefined && !SCHEMA.bs.validate(bs)) throw new Error("batch_size must be an integer in 1 … 5000");
+  if (bs !== undefined && !SCHEMA.batch_size.validate(bs)) throw new Error("batch_size must be an integer in 1 … 5000");
   if (epochs !== undefined && !SCHEMA.epochs.validate(epochs)) throw new Error("epochs must be an integer in 1 … 5000");
   if (lr !== undefined && !(lr > 0)) throw new Error("lr must be positive");
   if (bs !== undefined || epochs !== undefined) {
-    if (bs !== undefined) ui.batch.value = String((state.bs = bs));
+    if (bs !== undefined) ui.batch.value = String((state.batch_size = bs));
     if (epochs !== undefined) ui.epochs.value = String((state.epochs = epochs));
     changed({ data: bs !== undefined });
   }
   if (lr !== undefined) {
     MODEL.hyperparameters.lr = lr;
-    if (client && (status === "running" || status === "paused")) client.send({ type: "set", hyperparameters: { lr } });
+    session.send((client) => client.send({ type: "set", hyperparameters: { lr } }));
   }
 }
 
-const embed = registerView(
-  "epochs",
-  {
-    play: () => (status === "running" ? undefined : play()),
-    pause: () => (status === "running" ? play() : undefined),
-    step: stepOnce,
-    reset,
-    set: setFromHost,
-  },
-  { query: () => encodeState(SCHEMA, state), height: 1300 },
-);
-
 init();
 
-Object.defineProperty(window, "__epochs", {
-  get() {
+exposeHook("epochs", () => {
     const last = log.last();
     const data = log.meta?.dataset ?? preview;
     const highlight = ui.plot.data?.[2]?.x?.length ?? 0;
     return Object.freeze({
-      status,
+      status: session.status,
       nTrain: data?.n_train ?? null,
-      iterationsPerEpoch: log.meta?.iterations_per_epoch ?? (data ? Math.ceil(data.n_train / state.bs) : null),
+      iterationsPerEpoch: log.meta?.iterations_per_epoch ?? (data ? Math.ceil(data.n_train / state.batch_size) : null),
       epoch: last?.epoch ?? 0,
       iteration: last?.iteration ?? 0,
       iterations: log.count,
@@ -466,6 +367,5 @@ Object.defineProperty(window, "__epochs", {
       compareIpe: compare.ipe.slice(),
       comparePoints: compare.points.slice(),
       compareCurves: [0, 1, 2].filter((k) => ($(`#cmp-${k}`).data?.[0]?.x?.length ?? 0) > 0).length,
-    });
-  },
+  });
 });

@@ -7,12 +7,11 @@
 // settings, recomputed; pause and step answer gdp:error (nothing runs in between). set(run, {lr, epochs, batch,
 // span, seed, n}) changes those settings and recomputes. When a slice is drawn: gdp:event {run: "landscape",
 // event: "done"} and gdp:done.
-/* global Plotly */
-import { api, embeddedRegistry } from "../client.js";
+import { embeddedRegistry, postJson } from "../client.js";
 import { registerView } from "../embed.js";
-import { plotlyLocale, t } from "../i18n.js";
+import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { ContourWithOverlay, PALETTE, Surface3D, formatNumber, hasWebGL } from "../plot.js";
+import { ContourWithOverlay, PALETTE, Surface3D, hasWebGL } from "../plot.js";
 import { el } from "../controls.js";
 import { copyLink } from "../share.js";
 
@@ -76,7 +75,7 @@ async function compute() {
   const mine = ++token;
   ui.status.textContent = t("landscape.computing", { epochs: state.epochs, n: state.n });
   try {
-    const response = await api.landscape({ config: config(), n: state.n, span: state.span, seed: state.seed });
+    const response = await postJson("/api/v1/networks/landscape", { config: config(), n: state.n, span: state.span, seed: state.seed });
     if (mine !== token) return;
     result = response;
     await draw();

@@ -5,6 +5,7 @@ import { StreamClient } from "../client.js";
 import { registerView } from "../embed.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
+import { el } from "../controls.js";
 
 const Plotly = window.Plotly;
 const tr = t; // `t` is also the step index in the drawing code below
@@ -77,39 +78,47 @@ function endText(run) {
 const $ = (id) => document.getElementById(id);
 const panels = {};
 
-function panelMarkup(run) {
+/** A panel's contents: title (and learning-rate field), caption, plot, the step readout, how it ended. */
+function panelContent(run) {
+  const field = (name, text) => el("b", { dataset: { field: name }, text });
+  const term = (label, name, cls = "term") => el("span", { class: cls }, el("small", { text: label }), field(name, "–"));
   const lrField =
     run.id === "own"
-      ? ""
-      : `<label class="lr-field">${t("common.learning_rate")}
-           <input type="number" inputmode="decimal" min="0.0001" max="1000" step="any" value="${state[run.key]}"
-                  data-key="${run.key}" aria-label="${run.title}: ${t("common.learning_rate")}"></label>`;
-  return `
-    <header class="panel-head">
-      <h2 class="panel-title"><span class="swatch" aria-hidden="true"></span>${run.title}</h2>
-      ${lrField}
-    </header>
-    ${run.caption ? `<p class="caption">${run.caption}</p>` : ""}
-    <div class="plot panel-plot" role="img" aria-label="${run.title}: ${t("lr.panel_plot_label")}"></div>
-    <div class="lr-readout">
-      <p class="where"><span>${t("common.step_lc")} <b data-field="t">0</b></span> <span>x <b data-field="x">–</b></span></p>
-      <p class="formula-line" aria-label="${t("lr.formula_label")}">
-        <span class="term"><small>${t("lr.slope")}</small><b data-field="slope">–</b></span><span class="op">×</span>
-        <span class="term"><small>lr</small><b data-field="lr">–</b></span><span class="op">=</span>
-        <span class="term result"><small>${t("lr.step_size")}</small><b data-field="size">–</b></span>
-      </p>
-    </div>
-    <p class="end-reason" data-field="end" role="status"></p>`;
+      ? null
+      : el(
+          "label",
+          { class: "lr-field" },
+          t("common.learning_rate"),
+          el("input", {
+            type: "number", inputmode: "decimal", min: "0.0001", max: "1000", step: "any", value: String(state[run.key]),
+            dataset: { key: run.key }, "aria-label": `${run.title}: ${t("common.learning_rate")}`,
+          }),
+        );
+  return [
+    el("header", { class: "panel-head" }, el("h2", { class: "panel-title" }, el("span", { class: "swatch", "aria-hidden": "true" }), run.title), lrField),
+    run.caption ? el("p", { class: "caption", text: run.caption }) : null,
+    el("div", { class: "plot panel-plot", role: "img", "aria-label": `${run.title}: ${t("lr.panel_plot_label")}` }),
+    el(
+      "div",
+      { class: "lr-readout" },
+      el("p", { class: "where" }, el("span", {}, `${t("common.step_lc")} `, field("t", "0")), " ", el("span", {}, "x ", field("x", "–"))),
+      el(
+        "p",
+        { class: "formula-line", "aria-label": t("lr.formula_label") },
+        term(t("lr.slope"), "slope"), el("span", { class: "op", text: "×" }),
+        term("lr", "lr"), el("span", { class: "op", text: "=" }),
+        term(t("lr.step_size"), "size", "term result"),
+      ),
+    ),
+    el("p", { class: "end-reason", dataset: { field: "end" }, role: "status" }),
+  ];
 }
 
 function buildPanels() {
   const container = $("panels");
   for (const run of RUNS) {
-    const element = document.createElement(run.id === "own" ? "div" : "article");
-    element.className = `lr-panel card run-${run.id}`;
-    element.dataset.run = run.id;
+    const element = el(run.id === "own" ? "div" : "article", { class: `lr-panel card run-${run.id}`, dataset: { run: run.id } }, panelContent(run));
     element.style.setProperty("--c", run.color);
-    element.innerHTML = panelMarkup(run);
     (run.id === "own" ? $("own-panel") : container).appendChild(element);
     panels[run.id] = {
       element,

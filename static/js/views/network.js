@@ -6,17 +6,19 @@
 // hyperparameters) changes the optimizer's hyperparameters (the stream's `set`: the next iteration uses them;
 // before a training, the next one starts with them). Reports gdp:step {network: global_step}, gdp:event
 // early_stop | diverged | done | stopped, then gdp:done.
-import { StreamClient, api, embeddedRegistry } from "../client.js";
-import { registerView } from "../embed.js";
-import { t } from "../i18n.js";
+import { embeddedRegistry, postJson } from "../client.js";
+import { LiveSession, exposeHook } from "../live.js";
+import { TrainingLog } from "../runs.js";
+import { splitCsvLine } from "../csv.js";
+import { copyLink } from "../share.js";
+import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { SPEEDS, bindShortcuts, el, hyperparameterFields, speedIndex } from "../controls.js";
-import { formatNumber } from "../plot.js";
+import { el, hyperparameterFields } from "../controls.js";
+
 import {
   DecisionPlot,
   LossCurves,
   NetworkDiagram,
-  TrainingLog,
   confusionTable,
   formatLoss,
   metricText,
@@ -26,26 +28,27 @@ import {
 const registry = embeddedRegistry();
 const DATASETS = new Map((registry.datasets ?? []).map((d) => [d.name, d]));
 const OPTIMIZERS = new Map(registry.optimizers.map((o) => [o.name, o]));
-const ACTIVATIONS = ["relu", "leaky_relu", "tanh", "sigmoid", "linear"];
-const MAX_LAYERS = 6;
+/** The server's limits (hello.limits) once connected; the URL's layers are checked by the server on start. */
+const limits = () => session?.limits ?? null;
+const activations = () => limits()?.activations ?? [...new Set(state.layers.map((l) => l.act))];
 
 const validLayers = (v) =>
-  Array.isArray(v) && v.length <= MAX_LAYERS && v.every((l) => l && Number.isInteger(l.units) && l.units >= 1 && l.units <= 32 && ACTIVATIONS.includes(l.act));
+  Array.isArray(v) && v.every((l) => l && Number.isInteger(l.units) && l.units >= 1 && typeof l.act === "string" && /^[a-z_]{1,32}$/.test(l.act));
 const validEs = (v) => v === null || (typeof v === "object" && typeof v.monitor === "string");
 const SCHEMA = {
-  ds: { type: "string", default: "two_gaussians", validate: (v) => DATASETS.has(v) },
+  dataset: { type: "string", default: "two_gaussians", validate: (v) => DATASETS.has(v), aliases: ["ds"] },
   n: { type: "int", default: null, validate: (v) => v >= 4 && v <= 5000 },
   noise: { type: "number", default: 0.1, validate: (v) => v >= 0 && v <= 1 },
-  val: { type: "number", default: 0.2, validate: (v) => v >= 0 && v <= 0.9 },
+  val_fraction: { aliases: ["val"], type: "number", default: 0.2, validate: (v) => v >= 0 && v <= 0.9 },
   layers: { type: "json", default: [{ units: 8, act: "relu" }, { units: 8, act: "relu" }], validate: validLayers },
-  opt: { type: "string", default: "adam", validate: (v) => OPTIMIZERS.has(v) },
-  hp: { type: "json", default: { lr: 0.01 }, validate: (v) => v && typeof v === "object" && !Array.isArray(v) },
-  bs: { type: "int", default: 32, validate: (v) => v >= 1 && v <= 5000 },
+  optimizer: { type: "string", default: "adam", validate: (v) => OPTIMIZERS.has(v), aliases: ["opt"] },
+  hyperparameters: { aliases: ["hp"], type: "json", default: { lr: 0.01 }, validate: (v) => v && typeof v === "object" && !Array.isArray(v) },
+  batch_size: { aliases: ["bs"], type: "int", default: 32, validate: (v) => v >= 1 && v <= 5000 },
   epochs: { type: "int", default: 100, validate: (v) => v >= 1 && v <= 5000 },
   l1: { type: "number", default: 0, validate: (v) => v >= 0 && v <= 1 },
   l2: { type: "number", default: 0, validate: (v) => v >= 0 && v <= 1 },
-  drop: { type: "number", default: 0, validate: (v) => v >= 0 && v <= 0.9 },
-  es: { type: "json", default: null, validate: validEs },
+  dropout: { aliases: ["drop"], type: "number", default: 0, validate: (v) => v >= 0 && v <= 0.9 },
+  early_stopping: { type: "json", default: null, validate: validEs, aliases: ["es"] },
   seed: { type: "int", default: 0, validate: (v) => v >= 0 },
   speed: { type: "string", default: "20", validate: (v) => v === "max" || Number(v) > 0 },
 };
@@ -53,7 +56,6 @@ const SCHEMA = {
 const state = readState(SCHEMA);
 const $ = (sel) => document.querySelector(sel);
 const ui = {
-  play: $("#play"), step: $("#step"), reset: $("#reset"), speed: $("#speed"), speedOut: $("#speed-out"), status: $("#status"),
   dataset: $("#dataset"), datasetNote: $("#dataset-note"), datasetParams: $("#dataset-params"), rows: $("#rows"), noise: $("#noise"),
   val: $("#val-fraction"), csvBox: $("#csv-box"), csvFile: $("#csv-file"), csvTarget: $("#csv-target"), csvFeatures: $("#csv-features"),
   csvError: $("#csv-error"), csvOk: $("#csv-ok"),
@@ -76,41 +78,35 @@ const csv = { text: null, columns: [], target: null, features: [], ok: false, su
 const code = { keras: "", pytorch: "", error: null, pending: 0 };
 const dirty = { progress: true, diagram: true, decision: true, curves: true, metrics: true };
 const perf = { frames: 0 };
-const acks = { count: 0, paused: null }; // the server's `state` answers (pause, resume, step, speed)
-let status = "idle"; // idle | running | paused | finished
-let client = null;
 let preview = null; // dataset summary (rows) shown before any training
 let previewToken = 0;
-let ignoreSeq = 0; // messages of a training the user reset are dropped
-const live = (msg) => msg.seq === undefined || msg.seq > ignoreSeq;
 
 const save = () => writeState(SCHEMA, state);
-const parseSpeed = (s) => (s === "max" ? "max" : Number(s));
 const isCsv = () => ui.dataset.value === "upload";
 const taskName = (task) => (["binary", "multiclass", "regression"].includes(task) ? t(`network.task.${task}`) : task);
 
 // ------------------------------------------------------------------------------------------- config
 function datasetConfig() {
-  if (isCsv()) return { csv: csv.text ?? "", features: csv.features, target: csv.target ?? "", val_fraction: state.val };
-  const ds = { name: state.ds, noise: state.noise, seed: state.seed, val_fraction: state.val };
+  if (isCsv()) return { csv: csv.text ?? "", features: csv.features, target: csv.target ?? "", val_fraction: state.val_fraction };
+  const ds = { name: state.dataset, noise: state.noise, seed: state.seed, val_fraction: state.val_fraction };
   if (state.n !== null) ds.n = state.n;
   return ds;
 }
 
 function networkConfig() {
-  const hp = { ...state.hp };
+  const hp = { ...state.hyperparameters };
   const cfg = {
     dataset: datasetConfig(),
     hidden: state.layers.map((l) => l.units),
     activations: state.layers.map((l) => l.act),
-    optimizer: state.opt,
+    optimizer: state.optimizer,
     hyperparameters: hp,
-    batch_size: state.bs,
+    batch_size: state.batch_size,
     epochs: state.epochs,
     l1: state.l1,
     l2: state.l2,
-    dropout: state.drop,
-    early_stopping: state.es,
+    dropout: state.dropout,
+    early_stopping: state.early_stopping,
     seed: state.seed,
     every: Math.max(1, Math.min(10, Math.round(state.epochs / 50))),
   };
@@ -120,138 +116,79 @@ function networkConfig() {
 
 const canTrain = () => !isCsv() || csv.ok;
 
-// ------------------------------------------------------------------------------------------- status
-function setStatus(next, message) {
-  status = next;
-  ui.play.textContent = status === "running" ? t("common.pause") : t("common.play");
-  ui.play.setAttribute("aria-pressed", String(status === "running"));
-  ui.play.disabled = !canTrain();
-  ui.step.disabled = !canTrain() || status === "finished";
-  const words = {
+// ------------------------------------------------------------------------------------------- stream
+const session = new LiveSession({
+  name: "network",
+  kind: "network",
+  config: networkConfig,
+  canStart: canTrain,
+  speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); }, label: (n) => t("network.speed", { n }) },
+  words: {
     idle: t("network.status.idle"),
     running: t("network.status.running"),
     paused: t("common.paused"),
     finished: t("network.status.finished"),
-  };
-  ui.status.textContent = message ?? words[status];
-}
-
-// ------------------------------------------------------------------------------------------- stream
-function connect() {
-  client = new StreamClient();
-  client.on("started", (msg) => {
-    if (!live(msg)) return;
-    if (msg.kind !== "network") return;
-    log.started(msg);
-    preview = msg.dataset;
+  },
+  closedText: () => t("network.closed"),
+  on: {
+    open: () => renderLayers(),
+    started: (msg) => {
+      log.started(msg);
+      preview = msg.dataset;
+      ui.history.textContent = "";
+      markAll();
+    },
+    iterations: (msg) => {
+      log.iterations(msg.columns);
+      dirty.progress = dirty.diagram = true;
+      if (log.count) session.embed.step("network", log.it.global_step[log.count - 1]);
+    },
+    epoch: (msg) => {
+      const before = log.gridEpoch;
+      const weightsBefore = log.weights;
+      log.epochs(msg.records);
+      for (const r of msg.records) appendHistory(r);
+      dirty.curves = dirty.metrics = dirty.progress = true;
+      if (log.gridEpoch !== before) dirty.decision = true;
+      if (log.weights !== weightsBefore) dirty.diagram = true;
+    },
+    event: (msg) => {
+      log.event(msg);
+      dirty.curves = dirty.metrics = true;
+      const best = msg.best_epoch ?? "–";
+      const words = {
+        early_stop: t(msg.restored_best_weights ? "network.event.early_stop_restored" : "network.event.early_stop", { epoch: msg.epoch, best }),
+        diverged: t("network.event.diverged", { epoch: msg.epoch, detail: msg.detail }),
+        done: t("network.event.done", { epochs: msg.epoch }),
+        stopped: t("network.event.stopped"),
+      };
+      if (msg.reason !== "stopped") session.setStatus("finished", words[msg.reason] ?? msg.detail);
+    },
+    done: (msg) => {
+      log.done(msg);
+      dirty.metrics = true;
+    },
+    error: (msg) => {
+      const text = t("network.error", { message: msg.message ?? msg.detail ?? JSON.stringify(msg) });
+      if (session.status === "running" && !log.meta) session.setStatus("idle", text);
+      else session.say(text);
+    },
+  },
+  onReset: () => {
+    log.reset();
     ui.history.textContent = "";
-    setStatus(msg.paused ? "paused" : "running");
     markAll();
-  });
-  client.on("iterations", (msg) => {
-    if (!live(msg)) return;
-    log.iterations(msg.columns);
-    dirty.progress = dirty.diagram = true;
-    if (log.count) embed.step("network", log.it.global_step[log.count - 1]);
-  });
-  client.on("epoch", (msg) => {
-    if (!live(msg)) return;
-    const before = log.gridEpoch;
-    const weightsBefore = log.weights;
-    log.epochs(msg.records);
-    for (const r of msg.records) appendHistory(r);
-    dirty.curves = dirty.metrics = dirty.progress = true;
-    if (log.gridEpoch !== before) dirty.decision = true;
-    if (log.weights !== weightsBefore) dirty.diagram = true;
-  });
-  client.on("event", (msg) => {
-    if (!live(msg)) return;
-    if (msg.reason === undefined) return;
-    log.event(msg);
-    dirty.curves = dirty.metrics = true;
-    const best = msg.best_epoch ?? "–";
-    const words = {
-      early_stop: t(msg.restored_best_weights ? "network.event.early_stop_restored" : "network.event.early_stop", { epoch: msg.epoch, best }),
-      diverged: t("network.event.diverged", { epoch: msg.epoch, detail: msg.detail }),
-      done: t("network.event.done", { epochs: msg.epoch }),
-      stopped: t("network.event.stopped"),
-    };
-    embed.event("network", msg.reason);
-    if (msg.reason !== "stopped") setStatus("finished", words[msg.reason] ?? msg.detail);
-  });
-  client.on("done", (msg) => {
-    if (!live(msg)) return;
-    log.done(msg);
-    dirty.metrics = true;
-    embed.done();
-    if (status !== "idle") setStatus("finished", ui.status.textContent);
-  });
-  client.on("state", (msg) => {
-    if (!live(msg)) return;
-    acks.count++;
-    acks.paused = msg.paused;
-    if (status === "finished" || status === "idle") return;
-    setStatus(msg.paused ? "paused" : "running");
-  });
-  client.on("error", (msg) => {
-    ui.status.textContent = t("network.error", { message: msg.message ?? msg.detail ?? JSON.stringify(msg) });
-    if (status === "running" && !log.meta) setStatus("idle", ui.status.textContent);
-  });
-  client.on("close", () => {
-    if (status === "running" || status === "paused") setStatus("idle", t("network.closed"));
-    client = null;
-  });
-  return client.ready;
-}
-
-async function ensureClient() {
-  if (!client || client.closed) await connect();
-  return client;
-}
-
-async function play() {
-  if (!canTrain()) return;
-  if (status === "running") {
-    client.pause();
-    setStatus("paused");
-    return;
-  }
-  if (status === "paused") {
-    client.resume();
-    setStatus("running");
-    return;
-  }
-  const c = await ensureClient();
-  c.startNetwork(networkConfig(), { speed: parseSpeed(state.speed), paused: false });
-  setStatus("running", t("common.starting"));
-}
-
-async function stepOnce() {
-  if (!canTrain() || status === "finished") return;
-  const c = await ensureClient();
-  if (status === "idle") {
-    c.startNetwork(networkConfig(), { speed: parseSpeed(state.speed), paused: true });
-    setStatus("paused");
-  } else if (status === "running") {
-    c.pause();
-    setStatus("paused");
-  }
-  c.step(1);
-}
-
-function reset() {
-  if (client && (status === "running" || status === "paused")) client.stop();
-  ignoreSeq = client?.seq ?? ignoreSeq;
-  log.reset();
-  ui.history.textContent = "";
-  setStatus("idle");
-  markAll();
-}
+  },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1400 },
+});
+const reset = () => session.reset();
+/** The status line's state again, with the transport enabled or not as the form now allows. */
+const refresh = () => session.setStatus(session.status);
 
 /** A change that needs a new training: stop the one in progress and redraw from the preview. */
 function configChanged({ data = false } = {}) {
   save();
-  if (status !== "idle") reset();
+  if (session.status !== "idle") reset();
   else markAll();
   updateArith();
   scheduleCode();
@@ -267,14 +204,14 @@ async function loadPreview() {
     return;
   }
   try {
-    const body = await api.post("/api/v1/datasets/preview", { dataset: datasetConfig() });
+    const body = await postJson("/api/v1/datasets/preview", { dataset: datasetConfig() });
     if (token !== previewToken) return;
     preview = body.dataset;
     updateArith();
     markAll();
   } catch (error) {
     if (token !== previewToken) return;
-    ui.status.textContent = t("network.dataset_error", { message: error.message });
+    session.say(t("network.dataset_error", { message: error.message }));
   }
 }
 
@@ -293,7 +230,7 @@ async function fetchCode() {
   const token = ++code.pending;
   ui.codeStatus.textContent = t("network.code.updating");
   try {
-    const body = await api.post("/api/v1/networks/code", networkConfig());
+    const body = await postJson("/api/v1/networks/code", networkConfig());
     if (token !== code.pending) return;
     code.keras = body.keras;
     code.pytorch = body.pytorch;
@@ -347,7 +284,7 @@ function drawProgress() {
   const meta = log.meta;
   const last = log.last();
   if (!meta || !last) {
-    const ipe = preview ? Math.ceil(preview.n_train / state.bs) : 0;
+    const ipe = preview ? Math.ceil(preview.n_train / state.batch_size) : 0;
     ui.progress.textContent = progressLine({ epoch: 0, epochs: state.epochs, iteration: 0, iterations: ipe, loss: null });
     return;
   }
@@ -409,7 +346,7 @@ function drawMetrics() {
     [t("network.m.validation"), r && r.val_loss !== null ? metricText(task, r.val_metrics) : "–"],
     [t("network.m.train_loss"), r ? formatLoss(r.train_loss) : "–"],
     [t("network.m.val_loss"), r ? formatLoss(r.val_loss) : "–"],
-    [t("network.m.lr"), log.count ? formatNumber(log.it.lr[log.count - 1]) : formatNumber(state.hp.lr)],
+    [t("network.m.lr"), log.count ? formatNumber(log.it.lr[log.count - 1]) : formatNumber(state.hyperparameters.lr)],
     [t("network.m.penalty"), r ? `${formatNumber(r.l1_penalty)} / ${formatNumber(r.l2_penalty)}` : "–"],
     [t("network.m.best_epoch"), log.bestEpoch ?? "–"],
   ];
@@ -432,7 +369,7 @@ function frame() {
     if (dirty.progress) drawProgress();
     if (dirty.diagram) drawDiagram();
     if (dirty.decision) drawDecision();
-    if (dirty.curves && (perf.frames % 3 === 0 || status !== "running")) {
+    if (dirty.curves && (perf.frames % 3 === 0 || session.status !== "running")) {
       drawCurves();
       dirty.curves = false;
     }
@@ -450,9 +387,9 @@ function updateArith() {
     ui.arith.textContent = "";
     return;
   }
-  const ipe = Math.ceil(n / state.bs);
+  const ipe = Math.ceil(n / state.batch_size);
   ui.arith.textContent = t(ipe === 1 ? "network.arith_one" : "network.arith", {
-    n, bs: state.bs, ratio: formatNumber(n / state.bs), ipe, epochs: state.epochs, total: ipe * state.epochs,
+    n, bs: state.batch_size, ratio: formatNumber(n / state.batch_size), ipe, epochs: state.epochs, total: ipe * state.epochs,
   });
 }
 
@@ -482,13 +419,13 @@ function renderDatasetPicker() {
     ...[...DATASETS.values()].map((d) => el("option", { value: d.name, text: `${d.title}` })),
     el("option", { value: "upload", text: t("network.upload") }),
   );
-  ui.dataset.value = state.ds;
+  ui.dataset.value = state.dataset;
   showDatasetNote();
 }
 
 function showDatasetNote() {
   const upload = isCsv();
-  const d = DATASETS.get(state.ds);
+  const d = DATASETS.get(state.dataset);
   if (upload) ui.datasetNote.textContent = t("network.upload_note");
   else if (d) ui.datasetNote.textContent = `${d.note} ${t("network.dataset_note", { task: taskName(d.task), n: d.default_n })}`;
   else ui.datasetNote.textContent = "";
@@ -501,7 +438,7 @@ function renderLayers() {
   ui.layers.replaceChildren(
     ...state.layers.map((layer, i) => {
       const units = el("input", { type: "number", min: 1, max: 32, step: 1, value: layer.units, id: `units-${i}`, "aria-label": t("network.layer_units", { n: i + 1 }) });
-      const act = el("select", { id: `act-${i}`, "aria-label": t("network.layer_activation", { n: i + 1 }) }, ...ACTIVATIONS.map((a) => el("option", { value: a, text: a })));
+      const act = el("select", { id: `act-${i}`, "aria-label": t("network.layer_activation", { n: i + 1 }) }, ...activations().map((a) => el("option", { value: a, text: a })));
       act.value = layer.act;
       const remove = el("button", { type: "button", class: "icon", "aria-label": t("network.remove_layer", { n: i + 1 }), title: t("network.remove_layer_title"), text: "✕" });
       units.addEventListener("change", () => {
@@ -525,20 +462,20 @@ function renderLayers() {
     }),
   );
   if (!state.layers.length) ui.layers.append(el("li", { class: "muted small", text: t("network.no_hidden") }));
-  ui.addLayer.disabled = state.layers.length >= MAX_LAYERS;
+  ui.addLayer.disabled = state.layers.length >= (limits()?.max_layers ?? Infinity);
 }
 
 function renderHyperparameters() {
-  const optimizer = OPTIMIZERS.get(state.opt);
-  const values = Object.fromEntries(optimizer.hyperparameters.map((s) => [s.name, state.hp[s.name] ?? s.default]));
-  if (state.hp.lr === undefined) state.hp.lr = values.lr;
+  const optimizer = OPTIMIZERS.get(state.optimizer);
+  const values = Object.fromEntries(optimizer.hyperparameters.map((s) => [s.name, state.hyperparameters[s.name] ?? s.default]));
+  if (state.hyperparameters.lr === undefined) state.hyperparameters.lr = values.lr;
   ui.hp.replaceChildren(
     hyperparameterFields(optimizer, values, (name, value) => {
-      state.hp[name] = value;
+      state.hyperparameters[name] = value;
       save();
       scheduleCode();
-      if ((status === "running" || status === "paused") && client) {
-        client.send({ type: "set", hyperparameters: { [name]: value } });
+      {
+        session.send((client) => client.send({ type: "set", hyperparameters: { [name]: value } }));
         dirty.metrics = true;
       }
     }, "optimizer"),
@@ -548,7 +485,7 @@ function renderHyperparameters() {
 }
 
 function bindEarlyStopping() {
-  const es = state.es;
+  const es = state.early_stopping;
   ui.esOn.checked = es !== null;
   ui.esBox.hidden = es === null;
   const cur = es ?? { monitor: "val_loss", patience: 10, min_delta: 0, restore_best_weights: true };
@@ -572,53 +509,13 @@ function bindEarlyStopping() {
       ui.esBox.hidden = !ui.esOn.checked;
       const next = read();
       if (next === undefined) return;
-      state.es = next;
+      state.early_stopping = next;
       configChanged();
     });
   }
 }
 
-function bindSpeedSlider() {
-  ui.speed.min = "0";
-  ui.speed.max = String(SPEEDS.length - 1);
-  ui.speed.step = "1";
-  ui.speed.value = String(speedIndex(parseSpeed(state.speed)));
-  const show = () => {
-    const s = SPEEDS[Number(ui.speed.value)];
-    ui.speedOut.textContent = s === "max" ? t("common.speed_max_short") : t("network.speed", { n: s });
-    ui.speed.setAttribute("aria-valuetext", ui.speedOut.textContent);
-    return s;
-  };
-  show();
-  ui.speed.addEventListener("input", () => {
-    const s = show();
-    state.speed = String(s);
-    save();
-    if (client && (status === "running" || status === "paused")) client.speed(s);
-  });
-}
-
 // ------------------------------------------------------------------------------------------- CSV upload
-function splitCsvLine(line) {
-  const out = [];
-  let cur = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (ch === '"') {
-      if (quoted && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else quoted = !quoted;
-    } else if (ch === "," && !quoted) {
-      out.push(cur.trim());
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur.trim());
-  return out;
-}
-
 function showCsvError(message, where) {
   ui.csvError.replaceChildren(el("p", { class: "error-msg", text: message }), where ? el("p", { class: "small", text: where }) : null);
   ui.csvError.hidden = false;
@@ -644,14 +541,14 @@ function renderCsvColumns() {
 
 async function validateCsv() {
   csv.ok = false;
-  setStatus(status === "idle" ? "idle" : status);
+  refresh();
   if (!csv.text) return;
   if (!csv.features.length) {
     showCsvError(t("network.csv.pick_feature"));
     return;
   }
   try {
-    const body = await api.post("/api/v1/datasets/preview", { dataset: datasetConfig() });
+    const body = await postJson("/api/v1/datasets/preview", { dataset: datasetConfig() });
     csv.ok = true;
     csv.summary = body.dataset;
     preview = body.dataset;
@@ -666,8 +563,8 @@ async function validateCsv() {
     const loc = error.detail?.loc?.filter((p) => p !== "body").join(".");
     showCsvError(error.message, loc ? t("network.csv.where", { loc }) : null);
   }
-  if (status !== "idle") reset();
-  setStatus(status);
+  if (session.status !== "idle") reset();
+  refresh();
   markAll();
   updateArith();
   scheduleCode();
@@ -677,11 +574,12 @@ async function readCsvFile() {
   const file = ui.csvFile.files?.[0];
   if (!file) return;
   csv.name = file.name;
-  if (file.size > 256 * 1024) {
+  const maxBytes = limits()?.max_upload_bytes ?? Infinity; // the server refuses a larger one anyway
+  if (file.size > maxBytes) {
     csv.text = null;
     csv.ok = false;
     showCsvError(t("network.csv.too_big", { name: file.name, size: (file.size / 1024).toFixed(0) }));
-    setStatus(status);
+    refresh();
     return;
   }
   csv.text = await file.text();
@@ -692,7 +590,7 @@ async function readCsvFile() {
     showCsvError(t("network.csv.header"), t("network.csv.row1"));
     ui.csvTarget.replaceChildren();
     ui.csvFeatures.replaceChildren(el("legend", { text: t("network.csv_features") }));
-    setStatus(status);
+    refresh();
     return;
   }
   csv.target = csv.columns[csv.columns.length - 1];
@@ -707,16 +605,16 @@ function init() {
   ui.rows.value = state.n === null ? "" : String(state.n);
   bindNumber(ui.rows, "n", { int: true, data: true });
   bindNumber(ui.noise, "noise", { data: true });
-  bindNumber(ui.val, "val", { data: true });
-  bindNumber(ui.batch, "bs", { int: true });
+  bindNumber(ui.val, "val_fraction", { data: true });
+  bindNumber(ui.batch, "batch_size", { int: true });
   bindNumber(ui.epochs, "epochs", { int: true });
   bindNumber(ui.l1, "l1");
   bindNumber(ui.l2, "l2");
-  bindNumber(ui.dropout, "drop");
+  bindNumber(ui.dropout, "dropout");
   ui.dataset.addEventListener("change", () => {
-    if (!isCsv()) state.ds = ui.dataset.value;
+    if (!isCsv()) state.dataset = ui.dataset.value;
     showDatasetNote();
-    setStatus(status);
+    refresh();
     configChanged({ data: true });
   });
   ui.csvFile.addEventListener("change", readCsvFile);
@@ -728,34 +626,24 @@ function init() {
   });
   renderLayers();
   ui.addLayer.addEventListener("click", () => {
-    if (state.layers.length >= MAX_LAYERS) return;
+    if (state.layers.length >= (limits()?.max_layers ?? Infinity)) return;
     const prev = state.layers[state.layers.length - 1];
     state.layers.push({ units: prev?.units ?? 8, act: prev?.act ?? "relu" });
     renderLayers();
     configChanged();
   });
   ui.optimizer.replaceChildren(...[...OPTIMIZERS.values()].map((o) => el("option", { value: o.name, text: o.title })));
-  ui.optimizer.value = state.opt;
+  ui.optimizer.value = state.optimizer;
   renderHyperparameters();
   ui.optimizer.addEventListener("change", () => {
-    const lr = state.hp.lr;
-    state.opt = ui.optimizer.value;
-    state.hp = { lr };
+    const lr = state.hyperparameters.lr;
+    state.optimizer = ui.optimizer.value;
+    state.hyperparameters = { lr };
     renderHyperparameters();
     configChanged();
   });
   bindEarlyStopping();
-  bindSpeedSlider();
-  ui.play.addEventListener("click", play);
-  ui.step.addEventListener("click", stepOnce);
-  ui.reset.addEventListener("click", reset);
-  bindShortcuts({ toggle: play, step: stepOnce });
-  ui.copy.addEventListener("click", async () => {
-    const url = shareUrl(SCHEMA, state);
-    ui.link.value = url;
-    ui.link.hidden = false;
-    if (!(await copyText(url, ui.copy, t("common.link_copied")))) ui.link.select();
-  });
+  ui.copy.addEventListener("click", () => copyLink(shareUrl(SCHEMA, state), ui.copy, ui.link));
   ui.tabKeras.addEventListener("click", () => selectTab("keras"));
   ui.tabTorch.addEventListener("click", () => selectTab("pytorch"));
   for (const tab of [ui.tabKeras, ui.tabTorch]) {
@@ -771,13 +659,10 @@ function init() {
     const keras = ui.tabKeras.getAttribute("aria-selected") === "true";
     copyText(keras ? code.keras : code.pytorch, ui.copyCode);
   });
-  setStatus("idle");
   updateArith();
   loadPreview();
   scheduleCode();
-  connect()
-    .then(() => embed.ready())
-    .catch(() => {});
+  session.open();
   requestAnimationFrame(frame);
 }
 
@@ -785,42 +670,29 @@ function init() {
 /** A host's gdp:set: the optimizer's hyperparameters, live when a training is in progress. */
 async function setFromHost(run, hyperparameters) {
   if (run && run !== "network") throw new Error(`no run ${run}; this view has one run, "network"`);
-  const optimizer = OPTIMIZERS.get(state.opt);
+  const optimizer = OPTIMIZERS.get(state.optimizer);
   const known = new Set(optimizer.hyperparameters.map((h) => h.name));
   const changes = {};
   for (const [name, value] of Object.entries(hyperparameters)) {
     if (!known.has(name)) throw new Error(`${optimizer.name} has no hyperparameter ${name}`);
     changes[name] = value;
   }
-  Object.assign(state.hp, changes);
+  Object.assign(state.hyperparameters, changes);
   save();
   renderHyperparameters();
   scheduleCode();
-  if ((status === "running" || status === "paused") && client) client.send({ type: "set", hyperparameters: changes });
+  session.send((client) => client.send({ type: "set", hyperparameters: changes }));
   dirty.metrics = true;
 }
-
-const embed = registerView(
-  "network",
-  {
-    play: () => (status === "running" ? undefined : play()),
-    pause: () => (status === "running" ? play() : undefined),
-    step: stepOnce,
-    reset,
-    set: setFromHost,
-  },
-  { query: () => encodeState(SCHEMA, state), height: 1400 },
-);
 
 init();
 
 // Read-only test hook: a fresh snapshot on every read.
-Object.defineProperty(window, "__network", {
-  get() {
+exposeHook("network", () => {
     const last = log.last();
     const dropped = [...ui.diagram.querySelectorAll("circle.neuron.dropped")].map((c) => `${c.dataset.layer}:${c.dataset.unit}`);
     return Object.freeze({
-      status,
+      status: session.status,
       started: Boolean(log.meta),
       iterationsPerEpoch: log.meta?.iterations_per_epoch ?? null,
       epochsTotal: log.meta?.epochs ?? null,
@@ -848,9 +720,8 @@ Object.defineProperty(window, "__network", {
       csvOk: csv.ok,
       previewRows: preview?.n_train ?? null,
       frames: perf.frames,
-      stateAcks: acks.count,
-      serverPaused: acks.paused,
+      stateAcks: session.acks,
+      serverPaused: session.serverPaused,
       config: networkConfig(),
-    });
-  },
+  });
 });

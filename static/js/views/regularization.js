@@ -8,12 +8,11 @@
 // nothing to hold or advance and answer gdp:error. set(run, {lam: 0.01, lam2: 1.5}): λ of the networks (the
 // nearest rung of the λ ladder) and of the two-weight model, then recompute. When a computation is complete:
 // gdp:event {run: "l1" | "l2", event: "done"} and gdp:done.
-/* global Plotly */
-import { api, embeddedRegistry } from "../client.js";
+import { embeddedRegistry, surfaceGrid, postJson } from "../client.js";
 import { registerView } from "../embed.js";
-import { plotlyLocale, t } from "../i18n.js";
+import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { ContourWithOverlay, PALETTE, formatNumber } from "../plot.js";
+import { ContourWithOverlay, PALETTE } from "../plot.js";
 import { el } from "../controls.js";
 import { copyLink } from "../share.js";
 
@@ -89,7 +88,7 @@ async function trained(kind, lam) {
   if (!cache.has(key)) {
     cache.set(
       key,
-      api.networkTrace(networkConfig(kind, lam)).then((trace) => {
+      postJson("/api/v1/traces/network", networkConfig(kind, lam)).then((trace) => {
         const weights = finalWeights(trace);
         const near = weights.filter((w) => Math.abs(w) < NEAR_ZERO).length;
         const last = trace.epochs[trace.epochs.length - 1];
@@ -223,7 +222,7 @@ function runConfig(expression) {
 }
 
 async function loadTwoWeights() {
-  const surface = await api.surface("custom", { grid: 120, expression: LOSS2, view: VIEW2 });
+  const surface = await surfaceGrid("custom", { grid: 120, expression: LOSS2, view: VIEW2 });
   surface.minima = [LOSS2_MIN];
   grid2 = surface.grid;
   await contour.drawSurface(surface);
@@ -244,8 +243,8 @@ async function solveTwoWeights() {
   const mine = ++twoToken;
   const lam = state.lam2;
   const [l1, l2] = await Promise.all([
-    api.trace(runConfig(`${LOSS2} + ${lam}*(abs(x) + abs(y))`)),
-    api.trace(runConfig(`${LOSS2} + ${lam}*(x**2 + y**2)`)),
+    postJson("/api/v1/traces", runConfig(`${LOSS2} + ${lam}*(abs(x) + abs(y))`)),
+    postJson("/api/v1/traces", runConfig(`${LOSS2} + ${lam}*(x**2 + y**2)`)),
   ]);
   if (mine !== twoToken) return;
   const path = (trace) => ({ x: trace.runs[0].trace.x, y: trace.runs[0].trace.y });

@@ -1,8 +1,11 @@
 // The learning-rate sweep view: one optimizer at N log-spaced learning rates on one surface, streamed live as one
 // race; small multiples (contour drawn once + a path overlay), final loss vs learning rate, and a results table.
 
-import { StreamClient, api, embeddedRegistry } from "../client.js";
+import { StreamClient, embeddedRegistry, surfaceGrid } from "../client.js";
 import { registerView } from "../embed.js";
+import { learningRates } from "../rates.js";
+import { el } from "../controls.js";
+import { colorOf, thin } from "../plot.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 
@@ -26,7 +29,6 @@ const SCHEMA = {
 const state = readState(SCHEMA);
 
 // Okabe–Ito, cycled over the learning rates (low → high).
-const PALETTE = ["#0072B2", "#56B4E9", "#009E73", "#E69F00", "#CC79A7", "#D55E00", "#000000", "#999999"];
 const DIVERGED = "#D55E00";
 const REASON_TEXT = {
   converged: t("end.converged"), max_steps: t("sweep.end.max_steps"), diverged: t("end.diverged"), stopped: t("end.stopped"),
@@ -35,13 +37,6 @@ const REASON_TEXT = {
 const $ = (id) => document.getElementById(id);
 const fmt = (v, digits = 3) => formatNumber(v, { digits, big: 1e4, expDigits: digits - 1, plus: false });
 const lrListText = (lrs) => t("sweep.lr_list", { n: lrs.length, list: lrs.map((v) => fmt(v)).join(t("common.list_sep")) });
-
-/** N learning rates from lo to hi, evenly spaced on a log scale, 3 significant digits. */
-function learningRates(n, lo, hi) {
-  const a = Math.log10(lo);
-  const b = Math.log10(hi);
-  return Array.from({ length: n }, (_, i) => Number((10 ** (a + ((b - a) * i) / Math.max(n - 1, 1))).toPrecision(3)));
-}
 
 // ---- the sweep in progress --------------------------------------------------------------------------------
 let sweep = null; // {runs: [{id, lr, color}], data: {id: {x, y, loss, step}}, ended: {id: event}, surface, done}
@@ -59,8 +54,8 @@ function optimizerSpec(name = state.optimizer) {
 }
 
 function buildForm() {
-  $("optimizer").innerHTML = optimizers.map((o) => `<option value="${o.name}">${o.title} (${o.name})</option>`).join("");
-  $("surface").innerHTML = surfaces.map((s) => `<option value="${s.name}">${s.title}</option>`).join("");
+  $("optimizer").replaceChildren(...optimizers.map((o) => el("option", { value: o.name, text: `${o.title} (${o.name})` })));
+  $("surface").replaceChildren(...surfaces.map((s) => el("option", { value: s.name, text: s.title })));
   $("optimizer").value = state.optimizer;
   $("surface").value = state.surface;
   $("n").value = state.n;
@@ -193,20 +188,20 @@ function contourTrace(grid) {
 
 async function buildMultiples(lrs) {
   const container = $("multiples");
-  container.innerHTML = "";
-  const surfaceInfo = await api.surface(state.surface, { grid: 70 });
+  container.replaceChildren();
+  const surfaceInfo = await surfaceGrid(state.surface, { grid: 70 });
   const view = surfaceInfo.view;
   const contour = contourTrace(surfaceInfo.grid);
   const minima = surfaceInfo.minima ?? [];
   sweep.surface = surfaceInfo;
   sweep.runs.forEach((run, i) => {
-    const panel = document.createElement("article");
-    panel.className = "multiple card";
-    panel.dataset.run = run.id;
+    const panel = el(
+      "article",
+      { class: "multiple card", dataset: { run: run.id } },
+      el("h3", {}, el("span", { class: "lr", text: `lr = ${fmt(lrs[i])}` }), el("span", { class: "badge", dataset: { field: "badge" }, text: t("common.running") })),
+      el("div", { class: "stacked", role: "img", "aria-label": t("sweep.path_label", { lr: fmt(lrs[i]) }) }, el("div", { class: "base" }), el("div", { class: "overlay" })),
+    );
     panel.style.setProperty("--c", run.color);
-    panel.innerHTML = `<h3><span class="lr">lr = ${fmt(lrs[i])}</span><span class="badge" data-field="badge">${t("common.running")}</span></h3>
-      <div class="stacked" role="img" aria-label="${t("sweep.path_label", { lr: fmt(lrs[i]) })}">
-        <div class="base"></div><div class="overlay"></div></div>`;
     container.appendChild(panel);
     run.panel = panel;
     run.overlay = panel.querySelector(".overlay");
@@ -222,25 +217,9 @@ async function buildMultiples(lrs) {
   });
 }
 
-/** A thinned copy of a path: at most `cap` points, the newest 400 in full. */
-function thin(xs, ys, cap = 1500) {
-  const n = xs.length;
-  if (n <= cap) return [xs, ys];
-  const keep = 400;
-  const head = n - keep;
-  const stride = Math.ceil(head / (cap - keep));
-  const tx = [];
-  const ty = [];
-  for (let i = 0; i < head; i += stride) {
-    tx.push(xs[i]);
-    ty.push(ys[i]);
-  }
-  return [tx.concat(xs.slice(head)), ty.concat(ys.slice(head))];
-}
-
 function overlayTraces(run) {
   const d = sweep.data[run.id];
-  const [x, y] = thin(d.x, d.y);
+  const { x, y } = thin(d.x, d.y, 1500, 400);
   const n = d.x.length;
   const end = sweep.ended[run.id];
   const diverged = end?.reason === "diverged";
@@ -348,11 +327,16 @@ function renderTable() {
     const reason = e ? REASON_TEXT[e.reason] ?? e.reason : t("common.running_ellipsis");
     const steps = e ? e.summary?.steps_taken ?? e.step : Math.max(d.x.length - 1, 0);
     const loss = e ? e.summary?.final_loss : d.loss[d.loss.length - 1];
-    return `<tr data-run="${run.id}" class="${isBest ? "best" : ""}">
-      <td>${fmt(run.lr)}${isBest ? ` ★ ${t("sweep.best")}` : ""}</td>
-      <td class="${e?.reason ?? ""}">${reason}</td><td>${steps}</td><td>${e?.reason === "diverged" ? `∞ (${REASON_TEXT.diverged})` : fmt(loss)}</td></tr>`;
+    return el(
+      "tr",
+      { dataset: { run: run.id }, class: isBest ? "best" : "" },
+      el("td", { text: `${fmt(run.lr)}${isBest ? ` ★ ${t("sweep.best")}` : ""}` }),
+      el("td", { class: e?.reason ?? "", text: reason }),
+      el("td", { text: String(steps) }),
+      el("td", { text: e?.reason === "diverged" ? `∞ (${REASON_TEXT.diverged})` : fmt(loss) }),
+    );
   });
-  $("results").querySelector("tbody").innerHTML = rows.join("");
+  $("results").querySelector("tbody").replaceChildren(...rows);
   for (const run of sweep.runs) run.panel?.classList.toggle("best", Boolean(best && best.id === run.id));
   if (best) {
     const how = best.event === "converged" ? t("sweep.how.converged", { n: best.steps }) : t("sweep.how.loss", { loss: fmt(best.loss) });
@@ -416,7 +400,7 @@ async function runSweep() {
   showLearningRates();
   const { body, lrs } = config();
   sweep = {
-    runs: lrs.map((lr, i) => ({ id: `lr${i}`, lr, color: PALETTE[i % PALETTE.length] })),
+    runs: lrs.map((lr, i) => ({ id: `lr${i}`, lr, color: colorOf(i) })),
     data: Object.fromEntries(lrs.map((_, i) => [`lr${i}`, { x: [], y: [], loss: [], step: [] }])),
     ended: {},
     done: false,

@@ -1,0 +1,89 @@
+// JSDoc types of the stream protocol v1 (docs/protocol.md, docs/networks.md), for tsc --checkJs.
+// Type declarations only: nothing here runs.
+
+export interface Limits {
+  max_steps: number;
+  max_runs: number;
+  max_message_bytes: number;
+  max_commands_per_second: number;
+  max_speed: number;
+  idle_timeout_s: number;
+  /** Activation names a network config may use. */
+  activations: string[];
+  /** Hidden layers of a network config. */
+  max_layers: number;
+  /** Units of one hidden layer. */
+  max_units: number;
+  /** Bytes of an uploaded CSV. */
+  max_upload_bytes: number;
+}
+
+export interface Hello {
+  type: "hello";
+  version: number;
+  limits: Limits;
+  commands: string[];
+}
+
+export interface StartedRun {
+  id: string;
+  optimizer: string;
+  hyperparameters: Record<string, unknown>;
+  schedule?: unknown;
+  clip_norm?: number | null;
+  clip_value?: number | null;
+  start?: [number, number];
+}
+
+export interface Started {
+  type: "started";
+  seq: number;
+  kind?: "surface" | "network";
+  runs: StartedRun[];
+  /** The names of the columns of every `steps` frame of this descent. */
+  columns: string[];
+  steps: number;
+  speed: number | "max";
+  paused: boolean;
+  surface?: Record<string, unknown>;
+}
+
+export interface StepsFrame {
+  type?: "steps";
+  seq?: number;
+  /** run id -> column name -> values of the steps that arrived. */
+  runs: Record<string, Record<string, any[]>>;
+}
+
+export interface RunEvent {
+  type?: "event";
+  seq?: number;
+  run: string;
+  reason: "converged" | "diverged" | "max_steps" | "stopped" | "early_stop" | "done" | string;
+  step?: number;
+  detail?: string;
+  summary?: Record<string, any>;
+}
+
+export interface StateMessage {
+  type: "state";
+  seq: number;
+  paused: boolean;
+  speed: number | "max";
+}
+
+export interface ErrorMessage {
+  type: "error";
+  code: string;
+  message: string;
+  field: string | null;
+  ref: number | null;
+}
+
+export interface Done {
+  type: "done";
+  seq: number;
+  summary?: Record<string, any>;
+}
+
+export type ServerMessage = Hello | Started | StepsFrame | RunEvent | StateMessage | ErrorMessage | Done;

@@ -1,0 +1,231 @@
+// @ts-check
+// The data of live runs, decoded from the stream's messages: RunStore for descents (`steps` frames decoded
+// by the `started.columns` the server sends) and TrainingLog for one network training (docs/networks.md).
+// No DOM and no drawing here: what arrived, in full; drawing decides what to show.
+
+/** @typedef {import("./protocol").Started} Started */
+/** @typedef {import("./protocol").StepsFrame} StepsFrame */
+/** @typedef {import("./protocol").RunEvent} RunEvent */
+
+/**
+ * @typedef {object} RunData
+ * @property {string} id
+ * @property {string} optimizer
+ * @property {Record<string, unknown>} hyperparameters
+ * @property {Record<string, any[]>} cols    one array per column of `started.columns`
+ * @property {{reason: string, step: number, detail: string} | null} end
+ * @property {Record<string, any> | null} summary
+ * @property {string} [color]
+ */
+
+const EMPTY = Object.freeze([]);
+
+/**
+ * Append one run's columns of a `steps` frame to `target` (column name -> array), for the named columns
+ * only; returns how many rows arrived. A column missing from the frame adds nothing.
+ * @param {Record<string, any[]>} target
+ * @param {Record<string, any[]>} frame
+ * @param {readonly string[]} columns
+ */
+export function appendColumns(target, frame, columns) {
+  let rows = 0;
+  for (const c of columns) {
+    const values = frame[c];
+    if (!values) continue;
+    const into = (target[c] ??= []);
+    for (let i = 0; i < values.length; i++) into.push(values[i]);
+    rows = Math.max(rows, values.length);
+  }
+  return rows;
+}
+
+/** The runs of one descent: created by `started` (and `run_added`), filled by `steps`, ended by `event`. */
+export class RunStore {
+  constructor() {
+    /** @type {string[]} */
+    this.columns = [];
+    /** @type {Map<string, RunData>} */
+    this.runs = new Map();
+  }
+
+  /** A run with no steps yet (also for runs drawn before their descent starts). */
+  blank(/** @type {{id: string, optimizer: string, hyperparameters?: object}} */ run, extra = {}) {
+    const cols = Object.fromEntries(this.columns.map((c) => [c, []]));
+    return { id: run.id, optimizer: run.optimizer, hyperparameters: { ...(run.hyperparameters ?? {}) }, cols, end: null, summary: null, ...extra };
+  }
+
+  /** A new descent: forget the old runs, take the columns the server names. */
+  start(/** @type {Started} */ started, /** @type {(run: any) => object} */ extra = () => ({})) {
+    this.columns = [...started.columns];
+    this.runs.clear();
+    for (const run of started.runs) this.add(run, extra(run));
+  }
+
+  add(/** @type {{id: string, optimizer: string, hyperparameters?: object}} */ run, extra = {}) {
+    const data = this.blank(run, extra);
+    this.runs.set(run.id, data);
+    return data;
+  }
+
+  /**
+   * Decode a `steps` frame; returns [run id, latest step] of every run it moved. Runs removed locally are
+   * skipped (their last steps may still be on the way).
+   * @param {StepsFrame} frame
+   * @returns {Array<[string, number]>}
+   */
+  append(frame) {
+    /** @type {Array<[string, number]>} */
+    const moved = [];
+    for (const [id, cols] of Object.entries(frame.runs)) {
+      const run = this.runs.get(id);
+      if (!run) continue;
+      appendColumns(run.cols, cols, this.columns);
+      const steps = run.cols.step ?? EMPTY;
+      if (steps.length) moved.push([id, steps[steps.length - 1]]);
+    }
+    return moved;
+  }
+
+  /** How a run ended (`event`); returns the run, or undefined when it is not (or no longer) here. */
+  end(/** @type {RunEvent} */ msg) {
+    const run = this.runs.get(msg.run);
+    if (run) {
+      run.end = { reason: msg.reason, step: msg.step, detail: msg.detail };
+      run.summary = msg.summary ?? null;
+    }
+    return run;
+  }
+
+  get(/** @type {string} */ id) {
+    return this.runs.get(id);
+  }
+
+  delete(/** @type {string} */ id) {
+    this.runs.delete(id);
+  }
+
+  clear() {
+    this.runs.clear();
+  }
+
+  keys() {
+    return this.runs.keys();
+  }
+
+  values() {
+    return this.runs.values();
+  }
+}
+
+/** A run's column (an empty one when the run has not seen that column yet). */
+export const column = (/** @type {RunData} */ run, /** @type {string} */ name) => run.cols[name] ?? EMPTY;
+
+/** Columns of an `iterations` message that every log has from the start (the rest appear as they come). */
+const IT_COLUMNS = ["epoch", "iteration", "global_step", "batch_loss", "lr", "batch", "masks"];
+
+/** One network training's messages gathered into arrays (full data; drawing decides what to show). */
+export class TrainingLog {
+  constructor() {
+    this.reset();
+  }
+
+  reset() {
+    /** @type {any} */
+    this.meta = null;
+    /** @type {Record<string, any[]>} */
+    this.it = Object.fromEntries(IT_COLUMNS.map((c) => [c, []]));
+    /** @type {any[]} */
+    this.ep = [];
+    /** @type {any} */
+    this.weights = null;
+    this.weightsEpoch = 0;
+    /** @type {any} */
+    this.grid = null;
+    this.gridEpoch = 0;
+    /** @type {any} */
+    this.masks = null;
+    /** @type {any} */
+    this.end = null;
+    /** @type {any} */
+    this.summary = null;
+  }
+
+  started(/** @type {any} */ msg) {
+    this.reset();
+    this.meta = msg;
+  }
+
+  /** Append an `iterations` message's columns (whatever columns it carries). */
+  iterations(/** @type {Record<string, any[]>} */ columns) {
+    appendColumns(this.it, columns, Object.keys(columns));
+    const masks = columns.masks;
+    if (masks?.length) this.masks = masks[masks.length - 1];
+  }
+
+  epochs(/** @type {any[]} */ records) {
+    for (const r of records) {
+      this.ep.push(r);
+      if (r.weights) {
+        this.weights = r.weights;
+        this.weightsEpoch = r.epoch;
+      }
+      if (r.decision_grid) {
+        this.grid = r.decision_grid;
+        this.gridEpoch = r.epoch;
+      }
+    }
+  }
+
+  event(/** @type {any} */ msg) {
+    this.end = msg;
+  }
+
+  done(/** @type {any} */ msg) {
+    this.summary = msg.summary ?? null;
+  }
+
+  get bestEpoch() {
+    return this.end?.best_epoch ?? this.summary?.best_epoch ?? null;
+  }
+
+  get stopEpoch() {
+    return this.end?.reason === "early_stop" ? this.end.epoch : null;
+  }
+
+  get count() {
+    return this.it.global_step.length;
+  }
+
+  last() {
+    const n = this.count;
+    if (!n) return null;
+    return Object.fromEntries(IT_COLUMNS.map((c) => [c, this.it[c][n - 1]]));
+  }
+
+  /** The Keras "loss" of the epoch in progress: the size-weighted mean of its batch losses so far. */
+  runningLoss() {
+    const n = this.count;
+    if (!n) return null;
+    const epoch = this.it.epoch[n - 1];
+    let sum = 0;
+    let rows = 0;
+    for (let i = n - 1; i >= 0 && this.it.epoch[i] === epoch; i--) {
+      const size = this.it.batch[i]?.length ?? 1;
+      sum += this.it.batch_loss[i] * size;
+      rows += size;
+    }
+    return rows ? sum / rows : null;
+  }
+
+  /** A whole REST trace (POST /api/v1/traces/network) as a log. */
+  static fromTrace(/** @type {any} */ trace) {
+    const log = new TrainingLog();
+    const { iterations, epochs, end, summary, ...meta } = trace;
+    log.started({ type: "started", ...meta });
+    if (iterations) log.iterations(iterations);
+    if (epochs) log.epochs(epochs);
+    if (end) log.event(end);
+    if (summary) log.summary = summary;
+    return log;
+  }
+}

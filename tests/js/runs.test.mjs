@@ -1,0 +1,89 @@
+// RunStore and TrainingLog (static/js/runs.js): frames decoded by the columns the server names.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { RunStore, TrainingLog, appendColumns, column } from "../../static/js/runs.js";
+
+const started = (columns) => ({
+  type: "started",
+  seq: 1,
+  columns,
+  runs: [
+    { id: "sgd", optimizer: "sgd", hyperparameters: { lr: 0.1 } },
+    { id: "adam", optimizer: "adam", hyperparameters: { lr: 0.01 } },
+  ],
+  steps: 10,
+  speed: 30,
+  paused: false,
+});
+
+test("a steps frame is decoded by started.columns, not by a list of our own", () => {
+  const store = new RunStore();
+  store.start(started(["step", "x", "loss", "brand_new"]));
+  const moved = store.append({ type: "steps", seq: 1, runs: { sgd: { step: [0, 1], x: [1, 0.5], loss: [1, 0.25], brand_new: [7, 8], unknown: [1, 2] } } });
+  assert.deepEqual(moved, [["sgd", 1]]);
+  const sgd = store.get("sgd");
+  assert.deepEqual(sgd.cols, { step: [0, 1], x: [1, 0.5], loss: [1, 0.25], brand_new: [7, 8] });
+  assert.deepEqual(store.get("adam").cols.step, [], "a run that did not move has empty columns");
+});
+
+test("frames append in order; runs removed locally are skipped", () => {
+  const store = new RunStore();
+  store.start(started(["step", "x"]));
+  store.append({ runs: { sgd: { step: [0], x: [1] }, adam: { step: [0], x: [2] } } });
+  store.delete("adam");
+  assert.deepEqual(store.append({ runs: { sgd: { step: [1], x: [0.5] }, adam: { step: [1], x: [1] } } }), [["sgd", 1]]);
+  assert.deepEqual(store.get("sgd").cols.x, [1, 0.5]);
+  assert.equal(store.get("adam"), undefined);
+});
+
+test("a new started forgets the old runs and takes its columns", () => {
+  const store = new RunStore();
+  store.start(started(["step", "x"]));
+  store.append({ runs: { sgd: { step: [0], x: [1] } } });
+  store.start(started(["step", "y"]), (run) => ({ color: run.id === "sgd" ? "blue" : "red" }));
+  assert.deepEqual(store.get("sgd").cols, { step: [], y: [] });
+  assert.equal(store.get("adam").color, "red");
+});
+
+test("an event records how a run ended", () => {
+  const store = new RunStore();
+  store.start(started(["step"]));
+  store.end({ type: "event", seq: 1, run: "sgd", reason: "converged", step: 4, detail: "small gradient", summary: { final_loss: 0 } });
+  assert.deepEqual(store.get("sgd").end, { reason: "converged", step: 4, detail: "small gradient" });
+  assert.deepEqual(store.get("sgd").summary, { final_loss: 0 });
+  assert.equal(store.end({ run: "gone", reason: "diverged" }), undefined);
+});
+
+test("a blank run before any start reads as empty columns", () => {
+  const run = new RunStore().blank({ id: "sgd", optimizer: "sgd" });
+  assert.deepEqual(column(run, "step"), []);
+});
+
+test("appendColumns counts the rows that arrived", () => {
+  const target = {};
+  assert.equal(appendColumns(target, { a: [1, 2, 3], b: [4, 5, 6] }, ["a"]), 3);
+  assert.deepEqual(target, { a: [1, 2, 3] });
+});
+
+test("TrainingLog gathers iterations, epochs and the end of a training", () => {
+  const log = new TrainingLog();
+  log.started({ type: "started", epochs: 2, iterations_per_epoch: 2 });
+  log.iterations({ epoch: [1, 1], iteration: [1, 2], global_step: [1, 2], batch_loss: [1, 0.5], lr: [0.1, 0.1], batch: [[0, 1], [2]], masks: [null, null] });
+  assert.equal(log.count, 2);
+  assert.deepEqual(log.last(), { epoch: 1, iteration: 2, global_step: 2, batch_loss: 0.5, lr: 0.1, batch: [2], masks: null });
+  assert.equal(log.runningLoss(), (1 * 2 + 0.5 * 1) / 3);
+  log.epochs([{ epoch: 1, train_loss: 0.8, weights: [[1]], decision_grid: { z: [] } }]);
+  assert.deepEqual(log.weights, [[1]]);
+  assert.equal(log.gridEpoch, 1);
+  log.event({ reason: "early_stop", epoch: 2, best_epoch: 1 });
+  assert.equal(log.bestEpoch, 1);
+  assert.equal(log.stopEpoch, 2);
+});
+
+test("TrainingLog.fromTrace reads a whole REST trace", () => {
+  const log = TrainingLog.fromTrace({ epochs: [{ epoch: 1 }], iterations: { epoch: [1], iteration: [1], global_step: [1], batch_loss: [0.3], lr: [0.1], batch: [[0]], masks: [null] }, summary: { best_epoch: 1 } });
+  assert.equal(log.count, 1);
+  assert.equal(log.ep.length, 1);
+  assert.equal(log.bestEpoch, 1);
+});
