@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from fastapi_offline import FastAPIOffline
 
 from app import __version__, i18n
 from app.config import STATIC_DIR, TEMPLATES_DIR, get_settings
 from app.ml.errors import ConfigError
+from app.web.assets import EXTRA_FILES, AssetIndex, Assets, DynamicGZip
+from app.web.assets import install as install_assets
 from app.web.cache import TraceCache
 from app.web.errors import InputError, handle_config_error, handle_input_error, handle_validation_error
 from app.web.routes import api, networks, pages, stream
@@ -27,6 +28,8 @@ def create_app() -> FastAPI:
     )
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     i18n.install(app.state.templates)
+    assets = AssetIndex(STATIC_DIR, EXTRA_FILES)  # /static/<build>/… URLs, immutable and gzipped
+    install_assets(app.state.templates, assets)
     app.add_exception_handler(ConfigError, handle_config_error)
     app.add_exception_handler(InputError, handle_input_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
@@ -37,9 +40,10 @@ def create_app() -> FastAPI:
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=["*"]
     )
+    app.add_middleware(DynamicGZip)  # pages and API; skips /static, /healthz and WebSockets
     app.include_router(api.router)
     app.include_router(networks.router)
     app.include_router(stream.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.mount("/static", Assets(assets), name="static")
     return app
