@@ -164,11 +164,10 @@ GZIP_CACHE = _GzipCache()  # process-wide: every app built in this process share
 
 
 def accepts_gzip(header: str) -> bool:
-    """Whether an Accept-Encoding value allows gzip (``gzip``, ``x-gzip`` or ``*``, with q > 0)."""
+    """Whether an Accept-Encoding value allows gzip: ``gzip``/``x-gzip`` with q > 0, else ``*`` with q > 0."""
+    quality: dict[str, float] = {}
     for part in header.lower().split(","):
         coding, _, params = part.strip().partition(";")
-        if coding.strip() not in ("gzip", "x-gzip", "*"):
-            continue
         q = 1.0
         for param in params.split(";"):
             name, _, value = param.strip().partition("=")
@@ -177,7 +176,10 @@ def accepts_gzip(header: str) -> bool:
                     q = float(value)
                 except ValueError:
                     q = 0.0
-        return q > 0
+        quality[coding.strip()] = q
+    for coding in ("gzip", "x-gzip", "*"):
+        if coding in quality:
+            return quality[coding] > 0
     return False
 
 

@@ -139,6 +139,7 @@ def test_accept_encoding_parsing() -> None:
     assert accepts_gzip("gzip, deflate, br") and accepts_gzip("br;q=1.0, gzip;q=0.8") and accepts_gzip("*")
     assert not accepts_gzip("") and not accepts_gzip("identity") and not accepts_gzip("gzip;q=0")
     assert not accepts_gzip("br, deflate") and not accepts_gzip("gzip;q=bogus")
+    assert accepts_gzip("*;q=0, gzip") and not accepts_gzip("gzip;q=0, *")
 
 
 CHECKED: dict[str, set[str]] = {}  # asset URL -> what it imports, each fetched once per run
