@@ -10,7 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
@@ -18,6 +17,8 @@ from starlette.exceptions import HTTPException
 from app import __version__, i18n
 from app.config import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
 from app.ml.errors import ConfigError
+from app.web.assets import EXTRA_FILES, AssetIndex, Assets, DynamicGZip
+from app.web.assets import install as install_assets
 from app.web.bodies import BodyLimit, add_body_schemas
 from app.web.cache import TraceCache
 from app.web.compute import Busy, ComputePool
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     i18n.install(app.state.templates)
+    assets = AssetIndex(STATIC_DIR, EXTRA_FILES)  # /static/<build>/… URLs, immutable and gzipped
+    install_assets(app.state.templates, assets)
     app.add_exception_handler(ConfigError, handle_config_error)
     app.add_exception_handler(InputError, handle_input_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
@@ -66,11 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=["*"]
     )
+    app.add_middleware(DynamicGZip)  # pages and API; skips /static, /healthz and WebSockets
     app.include_router(api.router)
     app.include_router(networks.router)
     app.include_router(stream.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.mount("/static", Assets(assets), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _document_bodies(app)
     return app

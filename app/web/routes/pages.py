@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import plotly
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
@@ -19,7 +17,6 @@ from app.web import serialize
 from app.web.routes.networks import list_datasets
 
 router = APIRouter(include_in_schema=False)
-PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 VIEWS = {
     "playground": ("playground.html", "Surface playground"),
@@ -108,14 +105,6 @@ def registry_json(lang: str) -> str:
     """The registry for the page to read at load (no extra round trip)."""
     # Escape "</" so no registry text can close the <script type="application/json"> element.
     return serialize.dumps(registry(lang)).decode().replace("</", "<\\/")
-
-
-@router.get("/static/vendor/plotly.min.js")
-def plotly_js() -> FileResponse:
-    """Plotly.js from the plotly package itself: no CDN, so a classroom works offline."""
-    return FileResponse(
-        PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
-    )
 
 
 @router.get("/healthz")
