@@ -31,7 +31,8 @@ from pathlib import Path
 
 import websockets
 
-from benchmarks.stream import STEPS_PREFIX, _config, _open, _pct, server
+from benchmarks.adversarial import _served
+from benchmarks.stream import STEPS_PREFIX, _config, _open, _pct
 from tests.web.live import Prober, free_port, stop_process, summary, wait_port
 
 Row = tuple[str, str, str]
@@ -211,9 +212,9 @@ def run_clients(url: str, pid: int, clients: int, seconds: float) -> Result:
 def capacity_rows(quick: bool) -> list[Row]:
     clients, seconds = 200, 5.0 if quick else 15.0
     load_start = os.getloadavg()
-    with server(1) as (url, pid):
-        frames = asyncio.run(capture(url))
-        ours = run_clients(url, pid, clients, seconds)
+    with _served() as served:  # benchmarks.stream.server, killed if it will not stop
+        frames = asyncio.run(capture(served.ws))
+        ours = run_clients(served.ws, served.pid, clients, seconds)
     with bare_server(frames) as (url, pid):
         bare = run_clients(url, pid, clients, seconds)
     load_end = os.getloadavg()
