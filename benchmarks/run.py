@@ -123,7 +123,18 @@ def core_rows(quick: bool) -> list[tuple[str, str, str]]:
     return rows
 
 
-SECTIONS = ("core", "stream", "load", "browser", "nets")
+SECTIONS = (
+    "core",
+    "stream",
+    "load",
+    "browser",
+    "nets",
+    "expressions",
+    "adversarial",
+    "capacity",
+    "assets",
+    "nginx",
+)
 
 
 def _section(name: str) -> Callable[[bool], list[tuple[str, str, str]]]:
@@ -137,9 +148,17 @@ def _section(name: str) -> Callable[[bool], list[tuple[str, str, str]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and shorter runs (a smoke run)")
-    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only these sections")
+    parser.add_argument(
+        "--only",
+        type=lambda text: text.split(","),
+        action="extend",
+        help=f"run only these sections (comma-separated; of {', '.join(SECTIONS)})",
+    )
     args = parser.parse_args()
     rows: list[tuple[str, str, str]] = []
+    unknown = set(args.only or ()) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}; sections: {', '.join(SECTIONS)}")
     for name in args.only or SECTIONS:
         try:
             rows.extend(_section(name)(args.quick))
