@@ -106,7 +106,7 @@ class StreamSession:
         self._refilled = time.monotonic()
         self._refused = 0.0  # refusals not yet forgiven (they drain at FLOOD_DRAIN × rate)
         self._chunk = 16
-        self._step_s = 0.0  # running estimate of one step's compute time
+        self._heavy = False  # each step of this stream runs in a thread (a priced-heavy network)
         self._bytes_per_step = 0.0  # running estimate of one step's share of a message
         self._frame_target = min(settings.max_frame_bytes, 256_000)
         self._lag_window = (time.monotonic(), 0)
@@ -271,7 +271,9 @@ class StreamSession:
         stream = await asyncio.to_thread(STREAMS[command.kind], command.config, self.settings)
         self.seq += 1
         self.stream = stream
-        self._step_s = stream.step_seconds  # a first guess, so the first heavy step already leaves the loop
+        # From the price, not from timing: a busy machine makes any step look slow now and then, and
+        # sending light steps to a thread only adds GIL hand-offs. Surface steps are never heavy.
+        self._heavy = stream.step_seconds > self.settings.stream_thread_s
         self._bytes_per_step = stream.step_bytes  # a first guess too, so the first message is bounded
         self.speed, self.paused = command.speed, command.paused
         self._made = 0
@@ -399,7 +401,7 @@ class StreamSession:
         limit = cap if wanted is None else min(wanted, cap)
         while made < limit:
             n = min(self._chunk, limit - made)
-            heavy = self._step_s > self.settings.stream_thread_s
+            heavy = self._heavy
             if heavy:
                 n = 1
             began = time.perf_counter()
@@ -423,8 +425,6 @@ class StreamSession:
 
     def _learn(self, n: int, took: float) -> None:
         """Adapt the slice to ``stream_chunk_s`` and keep a running estimate of one step's cost."""
-        per_step = took / n
-        self._step_s = per_step if self._step_s == 0 else 0.7 * self._step_s + 0.3 * per_step
         target = self.settings.stream_chunk_s
         if took > 0:
             self._chunk = max(1, min(4096, int(self._chunk * min(2.0, target / took))))
