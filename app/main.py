@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from app import __version__, i18n
 from app.config import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
 from app.ml.errors import ConfigError
+from app.web import routes
 from app.web.bodies import BodyLimit, add_body_schemas
 from app.web.cache import TraceCache
 from app.web.compute import Busy, ComputePool
@@ -28,7 +29,6 @@ from app.web.errors import (
     handle_input_error,
     handle_validation_error,
 )
-from app.web.routes import api, networks, pages, stream
 from app.web.security import SecurityHeaders
 
 
@@ -55,9 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, handle_http_error)
     if settings is None:
         settings = get_settings()
-    else:
-        chosen = settings
-        app.dependency_overrides[get_settings] = lambda: chosen
+    app.state.settings = settings  # routes read it through app.web.deps.SettingsDep
     app.state.streams = set()
     app.state.compute = ComputePool(settings.compute_mode, settings.compute_workers, settings.compute_queue)
     app.add_exception_handler(Busy, handle_busy)
@@ -66,10 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=["*"]
     )
-    app.include_router(api.router)
-    app.include_router(networks.router)
-    app.include_router(stream.router)
-    app.include_router(pages.router)
+    app.include_router(routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _document_bodies(app)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app import __version__
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.ml.errors import UnknownNameError
 from app.ml.surfaces import SURFACES
 from app.web import jobs, serialize
@@ -20,40 +20,14 @@ from app.web.bodies import json_body
 from app.web.cache import TraceCache
 from app.web.commands import PROTOCOL_VERSION
 from app.web.compute import ComputePool
+from app.web.deps import ComputeDep, SettingsDep, TraceCacheDep
 from app.web.errors import InputError
-from app.web.responses import FastJSONResponse, schema_of
+from app.web.openapi import ERROR_422, ok
+from app.web.responses import FastJSONResponse
 from app.web.schemas import TraceRequest
 
-router = APIRouter(prefix="/api/v1", tags=["api"], default_response_class=FastJSONResponse)
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-ERROR_422 = {
-    422: {
-        "description": "Invalid input: `detail` lists each bad field (`loc`), the reason (`msg`) and, for "
-        "unknown names, the valid ones (`ctx.valid`).",
-        "content": {
-            "application/json": {
-                "example": {
-                    "detail": [
-                        {
-                            "loc": ["body", "runs", 0, "optimizer"],
-                            "msg": "unknown optimizer 'adamm'; valid: adadelta, adagrad, adam, …",
-                            "type": "unknown_name",
-                            "ctx": {"valid": ["adadelta", "adagrad", "adam"]},
-                        }
-                    ]
-                }
-            }
-        },
-    }
-}
+router = APIRouter(tags=["api"], default_response_class=FastJSONResponse)
 RESERVED_QUERY = {"grid", "expression", "view"}
-
-
-def ok(description: str, example: Any, **more: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    """An OpenAPI 200 response with a JSON example (plus other media types in `more`)."""
-    content = {"application/json": {"schema": schema_of(example), "example": example}, **more}
-    return {200: {"description": description, "content": content}}
 
 
 SURFACE_EXAMPLE = {
@@ -141,6 +115,7 @@ async def get_surface_detail(
     name: str,
     request: Request,
     settings: SettingsDep,
+    pool: ComputeDep,
     grid_n: Annotated[
         int | None, Query(alias="grid", ge=2, description="Points per axis of a grid for contour/3-D plots.")
     ] = None,
@@ -170,7 +145,6 @@ async def get_surface_detail(
     view_box = _parse_view(view)
     if grid_n is not None and grid_n > settings.max_grid:
         raise InputError(("query", "grid"), f"grid must be at most {settings.max_grid}", "less_than_equal")
-    pool: ComputePool = request.app.state.compute
     outcome = await pool.run(jobs.surface_grid, name, params, expression, view_box, grid_n, settings)
     return Response(outcome.content, status_code=outcome.status, media_type=outcome.media_type)
 
@@ -238,16 +212,24 @@ FormatQuery = Annotated[
     responses=TRACE_RESPONSES,
     openapi_extra=json_body(TraceRequest),
 )
-async def post_trace(request: Request, settings: SettingsDep, format: FormatQuery = None) -> Response:
+async def post_trace(
+    request: Request,
+    settings: SettingsDep,
+    pool: ComputeDep,
+    cache: TraceCacheDep,
+    format: FormatQuery = None,
+) -> Response:
     """Same config and seed give the same trace, byte for byte."""
-    raw = await request.body()
-    return await _trace_response(raw, ("body",), request, settings, format, cacheable=False)
+    serving = Serving(settings, pool, cache)
+    return await _trace_response(await request.body(), ("body",), request, serving, format, cacheable=False)
 
 
 @router.get("/traces", summary="A trace by permalink (cacheable)", responses=TRACE_RESPONSES)
 async def get_trace(
     request: Request,
     settings: SettingsDep,
+    pool: ComputeDep,
+    cache: TraceCacheDep,
     config: Annotated[
         str,
         Query(
@@ -260,23 +242,32 @@ async def get_trace(
     format: FormatQuery = None,
 ) -> Response:
     """The same trace as `POST /api/v1/traces` for that body, with an ETag and Cache-Control."""
+    serving = Serving(settings, pool, cache)
     return await _trace_response(
-        decode_config(config), ("query", "config"), request, settings, format, cacheable=True
+        decode_config(config), ("query", "config"), request, serving, format, cacheable=True
     )
+
+
+class Serving(NamedTuple):
+    """What a trace request is served with: the app's settings, compute pool and trace cache."""
+
+    settings: Settings
+    pool: ComputePool
+    cache: TraceCache
 
 
 async def _trace_response(
     raw: bytes | Any,
     root: tuple[str, ...],
     request: Request,
-    settings: Settings,
+    serving: Serving,
     fmt: str | None,
     cacheable: bool,
 ) -> Response:
     """Validate and price in the pool, then serve from the LRU (computing once, in the pool too);
     GET permalinks answer 304 to a matching ETag."""
     chosen = fmt or _format_from_accept(request.headers.get("accept", ""))
-    pool: ComputePool = request.app.state.compute
+    settings, pool, cache = serving
     prepared = await pool.run(jobs.prepare_trace, raw, settings, chosen, root)
     if prepared.key is None:
         return Response(prepared.content, status_code=prepared.status, media_type=prepared.media_type)
@@ -287,7 +278,6 @@ async def _trace_response(
         headers["Cache-Control"] = f"public, max-age={settings.trace_max_age_s}"
         if etag in _etags(request.headers.get("if-none-match", "")):
             return Response(status_code=304, headers=headers)
-    cache: TraceCache = request.app.state.trace_cache
 
     async def render() -> bytes:
         outcome = await pool.run(jobs.render_trace, key, settings, chosen)

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.config import Settings, get_settings
-from app.ml.datasets import DATASETS
-from app.web import jobs
+from app.config import Settings
+from app.web import jobs, serialize
 from app.web.bodies import json_body
 from app.web.compute import ComputePool
+from app.web.deps import ComputeDep, SettingsDep
+from app.web.openapi import ERROR_422, ok
 from app.web.responses import FastJSONResponse
-from app.web.routes.api import ERROR_422, ok
 from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest
 
-router = APIRouter(prefix="/api/v1", tags=["networks"], default_response_class=FastJSONResponse)
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-
+router = APIRouter(tags=["networks"], default_response_class=FastJSONResponse)
 
 DATASET_EXAMPLE = {
     "name": "insurance",
@@ -36,17 +34,7 @@ DATASET_EXAMPLE = {
     responses=ok("Every dataset.", [DATASET_EXAMPLE]),
 )
 def list_datasets() -> Any:
-    return [
-        {
-            "name": s.name,
-            "title": s.title,
-            "task": s.task,
-            "features": list(s.features),
-            "note": s.note,
-            "default_n": s.default_n,
-        }
-        for s in DATASETS.values()
-    ]
+    return serialize.datasets_json()
 
 
 @router.post(
@@ -68,8 +56,8 @@ def list_datasets() -> Any:
     },
     openapi_extra=json_body(DatasetPreviewRequest),
 )
-async def preview_dataset(request: Request, settings: SettingsDep) -> Response:
-    return await _job("preview", request, settings)
+async def preview_dataset(request: Request, settings: SettingsDep, pool: ComputeDep) -> Response:
+    return await _job("preview", request, settings, pool)
 
 
 @router.post(
@@ -88,9 +76,9 @@ async def preview_dataset(request: Request, settings: SettingsDep) -> Response:
     },
     openapi_extra=json_body(NetworkRequest),
 )
-async def network_trace(request: Request, settings: SettingsDep) -> Response:
+async def network_trace(request: Request, settings: SettingsDep, pool: ComputeDep) -> Response:
     """The stream's payloads for this config, concatenated: same config and seed, same bytes."""
-    return await _job("trace", request, settings)
+    return await _job("trace", request, settings, pool)
 
 
 @router.post(
@@ -102,8 +90,8 @@ async def network_trace(request: Request, settings: SettingsDep) -> Response:
     },
     openapi_extra=json_body(NetworkRequest),
 )
-async def network_code(request: Request, settings: SettingsDep) -> Response:
-    return await _job("code", request, settings)
+async def network_code(request: Request, settings: SettingsDep, pool: ComputeDep) -> Response:
+    return await _job("code", request, settings, pool)
 
 
 @router.post(
@@ -122,13 +110,12 @@ async def network_code(request: Request, settings: SettingsDep) -> Response:
     },
     openapi_extra=json_body(LandscapeRequest),
 )
-async def network_landscape(request: Request, settings: SettingsDep) -> Response:
+async def network_landscape(request: Request, settings: SettingsDep, pool: ComputeDep) -> Response:
     """Filter-normalised random directions (Li et al., 2018); the training path projected onto the plane."""
-    return await _job("landscape", request, settings)
+    return await _job("landscape", request, settings, pool)
 
 
-async def _job(kind: str, request: Request, settings: Settings) -> Response:
+async def _job(kind: str, request: Request, settings: Settings, pool: ComputePool) -> Response:
     """Parse, validate, price and compute in the compute pool; the event loop only moves the bytes."""
-    pool: ComputePool = request.app.state.compute
     outcome = await pool.run(jobs.network_job, kind, await request.body(), settings)
     return Response(outcome.content, status_code=outcome.status, media_type=outcome.media_type)
