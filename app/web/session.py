@@ -33,9 +33,7 @@ from app.web.commands import (
     Stop,
     parse_command,
 )
-from app.web.streams import STREAMS, NetworkStream, SurfaceStream
-
-LiveStream = SurfaceStream | NetworkStream
+from app.web.streams import STREAMS, LiveStream
 
 logger = logging.getLogger(__name__)
 
@@ -267,8 +265,7 @@ class StreamSession:
         self._reset_pace()
         started = {"type": "started", "seq": self.seq, "kind": stream.kind, **stream.started()}
         await self.send({**started, "speed": self.speed, "paused": self.paused})
-        if stream.kind == "surface":
-            await self._emit(stream.advance(1))  # step 0 of every run, at once
+        await self._send_all(stream.opening())
         self._poke()
 
     def _poke(self) -> None:
