@@ -19,7 +19,7 @@ from app import __version__, i18n
 from app.config import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
 from app.ml.errors import ConfigError
 from app.web import routes
-from app.web.bodies import BodyLimit, add_body_schemas
+from app.web.bodies import BodyLimit
 from app.web.cache import TraceCache
 from app.web.compute import Busy, ComputePool
 from app.web.errors import (
@@ -29,6 +29,7 @@ from app.web.errors import (
     handle_input_error,
     handle_validation_error,
 )
+from app.web.openapi import complete
 from app.web.security import SecurityHeaders
 
 
@@ -72,12 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _document_bodies(app: FastAPI) -> None:
-    """Routes that parse their body in the compute pool declare it with json_body(); add the models."""
+    """Routes that parse their body in the compute pool declare it with json_body(), and every JSON 200
+    its reply model with openapi.ok(): add the models and the examples."""
     plain = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_body_schemas(plain())
+            app.openapi_schema = complete(plain())
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

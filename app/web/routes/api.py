@@ -15,7 +15,7 @@ from app import __version__
 from app.config import Settings
 from app.ml.errors import UnknownNameError
 from app.ml.surfaces import SURFACES
-from app.web import jobs, serialize
+from app.web import examples, jobs, replies, serialize
 from app.web.bodies import json_body
 from app.web.cache import TraceCache
 from app.web.commands import PROTOCOL_VERSION
@@ -30,64 +30,11 @@ router = APIRouter(tags=["api"], default_response_class=FastJSONResponse)
 RESERVED_QUERY = {"grid", "expression", "view"}
 
 
-SURFACE_EXAMPLE = {
-    "name": "bowl",
-    "title": "Bowl",
-    "dim": 2,
-    "formula": "x^2 + y^2",
-    "latex": "x^2 + y^2",
-    "view": [-3.0, 3.0, -3.0, 3.0],
-    "start": [-2.5, 2.0],
-    "minima": [[0.0, 0.0]],
-    "params": {},
-    "note": "A round bowl: the slope always points straight at the bottom.",
-    "parameters": [],
-}
-OPTIMIZER_EXAMPLE = {
-    "name": "sgd",
-    "title": "SGD",
-    "torch": "torch.optim.SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False)",
-    "note": "Plain gradient descent: step = slope x learning rate.",
-    "hyperparameters": [
-        {
-            "name": "lr",
-            "default": 0.001,
-            "kind": "float",
-            "minimum": 0.0,
-            "maximum": 1000.0,
-            "description": "learning rate: how far each update moves",
-            "log_scale": True,
-        }
-    ],
-}
-SCHEDULE_EXAMPLE = {
-    "name": "constant",
-    "title": "Constant",
-    "params": [],
-    "formula": "lr_t = lr",
-    "latex": "\\eta_t = \\eta",
-    "torch": "no scheduler",
-    "note": "The same step size for every update.",
-}
-TRACE_EXAMPLE = {
-    "surface": {"name": "parabola", "dim": 1, "formula": "x^2", "start": [2.5], "minima": [[0.0]]},
-    "steps": 2,
-    "seed": 0,
-    "columns": ["step", "x", "loss", "grad_x", "grad_norm", "lr", "update_x"],
-    "runs": [
-        {
-            "id": "r0",
-            "optimizer": "sgd",
-            "hyperparameters": {"lr": 0.1},
-            "end": {"reason": "max_steps", "step": 2, "detail": "reached the step budget of 2"},
-            "summary": {"final_loss": 2.56, "steps_taken": 2},
-            "trace": {"step": [0, 1, 2], "x": [2.5, 2.0, 1.6], "loss": [6.25, 4.0, 2.56]},
-        }
-    ],
-}
-
-
-@router.get("/surfaces", summary="List the loss surfaces", responses=ok("Every surface.", [SURFACE_EXAMPLE]))
+@router.get(
+    "/surfaces",
+    summary="List the loss surfaces",
+    responses=ok("Every surface.", replies.SurfaceEntry, [examples.SURFACE_ENTRY], many=True),
+)
 def list_surfaces() -> Any:
     """Every built-in surface with its formula, view box, default start, known minima and parameters."""
     return serialize.surfaces_json()
@@ -98,15 +45,9 @@ def list_surfaces() -> Any:
     summary="One surface, optionally with a grid for plotting",
     responses={
         **ok(
-            "The surface; with `grid=n`, also `grid: {x, y, z, z_min, z_max}` on an n × n grid.",
-            {
-                **SURFACE_EXAMPLE,
-                "grid": {
-                    "x": [-3.0, 0.0, 3.0],
-                    "y": [-3.0, 0.0, 3.0],
-                    "z": [[18, 9, 18], [9, 0, 9], [18, 9, 18]],
-                },
-            },
+            "The surface; with `grid=n`, also `grid: {n, x, y, z, z_min, z_max}` on an n × n grid.",
+            replies.SurfaceDetail,
+            examples.SURFACE_DETAIL,
         ),
         **ERROR_422,
     },
@@ -164,7 +105,7 @@ def _parse_view(view: str | None) -> list[float] | None:
 @router.get(
     "/version",
     summary="Versions of the app, the API and the stream protocol",
-    responses=ok("Versions.", {"app": "0.1.0", "api": "v1", "protocol": 1, "numpy": "2.2.0"}),
+    responses=ok("Versions.", replies.Version, examples.VERSION),
 )
 def version() -> Any:
     return {"app": __version__, "api": "v1", "protocol": PROTOCOL_VERSION, "numpy": np.__version__}
@@ -173,7 +114,7 @@ def version() -> Any:
 @router.get(
     "/optimizers",
     summary="List the optimizers and their hyperparameters",
-    responses=ok("Every optimizer.", [OPTIMIZER_EXAMPLE]),
+    responses=ok("Every optimizer.", replies.OptimizerEntry, [examples.OPTIMIZER], many=True),
 )
 def list_optimizers() -> Any:
     """torch.optim names and defaults, bounds, one-line meanings and the update rule of each optimizer."""
@@ -183,7 +124,7 @@ def list_optimizers() -> Any:
 @router.get(
     "/schedules",
     summary="List the learning-rate schedules",
-    responses=ok("Every schedule.", [SCHEDULE_EXAMPLE]),
+    responses=ok("Every schedule.", replies.ScheduleEntry, [examples.SCHEDULE], many=True),
 )
 def list_schedules() -> Any:
     return serialize.schedules_json()
@@ -193,7 +134,8 @@ TRACE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_422,
     **ok(
         "The trace of every run: columns per run, the end reason and summary figures.",
-        TRACE_EXAMPLE,
+        replies.Trace,
+        examples.TRACE,
         **{
             "text/csv": {"example": "run,optimizer,step,x,y,loss,...\nadam,adam,0,-1.5,2.0,..."},
             "application/x-ndjson": {"example": '{"type":"step","run":"adam","step":0,"x":-1.5,...}'},

@@ -8,11 +8,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from app import __version__
+from app.web import examples, replies
+from app.web.openapi import ok
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz", summary="Liveness of this worker process")
+@router.get(
+    "/healthz",
+    summary="Liveness of this worker process",
+    responses=ok("Alive.", replies.Health, examples.HEALTH),
+)
 def healthz(request: Request) -> Any:
     """Liveness for load balancers and the container HEALTHCHECK: answers without touching the engine.
 

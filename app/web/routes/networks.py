@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.config import Settings
-from app.web import jobs, serialize
+from app.web import examples, jobs, replies, serialize
 from app.web.bodies import json_body
 from app.web.compute import ComputePool
 from app.web.deps import ComputeDep, SettingsDep
@@ -18,20 +18,11 @@ from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequ
 
 router = APIRouter(tags=["networks"], default_response_class=FastJSONResponse)
 
-DATASET_EXAMPLE = {
-    "name": "insurance",
-    "title": "Insurance (course slide)",
-    "task": "binary",
-    "features": ["age", "affordability"],
-    "note": "The slide's 13 people, then generated ones.",
-    "default_n": 13,
-}
-
 
 @router.get(
     "/datasets",
     summary="List the datasets for network training",
-    responses=ok("Every dataset.", [DATASET_EXAMPLE]),
+    responses=ok("Every dataset.", replies.DatasetEntry, [examples.DATASET], many=True),
 )
 def list_datasets() -> Any:
     return serialize.datasets_json()
@@ -42,15 +33,9 @@ def list_datasets() -> Any:
     summary="Validate a dataset (e.g. a CSV upload) and return its rows",
     responses={
         **ok(
-            "The dataset's rows and features.",
-            {
-                "dataset": {
-                    "name": "insurance",
-                    "features": ["age", "affordability"],
-                    "x": [[22, 1]],
-                    "y": [0],
-                }
-            },
+            "The dataset's summary and rows (original units) of both splits.",
+            replies.DatasetPreview,
+            {"dataset": examples.DATASET_DETAIL},
         ),
         **ERROR_422,
     },
@@ -65,12 +50,10 @@ async def preview_dataset(request: Request, settings: SettingsDep, pool: Compute
     summary="Train a small network and return every iteration and epoch",
     responses={
         **ok(
-            "The stream's payloads: `started`, then iterations and epochs, then `done`.",
-            {
-                "started": {"iterations_per_epoch": 22, "epochs": 10},
-                "epochs": [{"epoch": 1, "iteration": 22, "train": {"loss": 0.61}, "val": {"loss": 0.63}}],
-                "done": {"reason": "max_epochs", "epoch": 10},
-            },
+            "The stream's payloads: `started`'s fields, then `iterations` (columns), `epochs` (records), "
+            "`end` and `summary`.",
+            replies.NetworkTrace,
+            examples.NETWORK_TRACE,
         ),
         **ERROR_422,
     },
@@ -85,7 +68,7 @@ async def network_trace(request: Request, settings: SettingsDep, pool: ComputeDe
     "/networks/code",
     summary="The configuration as runnable Keras and PyTorch code",
     responses={
-        **ok("Runnable scripts.", {"keras": "import keras\n...", "pytorch": "import torch\n..."}),
+        **ok("Runnable scripts.", replies.NetworkCode, examples.CODE),
         **ERROR_422,
     },
     openapi_extra=json_body(NetworkRequest),
@@ -99,12 +82,9 @@ async def network_code(request: Request, settings: SettingsDep, pool: ComputeDep
     summary="The loss on a 2-D slice through the trained weights",
     responses={
         **ok(
-            "The loss grid over (alpha, beta) and the training path projected onto the plane.",
-            {
-                "alpha": [-1.0, 0.0, 1.0],
-                "beta": [-1.0, 0.0, 1.0],
-                "loss": [[0.9, 0.7, 0.9], [0.6, 0.2, 0.6], [0.9, 0.7, 0.9]],
-            },
+            "The loss grid over (alphas, betas) and the training path projected onto the plane.",
+            replies.Landscape,
+            examples.LANDSCAPE,
         ),
         **ERROR_422,
     },
