@@ -17,9 +17,10 @@ from starlette.exceptions import HTTPException
 from app import __version__, i18n
 from app.config import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
 from app.ml.errors import ConfigError
+from app.web import routes
 from app.web.assets import EXTRA_FILES, AssetIndex, Assets, DynamicGZip
 from app.web.assets import install as install_assets
-from app.web.bodies import BodyLimit, add_body_schemas
+from app.web.bodies import BodyLimit
 from app.web.cache import TraceCache
 from app.web.compute import Busy, ComputePool
 from app.web.errors import (
@@ -29,7 +30,7 @@ from app.web.errors import (
     handle_input_error,
     handle_validation_error,
 )
-from app.web.routes import api, networks, pages, stream
+from app.web.openapi import complete
 from app.web.security import SecurityHeaders
 
 
@@ -58,9 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, handle_http_error)
     if settings is None:
         settings = get_settings()
-    else:
-        chosen = settings
-        app.dependency_overrides[get_settings] = lambda: chosen
+    app.state.settings = settings  # routes read it through app.web.deps.SettingsDep
     app.state.streams = set()
     app.state.compute = ComputePool(settings.compute_mode, settings.compute_workers, settings.compute_queue)
     app.add_exception_handler(Busy, handle_busy)
@@ -70,10 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"], allow_headers=["*"]
     )
     app.add_middleware(DynamicGZip)  # pages and API; skips /static, /healthz and WebSockets
-    app.include_router(api.router)
-    app.include_router(networks.router)
-    app.include_router(stream.router)
-    app.include_router(pages.router)
+    app.include_router(routes.router)
     app.mount("/static", Assets(assets), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     _document_bodies(app)
@@ -81,12 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _document_bodies(app: FastAPI) -> None:
-    """Routes that parse their body in the compute pool declare it with json_body(); add the models."""
+    """Routes that parse their body in the compute pool declare it with json_body(), and every JSON 200
+    its reply model with openapi.ok(): add the models and the examples."""
     plain = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_body_schemas(plain())
+            app.openapi_schema = complete(plain())
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

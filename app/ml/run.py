@@ -225,10 +225,6 @@ class Descent:
         return list(self.ids)
 
     @property
-    def active_count(self) -> int:
-        return int(self.active.sum())
-
-    @property
     def finished(self) -> bool:
         """True when every run has ended and every event has been handed out."""
         return not self._pending and not self.active.any()

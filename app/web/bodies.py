@@ -17,19 +17,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
+def component(model: type[BaseModel]) -> dict[str, str]:
+    """A ``$ref`` to ``model`` in ``components.schemas``, where ``add_body_schemas`` will put it."""
+    BODY_MODELS[model.__name__] = model
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
 def json_body(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` of a route whose JSON body is ``model``."""
-    BODY_MODELS[model.__name__] = model
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
-        }
-    }
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": component(model)}}}}
 
 
 def add_body_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
-    """Put every ``json_body`` model (and the models it refers to) into ``components.schemas``."""
+    """Put every ``component`` model (request bodies, and the response models of app/web/openapi.py) and
+    the models they refer to into ``components.schemas``."""
     schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
     for name, model in BODY_MODELS.items():
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

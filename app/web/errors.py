@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from app.ml.errors import ConfigError, ExpressionError, UnknownNameError
@@ -60,9 +61,57 @@ def field_loc(root: str, field: str) -> tuple[str | int, ...]:
     return tuple(parts)
 
 
-def config_error_detail(error: ConfigError, root: str = "body") -> dict[str, object]:
+Path = tuple[str | int, ...]
+Located = TypeVar("Located", ConfigError, InputError)
+
+
+def field_path(error: ConfigError | InputError) -> Path:
+    """An error's field path below the request's root: a ConfigError's dotted ``field`` split
+    ('runs.0.lr' -> ('runs', 0, 'lr')), an InputError's ``loc`` without its 'body' or 'query'."""
+    if isinstance(error, InputError):
+        return error.loc[1:]
+    return field_loc("", error.field)[1:]
+
+
+def _under(path: Path, root: Path, strip: Path) -> Path:
+    if strip and path[: len(strip)] == strip:
+        path = path[len(strip) :]
+    return (*root, *path)
+
+
+def reroot(error: Located, root: Path = (), *, strip: Path = (), path: Path | None = None) -> Located:
+    """The same error (a copy) with its field path re-rooted: ``strip`` taken off its front, ``root`` put
+    before it; ``path`` replaces the path first. The one way the web layer moves an error's field."""
+    moved = _under(field_path(error) if path is None else path, root, strip)
+    copy = type(error).__new__(type(error), *error.args)
+    copy.__dict__.update(error.__dict__)
+    if isinstance(copy, InputError):
+        copy.loc = (error.loc[0], *moved)
+    else:
+        copy.field = ".".join(str(p) for p in moved)
+    return copy
+
+
+def error_details(
+    error: ConfigError | InputError | ValidationError, root: Path, *, strip: Path = ()
+) -> list[dict[str, Any]]:
+    """FastAPI-style entries (``loc``, ``msg``, ``type``, ``ctx``) for any of the three kinds of bad input,
+    each field path re-rooted under ``root`` (e.g. ``("body",)`` or ``("config",)``)."""
+    if isinstance(error, ValidationError):
+        return [
+            {**d, "loc": list(_under(tuple(d["loc"]), root, strip))}
+            for d in validation_detail(error.errors())
+        ]
+    if isinstance(error, InputError):
+        return [
+            {"loc": list(_under(field_path(error), root, strip)), "msg": error.message, "type": error.kind}
+        ]
+    return [config_error_detail(error, root, strip=strip)]
+
+
+def config_error_detail(error: ConfigError, root: Path = ("body",), *, strip: Path = ()) -> dict[str, Any]:
     """One FastAPI-style error entry for a core ConfigError; unknown names carry the valid ones."""
-    detail: dict[str, object] = {"loc": list(field_loc(root, error.field)), "msg": error.message}
+    detail: dict[str, Any] = {"loc": list(_under(field_path(error), root, strip)), "msg": error.message}
     if isinstance(error, UnknownNameError):
         detail["type"] = "unknown_name"
         detail["ctx"] = {"valid": error.valid}
@@ -77,7 +126,7 @@ def config_error_detail(error: ConfigError, root: str = "body") -> dict[str, obj
 async def handle_config_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ConfigError)
     root = "query" if request.method == "GET" else "body"
-    return error_response([config_error_detail(error, root)])
+    return error_response([config_error_detail(error, (root,))])
 
 
 async def handle_input_error(request: Request, error: Exception) -> JSONResponse:

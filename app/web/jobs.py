@@ -21,7 +21,7 @@ from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.surfaces import grid
 from app.web import networks, serialize
-from app.web.errors import InputError, config_error_detail, error_bytes, field_loc, validation_detail
+from app.web.errors import InputError, error_bytes, error_details, reroot
 from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest, TraceRequest
 from app.web.service import build_surface, compute_trace, make_descent, price_trace
 
@@ -41,17 +41,9 @@ class Outcome:
 
 def error_outcome(error: Exception, root: tuple[str | int, ...]) -> Outcome:
     """A 422 for a ConfigError, InputError or ValidationError, its fields under ``root``."""
-    if isinstance(error, ValidationError):
-        detail = [{**d, "loc": [*root, *d["loc"]]} for d in validation_detail(error.errors())]
-    elif isinstance(error, InputError):
-        detail = [{"loc": [*root, *error.loc[1:]], "msg": error.message, "type": error.kind}]
-    elif isinstance(error, ConfigError):
-        entry = config_error_detail(error, "")
-        entry["loc"] = [*root, *field_loc("", error.field)[1:]]
-        detail = [entry]
-    else:
+    if not isinstance(error, (ValidationError, InputError, ConfigError)):
         raise error
-    return Outcome(422, error_bytes({"detail": detail}))
+    return Outcome(422, error_bytes({"detail": error_details(error, root)}))
 
 
 def parse_json(raw: bytes, root: tuple[str | int, ...]) -> Any:
@@ -151,9 +143,9 @@ def network_job(kind: str, raw: bytes, settings: Settings) -> Outcome:
             try:
                 return Outcome(200, serialize.dumps(networks.landscape_json(landscape, settings)))
             except ConfigError as error:
-                if error.field not in ("n", "span", "seed"):
-                    error.field = f"config.{error.field}" if error.field else "config"
-                raise
+                if error.field in ("n", "span", "seed"):
+                    raise
+                raise reroot(error, ("config",)) from None
         request = _validated(NetworkRequest, raw, root)
         if kind == "code":
             return Outcome(200, serialize.dumps(networks.code_json(request, settings)))

@@ -32,6 +32,7 @@ from app.web.cost import (
     network_price,
     step_price,
 )
+from app.web.errors import field_loc, reroot
 from app.web.schemas import CsvDataset, LandscapeRequest, NetworkRequest, RegistryDataset
 from app.web.serialize import jsonable
 
@@ -64,8 +65,9 @@ def load_dataset(spec: RegistryDataset | CsvDataset, settings: Settings) -> Prep
         field = {"file": "csv", "target_column": "target", "feature_columns": "features"}.get(
             error.field.split(".")[0], error.field
         )
-        error.field = f"dataset.{field}" if field != "dataset" else "dataset.name"
-        raise
+        raise reroot(
+            error, ("dataset",), path=field_loc("", field if field != "dataset" else "name")[1:]
+        ) from None
     train = TrainData.from_dataset(dataset, spec.val_fraction, spec.seed)
     return PreparedData(name, title, dataset, train)
 
@@ -87,8 +89,7 @@ def new_training(config: TrainConfig, data: TrainData, request: NetworkRequest) 
     try:
         return Training(config, data)
     except ConfigError as error:
-        error.field = _request_field(error.field, request)
-        raise
+        raise reroot(error, path=field_loc("", _request_field(error.field, request))[1:]) from None
 
 
 def train_config(request: NetworkRequest, record: str = "full") -> TrainConfig:

@@ -16,14 +16,3 @@ class FastJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
-
-
-def schema_of(example: Any) -> dict[str, Any]:
-    """The outline of a documented example: an object, or an array of objects (or of values)."""
-    if isinstance(example, dict):
-        return {"type": "object"}
-    if isinstance(example, list):
-        return {"type": "array", "items": schema_of(example[0]) if example else {}}
-    if isinstance(example, str):
-        return {"type": "string"}
-    return {}

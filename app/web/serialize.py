@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from app.ml.datasets import DATASETS
 from app.ml.optimizers import OPTIMIZERS, OptimizerSpec
 from app.ml.params import Param
 from app.ml.run import RunSpec, RunTrace, StepRecord, summarize
@@ -132,6 +133,20 @@ def run_schedule_json(schedule: Schedule) -> dict[str, Any]:
 
 def schedules_json() -> list[dict[str, Any]]:
     return [schedule_json(spec) for spec in SCHEDULES.values()]
+
+
+def datasets_json() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": s.name,
+            "title": s.title,
+            "task": s.task,
+            "features": list(s.features),
+            "note": s.note,
+            "default_n": s.default_n,
+        }
+        for s in DATASETS.values()
+    ]
 
 
 def columns(dim: int) -> list[str]:

@@ -35,14 +35,12 @@ from app.web.commands import (
     parse_command,
 )
 from app.web.schemas import NetworkRequest
-from app.web.streams import STREAMS, NetworkStream, SurfaceStream
+from app.web.streams import STREAMS, LiveStream
 
 # Hidden layers a network config may have: the `hidden` field's own bound, sent to the client in `hello`.
 MAX_LAYERS = next(
     m.max_length for m in NetworkRequest.model_fields["hidden"].metadata if hasattr(m, "max_length")
 )
-
-LiveStream = SurfaceStream | NetworkStream
 
 logger = logging.getLogger(__name__)
 
@@ -280,8 +278,7 @@ class StreamSession:
         self._reset_pace()
         started = {"type": "started", "seq": self.seq, "kind": stream.kind, **stream.started()}
         await self.send({**started, "speed": self.speed, "paused": self.paused})
-        if stream.kind == "surface":
-            await self._emit(stream.advance(1))  # step 0 of every run, at once
+        await self._send_all(stream.opening())
         self._poke()
 
     def _poke(self) -> None:

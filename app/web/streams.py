@@ -7,7 +7,8 @@ which the session adds).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -18,7 +19,7 @@ from app.ml.training import EpochRecord, TrainEvent
 from app.web import networks, serialize
 from app.web.commands import AddRun, CommandError, RemoveRun, Set
 from app.web.cost import step_price
-from app.web.errors import InputError, clean_loc
+from app.web.errors import InputError, error_details
 from app.web.schemas import NetworkRequest, TraceRequest
 from app.web.service import make_descent
 
@@ -32,17 +33,54 @@ SMALL_BATCH = 16
 """Batches up to this many records are converted row by row (cheaper than collect's NumPy work)."""
 
 
-def _config_error(prefix: str, field: str, message: str) -> CommandError:
-    return CommandError("invalid_config", message, f"{prefix}.{field}" if field else prefix)
+class LiveStream(Protocol):
+    """What a StreamSession drives: a run that advances in steps and speaks protocol v1 messages."""
+
+    kind: str
+    step_seconds: float
+    """A first guess of one step's compute time (0: measure it), so a heavy first step leaves the loop."""
+    step_bytes: float
+    """A first guess of one step's share of a message, so the first message is bounded."""
+
+    @property
+    def finished(self) -> bool: ...
+
+    def started(self) -> Message:
+        """The ``started`` message's fields."""
+        ...
+
+    def opening(self) -> list[Message]:
+        """The messages to send right after ``started`` (a race's step 0 of every run)."""
+        ...
+
+    def advance(self, n: int) -> list[Any]: ...
+
+    def stop(self) -> list[Any]: ...
+
+    def set(self, command: Set) -> Message: ...
+
+    def add_run(self, command: AddRun) -> list[Message]: ...
+
+    def remove_run(self, command: RemoveRun) -> list[Message]: ...
+
+    def messages(self, events: list[Any]) -> list[Message]:
+        """The messages of ``events`` (as ``advance`` and ``stop`` return them), in order."""
+        ...
+
+
+def _invalid_config(
+    error: ConfigError | InputError | ValidationError, root: str, strip: tuple[str | int, ...] = ()
+) -> CommandError:
+    """The first bad field of ``error`` as an ``invalid_config`` error whose field is under ``root``."""
+    first = error_details(error, (root,), strip=strip)[0]
+    return CommandError("invalid_config", first["msg"], ".".join(str(p) for p in first["loc"]))
 
 
 def _validated(model: type[TraceRequest] | type[NetworkRequest], config: Any) -> Any:
     try:
         return model.model_validate(config)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(p) for p in clean_loc(tuple(first["loc"])))
-        raise _config_error("config", field, first["msg"]) from None
+        raise _invalid_config(error, "config") from None
 
 
 class SurfaceStream:
@@ -55,10 +93,8 @@ class SurfaceStream:
         self.settings = settings
         try:
             self.surface, specs, self.descent = make_descent(self.request, settings, stream=True)
-        except ConfigError as error:
-            raise _config_error("config", error.field, error.message) from None
-        except InputError as error:
-            raise _config_error("config", ".".join(str(p) for p in error.loc[1:]), error.message) from None
+        except (ConfigError, InputError) as error:
+            raise _invalid_config(error, "config") from None
         self.specs = {s.id: s for s in specs}
         self.step_seconds = 0.0  # small vectorised steps: measured as the stream runs
         self.step_bytes = float(len(specs) * len(serialize.columns(self.surface.dim)) * 21)
@@ -84,6 +120,10 @@ class SurfaceStream:
             "columns": serialize.columns(self.surface.dim),
             "steps": self.request.steps,
         }
+
+    def opening(self) -> list[Message]:
+        """Step 0 of every run, at once: the race is drawn before it starts."""
+        return self.messages(self.descent.advance(1))
 
     def _run_json(self, spec: RunSpec) -> Message:
         hp = self.descent.hyperparameters(spec.id)
@@ -147,9 +187,7 @@ class SurfaceStream:
         try:
             self.descent.add_runs([spec])
         except ConfigError as error:
-            raise _config_error(
-                "run", error.field.removeprefix("runs.0").lstrip("."), error.message
-            ) from None
+            raise _invalid_config(error, "run", strip=("runs", 0)) from None
         self.specs[spec.id] = spec
         self._done_sent = False
         return [{"type": "run_added", "run": self._run_json(spec)}, *self.messages(self.descent.advance(1))]
@@ -204,7 +242,7 @@ class NetworkStream:
         try:
             self.data, self.training = networks.make_training(self.request, settings, stream=True)
         except ConfigError as error:
-            raise _config_error("config", error.field, error.message) from None
+            raise _invalid_config(error, "config") from None
         shape = networks.network_shape(self.request, self.data)
         price = step_price(shape)
         self.step_seconds = price.work / MACS_PER_SECOND
@@ -224,6 +262,10 @@ class NetworkStream:
 
     def started(self) -> Message:
         return networks.started_json(self.data, self.training)
+
+    def opening(self) -> list[Message]:
+        """Nothing before the first iteration: ``started`` already carries the dataset and the network."""
+        return []
 
     def set(self, command: Set) -> Message:
         try:
@@ -262,7 +304,7 @@ class NetworkStream:
         return out
 
 
-STREAMS: dict[str, type[SurfaceStream] | type[NetworkStream]] = {
+STREAMS: dict[str, Callable[[Any, Settings], LiveStream]] = {
     "surface": SurfaceStream,
     "network": NetworkStream,
 }

@@ -10,7 +10,7 @@ import math
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.main import create_app
 from app.ml.optimizers import OPTIMIZERS
 from app.ml.surfaces import SURFACES
@@ -304,8 +304,7 @@ def test_non_finite_numbers_in_the_body_are_refused(client: TestClient) -> None:
 
 
 def test_record_budget_is_a_setting() -> None:
-    app = create_app()
-    app.dependency_overrides[get_settings] = lambda: Settings(max_step_records=1_000)
+    app = create_app(Settings(max_step_records=1_000))
     with TestClient(app) as small:
         detail = _error(small.post("/api/v1/traces", json={"steps": 600, "runs": [{"optimizer": "sgd"}] * 2}))
     assert detail["loc"] == ["body", "steps"] and "1000" in detail["msg"]
@@ -328,8 +327,7 @@ def test_landing_page_lists_surfaces_and_optimizers(client: TestClient) -> None:
 
 
 def test_expression_depth_is_a_setting() -> None:
-    app = create_app()
-    app.dependency_overrides[get_settings] = lambda: Settings(max_expression_depth=4)
+    app = create_app(Settings(max_expression_depth=4))
     with TestClient(app) as small:
         detail = _error(
             small.get("/api/v1/surfaces/custom", params={"expression": "sin(sin(sin(sin(sin(x)))))"})

@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 import websockets
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.main import create_app
 from app.web.session import ClientGone, StreamSession
 
@@ -35,8 +35,7 @@ def run_async(coroutine):
 
 class Server:
     def __init__(self, **settings: object) -> None:
-        app = create_app()
-        app.dependency_overrides[get_settings] = lambda: Settings(**settings)
+        app = create_app(Settings(**settings))
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.main import create_app
 from app.web import session as session_module
 from app.web.commands import CommandError
@@ -344,8 +344,7 @@ def test_a_type_that_is_not_a_string_gets_an_error_and_the_socket_lives(client: 
 
 def test_runs_removed_from_a_race_free_their_slot() -> None:
     """150 add/remove cycles on a 32-run limit: every add succeeds, and a removed run is unknown after."""
-    app = create_app()
-    _flood_settings(app, max_commands_per_second=10_000)
+    app = create_app(Settings(max_commands_per_second=10_000))
     with TestClient(app) as client, client.websocket_connect("/api/v1/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "start", "config": PARABOLA, "paused": True})
@@ -379,13 +378,8 @@ def test_live_runs_are_still_limited(client: TestClient) -> None:
         assert error["code"] == "limit_exceeded" and "32" in error["message"]
 
 
-def _flood_settings(app, **values: Any) -> None:
-    app.dependency_overrides[get_settings] = lambda: Settings(**values)
-
-
 def test_a_sustained_flood_is_closed_with_1008() -> None:
-    app = create_app()
-    _flood_settings(app, max_commands_per_second=5.0)  # closes after ~100 unforgiven refusals
+    app = create_app(Settings(max_commands_per_second=5.0))  # closes after ~100 unforgiven refusals
     with TestClient(app) as client, client.websocket_connect("/api/v1/stream") as ws:
         ws.receive_json()
         for _ in range(400):
@@ -451,9 +445,7 @@ def test_the_flood_rule_spares_clients_merely_over_the_rate(monkeypatch) -> None
 
 # ------------------------------------------------------------------------------------------------ origins
 def _origin_app(**values: Any):
-    app = create_app()
-    _flood_settings(app, **values)
-    return app
+    return create_app(Settings(**values))
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.main import create_app
 
 PARABOLA = {"surface": "parabola", "start": [2.0], "steps": 200, "runs": [{"id": "a", "optimizer": "sgd"}]}
@@ -326,12 +327,12 @@ def test_an_oversized_frame_closes_the_socket_with_1009(client: TestClient) -> N
     assert closed.value.code == 1009 and "at most 524288 bytes" in closed.value.reason
 
 
-def _with_settings(app, **values: Any) -> None:
-    app.dependency_overrides[get_settings] = lambda: Settings(**values)
+def _with_settings(**values: Any) -> FastAPI:
+    return create_app(Settings(**values))
 
 
-def test_commands_beyond_the_rate_are_refused_then_a_flood_is_closed(app) -> None:
-    _with_settings(app, max_commands_per_second=1.0)
+def test_commands_beyond_the_rate_are_refused_then_a_flood_is_closed() -> None:
+    app = _with_settings(max_commands_per_second=1.0)
     with TestClient(app) as client, _connect(client) as ws:
         ws.receive_json()
         for _ in range(2):
@@ -347,8 +348,8 @@ def test_commands_beyond_the_rate_are_refused_then_a_flood_is_closed(app) -> Non
     assert closed.value.code == 1008 and closed.value.reason == "command flood"
 
 
-def test_runs_per_stream_are_limited(app) -> None:
-    _with_settings(app, max_runs=2)
+def test_runs_per_stream_are_limited() -> None:
+    app = _with_settings(max_runs=2)
     with TestClient(app) as client, _connect(client) as ws:
         ws.receive_json()
         _start(
@@ -362,8 +363,8 @@ def test_runs_per_stream_are_limited(app) -> None:
     assert error["code"] == "limit_exceeded"
 
 
-def test_idle_socket_is_closed(app) -> None:
-    _with_settings(app, idle_timeout_s=0.2)
+def test_idle_socket_is_closed() -> None:
+    app = _with_settings(idle_timeout_s=0.2)
     with TestClient(app) as client, _connect(client) as ws:
         ws.receive_json()
         with pytest.raises(WebSocketDisconnect) as closed:
@@ -438,8 +439,8 @@ def test_an_engine_failure_reports_an_error_and_the_server_keeps_serving(app, mo
         assert client.get("/healthz").status_code == 200
 
 
-def test_streams_per_process_are_limited(app) -> None:
-    _with_settings(app, max_streams=1)
+def test_streams_per_process_are_limited() -> None:
+    app = _with_settings(max_streams=1)
     with TestClient(app) as client, _connect(client) as first:
         first.receive_json()
         with _connect(client) as second, pytest.raises(WebSocketDisconnect) as closed:

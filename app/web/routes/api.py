@@ -4,116 +4,37 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app import __version__
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.ml.errors import UnknownNameError
 from app.ml.surfaces import SURFACES
-from app.web import jobs, serialize
+from app.web import examples, jobs, replies, serialize
 from app.web.bodies import json_body
 from app.web.cache import TraceCache
 from app.web.commands import PROTOCOL_VERSION
 from app.web.compute import ComputePool
+from app.web.deps import ComputeDep, SettingsDep, TraceCacheDep
 from app.web.errors import InputError
-from app.web.responses import FastJSONResponse, schema_of
+from app.web.openapi import ERROR_422, ok
+from app.web.responses import FastJSONResponse
 from app.web.schemas import TraceRequest
 
-router = APIRouter(prefix="/api/v1", tags=["api"], default_response_class=FastJSONResponse)
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-ERROR_422 = {
-    422: {
-        "description": "Invalid input: `detail` lists each bad field (`loc`), the reason (`msg`) and, for "
-        "unknown names, the valid ones (`ctx.valid`).",
-        "content": {
-            "application/json": {
-                "example": {
-                    "detail": [
-                        {
-                            "loc": ["body", "runs", 0, "optimizer"],
-                            "msg": "unknown optimizer 'adamm'; valid: adadelta, adagrad, adam, …",
-                            "type": "unknown_name",
-                            "ctx": {"valid": ["adadelta", "adagrad", "adam"]},
-                        }
-                    ]
-                }
-            }
-        },
-    }
-}
+router = APIRouter(tags=["api"], default_response_class=FastJSONResponse)
 RESERVED_QUERY = {"grid", "expression", "view"}
 
 
-def ok(description: str, example: Any, **more: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    """An OpenAPI 200 response with a JSON example (plus other media types in `more`)."""
-    content = {"application/json": {"schema": schema_of(example), "example": example}, **more}
-    return {200: {"description": description, "content": content}}
-
-
-SURFACE_EXAMPLE = {
-    "name": "bowl",
-    "title": "Bowl",
-    "dim": 2,
-    "formula": "x^2 + y^2",
-    "latex": "x^2 + y^2",
-    "view": [-3.0, 3.0, -3.0, 3.0],
-    "start": [-2.5, 2.0],
-    "minima": [[0.0, 0.0]],
-    "params": {},
-    "note": "A round bowl: the slope always points straight at the bottom.",
-    "parameters": [],
-}
-OPTIMIZER_EXAMPLE = {
-    "name": "sgd",
-    "title": "SGD",
-    "torch": "torch.optim.SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False)",
-    "note": "Plain gradient descent: step = slope x learning rate.",
-    "hyperparameters": [
-        {
-            "name": "lr",
-            "default": 0.001,
-            "kind": "float",
-            "minimum": 0.0,
-            "maximum": 1000.0,
-            "description": "learning rate: how far each update moves",
-            "log_scale": True,
-        }
-    ],
-}
-SCHEDULE_EXAMPLE = {
-    "name": "constant",
-    "title": "Constant",
-    "params": [],
-    "formula": "lr_t = lr",
-    "latex": "\\eta_t = \\eta",
-    "torch": "no scheduler",
-    "note": "The same step size for every update.",
-}
-TRACE_EXAMPLE = {
-    "surface": {"name": "parabola", "dim": 1, "formula": "x^2", "start": [2.5], "minima": [[0.0]]},
-    "steps": 2,
-    "seed": 0,
-    "columns": ["step", "x", "loss", "grad_x", "grad_norm", "lr", "update_x"],
-    "runs": [
-        {
-            "id": "r0",
-            "optimizer": "sgd",
-            "hyperparameters": {"lr": 0.1},
-            "end": {"reason": "max_steps", "step": 2, "detail": "reached the step budget of 2"},
-            "summary": {"final_loss": 2.56, "steps_taken": 2},
-            "trace": {"step": [0, 1, 2], "x": [2.5, 2.0, 1.6], "loss": [6.25, 4.0, 2.56]},
-        }
-    ],
-}
-
-
-@router.get("/surfaces", summary="List the loss surfaces", responses=ok("Every surface.", [SURFACE_EXAMPLE]))
+@router.get(
+    "/surfaces",
+    summary="List the loss surfaces",
+    responses=ok("Every surface.", replies.SurfaceEntry, [examples.SURFACE_ENTRY], many=True),
+)
 def list_surfaces() -> Any:
     """Every built-in surface with its formula, view box, default start, known minima and parameters."""
     return serialize.surfaces_json()
@@ -124,15 +45,9 @@ def list_surfaces() -> Any:
     summary="One surface, optionally with a grid for plotting",
     responses={
         **ok(
-            "The surface; with `grid=n`, also `grid: {x, y, z, z_min, z_max}` on an n × n grid.",
-            {
-                **SURFACE_EXAMPLE,
-                "grid": {
-                    "x": [-3.0, 0.0, 3.0],
-                    "y": [-3.0, 0.0, 3.0],
-                    "z": [[18, 9, 18], [9, 0, 9], [18, 9, 18]],
-                },
-            },
+            "The surface; with `grid=n`, also `grid: {n, x, y, z, z_min, z_max}` on an n × n grid.",
+            replies.SurfaceDetail,
+            examples.SURFACE_DETAIL,
         ),
         **ERROR_422,
     },
@@ -141,6 +56,7 @@ async def get_surface_detail(
     name: str,
     request: Request,
     settings: SettingsDep,
+    pool: ComputeDep,
     grid_n: Annotated[
         int | None, Query(alias="grid", ge=2, description="Points per axis of a grid for contour/3-D plots.")
     ] = None,
@@ -170,7 +86,6 @@ async def get_surface_detail(
     view_box = _parse_view(view)
     if grid_n is not None and grid_n > settings.max_grid:
         raise InputError(("query", "grid"), f"grid must be at most {settings.max_grid}", "less_than_equal")
-    pool: ComputePool = request.app.state.compute
     outcome = await pool.run(jobs.surface_grid, name, params, expression, view_box, grid_n, settings)
     return Response(outcome.content, status_code=outcome.status, media_type=outcome.media_type)
 
@@ -190,7 +105,7 @@ def _parse_view(view: str | None) -> list[float] | None:
 @router.get(
     "/version",
     summary="Versions of the app, the API and the stream protocol",
-    responses=ok("Versions.", {"app": "0.1.0", "api": "v1", "protocol": 1, "numpy": "2.2.0"}),
+    responses=ok("Versions.", replies.Version, examples.VERSION),
 )
 def version() -> Any:
     return {"app": __version__, "api": "v1", "protocol": PROTOCOL_VERSION, "numpy": np.__version__}
@@ -199,7 +114,7 @@ def version() -> Any:
 @router.get(
     "/optimizers",
     summary="List the optimizers and their hyperparameters",
-    responses=ok("Every optimizer.", [OPTIMIZER_EXAMPLE]),
+    responses=ok("Every optimizer.", replies.OptimizerEntry, [examples.OPTIMIZER], many=True),
 )
 def list_optimizers() -> Any:
     """torch.optim names and defaults, bounds, one-line meanings and the update rule of each optimizer."""
@@ -209,7 +124,7 @@ def list_optimizers() -> Any:
 @router.get(
     "/schedules",
     summary="List the learning-rate schedules",
-    responses=ok("Every schedule.", [SCHEDULE_EXAMPLE]),
+    responses=ok("Every schedule.", replies.ScheduleEntry, [examples.SCHEDULE], many=True),
 )
 def list_schedules() -> Any:
     return serialize.schedules_json()
@@ -219,7 +134,8 @@ TRACE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **ERROR_422,
     **ok(
         "The trace of every run: columns per run, the end reason and summary figures.",
-        TRACE_EXAMPLE,
+        replies.Trace,
+        examples.TRACE,
         **{
             "text/csv": {"example": "run,optimizer,step,x,y,loss,...\nadam,adam,0,-1.5,2.0,..."},
             "application/x-ndjson": {"example": '{"type":"step","run":"adam","step":0,"x":-1.5,...}'},
@@ -238,16 +154,24 @@ FormatQuery = Annotated[
     responses=TRACE_RESPONSES,
     openapi_extra=json_body(TraceRequest),
 )
-async def post_trace(request: Request, settings: SettingsDep, format: FormatQuery = None) -> Response:
+async def post_trace(
+    request: Request,
+    settings: SettingsDep,
+    pool: ComputeDep,
+    cache: TraceCacheDep,
+    format: FormatQuery = None,
+) -> Response:
     """Same config and seed give the same trace, byte for byte."""
-    raw = await request.body()
-    return await _trace_response(raw, ("body",), request, settings, format, cacheable=False)
+    serving = Serving(settings, pool, cache)
+    return await _trace_response(await request.body(), ("body",), request, serving, format, cacheable=False)
 
 
 @router.get("/traces", summary="A trace by permalink (cacheable)", responses=TRACE_RESPONSES)
 async def get_trace(
     request: Request,
     settings: SettingsDep,
+    pool: ComputeDep,
+    cache: TraceCacheDep,
     config: Annotated[
         str,
         Query(
@@ -260,23 +184,32 @@ async def get_trace(
     format: FormatQuery = None,
 ) -> Response:
     """The same trace as `POST /api/v1/traces` for that body, with an ETag and Cache-Control."""
+    serving = Serving(settings, pool, cache)
     return await _trace_response(
-        decode_config(config), ("query", "config"), request, settings, format, cacheable=True
+        decode_config(config), ("query", "config"), request, serving, format, cacheable=True
     )
+
+
+class Serving(NamedTuple):
+    """What a trace request is served with: the app's settings, compute pool and trace cache."""
+
+    settings: Settings
+    pool: ComputePool
+    cache: TraceCache
 
 
 async def _trace_response(
     raw: bytes | Any,
     root: tuple[str, ...],
     request: Request,
-    settings: Settings,
+    serving: Serving,
     fmt: str | None,
     cacheable: bool,
 ) -> Response:
     """Validate and price in the pool, then serve from the LRU (computing once, in the pool too);
     GET permalinks answer 304 to a matching ETag."""
     chosen = fmt or _format_from_accept(request.headers.get("accept", ""))
-    pool: ComputePool = request.app.state.compute
+    settings, pool, cache = serving
     prepared = await pool.run(jobs.prepare_trace, raw, settings, chosen, root)
     if prepared.key is None:
         return Response(prepared.content, status_code=prepared.status, media_type=prepared.media_type)
@@ -287,7 +220,6 @@ async def _trace_response(
         headers["Cache-Control"] = f"public, max-age={settings.trace_max_age_s}"
         if etag in _etags(request.headers.get("if-none-match", "")):
             return Response(status_code=304, headers=headers)
-    cache: TraceCache = request.app.state.trace_cache
 
     async def render() -> bytes:
         outcome = await pool.run(jobs.render_trace, key, settings, chosen)

@@ -2,51 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.config import Settings, get_settings
-from app.ml.datasets import DATASETS
-from app.web import jobs
+from app.config import Settings
+from app.web import examples, jobs, replies, serialize
 from app.web.bodies import json_body
 from app.web.compute import ComputePool
+from app.web.deps import ComputeDep, SettingsDep
+from app.web.openapi import ERROR_422, ok
 from app.web.responses import FastJSONResponse
-from app.web.routes.api import ERROR_422, ok
 from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest
 
-router = APIRouter(prefix="/api/v1", tags=["networks"], default_response_class=FastJSONResponse)
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-
-DATASET_EXAMPLE = {
-    "name": "insurance",
-    "title": "Insurance (course slide)",
-    "task": "binary",
-    "features": ["age", "affordability"],
-    "note": "The slide's 13 people, then generated ones.",
-    "default_n": 13,
-}
+router = APIRouter(tags=["networks"], default_response_class=FastJSONResponse)
 
 
 @router.get(
     "/datasets",
     summary="List the datasets for network training",
-    responses=ok("Every dataset.", [DATASET_EXAMPLE]),
+    responses=ok("Every dataset.", replies.DatasetEntry, [examples.DATASET], many=True),
 )
 def list_datasets() -> Any:
-    return [
-        {
-            "name": s.name,
-            "title": s.title,
-            "task": s.task,
-            "features": list(s.features),
-            "note": s.note,
-            "default_n": s.default_n,
-        }
-        for s in DATASETS.values()
-    ]
+    return serialize.datasets_json()
 
 
 @router.post(
@@ -54,22 +33,16 @@ def list_datasets() -> Any:
     summary="Validate a dataset (e.g. a CSV upload) and return its rows",
     responses={
         **ok(
-            "The dataset's rows and features.",
-            {
-                "dataset": {
-                    "name": "insurance",
-                    "features": ["age", "affordability"],
-                    "x": [[22, 1]],
-                    "y": [0],
-                }
-            },
+            "The dataset's summary and rows (original units) of both splits.",
+            replies.DatasetPreview,
+            {"dataset": examples.DATASET_DETAIL},
         ),
         **ERROR_422,
     },
     openapi_extra=json_body(DatasetPreviewRequest),
 )
-async def preview_dataset(request: Request, settings: SettingsDep) -> Response:
-    return await _job("preview", request, settings)
+async def preview_dataset(request: Request, settings: SettingsDep, pool: ComputeDep) -> Response:
+    return await _job("preview", request, settings, pool)
 
 
 @router.post(
@@ -77,33 +50,31 @@ async def preview_dataset(request: Request, settings: SettingsDep) -> Response:
     summary="Train a small network and return every iteration and epoch",
     responses={
         **ok(
-            "The stream's payloads: `started`, then iterations and epochs, then `done`.",
-            {
-                "started": {"iterations_per_epoch": 22, "epochs": 10},
-                "epochs": [{"epoch": 1, "iteration": 22, "train": {"loss": 0.61}, "val": {"loss": 0.63}}],
-                "done": {"reason": "max_epochs", "epoch": 10},
-            },
+            "The stream's payloads: `started`'s fields, then `iterations` (columns), `epochs` (records), "
+            "`end` and `summary`.",
+            replies.NetworkTrace,
+            examples.NETWORK_TRACE,
         ),
         **ERROR_422,
     },
     openapi_extra=json_body(NetworkRequest),
 )
-async def network_trace(request: Request, settings: SettingsDep) -> Response:
+async def network_trace(request: Request, settings: SettingsDep, pool: ComputeDep) -> Response:
     """The stream's payloads for this config, concatenated: same config and seed, same bytes."""
-    return await _job("trace", request, settings)
+    return await _job("trace", request, settings, pool)
 
 
 @router.post(
     "/networks/code",
     summary="The configuration as runnable Keras and PyTorch code",
     responses={
-        **ok("Runnable scripts.", {"keras": "import keras\n...", "pytorch": "import torch\n..."}),
+        **ok("Runnable scripts.", replies.NetworkCode, examples.CODE),
         **ERROR_422,
     },
     openapi_extra=json_body(NetworkRequest),
 )
-async def network_code(request: Request, settings: SettingsDep) -> Response:
-    return await _job("code", request, settings)
+async def network_code(request: Request, settings: SettingsDep, pool: ComputeDep) -> Response:
+    return await _job("code", request, settings, pool)
 
 
 @router.post(
@@ -111,24 +82,20 @@ async def network_code(request: Request, settings: SettingsDep) -> Response:
     summary="The loss on a 2-D slice through the trained weights",
     responses={
         **ok(
-            "The loss grid over (alpha, beta) and the training path projected onto the plane.",
-            {
-                "alpha": [-1.0, 0.0, 1.0],
-                "beta": [-1.0, 0.0, 1.0],
-                "loss": [[0.9, 0.7, 0.9], [0.6, 0.2, 0.6], [0.9, 0.7, 0.9]],
-            },
+            "The loss grid over (alphas, betas) and the training path projected onto the plane.",
+            replies.Landscape,
+            examples.LANDSCAPE,
         ),
         **ERROR_422,
     },
     openapi_extra=json_body(LandscapeRequest),
 )
-async def network_landscape(request: Request, settings: SettingsDep) -> Response:
+async def network_landscape(request: Request, settings: SettingsDep, pool: ComputeDep) -> Response:
     """Filter-normalised random directions (Li et al., 2018); the training path projected onto the plane."""
-    return await _job("landscape", request, settings)
+    return await _job("landscape", request, settings, pool)
 
 
-async def _job(kind: str, request: Request, settings: Settings) -> Response:
+async def _job(kind: str, request: Request, settings: Settings, pool: ComputePool) -> Response:
     """Parse, validate, price and compute in the compute pool; the event loop only moves the bytes."""
-    pool: ComputePool = request.app.state.compute
     outcome = await pool.run(jobs.network_job, kind, await request.body(), settings)
     return Response(outcome.content, status_code=outcome.status, media_type=outcome.media_type)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
@@ -14,7 +13,6 @@ from app import __version__
 from app.config import STATIC_DIR
 from app.i18n import LANGUAGES, catalog, messages_json, resolve_language, translate
 from app.web import serialize
-from app.web.routes.networks import list_datasets
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,7 +79,7 @@ def registry(lang: str) -> dict[str, list[dict[str, Any]]]:
         return translate(lang, key) if key in catalog(lang) else english
 
     surfaces, optimizers = serialize.surfaces_json(), serialize.optimizers_json()
-    schedules, datasets = serialize.schedules_json(), list_datasets()
+    schedules, datasets = serialize.schedules_json(), serialize.datasets_json()
     for kind, entries in (
         ("surface", surfaces),
         ("optimizer", optimizers),
@@ -107,19 +105,6 @@ def registry_json(lang: str) -> str:
     return serialize.dumps(registry(lang)).decode().replace("</", "<\\/")
 
 
-@router.get("/healthz")
-def healthz(request: Request) -> dict[str, Any]:
-    """Liveness for load balancers and the container HEALTHCHECK: answers without touching the engine.
-
-    Each Uvicorn worker is its own process with its own sockets: the count is this worker's only, and
-    ``pid`` says which worker answered (with ``--workers 2`` two requests may see two different counts).
-    """
-    return {
-        "status": "ok",
-        "version": __version__,
-        "pid": os.getpid(),
-        "streams_this_process": len(request.app.state.streams),
-    }
 
 
 @router.get("/favicon.ico")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from app.config import Settings, get_settings
 from app.web.commands import CommandError
+from app.web.deps import SettingsDep
 from app.web.security import origin_allowed
 from app.web.session import ClientGone, CommandFlood, MessageTooBig, SlowClient, StreamSession
 
@@ -29,8 +29,8 @@ async def _next_message(websocket: WebSocket, pump: asyncio.Task[None], timeout:
     return receiving.result() if receiving in done else None
 
 
-@router.websocket("/api/v1/stream")
-async def stream(websocket: WebSocket, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+@router.websocket("/stream")
+async def stream(websocket: WebSocket, settings: SettingsDep) -> None:
     """Read commands while the session's pump sends steps; every way out frees the run at once."""
     sessions: set[StreamSession] = websocket.app.state.streams
     await websocket.accept()

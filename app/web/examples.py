@@ -1,0 +1,224 @@
+"""The documented examples of the REST answers (OpenAPI): real answers of the app, shortened (fewer rows,
+steps, records and registry entries). tests/web/test_replies.py checks each against its declared schema."""
+
+from __future__ import annotations
+
+SURFACE = {
+    "name": "bowl",
+    "title": "Bowl",
+    "dim": 2,
+    "formula": "x^2 + y^2",
+    "latex": "x^2 + y^2",
+    "view": [-3.0, 3.0, -3.0, 3.0],
+    "start": [-2.5, 2.0],
+    "minima": [[0.0, 0.0]],
+    "params": {},
+    "note": "A round bowl: the slope always points straight at the bottom, …",
+}
+SURFACE_ENTRY = {**SURFACE, "parameters": []}
+SURFACE_DETAIL = {
+    **SURFACE,
+    "grid": {
+        "n": 3,
+        "x": [-3.0, 0.0, 3.0],
+        "y": [-3.0, 0.0, 3.0],
+        "z": [[18.0, 9.0, 18.0], [9.0, 0.0, 9.0], [18.0, 9.0, 18.0]],
+        "z_min": 0.0,
+        "z_max": 18.0,
+    },
+}
+OPTIMIZER = {
+    "name": "sgd",
+    "title": "SGD",
+    "torch": "torch.optim.SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False)",
+    "update_rule": "g_t = \\nabla f(\\theta_{t-1}) + \\lambda\\theta_{t-1}; …",
+    "note": "Plain gradient descent: step = slope x learning rate. …",
+    "hyperparameters": [
+        {
+            "name": "lr",
+            "default": 0.001,
+            "kind": "float",
+            "minimum": 0.0,
+            "maximum": 1000.0,
+            "description": "learning rate: how far each update moves",
+            "log_scale": True,
+        }
+    ],
+}
+SCHEDULE = {
+    "name": "constant",
+    "title": "Constant",
+    "params": [],
+    "formula": "lr_t = lr",
+    "latex": "\\eta_t = \\eta",
+    "torch": "no scheduler",
+    "note": "The same step size for every update: the plain gradient-descent baseline.",
+}
+VERSION = {"app": "0.1.0", "api": "v1", "protocol": 1, "numpy": "2.4.6"}
+HEALTH = {"status": "ok", "version": "0.1.0", "pid": 4242, "streams_this_process": 0}
+TRACE = {
+    "surface": {
+        "name": "parabola",
+        "title": "Parabola (1-D)",
+        "dim": 1,
+        "formula": "x^2",
+        "latex": "x^2",
+        "view": [-3.0, 3.0],
+        "start": [2.5],
+        "minima": [[0.0]],
+        "params": {},
+        "note": "The one-dimensional picture: step size = slope x learning rate. …",
+    },
+    "steps": 2,
+    "seed": 0,
+    "noise": 0.0,
+    "tolerance": 1e-06,
+    "columns": ["step", "x", "loss", "grad_x", "grad_norm", "lr", "update_x"],
+    "runs": [
+        {
+            "id": "r0",
+            "optimizer": "sgd",
+            "hyperparameters": {
+                "lr": 0.1,
+                "momentum": 0.0,
+                "dampening": 0.0,
+                "weight_decay": 0.0,
+                "nesterov": False,
+            },
+            "schedule": {"name": "constant", "params": {}},
+            "clip_norm": None,
+            "clip_value": None,
+            "start": [2.5],
+            "end": {"reason": "max_steps", "step": 2, "detail": "reached the step budget of 2"},
+            "summary": {
+                "final_loss": 2.56,
+                "final_position": [1.6],
+                "steps_taken": 2,
+                "steps_to_converge": None,
+                "nearest_minimum": [0.0],
+                "distance_to_nearest_minimum": 1.6,
+            },
+            "trace": {
+                "step": [0, 1, 2],
+                "x": [2.5, 2.0, 1.6],
+                "loss": [6.25, 4.0, 2.56],
+                "grad_x": [5.0, 4.0, 3.2],
+                "grad_norm": [5.0, 4.0, 3.2],
+                "lr": [0.1, 0.1, 0.1],
+                "update_x": [None, -0.5, -0.4],
+            },
+        }
+    ],
+}
+DATASET = {
+    "name": "insurance",
+    "title": "Insurance (course slide)",
+    "task": "binary",
+    "features": ["age", "affordability"],
+    "note": "The slide's 13 people, then generated ones: older and able to afford → insured.",
+    "default_n": 13,
+}
+DATASET_DETAIL = {
+    "name": "insurance",
+    "title": "Insurance (course slide)",
+    "task": "binary",
+    "features": ["age", "affordability"],
+    "target": "have_insurance",
+    "classes": 2,
+    "n_train": 10,
+    "n_val": 3,
+    "box": [18.0, 62.0, 0.0, 1.0],
+    "train": {"x": [[46.0, 1.0], [56.0, 1.0], [27.0, 0.0]], "y": [1, 1, 1]},
+    "val": {"x": [[18.0, 1.0], [47.0, 1.0], [60.0, 0.0]], "y": [0, 1, 1]},
+}
+NETWORK_END = {
+    "reason": "done",
+    "epoch": 2,
+    "global_step": 4,
+    "detail": "trained the 2 epoch(s) asked for",
+    "best_epoch": None,
+    "restored_best_weights": False,
+}
+NETWORK_TRACE = {
+    "kind": "network",
+    "batch_size": 8,
+    "iterations_per_epoch": 2,
+    "network": {
+        "layers": [2, 2, 1],
+        "activations": ["relu"],
+        "task": "binary",
+        "output": "sigmoid",
+        "loss": "binary_crossentropy",
+        "n_params": 9,
+    },
+    "hyperparameters": {
+        "lr": 0.01,
+        "betas": [0.9, 0.999],
+        "eps": 1e-08,
+        "weight_decay": 0.0,
+        "amsgrad": False,
+    },
+    "dataset": DATASET_DETAIL,
+    "iterations": {
+        "epoch": [1, 1, 2, 2],
+        "iteration": [1, 2, 1, 2],
+        "global_step": [1, 2, 3, 4],
+        "batch_loss": [0.7508, 0.7631, 0.7609, 0.7303],
+        "lr": [0.01, 0.01, 0.01, 0.01],
+        "batch": [[8, 4, 7], [6, 3], [0, 1, 8], [5, 2]],
+        "masks": [[None], [None], [None], [None]],
+        "kept": [[None], [None], [None], [None]],
+    },
+    "epochs": [
+        {
+            "epoch": 2,
+            "global_step": 4,
+            "train_loss": 0.7456,
+            "val_loss": 0.7147,
+            "train_metrics": {"accuracy": 0.3},
+            "val_metrics": {"accuracy": 0.6667},
+            "l1_penalty": 0.0,
+            "l2_penalty": 0.0,
+            "weight_norms": [0.6324, 0.5982],
+            "lr": 0.01,
+            "decision_grid": {
+                "x": [15.8, 17.04],
+                "y": [-0.05, -0.0218],
+                "values": [[0.5086, 0.5080], [0.5091, 0.5085]],
+            },
+            "weights": [
+                {"W": [[0.0885, -0.0953], [0.6107, 0.0999]], "b": [-0.0297, -0.0118]},
+                {"W": [[-0.5002], [0.3280]], "b": [0.0254]},
+            ],
+        }
+    ],
+    "end": NETWORK_END,
+    "summary": {
+        "epochs": 2,
+        "global_step": 4,
+        "train_loss": 0.7456,
+        "val_loss": 0.7147,
+        "train_metrics": {"accuracy": 0.3},
+        "val_metrics": {"accuracy": 0.6667},
+        "best_epoch": None,
+        "confusion_matrix": {"train": [[2, 3], [4, 1]], "val": [[1, 0], [1, 1]]},
+    },
+}
+CODE = {"keras": "import keras\n…", "pytorch": "import torch\n…"}
+LANDSCAPE = {
+    "alphas": [-1.0, 0.0, 1.0],
+    "betas": [-1.0, 0.0, 1.0],
+    "loss": [[0.754, 0.710, 0.742], [0.693, 0.738, 0.801], [0.716, 0.770, 0.853]],
+    "span": 1.0,
+    "path": {
+        "alpha": [0.0293, 0.0],
+        "beta": [0.0117, 0.0],
+        "loss": [0.7449, 0.7378],
+        "epoch": [1, 2],
+        "residual": [0.0283, 0.0],
+    },
+    "final_loss": 0.7378,
+    "centre": {"weights": "final", "epoch": 2},
+    "diverged": False,
+    "end": NETWORK_END,
+}

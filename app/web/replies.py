@@ -1,0 +1,320 @@
+"""The JSON answers of the REST API as pydantic models: what OpenAPI documents for each 200.
+
+The routes build their answers with app/web/serialize.py and app/web/networks.py (as bytes, often in a
+worker process) and do not pass them through these models; the models only describe them, strictly
+(every field required unless marked optional, no others allowed), and tests/web/test_replies.py checks real
+answers of every endpoint against the schemas /openapi.json publishes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Value = float | bool | list[float]
+"""A hyperparameter's value: a number, a flag, or a pair (Adam's betas)."""
+
+
+class _Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------------------------------- registries
+
+
+class SurfaceParameter(_Reply):
+    name: str
+    default: float
+    minimum: float | None
+    maximum: float | None
+    description: str
+
+
+class SurfaceDescription(_Reply):
+    """A surface as built: its formula, view box, default start, known minima and parameter values."""
+
+    name: str
+    title: str
+    dim: int
+    formula: str
+    latex: str
+    view: list[float]
+    start: list[float]
+    minima: list[list[float]]
+    params: dict[str, float]
+    note: str
+
+
+class SurfaceEntry(SurfaceDescription):
+    """A registry surface with its default parameters and what each may be set to."""
+
+    parameters: list[SurfaceParameter]
+
+
+class SurfaceGrid(_Reply):
+    """Heights on an n × n grid (``z[i][j]`` at ``(x[j], y[i])``; a 1-D surface: ``y`` null, ``z`` a list);
+    points outside a custom surface's domain are null."""
+
+    n: int
+    x: list[float]
+    y: list[float] | None
+    z: list[list[float | None]] | list[float | None]
+    z_min: float | None
+    z_max: float | None
+
+
+class SurfaceDetail(SurfaceDescription):
+    grid: SurfaceGrid | None = None
+
+
+class OptimizerHyperparameter(_Reply):
+    name: str
+    default: Value
+    kind: str
+    minimum: float | None
+    maximum: float | None
+    description: str
+    log_scale: bool
+
+
+class OptimizerEntry(_Reply):
+    name: str
+    title: str
+    torch: str
+    update_rule: str
+    note: str
+    hyperparameters: list[OptimizerHyperparameter]
+
+
+class ScheduleParameter(_Reply):
+    name: str
+    default: float
+    minimum: float | None
+    maximum: float | None
+    description: str
+    kind: str
+
+
+class ScheduleEntry(_Reply):
+    name: str
+    title: str
+    params: list[ScheduleParameter]
+    formula: str
+    latex: str
+    torch: str
+    note: str
+
+
+class DatasetEntry(_Reply):
+    name: str
+    title: str
+    task: str
+    features: list[str]
+    note: str
+    default_n: int
+
+
+class Version(_Reply):
+    app: str
+    api: str
+    protocol: int
+    numpy: str
+
+
+class Health(_Reply):
+    status: Literal["ok"]
+    version: str
+    pid: int
+    streams_this_process: int
+
+
+# ------------------------------------------------------------------------------------------- traces
+
+
+class RunSchedule(_Reply):
+    name: str
+    params: dict[str, float]
+
+
+class RunEnd(_Reply):
+    reason: str
+    step: int
+    detail: str
+
+
+class RunSummary(_Reply):
+    final_loss: float | None
+    final_position: list[float] | None
+    steps_taken: int
+    steps_to_converge: int | None
+    nearest_minimum: list[float] | None
+    distance_to_nearest_minimum: float | None
+
+
+class TraceRun(_Reply):
+    id: str
+    optimizer: str
+    hyperparameters: dict[str, Value]
+    schedule: RunSchedule
+    clip_norm: float | None
+    clip_value: float | None
+    start: list[float] | None
+    end: RunEnd | None
+    summary: RunSummary
+    trace: dict[str, list[float | None]]
+    """One column per name in ``columns``; ``update_*`` is null at step 0."""
+
+
+class Trace(_Reply):
+    surface: SurfaceDescription
+    steps: int
+    seed: int
+    noise: float
+    tolerance: float
+    columns: list[str]
+    runs: list[TraceRun]
+
+
+# ------------------------------------------------------------------------------------------- networks
+
+
+class DatasetRows(_Reply):
+    x: list[list[float]]
+    y: list[float]
+
+
+class DatasetDetail(_Reply):
+    """A dataset as loaded and split; rows in original units (at most 2,000 of each split)."""
+
+    name: str
+    title: str
+    task: str
+    features: list[str]
+    target: str
+    classes: int
+    n_train: int
+    n_val: int
+    box: list[float]
+    train: DatasetRows
+    val: DatasetRows
+
+
+class DatasetPreview(_Reply):
+    dataset: DatasetDetail
+
+
+class NetworkDescription(_Reply):
+    layers: list[int]
+    activations: list[str]
+    task: str
+    output: str
+    loss: str
+    n_params: int
+
+
+class Iterations(_Reply):
+    """Iteration records as columns (docs/networks.md)."""
+
+    epoch: list[int]
+    iteration: list[int]
+    global_step: list[int]
+    batch_loss: list[float]
+    lr: list[float]
+    batch: list[list[int]]
+    masks: list[list[list[int] | None]]
+    kept: list[list[float | None]]
+
+
+class DecisionGrid(_Reply):
+    x: list[float]
+    y: list[float]
+    values: list[Any]
+
+
+class LayerWeights(_Reply):
+    W: list[list[float]]
+    b: list[float]
+
+
+class Epoch(_Reply):
+    epoch: int
+    global_step: int
+    train_loss: float
+    val_loss: float | None
+    train_metrics: dict[str, float]
+    val_metrics: dict[str, float]
+    l1_penalty: float
+    l2_penalty: float
+    weight_norms: list[float]
+    lr: float
+    decision_grid: DecisionGrid | None
+    weights: list[LayerWeights] | None
+
+
+class NetworkEnd(_Reply):
+    reason: str
+    epoch: int
+    global_step: int
+    detail: str
+    best_epoch: int | None
+    restored_best_weights: bool
+
+
+class NetworkSummary(_Reply):
+    epochs: int
+    global_step: int
+    train_loss: float | None
+    val_loss: float | None
+    train_metrics: dict[str, float]
+    val_metrics: dict[str, float]
+    best_epoch: int | None
+    confusion_matrix: dict[str, list[list[int]]] | None
+
+
+class NetworkTrace(_Reply):
+    """The live stream's payloads concatenated: ``started``'s fields, every iteration and epoch record
+    (``epochs`` here is the list of records, not the epoch budget), the end and the summary."""
+
+    kind: Literal["network"]
+    batch_size: int
+    iterations_per_epoch: int
+    network: NetworkDescription
+    hyperparameters: dict[str, Value]
+    dataset: DatasetDetail
+    iterations: Iterations
+    epochs: list[Epoch]
+    end: NetworkEnd | None
+    summary: NetworkSummary
+
+
+class NetworkCode(_Reply):
+    keras: str
+    pytorch: str
+
+
+class LandscapePath(_Reply):
+    alpha: list[float]
+    beta: list[float]
+    loss: list[float]
+    epoch: list[int]
+    residual: list[float]
+
+
+class LandscapeCentre(_Reply):
+    weights: Literal["final", "initial", "epoch"]
+    epoch: int
+
+
+class Landscape(_Reply):
+    """``loss[i][j]`` at ``(alphas[j], betas[i])``, with the training path projected onto the plane."""
+
+    alphas: list[float]
+    betas: list[float]
+    loss: list[list[float]]
+    span: float
+    path: LandscapePath
+    final_loss: float
+    centre: LandscapeCentre
+    diverged: bool
+    end: NetworkEnd | None
