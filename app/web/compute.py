@@ -23,6 +23,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from app.web.orphans import die_with_parent
+
 T = TypeVar("T")
 
 
@@ -47,8 +49,10 @@ def _executor(mode: str, workers: int) -> Executor:
         if executor is None:
             if mode == "process":
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["app.web.jobs"])
-                executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+                context.set_forkserver_preload(["app.web.forkserver"])
+                executor = ProcessPoolExecutor(
+                    max_workers=workers, mp_context=context, initializer=die_with_parent
+                )
             else:
                 executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compute")
             _EXECUTORS[key] = executor

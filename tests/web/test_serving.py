@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -217,3 +220,41 @@ def test_a_paced_stream_that_cannot_keep_its_speed_says_so() -> None:
         ws.send_json({"type": "start", "kind": "network", "config": config, "speed": 100_000})
         lag = _frames_until(ws, "lag")[-1]
         assert lag["speed"] == 100_000 and 0 < lag["achieved"] < 100_000
+
+
+WORKER_PID_SCRIPT = """
+import asyncio, os, sys, time
+from app.web.compute import ComputePool
+
+async def main():
+    pool = ComputePool("process", workers=1, queue=0)
+    print(await pool.run(os.getpid), flush=True)
+    time.sleep(60)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_compute_workers_end_when_their_server_is_killed(tmp_path) -> None:
+    script = tmp_path / "server.py"
+    script.write_text(WORKER_PID_SCRIPT)
+    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(server.stdout.readline())
+        assert _alive(worker)
+    finally:
+        server.kill()
+        server.wait(10)
+    deadline = time.monotonic() + 10
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker), "a compute worker outlived its killed server"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status)
+    except FileNotFoundError:
+        return False
