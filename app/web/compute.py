@@ -46,6 +46,9 @@ def _executor(mode: str, workers: int) -> Executor:
     key = (mode, workers)
     with _LOCK:
         executor = _EXECUTORS.get(key)
+        if executor is not None and getattr(executor, "_broken", False):  # a worker died: start afresh
+            executor.shutdown(wait=False, cancel_futures=True)
+            executor = None
         if executor is None:
             if mode == "process":
                 context = multiprocessing.get_context("forkserver")

@@ -2,6 +2,6 @@
 the rule that it ends with the server that started it (app/web/orphans.py)."""
 
 from app.web import jobs  # noqa: F401  (preloaded: every worker forks with it imported)
-from app.web.orphans import die_with_parent
+from app.web.orphans import watch_parent
 
-die_with_parent()
+watch_parent()

@@ -1,7 +1,9 @@
 """Compute processes end with the server that started them, even one killed without warning.
 
-The forkserver preloads ``app.web.forkserver``, which calls ``die_with_parent`` there (its parent is the
-server); each pool worker calls it again from its initializer, since a fork clears the setting.
+Each pool worker calls ``die_with_parent`` from its initializer: its parent is the forkserver's main
+thread, so Linux's parent-death signal fits. The forkserver itself was started by whichever server thread
+first used the pool (a test client's short-lived thread, say), and that signal follows the *thread*, so the
+forkserver instead watches its parent *process* (``watch_parent``).
 Without it a server killed by SIGKILL or the out-of-memory killer would leave its forkserver and
 workers waiting on their pipes forever, holding their memory.
 """
@@ -10,7 +12,10 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import signal
+import threading
+import time
 
 PR_SET_PDEATHSIG = 1
 
@@ -24,3 +29,15 @@ def die_with_parent() -> None:
         return
     # No "parent already gone?" check through getppid() == 1: in a container the server itself is PID 1.
 
+
+def watch_parent(interval_s: float = 1.0) -> None:
+    """End this process (at once, without cleanup) when the process that started it is gone."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -29,6 +30,28 @@ async def _next_message(websocket: WebSocket, pump: asyncio.Task[None], timeout:
     return receiving.result() if receiving in done else None
 
 
+async def _bounded(work: Any, timeout: float, session: StreamSession) -> None:
+    """Handle a command; a client that stops reading while its answer is sent is too slow.
+
+    The command itself may take longer than the send timeout (a ``step n`` on a heavy network computes
+    in a thread): only a send that waits that long counts, checked a few times meanwhile.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=timeout / 4)
+            if done:
+                task.result()
+                return
+            if session.stalled():
+                raise SlowClient
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, SlowClient, ClientGone):
+                await task
+
+
 @router.websocket("/stream")
 async def stream(websocket: WebSocket, settings: SettingsDep) -> None:
     """Read commands while the session's pump sends steps; every way out frees the run at once."""
@@ -46,21 +69,29 @@ async def stream(websocket: WebSocket, settings: SettingsDep) -> None:
     sessions.add(session)
     pump = asyncio.create_task(session.pump())
     close: tuple[int, str] | None = None
+    # Wake a few times per send timeout to look for a stalled send (the session arms no timer per send).
+    tick = min(settings.idle_timeout_s, settings.send_timeout_s / 4)
     try:
-        await session.hello()
+        await asyncio.wait_for(session.hello(), settings.send_timeout_s)
+        last_command = time.monotonic()
         while True:
-            message = await _next_message(websocket, pump, settings.idle_timeout_s)
+            message = await _next_message(websocket, pump, tick)
+            if session.stalled():
+                raise SlowClient
             if message is None:
-                if session.running:
+                if session.running or time.monotonic() - last_command < settings.idle_timeout_s:
                     continue
                 close = (1000, "idle")
                 break
+            last_command = time.monotonic()
             if message["type"] == "websocket.disconnect":
                 break
+            # A command's answer is sent from here: bound it, since this loop is the one that watches.
             if message.get("text") is not None:
-                await session.handle(message["text"])
+                await _bounded(session.handle(message["text"]), settings.send_timeout_s, session)
             else:
-                await session.error(CommandError("not_text", "commands are JSON text frames, not binary"))
+                error = CommandError("not_text", "commands are JSON text frames, not binary")
+                await _bounded(session.error(error), settings.send_timeout_s, session)
     except CommandFlood:
         close = (1008, "command flood")
     except MessageTooBig:
