@@ -2,10 +2,7 @@
 // Shared control widgets built from the registry: hyperparameter inputs with bounds and defaults, the
 // speed slider, the surface picker with its formula and parameters, and the Space / → keyboard shortcuts.
 import { t } from "./i18n.js";
-
-/** Speeds the slider steps through (steps per second per run); the last stop is "max". */
-/** @type {Array<number | "max">} */
-export const SPEEDS = [1, 2, 5, 10, 20, 30, 60, 120, 200, 500, 1000, 2000, 5000, "max"];
+import { SPEEDS } from "./theme.js";
 
 /** Create an element with attributes and children in one call (keeps the builders short). */
 export function el(tag, attrs = {}, ...children) {
@@ -105,22 +102,6 @@ export function speedIndex(speed) {
     if (s !== "max" && Math.abs(Math.log(s / Number(speed))) < Math.abs(Math.log(Number(SPEEDS[best]) / Number(speed)))) best = i;
   });
   return best;
-}
-
-/** Wire a range input to SPEEDS; `onChange(speed)` gets a number or "max". */
-export function bindSpeed(range, output, speed, onChange) {
-  range.min = "0";
-  range.max = String(SPEEDS.length - 1);
-  range.step = "1";
-  range.value = String(speedIndex(speed));
-  const show = () => {
-    const s = SPEEDS[Number(range.value)];
-    output.textContent = s === "max" ? t("common.speed_max_short") : t("common.steps_per_s", { n: s });
-    range.setAttribute("aria-valuetext", output.textContent);
-    return s;
-  };
-  show();
-  range.addEventListener("input", () => onChange(show()));
 }
 
 /**

@@ -132,7 +132,7 @@ function bindEmbedDialog(view, { query = () => "", height = 800 } = {}) {
   if (!open || !dialog) return;
   const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
   const lang = document.documentElement.lang;
-  const embedName = document.body.dataset.view === "playground" ? "surface" : document.body.dataset.view ?? view;
+  const embedName = document.body.dataset.view ?? view;
   const title = document.querySelector("h1")?.textContent?.trim() ?? view;
   const escapeAttr = (s) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
 

@@ -15,8 +15,13 @@
 //     embed: { set: (run, hyperparameters) => …, query: () => encodeState(SCHEMA, state), height: 1400 },
 //   });
 //   session.open();                             // connect; gdp:ready once the view is ready
+//
+// Two transports: play / pause-resume / step / reset (#play #step #reset, the default), or run / pause-resume /
+// stop (#run #pause #stop: the sweep's form). The speed is a range input over SPEEDS or a <select> of
+// `speed.choices` (theme.js SPEED_CHOICES).
 import { StreamClient } from "./client.js";
-import { SPEEDS, bindShortcuts, speedIndex } from "./controls.js";
+import { bindShortcuts, speedIndex } from "./controls.js";
+import { SPEEDS } from "./theme.js";
 import { registerView } from "./embed.js";
 import { t } from "./i18n.js";
 
@@ -31,7 +36,7 @@ import { t } from "./i18n.js";
  * @property {"surface" | "network"} [kind]
  * @property {() => object} config               the config of the next `start`
  * @property {() => boolean} [canStart]          false: play and step are disabled (an invalid form)
- * @property {{get: () => string, set: (speed: string) => void, label?: (n: number) => string}} speed
+ * @property {{get: () => string, set: (speed: string) => void, label?: (n: number) => string, choices?: string[]}} speed
  * @property {Partial<Record<Status, string>> | ((status: Status) => string)} [words]  status line texts
  * @property {Record<string, (msg: any) => void>} [on]   handlers of server messages of the live seq
  * @property {(info: {code: number, reason: string}) => string} [closedText]
@@ -41,6 +46,10 @@ import { t } from "./i18n.js";
  * @property {string} [run]                      the run name of gdp:event when a message has none
  * @property {{set?: (run: string | null, hyperparameters: object) => unknown, query?: () => string, height?: number}} [embed]
  * @property {ParentNode} [root]                 where the transport lives (default: the document)
+ * @property {boolean} [autostart]               connect, then start paused (and again after every reset): step 0 shows
+ * @property {string} [playAgain]                the Play button's words on a finished descent
+ * @property {() => boolean | Promise<boolean>} [prepare]  before a new descent starts; false: it does not
+ * @property {boolean} [stopOnReset]             reset stops the descent but keeps its last messages (how it ended)
  */
 
 /** A speed as the URL keeps it ("60", "max") to what the server takes (60, "max"). */
@@ -76,7 +85,13 @@ export class LiveSession {
       speed: /** @type {HTMLInputElement | HTMLSelectElement | null} */ ($("speed")),
       speedOut: $("speed-out"),
       status: $("status"),
+      run: /** @type {HTMLButtonElement | null} */ ($("run")),
+      pause: /** @type {HTMLButtonElement | null} */ ($("pause")),
+      stop: /** @type {HTMLButtonElement | null} */ ($("stop")),
     };
+    /** The `started` of the descent on screen arrived (false again after a reset). */
+    this.started = false;
+    this.preparing = false;
     this.embed = registerView(
       options.name,
       {
@@ -92,6 +107,11 @@ export class LiveSession {
       { query: options.embed?.query, height: options.embed?.height },
     );
     this.#bind();
+  }
+
+  /** The socket is open and the server said hello. */
+  get connected() {
+    return Boolean(this.client && !this.client.closed && this.client.hello);
   }
 
   get active() {
@@ -110,14 +130,21 @@ export class LiveSession {
    */
   setStatus(next, message) {
     this.status = next;
-    const { play, step } = this.ui;
+    const { play, step, run, pause, stop } = this.ui;
     const can = this.o.canStart ? this.o.canStart() : true;
     if (play) {
-      play.textContent = next === "running" ? t("common.pause") : t("common.play");
+      play.textContent = next === "running" ? t("common.pause") : next === "finished" && this.o.playAgain ? this.o.playAgain : t("common.play");
       play.setAttribute("aria-pressed", String(next === "running"));
       play.disabled = !can;
     }
     if (step) step.disabled = !can || (next === "finished" && !this.o.stepRestarts);
+    if (run) run.disabled = !can || !this.connected || this.active;
+    if (pause) {
+      pause.disabled = !this.active;
+      pause.textContent = next === "paused" ? t("common.resume") : t("common.pause");
+    }
+    if (stop) stop.disabled = !this.active;
+    document.body.dataset.playing = String(next === "running");
     this.say(message ?? statusWord(this.o.words, next));
     this.o.onStatus?.(next);
   }
@@ -149,9 +176,12 @@ export class LiveSession {
     client.on("open", (hello) => {
       this.hello = hello;
       on.open?.(hello);
+      if (this.o.autostart && !this.active) this.#autostart(client);
+      else this.setStatus(this.status);
     });
     client.on("started", (msg) => {
       if (!live(msg) || (this.o.kind === "network" && msg.kind !== "network")) return;
+      this.started = true;
       on.started?.(msg);
       this.setStatus(msg.paused ? "paused" : "running");
     });
@@ -182,8 +212,7 @@ export class LiveSession {
     client.on("close", (info) => {
       if (this.client === client) this.client = null;
       const text = this.o.closedText ? this.o.closedText(info) : t("error.closed_reload", { reason: `${info.code}${info.reason ? `: ${info.reason}` : ""}` });
-      if (this.active) this.setStatus("idle", text);
-      else this.say(text);
+      this.setStatus(this.active ? "idle" : this.status, text);
     });
     return client.ready;
   }
@@ -194,6 +223,25 @@ export class LiveSession {
     const client = /** @type {StreamClient} */ (this.client);
     await client.ready;
     return client;
+  }
+
+  /** A new descent, paused at its step 0 (the `autostart` option). */
+  #autostart(/** @type {StreamClient} */ client) {
+    this.#start(client, true);
+    this.setStatus("paused");
+  }
+
+  /** A new descent on `client`, after the view's `prepare` (false: none starts). */
+  async #begin(/** @type {StreamClient} */ client, /** @type {boolean} */ paused) {
+    if (this.preparing) return false;
+    this.preparing = true;
+    try {
+      if (this.o.prepare && !(await this.o.prepare())) return false;
+    } finally {
+      this.preparing = false;
+    }
+    this.#start(client, paused);
+    return true;
   }
 
   #start(/** @type {StreamClient} */ client, /** @type {boolean} */ paused) {
@@ -213,8 +261,7 @@ export class LiveSession {
     } else if (this.status === "paused") {
       client.resume();
       this.setStatus("running");
-    } else {
-      this.#start(client, false);
+    } else if (await this.#begin(client, false)) {
       this.setStatus("running", t("common.starting"));
     }
   }
@@ -231,17 +278,28 @@ export class LiveSession {
     if (this.o.canStart && !this.o.canStart()) return;
     if (this.status === "finished" && !this.o.stepRestarts) return;
     const client = await this.ensureClient();
-    if (!this.active) this.#start(client, true);
+    if (!this.active && !(await this.#begin(client, true))) return;
     client.step(1);
     this.setStatus("paused");
   }
 
-  /** Forget the descent (the server stops it; its last messages are dropped) and show the start again. */
+  /** Stop the descent in progress; its `event`s (reason "stopped") and `done` still arrive and are shown. */
+  stop() {
+    if (this.client && this.active) this.client.stop();
+  }
+
+  /**
+   * Forget the descent (the server stops it; its last messages are dropped) and show the start again; with
+   * `autostart`, a new one waits paused at its step 0. With `stopOnReset`, only stop().
+   */
   reset() {
+    if (this.o.stopOnReset) return this.stop();
     if (this.client && this.active) this.client.stop();
     if (this.client) this.ignoreSeq = this.client.seq;
+    this.started = false;
     this.o.onReset?.();
     this.setStatus("idle");
+    if (this.o.autostart && this.connected && this.client) this.#autostart(this.client);
   }
 
   /** After a change of the config: a running descent starts again with it, a paused one is reset. */
@@ -259,21 +317,36 @@ export class LiveSession {
   }
 
   #bind() {
-    const { play, step, reset, speed, speedOut } = this.ui;
+    const { play, step, reset, speed, speedOut, run, pause, stop } = this.ui;
     play?.addEventListener("click", () => this.play());
     step?.addEventListener("click", () => this.step());
     reset?.addEventListener("click", () => this.reset());
+    // Run submits its form (Enter in a field runs too); Pause pauses or resumes, Stop stops.
+    if (run?.form) {
+      run.form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        if (!this.active) this.play();
+      });
+    } else run?.addEventListener("click", () => this.active || this.play());
+    pause?.addEventListener("click", () => this.active && this.play());
+    stop?.addEventListener("click", () => this.stop());
     bindShortcuts({ toggle: () => this.play(), step: () => this.step() });
     if (speed) this.#bindSpeed(speed, speedOut);
   }
 
-  /** A range input steps through SPEEDS; a <select> offers the template's own options. */
+  /** A range input steps through SPEEDS; a <select> offers `speed.choices`. */
   #bindSpeed(/** @type {HTMLInputElement | HTMLSelectElement} */ input, /** @type {HTMLElement | null} */ output) {
     const changed = (/** @type {string} */ value) => {
       this.o.speed.set(value);
       if (this.client && this.active) this.client.speed(parseSpeed(value));
     };
     if (input instanceof HTMLSelectElement) {
+      for (const value of this.o.speed.choices ?? []) {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = value === "max" ? t("common.speed_max") : t("common.steps_per_s", { n: Number(value) });
+        input.append(option);
+      }
       input.value = this.o.speed.get();
       input.addEventListener("change", () => changed(input.value));
       return;

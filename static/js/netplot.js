@@ -1,3 +1,4 @@
+// @ts-check
 // Shared drawing for the network views (/network, /epochs, /dropout, /regularization, /landscape).
 // Messages and fields: docs/networks.md. Everything here only draws; no sockets, no fetches.
 //
@@ -22,14 +23,13 @@
 //                                        ytitle, extra: [{name, x, y, color, dash}]}).
 //   confusionTable(matrix, classNames)   a <table class="confusion"> element (rows truth, columns predicted)
 //   metricText(task, metrics)            "accuracy 95.0 %" or "RMSE 0.21 · R² 0.93"
-import { PALETTE } from "./plot.js";
+import { FONT, PALETTE } from "./theme.js";
 import { formatNumber, localizeDecimal, plotlyLocale, t } from "./i18n.js";
 
 export const CLASS_COLORS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
 export const classColor = (k) => CLASS_COLORS[((k % CLASS_COLORS.length) + CLASS_COLORS.length) % CLASS_COLORS.length];
 const POSITIVE = "#0072B2";
 const NEGATIVE = "#D55E00";
-const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** A loss with 4 decimals as Keras prints it, always with a decimal point (the progress line). */
@@ -45,7 +45,10 @@ export function formatLoss(v) {
   return localizeDecimal(kerasLoss(v));
 }
 
-/** The Keras progress line, e.g. `Epoch 3/300 — 22/22 [==========] — loss: 0.4132 — val_loss: 0.4410`. */
+/**
+ * The Keras progress line, e.g. `Epoch 3/300 — 22/22 [==========] — loss: 0.4132 — val_loss: 0.4410`.
+ * @param {{epoch: number, epochs: number, iteration: number, iterations: number, loss: number | null, valLoss?: number, width?: number}} line
+ */
 export function progressLine({ epoch, epochs, iteration, iterations, loss, valLoss, width = 10 }) {
   const done = iterations ? Math.round((width * iteration) / iterations) : 0;
   let bar = "=".repeat(Math.min(done, width));
@@ -343,6 +346,7 @@ export class LossCurves {
     const trainName = t("netplot.train_loss");
     const valName = t("netplot.val_loss");
     const epochWord = t("netplot.epoch");
+    /** @type {any[]} */
     const traces = [
       { type: "scatter", mode: "lines", name: trainName, x: epochs, y: train, line: { color: PALETTE[0], width: 2 }, hovertemplate: `${epochWord} %{x}<br>${trainName} %{y:.4f}<extra></extra>` },
     ];

@@ -1,18 +1,15 @@
+// @ts-check
 // Shared Plotly drawing for descent views: a contour drawn once, a transparent overlay for the live paths,
 // a 3-D surface alternative and a loss-vs-step plot. Why this shape: see the project's design notes, "Drawing live paths
 // with Plotly" (shared/DESIGN.md) (never restyle the plot that holds the contour for a step; it redraws the whole contour).
 import { formatNumber, plotlyLocale, t } from "./i18n.js";
-
-/** Okabe–Ito: distinguishable with the common colour-vision deficiencies; yellow last (weak on white). */
-export const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
-export const colorOf = (index) => PALETTE[index % PALETTE.length];
+import { FONT } from "./theme.js";
 
 /** Light cool greys, dark = high: the Okabe–Ito paths stay readable on every level of the surface. */
 const SURFACE_SCALE = [[0, "#fbfcfd"], [0.35, "#dfe4ea"], [0.7, "#aab3bf"], [1, "#5f6a78"]];
 
 /** Same margins on the contour and its overlay, fixed (no autoexpand), so their plot areas coincide. */
 const MARGIN = { l: 48, r: 78, t: 10, b: 40, autoexpand: false };
-const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
 
 /**
  * A thinned copy of a path for drawing: at most `max` points, the newest `tail` in full, the older part
@@ -124,7 +121,10 @@ export function hasWebGL() {
  * for the paths. `onPick(x, y)` is called with data coordinates when the contour is clicked (not dragged).
  */
 export class ContourWithOverlay {
+  /** @param {any} container (Plotly adds its own properties to the divs) @param {{onPick?: (x: number, y: number) => void}} [options] */
   constructor(container, { onPick } = {}) {
+    /** @type {(() => void) | null} */
+    this.onRangeChange = null;
     this.container = container;
     this.base = container.querySelector(".plot-base");
     this.overlay = container.querySelector(".plot-overlay");
@@ -359,6 +359,7 @@ export class Surface3D {
   draw(paths) {
     if (!this.surfaceTrace) return Promise.resolve();
     const height = (v) => (v === null || !Number.isFinite(v) ? null : this.scale.f(v) + this.lift);
+    /** @type {any[]} */
     const traces = [this.surfaceTrace];
     for (const p of paths) {
       traces.push({

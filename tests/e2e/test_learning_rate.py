@@ -110,20 +110,21 @@ def test_own_learning_rate_slider_changes_the_next_step(page, live_server: str) 
 
 def test_shared_url_reproduces_the_settings(page, live_server: str) -> None:
     _open(page, live_server, "?low=0.02&high=0.8&own=0.3&speed=10")
-    assert page.locator("input[data-key=low]").input_value() == "0.02"
-    assert page.locator("input[data-key=high]").input_value() == "0.8"
+    assert page.locator("input[data-key=too_low]").input_value() == "0.02"
+    assert page.locator("input[data-key=too_high]").input_value() == "0.8"
     assert page.locator("#speed").input_value() == "10"
     assert page.locator("#own-value").inner_text() == "0.3"
     assert page.evaluate("__lr.data('too_low').lr[0]") == 0.02
     assert page.evaluate("__lr.data('own').lr[0]") == 0.3
-    page.locator("input[data-key=diverge]").fill("1.2")
-    page.locator("input[data-key=diverge]").press("Enter")
+    page.locator("input[data-key=much_too_high]").fill("1.2")
+    page.locator("input[data-key=much_too_high]").press("Enter")
     restarted = "__lr.points('much_too_high') === 1 && __lr.data('much_too_high').lr[0] === 1.2"
     page.wait_for_function(restarted, timeout=WAIT)
     page.get_by_role("button", name="Copy link").click()
     page.wait_for_function("document.getElementById('copy-link').dataset.url", timeout=WAIT)
     url = page.locator("#copy-link").get_attribute("data-url")
-    for part in ("low=0.02", "high=0.8", "diverge=1.2", "own=0.3", "speed=10"):
+    # the URL keys are the runs' ids (the old low/high/diverge of the query above are read as aliases)
+    for part in ("too_low=0.02", "too_high=0.8", "much_too_high=1.2", "own=0.3", "speed=10"):
         assert part in url, f"{part} missing from the shared link {url}"
     other = page.context.new_page()
     other.goto(url)

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { growRange, thin, zScale } from "../../static/js/plot.js";
-import { SPEEDS, speedIndex } from "../../static/js/controls.js";
+import { speedIndex } from "../../static/js/controls.js";
+import { SPEEDS } from "../../static/js/theme.js";
 import { progressLine } from "../../static/js/netplot.js";
 import { learningRates } from "../../static/js/rates.js";
 import { splitCsvLine } from "../../static/js/csv.js";

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from app.config import get_settings
 from app.main import create_app
-from app.web.routes.pages import EMBEDS
+from app.web.routes.pages import EMBED_ALIASES, EMBEDS, VIEWS
 
 CLIENT = TestClient(create_app())
 
@@ -52,7 +52,28 @@ def test_frame_ancestors_follow_settings(monkeypatch) -> None:
 def test_unknown_embed_is_404() -> None:
     response = CLIENT.get("/embed/nope")
     assert response.status_code == 404
-    assert CLIENT.get("/embed/playground").status_code == 404, "the playground embeds as /embed/surface"
+
+
+
+def test_every_view_is_in_the_nav_on_the_landing_page_and_embeds() -> None:
+    """One VIEWS table drives the nav, the landing cards and the embeds."""
+    landing = CLIENT.get("/").text
+    page = CLIENT.get("/race").text
+    for name in VIEWS:
+        assert f'<a href="/{name}"' in page, f"{name} is in the nav"
+        assert f'<li class="card" data-view="{name}"><h3><a href="/{name}">' in landing, f"{name} has a card"
+        assert CLIENT.get(f"/{name}").status_code == 200
+        assert f'data-embed="{name}"' in CLIENT.get(f"/embed/{name}").text
+        assert f"js/views/{name}.js" in CLIENT.get(f"/{name}").text, "the module is named after the view"
+    assert set(EMBEDS) == set(VIEWS)
+
+
+def test_the_old_embed_name_of_the_playground_still_serves_it() -> None:
+    assert EMBED_ALIASES == {"surface": "playground"}
+    response = CLIENT.get("/embed/surface?controls=minimal")
+    assert response.status_code == 200
+    assert 'data-embed="playground"' in response.text and "js/views/playground.js" in response.text
+    assert "controls-minimal" in response.text
 
 
 @pytest.mark.parametrize("controls", ["none", "minimal", "full"])

@@ -65,7 +65,7 @@ def test_pages_come_gzipped_with_the_app_headers(http: httpx.Client) -> None:
             and "accept-encoding" in response.headers["vary"].lower()
         )
     html = gzip.decompress(body).decode()
-    assert re.search(r'src="/static/[0-9a-f]{12}/js/views/surface\.js"', html)
+    assert re.search(r'src="/static/[0-9a-f]{12}/js/views/playground\.js"', html)
     health = http.get("/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
 

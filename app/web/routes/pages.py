@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
@@ -16,19 +17,40 @@ from app.web import serialize
 
 router = APIRouter(include_in_schema=False)
 
-VIEWS = {
-    "playground": ("playground.html", "Surface playground"),
-    "race": ("race.html", "Optimizer race"),
-    "learning-rate": ("learning_rate.html", "Learning rate"),
-    "sweep": ("sweep.html", "Learning-rate sweep"),
-    "network": ("network.html", "Training a network"),
-    "epochs": ("epochs.html", "Epochs, batches, iterations"),
-    "dropout": ("dropout.html", "Dropout"),
-    "regularization": ("regularization.html", "L1 and L2"),
-    "landscape": ("landscape.html", "Loss landscape of a network"),
+
+@dataclass(frozen=True)
+class View:
+    """One view, named once: ``name`` is its URL path (/name), its embed (/embed/name), the ``view`` of its
+    postMessage API, its template (templates/name.html), its module (static/js/views/name.js) and its
+    catalog keys (``view.<name>.title``, ``nav.<name>``, ``index.card.<name>``)."""
+
+    name: str
+    title: str  # English, when the catalog has no `view.<name>.title`
+    embed_aliases: tuple[str, ...] = ()  # older /embed/ names still served (links exist)
+
+    @property
+    def template(self) -> str:
+        return f"{self.name}.html"
+
+
+# The one table of views: the nav, the landing cards and the embeds are all drawn from it, in this order.
+VIEWS: dict[str, View] = {
+    view.name: view
+    for view in (
+        View("playground", "Surface playground", embed_aliases=("surface",)),
+        View("race", "Optimizer race"),
+        View("learning-rate", "Learning rate"),
+        View("sweep", "Learning-rate sweep"),
+        View("network", "Training a network"),
+        View("epochs", "Epochs, batches, iterations"),
+        View("dropout", "Dropout"),
+        View("regularization", "L1 and L2"),
+        View("landscape", "Loss landscape of a network"),
+    )
 }
-# /embed/{name} -> the page view it shows (the playground's embed is called "surface").
-EMBEDS = {"surface": "playground", **{view: view for view in VIEWS if view != "playground"}}
+# /embed/{name} -> the view it shows: every view under its name, and the older names as aliases.
+EMBEDS = {name: name for name in VIEWS}
+EMBED_ALIASES = {alias: view.name for view in VIEWS.values() for alias in view.embed_aliases}
 CONTROLS = ("none", "minimal", "full")
 CAPTION_MAX = 300
 
@@ -37,7 +59,7 @@ def view_title(view: str, lang: str) -> str:
     """A view's title from the catalog (`view.<name>.title`), its English title when the key is missing."""
     key = f"view.{view}.title"
     text = translate(lang, key)
-    return VIEWS[view][1] if text == key else text
+    return VIEWS[view].title if text == key else text
 
 
 def page_context(request: Request, view: str | None = None, embed: bool = False) -> dict:
@@ -54,7 +76,8 @@ def page_context(request: Request, view: str | None = None, embed: bool = False)
         "controls": controls if embed and controls in CONTROLS else "full",
         "autoplay": embed and query.get("autoplay") in ("1", "true"),
         "caption": (query.get("caption") or "")[:CAPTION_MAX] if embed else "",
-        "embed_name": next((name for name, v in EMBEDS.items() if v == view), None),
+        "embed_name": view if embed else None,
+        "views": list(VIEWS),
         "lang_urls": {code: _with_lang(request, code) for code in LANGUAGES},
     }
 
@@ -120,14 +143,12 @@ def index(request: Request) -> HTMLResponse:
     context = page_context(request)
     local = registry(context["lang"])
     context.update(
-        views=VIEWS, surfaces=local["surfaces"], optimizers=local["optimizers"], schedules=local["schedules"]
+        surfaces=local["surfaces"], optimizers=local["optimizers"], schedules=local["schedules"]
     )
     return templates.TemplateResponse(request, "index.html", context)
 
 
 def _view_page(view: str):
-    _template, _title = VIEWS[view]
-
     def page(request: Request) -> HTMLResponse:
         return render_view(request, view, embed=False)
 
@@ -137,7 +158,7 @@ def _view_page(view: str):
 
 def render_view(request: Request, view: str, embed: bool) -> HTMLResponse:
     """One template per view; `embed` drops the site chrome and `controls` picks what stays visible."""
-    template, _ = VIEWS[view]
+    template = VIEWS[view].template
     context = page_context(request, view, embed)
     context.update(title=view_title(view, context["lang"]), registry_json=registry_json(context["lang"]))
     return request.app.state.templates.TemplateResponse(request, template, context)
@@ -150,8 +171,9 @@ for _view in VIEWS:
 @router.get("/embed/{name}", response_class=HTMLResponse)
 def embed(request: Request, name: str) -> HTMLResponse:
     """A view without header and footer, for an <iframe> on a course page (docs/embedding.md)."""
-    if name not in EMBEDS:
+    view = EMBEDS.get(name) or EMBED_ALIASES.get(name)
+    if view is None:
         raise HTTPException(
             status_code=404, detail=f"no embeddable view {name!r}; try one of {sorted(EMBEDS)}"
         )
-    return render_view(request, EMBEDS[name], embed=True)
+    return render_view(request, view, embed=True)

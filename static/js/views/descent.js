@@ -1,3 +1,4 @@
+// @ts-check
 // The live descent view shared by /playground and /race: URL state, controls, the stream session, and a
 // requestAnimationFrame loop that draws whatever steps arrived since the last frame.
 import { embeddedRegistry, surfaceGrid } from "../client.js";
@@ -5,7 +6,8 @@ import { LiveSession, exposeHook } from "../live.js";
 import { RunStore, column } from "../runs.js";
 import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { ContourWithOverlay, LossPlot, Surface3D, colorOf, hasWebGL, thin } from "../plot.js";
+import { ContourWithOverlay, LossPlot, Surface3D, hasWebGL, thin } from "../plot.js";
+import { colorOf } from "../theme.js";
 import { el, hyperparameterFields, showExpressionError } from "../controls.js";
 import { copyLink } from "../share.js";
 
@@ -97,7 +99,7 @@ export function mountDescentView(root, options) {
 
   // ---------- stream ----------
   const session = new LiveSession({
-    name: options.mode === "race" ? "race" : "surface",
+    name: options.mode,
     config,
     canStart: () => expressionOk && Boolean(surface),
     stepRestarts: true,

@@ -1,3 +1,4 @@
+// @ts-check
 // The dropout view: a live training over the stream (kind "network") with a dropout rate p per hidden layer,
 // the masks it draws (neurons × recent iterations), the running fraction of neurons kept against 1 − p, and
 // the same network trained with and without dropout (two REST traces) to show the train/val loss gap.
@@ -10,12 +11,11 @@ import { embeddedRegistry, postJson } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { formatNumber, localizeDecimal, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { PALETTE } from "../plot.js";
+import { FONT, PALETTE } from "../theme.js";
 import { el } from "../controls.js";
 import { NetworkDiagram, progressLine } from "../netplot.js";
 import { copyLink } from "../share.js";
 
-const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
 const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
 const WINDOW = 80; // iterations shown in the mask heatmap
 const TRAIN = PALETTE[0];
@@ -39,7 +39,7 @@ const SCHEMA = {
 
 const state = readState(SCHEMA);
 fitRates();
-const $ = (id) => document.getElementById(id);
+const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 const ui = {
   rates: $("rates"), dataset: $("dataset"), noise: $("noise"), hidden: $("hidden"),
   epochs: $("epochs"), lr: $("lr"), rows: $("rows"), copy: $("copy-link"), link: $("share-url"),
@@ -404,6 +404,7 @@ function renderRates() {
   );
 }
 
+/** @param {any} input @param {string} key @param {(s: string) => any} [parse] */
 function bindNumber(input, key, parse = Number) {
   input.value = String(state[key]);
   input.addEventListener("change", () => {

@@ -1,3 +1,4 @@
+// @ts-check
 // The epoch / batch / iteration view (/epochs): one live training over the stream (kind "network") whose
 // `iterations.batch` colours every training example by the batch it falls in this epoch, with the Keras
 // arithmetic spelled out; and three REST trainings (batch size 1, 32 and n) compared side by side.
@@ -11,14 +12,13 @@ import { LiveSession, exposeHook } from "../live.js";
 import { TrainingLog } from "../runs.js";
 import { localizeDecimal, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { PALETTE } from "../plot.js";
+import { FONT, PALETTE } from "../theme.js";
 import { el } from "../controls.js";
 import { progressLine } from "../netplot.js";
 import { copyLink } from "../share.js";
 
 const registry = embeddedRegistry();
 const DATASETS = new Map((registry.datasets ?? []).filter((d) => d.features.length === 2).map((d) => [d.name, d]));
-const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
 const BATCH_COLORS = PALETTE.slice(0, 7); // Okabe–Ito without yellow (weak on white)
 const CMP_EPOCHS = 5;
 const MODEL = { hidden: [8], activations: "relu", optimizer: "sgd", hyperparameters: { lr: 0.1 } };

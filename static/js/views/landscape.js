@@ -1,3 +1,4 @@
+// @ts-check
 // The loss landscape of a network: POST /api/v1/networks/landscape trains the config to its end, slices the
 // loss through the final weights along two filter-normalised random directions and projects the epoch
 // snapshots onto the slice. Drawn with the surface view's components (plot.js): the contour with its overlay,
@@ -11,11 +12,11 @@ import { embeddedRegistry, postJson } from "../client.js";
 import { registerView } from "../embed.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { ContourWithOverlay, PALETTE, Surface3D, hasWebGL } from "../plot.js";
+import { ContourWithOverlay, Surface3D, hasWebGL } from "../plot.js";
+import { FONT, PALETTE } from "../theme.js";
 import { el } from "../controls.js";
 import { copyLink } from "../share.js";
 
-const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
 const PATH = PALETTE[0];
 const RESOLUTIONS = [21, 31, 41, 61, 81];
 const CAP = 1e6; // a diverged corner of the slice is capped so the colour scale stays readable
@@ -39,7 +40,7 @@ const SCHEMA = {
 };
 const state = readState(SCHEMA);
 const save = () => writeState(SCHEMA, state);
-const $ = (id) => document.getElementById(id);
+const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 const ui = {
   form: $("form"), dataset: $("dataset"), hidden: $("hidden"), optimizer: $("optimizer"), lr: $("lr"),
   epochs: $("epochs"), batch: $("batch"), span: $("span"), resolution: $("resolution"), seed: $("dir-seed"),
@@ -136,6 +137,7 @@ function drawOverlay() {
   if (!result) return;
   const p = result.path;
   const n = p.alpha.length;
+  /** @type {any[]} */
   const traces = [
     {
       type: "scatter", mode: "lines+markers", meta: "path", x: p.alpha, y: p.beta,
@@ -214,6 +216,7 @@ function fillControls() {
 /** Read every field; mark the refused ones. Returns true when all are valid (state updated). */
 function readForm() {
   const int = (s) => (/^\s*\d+\s*$/.test(s) ? Number.parseInt(s, 10) : undefined);
+  /** @type {Array<[any, string, (s: string) => any]>} */
   const fields = [
     [ui.dataset, "ds", (s) => s],
     [ui.optimizer, "opt", (s) => s],

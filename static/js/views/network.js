@@ -1,3 +1,4 @@
+// @ts-check
 // The training view (/network): a network config built from controls (and the URL), trained live over the
 // stream (kind "network", docs/networks.md); the diagram, decision boundary, loss curves, the Keras
 // progress line and metrics are drawn once per animation frame from whatever arrived since the last one.
@@ -10,7 +11,8 @@ import { embeddedRegistry, postJson } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { TrainingLog } from "../runs.js";
 import { splitCsvLine } from "../csv.js";
-import { copyLink } from "../share.js";
+import { DEFAULT_LIMITS, validLayers } from "../limits.js";
+import { copyLink, copyText } from "../share.js";
 import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { el, hyperparameterFields } from "../controls.js";
@@ -28,19 +30,16 @@ import {
 const registry = embeddedRegistry();
 const DATASETS = new Map((registry.datasets ?? []).map((d) => [d.name, d]));
 const OPTIMIZERS = new Map(registry.optimizers.map((o) => [o.name, o]));
-/** The server's limits (hello.limits) once connected; the URL's layers are checked by the server on start. */
+/** The server's limits (hello.limits) once connected; before, the URL's layers meet DEFAULT_LIMITS. */
 const limits = () => session?.limits ?? null;
-const activations = () => limits()?.activations ?? [...new Set(state.layers.map((l) => l.act))];
-
-const validLayers = (v) =>
-  Array.isArray(v) && v.every((l) => l && Number.isInteger(l.units) && l.units >= 1 && typeof l.act === "string" && /^[a-z_]{1,32}$/.test(l.act));
+const activations = () => limits()?.activations ?? [...DEFAULT_LIMITS.activations];
 const validEs = (v) => v === null || (typeof v === "object" && typeof v.monitor === "string");
 const SCHEMA = {
   dataset: { type: "string", default: "two_gaussians", validate: (v) => DATASETS.has(v), aliases: ["ds"] },
   n: { type: "int", default: null, validate: (v) => v >= 4 && v <= 5000 },
   noise: { type: "number", default: 0.1, validate: (v) => v >= 0 && v <= 1 },
   val_fraction: { aliases: ["val"], type: "number", default: 0.2, validate: (v) => v >= 0 && v <= 0.9 },
-  layers: { type: "json", default: [{ units: 8, act: "relu" }, { units: 8, act: "relu" }], validate: validLayers },
+  layers: { type: "json", default: [{ units: 8, act: "relu" }, { units: 8, act: "relu" }], validate: (v) => validLayers(v) },
   optimizer: { type: "string", default: "adam", validate: (v) => OPTIMIZERS.has(v), aliases: ["opt"] },
   hyperparameters: { aliases: ["hp"], type: "json", default: { lr: 0.01 }, validate: (v) => v && typeof v === "object" && !Array.isArray(v) },
   batch_size: { aliases: ["bs"], type: "int", default: 32, validate: (v) => v >= 1 && v <= 5000 },
@@ -131,7 +130,15 @@ const session = new LiveSession({
   },
   closedText: () => t("network.closed"),
   on: {
-    open: () => renderLayers(),
+    open: (hello) => {
+      // the URL's layers again, against what this server allows; the default network when they do not fit
+      if (!validLayers(state.layers, hello.limits)) {
+        state.layers = structuredClone(SCHEMA.layers.default);
+        save();
+        configChanged();
+      }
+      renderLayers();
+    },
     started: (msg) => {
       log.started(msg);
       preview = msg.dataset;
@@ -253,18 +260,6 @@ function selectTab(which) {
   ui.tabTorch.tabIndex = keras ? -1 : 0;
   ui.codeKeras.hidden = !keras;
   ui.codeTorch.hidden = keras;
-}
-
-async function copyText(text, button, done = t("network.copied")) {
-  try {
-    await navigator.clipboard.writeText(text);
-    const old = button.textContent;
-    button.textContent = done;
-    setTimeout(() => (button.textContent = old), 1500);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // ------------------------------------------------------------------------------------------- drawing
@@ -393,6 +388,7 @@ function updateArith() {
   });
 }
 
+/** @param {any} input @param {string} key @param {{int?: boolean, data?: boolean, live?: false | ((v: number) => void)}} [options] */
 function bindNumber(input, key, { int = false, data = false, live = false } = {}) {
   input.value = state[key] === null ? "" : String(state[key]);
   input.addEventListener("change", () => {
@@ -657,7 +653,7 @@ function init() {
   }
   ui.copyCode.addEventListener("click", () => {
     const keras = ui.tabKeras.getAttribute("aria-selected") === "true";
-    copyText(keras ? code.keras : code.pytorch, ui.copyCode);
+    copyText(keras ? code.keras : code.pytorch, ui.copyCode, t("network.copied"));
   });
   updateArith();
   loadPreview();

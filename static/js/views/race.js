@@ -1,3 +1,4 @@
+// @ts-check
 // The optimizer race (/race): several optimizers from one start, with a results table that fills in live.
 import { mountDescentView } from "./descent.js";
 

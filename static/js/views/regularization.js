@@ -1,3 +1,4 @@
+// @ts-check
 // The L1 vs L2 view: the same network trained with an L1 and with an L2 penalty of strength λ (REST traces of
 // the whole training, the last epoch's weights), their weight histograms and near-zero counts side by side, the
 // counts across λ, and the two-weight picture: a tilted quadratic loss with the L1 diamond and the L2 circle and
@@ -12,11 +13,11 @@ import { embeddedRegistry, surfaceGrid, postJson } from "../client.js";
 import { registerView } from "../embed.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { ContourWithOverlay, PALETTE } from "../plot.js";
+import { ContourWithOverlay } from "../plot.js";
+import { FONT, PALETTE } from "../theme.js";
 import { el } from "../controls.js";
 import { copyLink } from "../share.js";
 
-const FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#1d2430" };
 const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
 const L1C = PALETTE[1]; // vermillion
 const L2C = PALETTE[0]; // blue
@@ -43,7 +44,7 @@ const SCHEMA = {
 };
 const state = readState(SCHEMA);
 const save = () => writeState(SCHEMA, state);
-const $ = (id) => document.getElementById(id);
+const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 const ui = {
   strength: $("strength"), strengthOut: $("strength-out"), dataset: $("dataset"), epochs: $("epochs"),
   hidden: $("hidden"), lr: $("lr"), status: $("status"), lam2: $("lam2"), lam2Out: $("lam2-out"), loss2: $("loss2"),

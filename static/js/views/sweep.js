@@ -1,23 +1,30 @@
-// The learning-rate sweep view: one optimizer at N log-spaced learning rates on one surface, streamed live as one
-// race; small multiples (contour drawn once + a path overlay), final loss vs learning rate, and a results table.
+// @ts-check
+// The learning-rate sweep view (/sweep): one optimizer at N log-spaced learning rates on one surface, streamed
+// live as one race by a LiveSession with the Run / Pause / Stop transport; small multiples (contour drawn once +
+// a path overlay), final loss vs learning rate, and a results table.
+//
+// URL keys: optimizer, hyperparameters (alias hp: the optimizer's other hyperparameters), surface, steps, start
+// and speed are the `start` config's names; n, lo and hi (how many learning rates, the lowest and the highest)
+// are the sweep's own: the config has one run per rate, `runs[i].hyperparameters.lr`.
 
-import { StreamClient, embeddedRegistry, surfaceGrid } from "../client.js";
-import { registerView } from "../embed.js";
+import { embeddedRegistry, surfaceGrid } from "../client.js";
+import { LiveSession, exposeHook } from "../live.js";
 import { learningRates } from "../rates.js";
 import { el } from "../controls.js";
-import { colorOf, thin } from "../plot.js";
+import { thin } from "../plot.js";
+import { FONT, MUTED_TEXT, SPEED_CHOICES, colorOf } from "../theme.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
+import { copyLink } from "../share.js";
 
-const Plotly = window.Plotly;
 const registry = embeddedRegistry();
 const surfaces = registry.surfaces.filter((s) => s.dim === 2);
 const optimizers = registry.optimizers;
-const SPEEDS = ["30", "60", "120", "300", "max"];
+const SPEEDS = SPEED_CHOICES.sweep;
 
 const SCHEMA = {
   optimizer: { type: "string", default: "momentum", validate: (v) => optimizers.some((o) => o.name === v) },
-  hp: { type: "json", default: {}, validate: (v) => v && typeof v === "object" && !Array.isArray(v) },
+  hyperparameters: { aliases: ["hp"], type: "json", default: {}, validate: (v) => v && typeof v === "object" && !Array.isArray(v) },
   surface: { type: "string", default: "rosenbrock", validate: (v) => surfaces.some((s) => s.name === v) },
   n: { type: "int", default: 8, validate: (v) => v >= 2 && v <= 24 },
   lo: { type: "number", default: 0.0001, validate: (v) => v > 0 && v <= 1000 },
@@ -26,6 +33,7 @@ const SCHEMA = {
   start: { type: "numbers", default: null, validate: (v) => v.length === 2 },
   speed: { type: "string", default: "120", validate: (v) => SPEEDS.includes(v) },
 };
+/** @type {Record<string, any>} */
 const state = readState(SCHEMA);
 
 // Okabe–Ito, cycled over the learning rates (low → high).
@@ -34,19 +42,18 @@ const REASON_TEXT = {
   converged: t("end.converged"), max_steps: t("sweep.end.max_steps"), diverged: t("end.diverged"), stopped: t("end.stopped"),
 };
 
-const $ = (id) => document.getElementById(id);
+const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
 const fmt = (v, digits = 3) => formatNumber(v, { digits, big: 1e4, expDigits: digits - 1, plus: false });
 const lrListText = (lrs) => t("sweep.lr_list", { n: lrs.length, list: lrs.map((v) => fmt(v)).join(t("common.list_sep")) });
 
 // ---- the sweep in progress --------------------------------------------------------------------------------
+/** @type {any} */
 let sweep = null; // {runs: [{id, lr, color}], data: {id: {x, y, loss, step}}, ended: {id: event}, surface, done}
-let session = { connected: false, running: false, paused: false, seq: 0 };
 let frameRequested = false;
 let lastOverlay = 0;
 let lastTable = 0;
 const dirtyPaths = new Set();
 let finalDirty = false;
-let client = null;
 
 // ---- form ---------------------------------------------------------------------------------------------------
 function optimizerSpec(name = state.optimizer) {
@@ -62,7 +69,6 @@ function buildForm() {
   $("lo").value = state.lo;
   $("hi").value = state.hi;
   $("steps").value = state.steps;
-  $("speed").value = state.speed;
   $("start-x").value = state.start ? state.start[0] : "";
   $("start-y").value = state.start ? state.start[1] : "";
   buildHyperparameters();
@@ -75,7 +81,7 @@ function buildHyperparameters() {
   for (const node of [...fieldset.querySelectorAll(".stack")]) node.remove();
   for (const spec of optimizerSpec().hyperparameters) {
     if (spec.name === "lr") continue;
-    const value = state.hp[spec.name] ?? spec.default;
+    const value = state.hyperparameters[spec.name] ?? spec.default;
     const label = document.createElement("label");
     label.className = spec.kind === "bool" ? "stack check" : "stack";
     label.title = spec.description ?? "";
@@ -117,7 +123,6 @@ function readForm() {
   const num = (id) => ($(id).value.trim() === "" ? null : Number($(id).value));
   state.optimizer = $("optimizer").value;
   state.surface = $("surface").value;
-  state.speed = $("speed").value;
   const n = num("n");
   const lo = num("lo");
   const hi = num("hi");
@@ -145,7 +150,7 @@ function readForm() {
     }
     if (JSON.stringify(value) !== JSON.stringify(spec.default)) hp[spec.name] = value;
   }
-  state.hp = hp;
+  state.hyperparameters = hp;
   return null;
 }
 
@@ -160,7 +165,7 @@ function config() {
   const body = {
     surface: state.surface,
     steps: state.steps,
-    runs: lrs.map((lr, i) => ({ id: `lr${i}`, optimizer: state.optimizer, hyperparameters: { ...state.hp, lr } })),
+    runs: lrs.map((lr, i) => ({ id: `lr${i}`, optimizer: state.optimizer, hyperparameters: { ...state.hyperparameters, lr } })),
   };
   if (state.start) body.start = state.start;
   return { body, lrs };
@@ -286,6 +291,7 @@ function finalFigure() {
     },
   ];
   const best = bestRun();
+  /** @type {any[]} */
   const annotations = [
     {
       xref: "paper", yref: "y", x: 1, y: Math.log10(top), yshift: 12, showarrow: false, xanchor: "right",
@@ -302,7 +308,7 @@ function finalFigure() {
     ...plotlyLocale(),
     margin: { l: 56, r: 14, t: 22, b: 44 },
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
-    font: { size: 11, family: "system-ui, sans-serif", color: "#3b4656" },
+    font: { ...FONT, size: 11, color: MUTED_TEXT },
     xaxis: {
       type: "log", title: { text: t("common.learning_rate") }, gridcolor: "#eef2f6", exponentformat: "power",
       range: [Math.log10(Math.min(...lrs)) - 0.2, Math.log10(Math.max(...lrs)) + 0.2],
@@ -353,7 +359,7 @@ function renderTable() {
 function draw(now) {
   frameRequested = false;
   if (!sweep) return;
-  if (dirtyPaths.size && (now - lastOverlay > 110 || sweep.done || session.paused)) {
+  if (dirtyPaths.size && (now - lastOverlay > 110 || sweep.done || session.status === "paused")) {
     lastOverlay = now;
     for (const id of dirtyPaths) {
       const run = sweep.runs.find((r) => r.id === id);
@@ -380,51 +386,93 @@ function requestDraw() {
   requestAnimationFrame(draw);
 }
 
-// ---- controls ---------------------------------------------------------------------------------------------
-function setStatus(text) {
-  $("status").textContent = text;
-}
-
-function refreshControls() {
-  $("run").disabled = !session.connected;
-  $("pause").disabled = !session.running;
-  $("stop").disabled = !session.running;
-  $("pause").textContent = session.paused ? t("common.resume") : t("common.pause");
-}
-
-async function runSweep() {
+// ---- the session ------------------------------------------------------------------------------------------
+/** Read the form and draw the empty multiples of a new sweep; false when the form says no. */
+async function prepareSweep() {
   const error = readForm();
   showFormError(error);
-  if (error || !session.connected) return;
-  writeState(SCHEMA, state);
+  if (error) return false;
+  save();
   showLearningRates();
-  const { body, lrs } = config();
+  const lrs = learningRates(state.n, state.lo, state.hi);
   sweep = {
     runs: lrs.map((lr, i) => ({ id: `lr${i}`, lr, color: colorOf(i) })),
     data: Object.fromEntries(lrs.map((_, i) => [`lr${i}`, { x: [], y: [], loss: [], step: [] }])),
     ended: {},
     done: false,
-    seq: null, // set by the `started` of this sweep; older steps are ignored
   };
-  setStatus(t("sweep.status.drawing"));
-  await buildMultiples(lrs);
+  session.say(t("sweep.status.drawing"));
+  try {
+    await buildMultiples(lrs);
+  } catch (err) {
+    showFormError(err.message);
+    return false;
+  }
   finalDirty = true;
   requestDraw();
-  session.running = true;
-  session.paused = false;
-  refreshControls();
-  setStatus(t("sweep.status.sweeping_n", { n: lrs.length }));
-  client.start(body, { speed: state.speed === "max" ? "max" : Number(state.speed), paused: false });
+  return true;
 }
 
+const save = () => writeState(SCHEMA, state);
+
+const session = new LiveSession({
+  name: "sweep",
+  config: () => config().body,
+  prepare: prepareSweep,
+  stopOnReset: true,
+  speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); }, choices: SPEEDS },
+  words: (status) => {
+    if (status === "running") return sweep ? t("sweep.status.sweeping_n", { n: sweep.runs.length }) : t("sweep.status.sweeping");
+    if (status === "paused") return t("common.paused");
+    if (status === "finished") {
+      const best = bestRun();
+      return best ? t("sweep.status.done_best", { lr: fmt(best.lr) }) : t("sweep.status.done");
+    }
+    return t("sweep.status.ready");
+  },
+  on: {
+    steps: (msg) => {
+      if (!sweep) return;
+      for (const [id, cols] of Object.entries(msg.runs)) {
+        const d = sweep.data[id];
+        if (!d) continue;
+        for (const c of ["x", "y", "loss", "step"]) d[c].push(...cols[c]);
+        dirtyPaths.add(id);
+        if (d.step.length) session.embed.step(id, d.step[d.step.length - 1]);
+      }
+      requestDraw();
+    },
+    event: (msg) => {
+      if (!sweep) return;
+      sweep.ended[msg.run] = msg;
+      const run = sweep.runs.find((r) => r.id === msg.run);
+      if (run?.panel) {
+        run.panel.dataset.end = msg.reason;
+        run.panel.querySelector("[data-field=badge]").textContent = REASON_TEXT[msg.reason] ?? msg.reason;
+      }
+      dirtyPaths.add(msg.run);
+      finalDirty = true;
+      requestDraw();
+    },
+    done: () => {
+      if (!sweep) return;
+      sweep.done = true;
+      finalDirty = true;
+      for (const run of sweep.runs) dirtyPaths.add(run.id);
+      requestDraw();
+    },
+    error: (msg) => {
+      showFormError(t("sweep.error.server", { message: `${msg.message}${msg.field ? ` (${msg.field})` : ""}` }));
+      if (msg.code === "invalid_config" && session.active) session.setStatus("idle", t("sweep.status.fix"));
+    },
+  },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1100 },
+});
+
 function wireControls() {
-  $("sweep-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    runSweep().catch((err) => showFormError(err.message));
-  });
   $("optimizer").addEventListener("change", () => {
     state.optimizer = $("optimizer").value;
-    state.hp = {};
+    state.hyperparameters = {};
     buildHyperparameters();
   });
   $("surface").addEventListener("change", () => {
@@ -444,146 +492,47 @@ function wireControls() {
       }
     });
   }
-  $("speed").addEventListener("change", () => {
-    state.speed = $("speed").value;
-    writeState(SCHEMA, state);
-    if (session.running) client.speed(state.speed === "max" ? "max" : Number(state.speed));
-  });
-  $("pause").addEventListener("click", () => (session.paused ? client.resume() : client.pause()));
-  $("stop").addEventListener("click", () => client.stop());
-  $("copy-link").addEventListener("click", async () => {
+  $("copy-link").addEventListener("click", () => {
     const error = readForm();
     showFormError(error);
     if (error) return;
-    writeState(SCHEMA, state);
-    const url = shareUrl(SCHEMA, state);
-    $("copy-link").dataset.url = url;
-    try {
-      await navigator.clipboard.writeText(url);
-      setStatus(t("common.link_copied_status"));
-    } catch {
-      setStatus(t("common.link_is", { url }));
-    }
-  });
-}
-
-// ---- stream -----------------------------------------------------------------------------------------------
-function connect() {
-  client = new StreamClient();
-  client.on("open", () => {
-    session.connected = true;
-    refreshControls();
-    setStatus(t("sweep.status.ready"));
-    embed.ready();
-  });
-  client.on("started", (msg) => {
-    session.seq = msg.seq;
-    if (sweep && sweep.seq === null) sweep.seq = msg.seq;
-    session.paused = msg.paused;
-  });
-  client.on("steps", (msg) => {
-    if (!sweep || msg.seq !== sweep.seq) return;
-    for (const [id, cols] of Object.entries(msg.runs)) {
-      const d = sweep.data[id];
-      if (!d) continue;
-      d.x.push(...cols.x);
-      d.y.push(...cols.y);
-      d.loss.push(...cols.loss);
-      d.step.push(...cols.step);
-      dirtyPaths.add(id);
-      if (d.step.length) embed.step(id, d.step[d.step.length - 1]);
-    }
-    requestDraw();
-  });
-  client.on("event", (msg) => {
-    if (!sweep || msg.seq !== sweep.seq) return;
-    sweep.ended[msg.run] = msg;
-    embed.event(msg.run, msg.reason);
-    const run = sweep.runs.find((r) => r.id === msg.run);
-    if (run?.panel) {
-      run.panel.dataset.end = msg.reason;
-      run.panel.querySelector("[data-field=badge]").textContent = REASON_TEXT[msg.reason] ?? msg.reason;
-    }
-    dirtyPaths.add(msg.run);
-    finalDirty = true;
-    requestDraw();
-  });
-  client.on("done", (msg) => {
-    if (!sweep || msg.seq !== sweep.seq) return;
-    sweep.done = true;
-    session.running = false;
-    session.paused = false;
-    refreshControls();
-    const best = bestRun();
-    setStatus(best ? t("sweep.status.done_best", { lr: fmt(best.lr) }) : t("sweep.status.done"));
-    embed.done();
-    finalDirty = true;
-    for (const run of sweep.runs) dirtyPaths.add(run.id);
-    requestDraw();
-  });
-  client.on("state", (msg) => {
-    session.paused = msg.paused;
-    refreshControls();
-    setStatus(msg.paused ? t("common.paused") : t("sweep.status.sweeping"));
-  });
-  client.on("error", (msg) => {
-    showFormError(t("sweep.error.server", { message: `${msg.message}${msg.field ? ` (${msg.field})` : ""}` }));
-    if (msg.code === "invalid_config") {
-      session.running = false;
-      refreshControls();
-      setStatus(t("sweep.status.fix"));
-    }
-  });
-  client.on("close", (info) => {
-    session.connected = false;
-    session.running = false;
-    refreshControls();
-    setStatus(t("error.closed_reload", { reason: info.reason || info.code }));
+    save();
+    copyLink(shareUrl(SCHEMA, state), $("copy-link"), $("share-url"));
   });
 }
 
 // Read-only hook for the end-to-end tests.
-window.__sweep = Object.freeze({
-  runs: () => sweep?.runs.map((r) => ({ id: r.id, lr: r.lr })) ?? [],
-  points: (id) => sweep?.data[id]?.x.length ?? 0,
-  ended: (id) => sweep?.ended[id]?.reason ?? null,
+exposeHook("sweep", {
+  runs: () => sweep?.runs.map((/** @type {any} */ r) => ({ id: r.id, lr: r.lr })) ?? [],
+  points: (/** @type {string} */ id) => sweep?.data[id]?.x.length ?? 0,
+  ended: (/** @type {string} */ id) => sweep?.ended[id]?.reason ?? null,
   endedCount: () => Object.keys(sweep?.ended ?? {}).length,
   finalPlotPoints: () => {
     const data = $("final-plot").data ?? [];
-    return data.reduce((sum, trace) => sum + (trace.x?.length ?? 0), 0);
+    return data.reduce((/** @type {number} */ sum, /** @type {any} */ trace) => sum + (trace.x?.length ?? 0), 0);
   },
-  finalPlotDiverged: () => ($("final-plot").data ?? []).find((trace) => trace.meta === "diverged")?.x.length ?? 0,
+  finalPlotDiverged: () => ($("final-plot").data ?? []).find((/** @type {any} */ trace) => trace.meta === "diverged")?.x.length ?? 0,
   best: () => (sweep?.done ? bestRun() : null),
-  state: () => ({ ...session, done: sweep?.done ?? false, settings: structuredClone(state) }),
+  state: () => ({
+    connected: session.connected,
+    running: session.active,
+    paused: session.status === "paused",
+    status: session.status,
+    done: sweep?.done ?? false,
+    settings: structuredClone(state),
+  }),
 });
 
-// The controller a host page drives through embed.js. play runs the sweep (or resumes it); set() changes the
-// optimizer's other hyperparameters for the next run (the learning rate is what the sweep varies: lo/hi).
-const embed = registerView(
-  "sweep",
-  {
-    play: () => {
-      if (session.running && session.paused) client.resume();
-      else if (!session.running) return runSweep();
-    },
-    pause: () => session.running && !session.paused && client.pause(),
-    step: () => {
-      if (session.running) client.step(1);
-    },
-    reset: () => {
-      if (session.running) client.stop();
-    },
-    set: (_run, hyperparameters) => {
-      const { lr: _swept, ...rest } = hyperparameters; // the learning rate is what the sweep varies
-      state.hp = { ...state.hp, ...rest };
-      buildForm();
-      writeState(SCHEMA, state);
-    },
-  },
-  { query: () => encodeState(SCHEMA, state), height: 1100 },
-);
+// The controller a host page drives through embed.js (play, pause, step and reset are the session's: reset
+// stops the sweep); set() changes the optimizer's other hyperparameters for the next run (the learning rate is
+// what the sweep varies: lo/hi).
+function setFromHost(/** @type {string | null} */ _run, /** @type {Record<string, unknown>} */ hyperparameters) {
+  const { lr: _swept, ...rest } = hyperparameters;
+  state.hyperparameters = { ...state.hyperparameters, ...rest };
+  buildForm();
+  save();
+}
 
 buildForm();
 wireControls();
-refreshControls();
-connect();
+session.open();

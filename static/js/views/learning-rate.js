@@ -1,55 +1,51 @@
-// The learning-rate view: four SGD runs on f(x) = x² (too low, just right, too high, much too high) plus the
-// learner's own rate, streamed live over one WebSocket; each step drawn as "step size = slope × learning rate".
+// @ts-check
+// The learning-rate view (/learning-rate): four SGD runs on f(x) = x² (too low, just right, too high, much too
+// high) plus the learner's own rate, streamed live over one WebSocket; each step drawn as
+// "step size = slope × learning rate". A LiveSession connects, then starts the five runs paused at step 0.
+//
+// URL keys: each run's learning rate under its run id (the `id` of the run in the `start` config, whose
+// `hyperparameters.lr` it is): too_low, just_right, too_high, much_too_high, own. Older links' low, right,
+// high and diverge are read as aliases.
 
-import { StreamClient } from "../client.js";
-import { registerView } from "../embed.js";
+import { LiveSession, exposeHook } from "../live.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { el } from "../controls.js";
+import { copyLink } from "../share.js";
+import { FONT, MUTED_TEXT, SPEED_CHOICES } from "../theme.js";
+import { LR_SCHEMA as SCHEMA, RUN_IDS } from "./learning-rate-schema.js";
 
-const Plotly = window.Plotly;
 const tr = t; // `t` is also the step index in the drawing code below
+const NAME = "learning-rate";
 
 // Okabe–Ito colours (colour-blind safe).
-const PRESETS = [
-  { id: "too_low", title: t("lr.too_low"), color: "#0072B2", key: "low", caption: t("lr.caption.too_low") },
-  { id: "just_right", title: t("lr.just_right"), color: "#009E73", key: "right", caption: t("lr.caption.just_right") },
-  { id: "too_high", title: t("lr.too_high"), color: "#E69F00", key: "high", caption: t("lr.caption.too_high") },
-  {
-    id: "much_too_high", title: t("lr.much_too_high"), color: "#D55E00", key: "diverge",
-    caption: t("lr.caption.much_too_high"),
-  },
-];
-const OWN = { id: "own", title: t("lr.own_label"), color: "#CC79A7", key: "own", caption: "" };
-const RUNS = [...PRESETS, OWN];
-const SPEEDS = ["1", "2", "4", "10", "30", "60", "max"];
+const COLORS = { too_low: "#0072B2", just_right: "#009E73", too_high: "#E69F00", much_too_high: "#D55E00", own: "#CC79A7" };
+/** @type {Array<{id: string, title: string, color: string, caption: string}>} */
+const RUNS = RUN_IDS.map((id) =>
+  id === "own"
+    ? { id, title: t("lr.own_label"), color: COLORS.own, caption: "" }
+    : { id, title: t(`lr.${id}`), color: COLORS[id], caption: t(`lr.caption.${id}`) },
+);
 
-const lrSpec = (fallback) => ({ type: "number", default: fallback, validate: (v) => v > 0 && v <= 1000 });
-const SCHEMA = {
-  low: lrSpec(0.01),
-  right: lrSpec(0.45),
-  high: lrSpec(0.9),
-  diverge: lrSpec(1.05),
-  own: lrSpec(0.1),
-  speed: { type: "string", default: "4", validate: (v) => SPEEDS.includes(v) },
-  steps: { type: "int", default: 150, validate: (v) => v >= 1 && v <= 2000 },
-};
-
+/** @type {Record<string, any>} */
 const state = readState(SCHEMA);
+const save = () => writeState(SCHEMA, state);
 const COLUMNS = ["step", "x", "loss", "grad_x", "lr", "update_x"];
-const f = (x) => x * x; // the "parabola" surface
+const f = (/** @type {number} */ x) => x * x; // the "parabola" surface
 
 // ---- live data, filled by the stream, drawn once per animation frame -------------------------------------
+/** @type {Record<string, Record<string, number[]>>} */
 const data = {}; // run id -> {step: [], x: [], ...}
+/** @type {Record<string, any>} */
 const ended = {}; // run id -> event message
 const dirty = new Set();
 let lossDirty = false;
-let session = { connected: false, started: false, paused: true, done: false, seq: 0, budget: state.steps };
 let frames = 0;
 let frameRequested = false;
+/** @type {number | null} */
 let ownUpdatedFrom = null;
+/** @type {string[]} */
 let endOrder = [];
-let stateMessages = 0;
 
 function clearData() {
   for (const run of RUNS) {
@@ -63,10 +59,10 @@ function clearData() {
 }
 
 // ---- formatting -------------------------------------------------------------------------------------------
-const fmt = (v, digits = 4) => formatNumber(v, { digits, plus: false });
-const fmtLr = (v) => formatNumber(v, { digits: 3, small: 0, big: Infinity });
+const fmt = (/** @type {number} */ v, digits = 4) => formatNumber(v, { digits, plus: false });
+const fmtLr = (/** @type {number} */ v) => formatNumber(v, { digits: 3, small: 0, big: Infinity });
 
-function endText(run) {
+function endText(/** @type {string} */ run) {
   const e = ended[run];
   if (!e) return "";
   const n = e.summary?.steps_taken ?? e.step;
@@ -75,13 +71,14 @@ function endText(run) {
 }
 
 // ---- DOM ------------------------------------------------------------------------------------------------
-const $ = (id) => document.getElementById(id);
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+/** @type {Record<string, {element: HTMLElement, plot: HTMLElement, fields: Record<string, HTMLElement>}>} */
 const panels = {};
 
 /** A panel's contents: title (and learning-rate field), caption, plot, the step readout, how it ended. */
-function panelContent(run) {
-  const field = (name, text) => el("b", { dataset: { field: name }, text });
-  const term = (label, name, cls = "term") => el("span", { class: cls }, el("small", { text: label }), field(name, "–"));
+function panelContent(/** @type {typeof RUNS[number]} */ run) {
+  const field = (/** @type {string} */ name, /** @type {string} */ text) => el("b", { dataset: { field: name }, text });
+  const term = (/** @type {string} */ label, /** @type {string} */ name, cls = "term") => el("span", { class: cls }, el("small", { text: label }), field(name, "–"));
   const lrField =
     run.id === "own"
       ? null
@@ -90,8 +87,8 @@ function panelContent(run) {
           { class: "lr-field" },
           t("common.learning_rate"),
           el("input", {
-            type: "number", inputmode: "decimal", min: "0.0001", max: "1000", step: "any", value: String(state[run.key]),
-            dataset: { key: run.key }, "aria-label": `${run.title}: ${t("common.learning_rate")}`,
+            type: "number", inputmode: "decimal", min: "0.0001", max: "1000", step: "any", value: String(state[run.id]),
+            dataset: { key: run.id }, "aria-label": `${run.title}: ${t("common.learning_rate")}`,
           }),
         );
   return [
@@ -122,29 +119,28 @@ function buildPanels() {
     (run.id === "own" ? $("own-panel") : container).appendChild(element);
     panels[run.id] = {
       element,
-      plot: element.querySelector(".panel-plot"),
-      fields: Object.fromEntries([...element.querySelectorAll("[data-field]")].map((n) => [n.dataset.field, n])),
-      drawn: false,
+      plot: /** @type {HTMLElement} */ (element.querySelector(".panel-plot")),
+      fields: Object.fromEntries([...element.querySelectorAll("[data-field]")].map((n) => [/** @type {HTMLElement} */ (n).dataset.field, n])),
     };
   }
   container.addEventListener("change", (event) => {
-    const input = event.target.closest("input[data-key]");
+    const input = /** @type {HTMLInputElement | null} */ (/** @type {Element} */ (event.target).closest("input[data-key]"));
     if (!input) return;
     const value = Number(input.value);
     if (!(value > 0 && value <= 1000)) {
-      input.value = state[input.dataset.key];
+      input.value = String(state[input.dataset.key]);
       return;
     }
     state[input.dataset.key] = value;
-    writeState(SCHEMA, state);
-    restart(session.paused);
+    save();
+    session.restartIfRunning();
   });
 }
 
 // ---- drawing --------------------------------------------------------------------------------------------
 const PLOT_CONFIG = { displayModeBar: false, staticPlot: true, responsive: true };
 
-function panelFigure(run) {
+function panelFigure(/** @type {typeof RUNS[number]} */ run) {
   const d = data[run.id];
   const n = d.x.length;
   const maxAbs = n ? Math.max(...d.x.map(Math.abs)) : 2.5;
@@ -152,6 +148,7 @@ function panelFigure(run) {
   const top = R * R * 1.05;
   const base = -0.14 * top; // the x-axis arrow lives below the curve
   const curveX = Array.from({ length: 161 }, (_, i) => -R + (2 * R * i) / 160);
+  /** @type {any[]} */
   const traces = [
     { x: curveX, y: curveX.map(f), mode: "lines", line: { color: "#9aa5b1", width: 2 }, hoverinfo: "skip" },
     {
@@ -193,7 +190,7 @@ function panelFigure(run) {
     showlegend: false,
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "#fff",
-    font: { size: 10, family: "system-ui, sans-serif", color: "#3b4656" },
+    font: { ...FONT, size: 10, color: MUTED_TEXT },
     xaxis: { range: [-R, R], zeroline: true, zerolinecolor: "#c7d0da", gridcolor: "#eef2f6", fixedrange: true },
     yaxis: {
       range: [base * 1.6, top], zeroline: true, zerolinecolor: "#c7d0da", gridcolor: "#eef2f6", fixedrange: true,
@@ -204,7 +201,7 @@ function panelFigure(run) {
   return { traces, layout };
 }
 
-function updateReadout(run) {
+function updateReadout(/** @type {typeof RUNS[number]} */ run) {
   const d = data[run.id];
   const p = panels[run.id];
   const t = d.x.length - 1;
@@ -240,7 +237,7 @@ function lossFigure() {
     ...plotlyLocale(),
     margin: { l: 52, r: 10, t: 8, b: 40 },
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
-    font: { size: 11, family: "system-ui, sans-serif", color: "#3b4656" },
+    font: { ...FONT, size: 11, color: MUTED_TEXT },
     xaxis: { title: { text: t("common.step_lc") }, gridcolor: "#eef2f6", rangemode: "tozero" },
     yaxis: { title: { text: t("lr.loss_axis") }, type: "log", gridcolor: "#eef2f6", exponentformat: "power" },
     legend: { orientation: "h", y: -0.25, x: 0, font: { size: 11 } },
@@ -258,7 +255,7 @@ function draw() {
     updateReadout(run);
   }
   dirty.clear();
-  if (lossDirty && (frames % 3 === 0 || session.done || session.paused)) {
+  if (lossDirty && (frames % 3 === 0 || session.status !== "running")) {
     const { traces, layout } = lossFigure();
     Plotly.react($("loss-plot"), traces, layout, { displayModeBar: false, responsive: true });
     lossDirty = false;
@@ -272,211 +269,130 @@ function requestDraw() {
   requestAnimationFrame(draw);
 }
 
-// ---- controls -------------------------------------------------------------------------------------------
-function setStatus(text) {
-  $("status").textContent = text;
-}
-
-function refreshControls() {
-  const play = $("play");
-  play.textContent = session.done ? t("common.play_again") : session.paused ? t("common.play") : t("common.pause");
-  play.setAttribute("aria-pressed", String(!session.paused && !session.done));
-  $("step").disabled = !session.connected || session.done;
-  document.body.dataset.playing = String(!session.paused && !session.done);
-}
-
+// ---- the session ------------------------------------------------------------------------------------------
 function config() {
   return {
     surface: "parabola",
     steps: state.steps,
-    runs: RUNS.map((run) => ({ id: run.id, optimizer: "sgd", hyperparameters: { lr: state[run.key] } })),
+    runs: RUNS.map((run) => ({ id: run.id, optimizer: "sgd", hyperparameters: { lr: state[run.id] } })),
   };
 }
 
-const speedValue = () => (state.speed === "max" ? "max" : Number(state.speed));
+const session = new LiveSession({
+  name: NAME,
+  config,
+  autostart: true,
+  playAgain: t("common.play_again"),
+  speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); }, choices: SPEED_CHOICES[NAME] },
+  words: { idle: t("lr.status.ready"), running: t("common.playing"), paused: t("common.paused"), finished: t("lr.status.done") },
+  on: {
+    steps: (msg) => {
+      for (const [id, cols] of Object.entries(msg.runs)) {
+        const d = data[id];
+        if (!d) continue;
+        for (const c of COLUMNS) if (cols[c]) d[c].push(...cols[c]);
+        dirty.add(id);
+        if (d.step.length) session.embed.step(id, d.step[d.step.length - 1]);
+      }
+      lossDirty = true;
+      requestDraw();
+    },
+    event: (msg) => {
+      ended[msg.run] = msg;
+      endOrder.push(msg.run);
+      dirty.add(msg.run);
+      requestDraw();
+    },
+    done: () => {
+      lossDirty = true;
+      requestDraw();
+    },
+    updated: (msg) => {
+      if (msg.run !== "own") return;
+      ownUpdatedFrom = msg.from_step;
+      session.say(t("lr.status.own_updated", { lr: fmtLr(msg.hyperparameters.lr), step: msg.from_step }));
+    },
+  },
+  onReset: () => {
+    clearData();
+    requestDraw();
+  },
+  onStatus: () => {
+    lossDirty = true;
+    requestDraw();
+  },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 900 },
+});
 
-let client = null;
-
-function restart(paused) {
-  if (!session.connected) return;
-  clearData();
-  session = { ...session, started: false, done: false, paused };
-  client.start(config(), { speed: speedValue(), paused });
-  refreshControls();
-  requestDraw();
+/** Change the own run's rate: live (the stream's `set`) while it runs, else for the next descent. */
+function setOwnLr(/** @type {number} */ lr) {
+  state.own = lr;
+  showOwnValue();
+  save();
+  if (ended.own) session.say(t("lr.status.own_ended"));
+  else session.send((client) => client.set("own", { lr }));
 }
 
-function togglePlay() {
-  if (!session.connected) return;
-  if (session.done || !session.started) restart(false);
-  else if (session.paused) client.resume();
-  else client.pause();
-}
-
-function ownLrFromSlider() {
-  return Number((10 ** Number($("own-lr").value)).toPrecision(3));
-}
-
-function showOwnValue() {
-  $("own-value").textContent = fmtLr(state.own);
-}
+const ownSlider = /** @type {HTMLInputElement} */ ($("own-lr"));
+const ownLrFromSlider = () => Number((10 ** Number(ownSlider.value)).toPrecision(3));
+const showOwnValue = () => ($("own-value").textContent = fmtLr(state.own));
 
 function wireControls() {
-  $("play").addEventListener("click", togglePlay);
-  $("step").addEventListener("click", () => {
-    if (session.connected && !session.done) client.step(1);
-  });
-  $("reset").addEventListener("click", () => restart(true));
-  const speed = $("speed");
-  speed.value = state.speed;
-  speed.addEventListener("change", () => {
-    state.speed = speed.value;
-    writeState(SCHEMA, state);
-    if (session.connected) client.speed(speedValue());
-  });
-  const own = $("own-lr");
-  own.value = String(Math.log10(state.own));
+  ownSlider.value = String(Math.log10(state.own));
   showOwnValue();
-  own.addEventListener("input", () => {
-    state.own = ownLrFromSlider();
-    showOwnValue();
-    writeState(SCHEMA, state);
-    if (session.connected && session.started && !ended.own) client.set("own", { lr: state.own });
-    else if (ended.own) setStatus(t("lr.status.own_ended"));
-  });
-  $("copy-link").addEventListener("click", async () => {
-    const url = shareUrl(SCHEMA, state);
-    $("copy-link").dataset.url = url;
-    try {
-      await navigator.clipboard.writeText(url);
-      setStatus(t("common.link_copied_status"));
-    } catch {
-      setStatus(t("common.link_is", { url }));
-    }
-  });
-  document.addEventListener("keydown", (event) => {
-    if (event.code !== "Space" && event.key !== " ") return;
-    if (event.target.closest?.("input, select, textarea, button, a, [contenteditable]")) return;
-    event.preventDefault();
-    togglePlay();
-  });
+  ownSlider.addEventListener("input", () => setOwnLr(ownLrFromSlider()));
+  const copy = $("copy-link");
+  copy.addEventListener("click", () => copyLink(shareUrl(SCHEMA, state), copy, /** @type {HTMLInputElement} */ ($("share-url"))));
 }
 
-// ---- stream ---------------------------------------------------------------------------------------------
-function connect() {
-  client = new StreamClient();
-  client.on("open", () => {
-    session.connected = true;
-    setStatus(t("lr.status.ready"));
-    restart(true);
-    embed.ready();
-  });
-  client.on("started", (msg) => {
-    session = { ...session, started: true, seq: msg.seq, paused: msg.paused, done: false, budget: msg.steps };
-    refreshControls();
-  });
-  client.on("steps", (msg) => {
-    for (const [id, cols] of Object.entries(msg.runs)) {
-      const d = data[id];
-      if (!d) continue;
-      for (const c of COLUMNS) if (cols[c]) d[c].push(...cols[c]);
-      dirty.add(id);
-      if (d.step.length) embed.step(id, d.step[d.step.length - 1]);
-    }
-    lossDirty = true;
-    requestDraw();
-  });
-  client.on("event", (msg) => {
-    ended[msg.run] = msg;
-    endOrder.push(msg.run);
-    embed.event(msg.run, msg.reason);
-    dirty.add(msg.run);
-    requestDraw();
-  });
-  client.on("done", () => {
-    session.done = true;
-    setStatus(t("lr.status.done"));
-    embed.done();
-    lossDirty = true;
-    refreshControls();
-    requestDraw();
-  });
-  client.on("state", (msg) => {
-    stateMessages += 1;
-    session.paused = msg.paused;
-    setStatus(msg.paused ? t("common.paused") : t("common.playing"));
-    refreshControls();
-    lossDirty = true;
-    requestDraw();
-  });
-  client.on("updated", (msg) => {
-    if (msg.run === "own") {
-      ownUpdatedFrom = msg.from_step;
-      setStatus(t("lr.status.own_updated", { lr: fmtLr(msg.hyperparameters.lr), step: msg.from_step }));
-    }
-  });
-  client.on("error", (msg) => setStatus(t("error.server_refused", { message: msg.message })));
-  client.on("close", (info) => {
-    session.connected = false;
-    refreshControls();
-    setStatus(t("error.closed_reload", { reason: info.reason || info.code }));
-  });
-}
-
-function copyOf(run) {
+function copyOf(/** @type {string} */ run) {
   const d = data[run];
   return d ? Object.fromEntries(COLUMNS.map((c) => [c, [...d[c]]])) : null;
 }
 
 // Read-only hook for the end-to-end tests: they wait on these conditions instead of sleeping.
-window.__lr = Object.freeze({
+exposeHook("lr", {
   runs: () => RUNS.map((r) => r.id),
-  points: (run) => data[run]?.x.length ?? 0,
+  points: (/** @type {string} */ run) => data[run]?.x.length ?? 0,
   data: copyOf,
-  ended: (run) => ended[run]?.reason ?? null,
-  endStep: (run) => ended[run]?.summary?.steps_taken ?? null,
+  ended: (/** @type {string} */ run) => ended[run]?.reason ?? null,
+  endStep: (/** @type {string} */ run) => ended[run]?.summary?.steps_taken ?? null,
   endOrder: () => [...endOrder],
-  state: () => ({ ...session, frames, stateMessages, ownLr: state.own, ownUpdatedFrom, speed: state.speed, settings: { ...state } }),
+  state: () => ({
+    connected: session.connected,
+    started: session.started,
+    paused: session.status !== "running",
+    done: session.status === "finished",
+    status: session.status,
+    frames,
+    stateMessages: session.acks,
+    ownLr: state.own,
+    ownUpdatedFrom,
+    speed: state.speed,
+    settings: { ...state },
+  }),
 });
 
 // The controller a host page drives through embed.js: set() changes the own run live, a preset restarts.
-function setFromHost(run, hyperparameters) {
+function setFromHost(/** @type {string | null} */ run, /** @type {{lr?: number}} */ hyperparameters) {
   const lr = hyperparameters.lr;
   if (!(lr > 0 && lr <= 1000)) throw new Error("lr must be in (0, 1000]");
   const target = RUNS.find((r) => r.id === (run ?? "own"));
   if (!target) throw new Error(`no run ${run}`);
-  state[target.key] = lr;
-  writeState(SCHEMA, state);
   if (target.id === "own") {
-    $("own-lr").value = String(Math.log10(lr));
-    showOwnValue();
-    if (session.connected && session.started && !ended.own) client.set("own", { lr });
-  } else {
-    const input = document.querySelector(`input[data-key=${target.key}]`);
-    if (input) input.value = String(lr);
-    restart(session.paused);
+    ownSlider.value = String(Math.log10(lr));
+    setOwnLr(lr);
+    return;
   }
+  state[target.id] = lr;
+  save();
+  const input = /** @type {HTMLInputElement | null} */ (document.querySelector(`input[data-key=${target.id}]`));
+  if (input) input.value = String(lr);
+  session.restartIfRunning();
 }
-
-const embed = registerView(
-  "learning-rate",
-  {
-    play: () => {
-      if (session.done || !session.started || session.paused) togglePlay();
-    },
-    pause: () => {
-      if (session.connected && session.started && !session.paused && !session.done) client.pause();
-    },
-    step: () => session.connected && !session.done && client.step(1),
-    reset: () => restart(true),
-    set: setFromHost,
-  },
-  { query: () => encodeState(SCHEMA, state), height: 900 },
-);
 
 buildPanels();
 wireControls();
 clearData();
-refreshControls();
 requestDraw();
-connect();
+session.open();

@@ -1,3 +1,4 @@
+// @ts-check
 // The surface playground (/playground): one surface, a few runs, every step drawn live.
 import { mountDescentView } from "./descent.js";
 
