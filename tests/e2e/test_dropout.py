@@ -17,7 +17,7 @@ def _open(page, live_server: str, query: str = "") -> None:
 
 
 def test_masks_fill_the_heatmap_and_the_kept_fraction_matches_one_minus_p(page, live_server: str) -> None:
-    _open(page, live_server, "?p=0.5,0.25&speed=500&epochs=400")
+    _open(page, live_server, "?dropout=0.5,0.25&speed=500&epochs=400")
     page.keyboard.press("Space")  # Space = play (keyboard-usable)
     page.wait_for_function("__dropout.status() === 'running'", timeout=WAIT)
     page.wait_for_function("__dropout.iterations() >= 200 && __dropout.heatmapColumns() === 80", timeout=WAIT)
@@ -55,7 +55,7 @@ def test_with_and_without_dropout_the_gap_is_smaller_with_dropout(page, live_ser
     page.locator("#rate-0").focus()
     page.keyboard.press("ArrowLeft")
     page.wait_for_function("__dropout.compare() && __dropout.compare().p[0] === 0.45", timeout=WAIT)
-    assert "p=0.45%2C0.5" in page.evaluate("location.search")
+    assert "dropout=0.45%2C0.5" in page.evaluate("location.search")
 
 
 def test_dropout_on_a_phone_has_no_horizontal_scroll(browser, live_server: str) -> None:

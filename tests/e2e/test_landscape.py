@@ -41,15 +41,15 @@ def test_3d_toggle_draws_a_webgl_surface(page, live_server: str) -> None:
 
 
 def test_a_shared_url_reproduces_the_settings(page, live_server: str) -> None:
-    _open(page, live_server, "?epochs=12&n=21&span=0.5&hidden=8,8&opt=sgd&lr=0.05&ds=xor&seed=3")
+    _open(page, live_server, "?epochs=12&n=21&span=0.5&hidden=8,8&optimizer=sgd&lr=0.05&dataset=xor&seed=3")
     expected = {
         "epochs": 12,
         "n": 21,
         "span": 0.5,
         "hidden": [8, 8],
-        "opt": "sgd",
+        "optimizer": "sgd",
         "lr": 0.05,
-        "ds": "xor",
+        "dataset": "xor",
         "seed": 3,
     }
     state = page.evaluate("__landscape.state()")

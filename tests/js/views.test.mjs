@@ -1,9 +1,12 @@
-// The URL state of the learning-rate view and the network view's layer check (pure modules of static/js).
+// The URL state of the learning-rate, landscape, regularization and dropout views and the network view's layer check (pure modules of static/js).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { encodeState, readState } from "../../static/js/state.js";
 import { LR_SCHEMA, RUN_IDS } from "../../static/js/views/learning-rate-schema.js";
+import { landscapeSchema } from "../../static/js/views/landscape-schema.js";
+import { regularizationSchema } from "../../static/js/views/regularization-schema.js";
+import { dropoutSchema } from "../../static/js/views/dropout-schema.js";
 import { DEFAULT_LIMITS, validLayers } from "../../static/js/limits.js";
 
 test("learning-rate: each rate's URL key is its run id", () => {
@@ -35,4 +38,48 @@ test("validLayers checks the URL's layers against hello.limits, the defaults bef
   assert.ok(validLayers([{ units: 64, act: "swish" }], limits), "the server's own limits");
   assert.ok(!validLayers(two, limits), "more layers than this server allows");
   assert.ok(validLayers(two, { max_layers: 3 }), "what hello leaves out falls back to the defaults");
+});
+
+const LANDSCAPE = landscapeSchema(["circle", "xor"], ["adam", "sgd"]);
+const REGULARIZATION = regularizationSchema(["circle", "xor"]);
+const DROPOUT = dropoutSchema(["circle", "xor"]);
+
+test("landscape: the URL keys are the API's dataset, optimizer and batch_size", () => {
+  const state = readState(LANDSCAPE, "?dataset=xor&optimizer=sgd&batch_size=16&epochs=12");
+  assert.deepEqual([state.dataset, state.optimizer, state.batch_size, state.epochs], ["xor", "sgd", 16, 12]);
+  assert.equal(encodeState(LANDSCAPE, state), "dataset=xor&optimizer=sgd&epochs=12&batch_size=16");
+  assert.ok(!("ds" in state || "opt" in state || "batch" in state), "no property under an old name");
+});
+
+test("landscape: the old ds / opt / batch keys are read as aliases", () => {
+  const state = readState(LANDSCAPE, "?ds=xor&opt=sgd&batch=16");
+  assert.deepEqual([state.dataset, state.optimizer, state.batch_size], ["xor", "sgd", 16]);
+  assert.equal(encodeState(LANDSCAPE, state), "dataset=xor&optimizer=sgd&batch_size=16", "written under the new names");
+  const both = readState(LANDSCAPE, "?ds=xor&dataset=circle&opt=sgd&optimizer=adam&batch=16&batch_size=64");
+  assert.deepEqual([both.dataset, both.optimizer, both.batch_size], ["circle", "adam", 64], "the API name wins over its alias");
+  const bad = readState(LANDSCAPE, "?ds=moons&opt=lion&batch=0");
+  assert.deepEqual([bad.dataset, bad.optimizer, bad.batch_size], ["circle", "adam", 32], "an invalid alias falls back to the default");
+});
+
+test("regularization: dataset is the API name (ds still read); lam and lam2 keep their keys", () => {
+  const state = readState(REGULARIZATION, "?dataset=xor&lam=0.01&lam2=1.5");
+  assert.deepEqual([state.dataset, state.lam, state.lam2], ["xor", 0.01, 1.5]);
+  assert.equal(encodeState(REGULARIZATION, state), "lam=0.01&lam2=1.5&dataset=xor");
+  const old = readState(REGULARIZATION, "?ds=xor&lam=0");
+  assert.deepEqual([old.dataset, old.lam], ["xor", 0]);
+  assert.equal(encodeState(REGULARIZATION, old), "lam=0&dataset=xor", "written under the new name");
+  assert.equal(readState(REGULARIZATION, "?ds=xor&dataset=circle").dataset, "circle", "the API name wins over its alias");
+  assert.equal(readState(REGULARIZATION, "?lam=0.02").lam, 1e-3, "λ off the ladder falls back to the default");
+});
+
+test("dropout: the rates' URL key is the API's dropout (p still read)", () => {
+  const state = readState(DROPOUT, "?dropout=0.5,0.25&dataset=xor");
+  assert.deepEqual(state.dropout, [0.5, 0.25]);
+  assert.ok(!("p" in state));
+  assert.equal(encodeState(DROPOUT, state), "dataset=xor&dropout=0.5%2C0.25");
+  const old = readState(DROPOUT, "?p=0.45,0.5&ds=xor");
+  assert.deepEqual([old.dropout, old.dataset], [[0.45, 0.5], "xor"]);
+  assert.equal(encodeState(DROPOUT, old), "dataset=xor&dropout=0.45%2C0.5", "written under the new name");
+  assert.deepEqual(readState(DROPOUT, "?p=0.1,0.2&dropout=0.3,0.4").dropout, [0.3, 0.4], "the API name wins over its alias");
+  assert.deepEqual(readState(DROPOUT, "?p=0.95").dropout, [0.5, 0.5], "a rate above 0.9 falls back to the default");
 });

@@ -15,6 +15,7 @@ import { FONT, PALETTE } from "../theme.js";
 import { el } from "../controls.js";
 import { NetworkDiagram, progressLine } from "../netplot.js";
 import { copyLink } from "../share.js";
+import { dropoutSchema } from "./dropout-schema.js";
 
 const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
 const WINDOW = 80; // iterations shown in the mask heatmap
@@ -25,17 +26,7 @@ const registry = embeddedRegistry();
 const DATASETS = (registry.datasets ?? []).filter((d) => d.task !== "regression" && d.features.length === 2);
 const datasetNames = DATASETS.length ? DATASETS.map((d) => d.name) : ["circle"];
 
-const validLayers = (v) => v.length >= 1 && v.length <= 4 && v.every((u) => Number.isInteger(u) && u >= 1 && u <= 32);
-const SCHEMA = {
-  dataset: { type: "string", default: "circle", validate: (v) => datasetNames.includes(v), aliases: ["ds"] },
-  noise: { type: "number", default: 0.6, validate: (v) => v >= 0 && v <= 1 },
-  n: { type: "int", default: 200, validate: (v) => v >= 20 && v <= 2000 },
-  hidden: { type: "numbers", default: [32, 32], validate: validLayers },
-  p: { type: "numbers", default: [0.5, 0.5], validate: (v) => v.every((x) => x >= 0 && x <= 0.9) },
-  epochs: { type: "int", default: 200, validate: (v) => v >= 1 && v <= 2000 },
-  lr: { type: "number", default: 0.01, validate: (v) => v > 0 && v <= 1 },
-  speed: { type: "string", default: "60", validate: (v) => v === "max" || Number(v) > 0 },
-};
+const SCHEMA = dropoutSchema(datasetNames);
 
 const state = readState(SCHEMA);
 fitRates();
@@ -48,11 +39,11 @@ const ui = {
   cmpP: $("cmp-p"), cmpStatus: $("cmp-status"),
 };
 
-/** One p per hidden layer: pad with the last rate (or 0.5), cut to the number of layers. */
+/** One rate p per hidden layer (`dropout`): pad with the last rate (or 0.5), cut to the number of layers. */
 function fitRates() {
-  const p = state.p.slice(0, state.hidden.length);
+  const p = state.dropout.slice(0, state.hidden.length);
   while (p.length < state.hidden.length) p.push(p.length ? p[p.length - 1] : 0.5);
-  state.p = p;
+  state.dropout = p;
 }
 
 const save = () => writeState(SCHEMA, state);
@@ -97,7 +88,7 @@ function newLive(msg) {
 const session = new LiveSession({
   name: "dropout",
   kind: "network",
-  config: () => networkConfig(state.p, 5),
+  config: () => networkConfig(state.dropout, 5),
   stepRestarts: true,
   speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); }, label: (n) => t("network.speed", { n }) },
   words: {
@@ -199,7 +190,7 @@ function curves(trace) {
 
 async function runCompare() {
   const token = ++compare.token;
-  const p = state.p.slice();
+  const p = state.dropout.slice();
   ui.cmpStatus.textContent = t("dropout.training_both");
   try {
     const [without, withDropout] = await Promise.all([
@@ -278,7 +269,7 @@ function heatmapData() {
       rows.push((live?.columns ?? []).map((col) => (col[layer] ? col[layer][u] : 1)));
       y++;
     }
-    text.push({ y: y - units / 2 - 0.5, label: t("dropout.layer_p", { n: layer + 1, p: formatNumber(state.p[layer] ?? 0) }) });
+    text.push({ y: y - units / 2 - 0.5, label: t("dropout.layer_p", { n: layer + 1, p: formatNumber(state.dropout[layer] ?? 0) }) });
   });
   return { z: rows, x: live?.steps ?? [], labels: text, n: y };
 }
@@ -318,7 +309,7 @@ function drawKept() {
   layers.forEach((_, layer) => {
     const color = PALETTE[(layer * 2) % PALETTE.length];
     const acc = live?.kept[layer];
-    const p = state.p[layer] ?? 0;
+    const p = state.dropout[layer] ?? 0;
     traces.push({
       type: "scatter", mode: "lines", name: t("dropout.layer_kept", { n: layer + 1 }), x: acc ? acc.x : [], y: acc ? acc.y : [],
       line: { color, width: 2 },
@@ -343,7 +334,7 @@ function drawKept() {
     ...layers.map((units, layer) => {
       const acc = live?.kept[layer];
       const mean = acc && acc.total ? acc.kept / acc.total : null;
-      const p = state.p[layer] ?? 0;
+      const p = state.dropout[layer] ?? 0;
       return el(
         "div", {},
         el("dt", { text: t("dropout.layer_neurons", { n: layer + 1, units }) }),
@@ -385,7 +376,7 @@ function renderRates() {
     ...state.hidden.map((units, layer) => {
       const id = `rate-${layer}`;
       const out = el("output", { for: id, text: "" });
-      const input = el("input", { type: "range", id, min: "0", max: "0.9", step: "0.05", value: String(state.p[layer]) });
+      const input = el("input", { type: "range", id, min: "0", max: "0.9", step: "0.05", value: String(state.dropout[layer]) });
       const show = () => {
         out.textContent = t("dropout.rate_out", { p: localizeDecimal(Number(input.value).toFixed(2)), keep: localizeDecimal((1 - Number(input.value)).toFixed(2)) });
         input.setAttribute("aria-valuetext", out.textContent);
@@ -393,7 +384,7 @@ function renderRates() {
       show();
       input.addEventListener("input", () => {
         show();
-        state.p[layer] = Number(input.value);
+        state.dropout[layer] = Number(input.value);
         save();
         dirty = true;
         scheduleCompare(450);
@@ -456,7 +447,7 @@ exposeHook("dropout", {
     const z = (ui.masks.data?.[0]?.z ?? []).flat().filter((v) => v !== null);
     return { kept: z.filter((v) => v === 1).length, dropped: z.filter((v) => v === 0).length };
   },
-  kept: () => (live?.kept ?? []).map((acc, layer) => ({ layer, p: state.p[layer], mean: acc.total ? acc.kept / acc.total : null, total: acc.total })),
+  kept: () => (live?.kept ?? []).map((acc, layer) => ({ layer, p: state.dropout[layer], mean: acc.total ? acc.kept / acc.total : null, total: acc.total })),
   compare: () =>
     compare.without && compare.with
       ? {
@@ -474,7 +465,7 @@ exposeHook("dropout", {
 // ------------------------------------------------------------------------------------------ embedding
 async function setFromHost(run, hyperparameters) {
   if (run && run !== "dropout") throw new Error(`no run ${run}; this view has one run, "dropout"`);
-  const rates = state.p.slice();
+  const rates = state.dropout.slice();
   let lr;
   for (const [name, value] of Object.entries(hyperparameters)) {
     const layer = /^p_(\d)$/.exec(name);
@@ -488,8 +479,8 @@ async function setFromHost(run, hyperparameters) {
     ui.lr.value = String(lr);
     session.send((client) => client.send({ type: "set", hyperparameters: { lr } }));
   }
-  if (rates.some((v, i) => v !== state.p[i])) {
-    state.p = rates;
+  if (rates.some((v, i) => v !== state.dropout[i])) {
+    state.dropout = rates;
     renderRates();
     restartLive();
     scheduleCompare(0);

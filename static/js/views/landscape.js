@@ -5,9 +5,9 @@
 // or the 3-D surface.
 //
 // Embedding (/embed/landscape): the slice is computed over REST, so play = (re)compute; reset = the default
-// settings, recomputed; pause and step answer gdp:error (nothing runs in between). set(run, {lr, epochs, batch,
-// span, seed, n}) changes those settings and recomputes. When a slice is drawn: gdp:event {run: "landscape",
-// event: "done"} and gdp:done.
+// settings, recomputed; pause and step answer gdp:error (nothing runs in between). set(run, {lr, epochs,
+// batch_size (batch still read), span, seed, n}) changes those settings and recomputes. When a slice is drawn:
+// gdp:event {run: "landscape", event: "done"} and gdp:done.
 import { embeddedRegistry, postJson } from "../client.js";
 import { registerView } from "../embed.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
@@ -16,9 +16,9 @@ import { ContourWithOverlay, Surface3D, hasWebGL } from "../plot.js";
 import { FONT, PALETTE } from "../theme.js";
 import { el } from "../controls.js";
 import { copyLink } from "../share.js";
+import { landscapeSchema } from "./landscape-schema.js";
 
 const PATH = PALETTE[0];
-const RESOLUTIONS = [21, 31, 41, 61, 81];
 const CAP = 1e6; // a diverged corner of the slice is capped so the colour scale stays readable
 
 const registry = embeddedRegistry();
@@ -26,18 +26,7 @@ const DATASETS = registry.datasets ?? [];
 const datasetNames = DATASETS.length ? DATASETS.map((d) => d.name) : ["circle"];
 const optimizers = new Map(registry.optimizers.map((o) => [o.name, o]));
 
-const SCHEMA = {
-  ds: { type: "string", default: "circle", validate: (v) => datasetNames.includes(v) },
-  hidden: { type: "numbers", default: [16], validate: (v) => v.length <= 4 && v.every((u) => Number.isInteger(u) && u >= 1 && u <= 32) },
-  opt: { type: "string", default: "adam", validate: (v) => optimizers.has(v) },
-  lr: { type: "number", default: 0.01, validate: (v) => v > 0 && v <= 10 },
-  epochs: { type: "int", default: 50, validate: (v) => v >= 1 && v <= 500 },
-  batch: { type: "int", default: 32, validate: (v) => v >= 1 && v <= 1000 },
-  span: { type: "number", default: 1, validate: (v) => v >= 0.05 && v <= 10 },
-  n: { type: "int", default: 41, validate: (v) => RESOLUTIONS.includes(v) },
-  seed: { type: "int", default: 0, validate: (v) => v >= 0 && v <= 9999 },
-  d3: { type: "bool", default: false },
-};
+const SCHEMA = landscapeSchema(datasetNames, optimizers.keys());
 const state = readState(SCHEMA);
 const save = () => writeState(SCHEMA, state);
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
@@ -57,14 +46,14 @@ let token = 0;
 let drawn3d = false;
 
 function config() {
-  const ds = DATASETS.find((d) => d.name === state.ds);
+  const ds = DATASETS.find((d) => d.name === state.dataset);
   return {
-    dataset: { name: state.ds, n: ds && ds.default_n < 100 ? ds.default_n : 200, noise: 0.1, seed: 0, val_fraction: 0.2 },
+    dataset: { name: state.dataset, n: ds && ds.default_n < 100 ? ds.default_n : 200, noise: 0.1, seed: 0, val_fraction: 0.2 },
     hidden: state.hidden,
     activations: "relu",
-    optimizer: state.opt,
+    optimizer: state.optimizer,
     hyperparameters: { lr: state.lr },
-    batch_size: state.batch,
+    batch_size: state.batch_size,
     epochs: state.epochs,
     seed: 0,
     every: 100000,
@@ -201,12 +190,12 @@ function show3d(on) {
 function fillControls() {
   ui.dataset.replaceChildren(...DATASETS.map((d) => el("option", { value: d.name, text: d.title })));
   ui.optimizer.replaceChildren(...[...optimizers.values()].map((o) => el("option", { value: o.name, text: o.title })));
-  ui.dataset.value = state.ds;
-  ui.optimizer.value = state.opt;
+  ui.dataset.value = state.dataset;
+  ui.optimizer.value = state.optimizer;
   ui.hidden.value = state.hidden.join(",");
   ui.lr.value = String(state.lr);
   ui.epochs.value = String(state.epochs);
-  ui.batch.value = String(state.batch);
+  ui.batch.value = String(state.batch_size);
   ui.span.value = String(state.span);
   ui.resolution.value = String(state.n);
   ui.seed.value = String(state.seed);
@@ -218,12 +207,12 @@ function readForm() {
   const int = (s) => (/^\s*\d+\s*$/.test(s) ? Number.parseInt(s, 10) : undefined);
   /** @type {Array<[any, string, (s: string) => any]>} */
   const fields = [
-    [ui.dataset, "ds", (s) => s],
-    [ui.optimizer, "opt", (s) => s],
+    [ui.dataset, "dataset", (s) => s],
+    [ui.optimizer, "optimizer", (s) => s],
     [ui.hidden, "hidden", (s) => (s.trim() === "" ? [] : s.split(",").map((t) => Number(t.trim())))],
     [ui.lr, "lr", Number],
     [ui.epochs, "epochs", int],
-    [ui.batch, "batch", int],
+    [ui.batch, "batch_size", int],
     [ui.span, "span", Number],
     [ui.resolution, "n", int],
     [ui.seed, "seed", int],
@@ -275,7 +264,7 @@ window.__landscape = {
 };
 
 // ------------------------------------------------------------------------------------------ embedding
-const SETTABLE = { lr: "lr", epochs: "epochs", batch: "batch", batch_size: "batch", span: "span", seed: "seed", n: "n" };
+const SETTABLE = { lr: "lr", epochs: "epochs", batch_size: "batch_size", batch: "batch_size", span: "span", seed: "seed", n: "n" };
 
 async function setFromHost(_run, hyperparameters) {
   const next = { ...state };
@@ -299,7 +288,7 @@ const embed = registerView(
     play: compute,
     pause: refuse("pause"),
     step: refuse("step"),
-    reset: () => setFromHost(null, Object.fromEntries(Object.keys(SETTABLE).filter((k) => k !== "batch_size").map((k) => [k, SCHEMA[SETTABLE[k]].default]))),
+    reset: () => setFromHost(null, Object.fromEntries(Object.keys(SETTABLE).filter((k) => k !== "batch").map((k) => [k, SCHEMA[SETTABLE[k]].default]))),
     set: setFromHost,
   },
   { query: () => encodeState(SCHEMA, state), height: 1100 },

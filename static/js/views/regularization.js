@@ -17,12 +17,12 @@ import { ContourWithOverlay } from "../plot.js";
 import { FONT, PALETTE } from "../theme.js";
 import { el } from "../controls.js";
 import { copyLink } from "../share.js";
+import { LADDER, regularizationSchema } from "./regularization-schema.js";
 
 const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
 const L1C = PALETTE[1]; // vermillion
 const L2C = PALETTE[0]; // blue
 const NEAR_ZERO = 1e-3;
-const LADDER = [0, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1];
 const LOSS2 = "1.5*(x - 2)**2 + 0.5*(y - 1)**2 + (x - 2)*(y - 1)"; // a tilted quadratic, minimum (2, 1)
 const loss2 = (x, y) => 1.5 * (x - 2) ** 2 + 0.5 * (y - 1) ** 2 + (x - 2) * (y - 1); // the same, for level curves
 const LOSS2_MIN = [2, 1];
@@ -34,14 +34,7 @@ const registry = embeddedRegistry();
 const DATASETS = (registry.datasets ?? []).filter((d) => d.features.length === 2 && d.task !== "regression");
 const datasetNames = DATASETS.length ? DATASETS.map((d) => d.name) : ["circle"];
 
-const SCHEMA = {
-  lam: { type: "number", default: 1e-3, validate: (v) => LADDER.includes(v) },
-  lam2: { type: "number", default: 1, validate: (v) => v >= 0.1 && v <= 3 },
-  ds: { type: "string", default: "circle", validate: (v) => datasetNames.includes(v) },
-  hidden: { type: "numbers", default: [16, 16], validate: (v) => v.length >= 1 && v.length <= 4 && v.every((u) => Number.isInteger(u) && u >= 1 && u <= 32) },
-  epochs: { type: "int", default: 100, validate: (v) => v >= 1 && v <= 500 },
-  lr: { type: "number", default: 0.01, validate: (v) => v > 0 && v <= 1 },
-};
+const SCHEMA = regularizationSchema(datasetNames);
 const state = readState(SCHEMA);
 const save = () => writeState(SCHEMA, state);
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
@@ -58,11 +51,11 @@ const sweepValues = new Map(); // the same keys -> the resolved values (what the
 let token = 0;
 let shown = null; // {lam, l1, l2}
 
-const configKey = () => JSON.stringify([state.ds, state.hidden, state.epochs, state.lr]);
+const configKey = () => JSON.stringify([state.dataset, state.hidden, state.epochs, state.lr]);
 
 function networkConfig(kind, lam) {
   return {
-    dataset: { name: state.ds, n: 200, noise: 0.2, seed: 0, val_fraction: 0.2 },
+    dataset: { name: state.dataset, n: 200, noise: 0.2, seed: 0, val_fraction: 0.2 },
     hidden: state.hidden,
     activations: "relu",
     optimizer: "adam",
@@ -322,9 +315,9 @@ function bindControls() {
     scheduleTrain();
   });
   for (const d of DATASETS) ui.dataset.append(el("option", { value: d.name, text: d.title }));
-  ui.dataset.value = state.ds;
+  ui.dataset.value = state.dataset;
   ui.dataset.addEventListener("change", () => {
-    state.ds = ui.dataset.value;
+    state.dataset = ui.dataset.value;
     save();
     scheduleTrain(0);
   });
