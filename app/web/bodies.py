@@ -80,8 +80,8 @@ class BodyLimit:
             except ValueError:
                 declared = None
             if declared is not None and declared > self.max_bytes:
-                await self._refuse(send, declared)
                 await self._drain(receive, declared)
+                await self._refuse(send, declared)
                 return
             if declared is not None:
                 await self.app(scope, receive, send)
@@ -95,9 +95,9 @@ class BodyLimit:
                 break
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                await self._refuse(send, None)
                 if message.get("more_body", False):
                     await self._drain(receive, DRAIN_FACTOR * self.max_bytes)
+                await self._refuse(send, None)
                 return
             if not message.get("more_body", False):
                 break
@@ -108,9 +108,9 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _drain(self, receive: Receive, declared: int) -> None:
-        """Read and drop the rest of a refused body (never parsing it), so a client that writes its
-        whole body before reading the answer gets the 413 instead of a reset connection. Bounded: past
-        ``DRAIN_FACTOR`` times the limit the connection is simply closed."""
+        """Read and drop a refused body (never parsing it) before answering, so a client that writes its
+        whole body before reading gets the 413 instead of a reset connection. Bounded: of a body past
+        ``DRAIN_FACTOR`` times the limit only that much is read, then it is answered and closed."""
         left = min(declared, DRAIN_FACTOR * self.max_bytes)
         while left > 0:
             message = await receive()
