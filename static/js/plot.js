@@ -116,23 +116,30 @@ export function hasWebGL() {
   }
 }
 
+/** Margins of a small panel (`small: true`): no axes, no colour bar, just a hair of room for the markers. */
+const SMALL_MARGIN = { l: 4, r: 4, t: 4, b: 4, autoexpand: false };
+
 /**
  * The 2-D surface: a contour plot drawn once per surface and a transparent overlay plot stacked on top
  * for the paths. `onPick(x, y)` is called with data coordinates when the contour is clicked (not dragged).
+ * `small: true` makes a static small multiple: no axes, colour bar, hover, zoom or mode bar, a smaller
+ * minimum star; its size is the container's (set it in CSS).
  */
 export class ContourWithOverlay {
-  /** @param {any} container (Plotly adds its own properties to the divs) @param {{onPick?: (x: number, y: number) => void}} [options] */
-  constructor(container, { onPick } = {}) {
+  /** @param {any} container (Plotly adds its own properties to the divs) @param {{onPick?: (x: number, y: number) => void, small?: boolean}} [options] */
+  constructor(container, { onPick, small = false } = {}) {
     /** @type {(() => void) | null} */
     this.onRangeChange = null;
     this.container = container;
     this.base = container.querySelector(".plot-base");
     this.overlay = container.querySelector(".plot-overlay");
     this.onPick = onPick;
+    this.small = small;
+    this.margin = small ? SMALL_MARGIN : MARGIN;
     this.range = null;
     this.scale = null;
     this.drawnPoints = 0;
-    this.#listenForPicks();
+    if (!small) this.#listenForPicks();
   }
 
   /** Draw the contour (the only time it is drawn for this surface) and reset the overlay's ranges. */
@@ -154,27 +161,34 @@ export class ContourWithOverlay {
       colorbar: colorbar(this.scale),
       connectgaps: false,
     };
+    if (this.small) Object.assign(contour, { showscale: false, hoverinfo: "skip" });
     const minima = {
       type: "scatter",
       mode: "markers",
       x: surface.minima.map((m) => m[0]),
       y: surface.minima.map((m) => m[1]),
-      marker: { symbol: "star", size: 15, color: "#F0E442", line: { color: "#000", width: 1.2 } },
+      marker: { symbol: "star", size: this.small ? 10 : 15, color: "#F0E442", line: { color: "#000", width: this.small ? 1 : 1.2 } },
       hovertemplate: `${t("plot.minimum")} (%{x:.3f}; %{y:.3f})<extra></extra>`,
       showlegend: false,
     };
+    const axis = (range, title) => (this.small
+      ? { range, autorange: false, visible: false, fixedrange: true }
+      : { range, autorange: false, title: { text: title, standoff: 4 }, zeroline: false });
     const layout = {
       ...plotlyLocale(),
-      margin: MARGIN,
+      margin: this.margin,
       font: FONT,
-      xaxis: { range: this.range.x, autorange: false, title: { text: "x", standoff: 4 }, zeroline: false },
-      yaxis: { range: this.range.y, autorange: false, title: { text: "y", standoff: 4 }, zeroline: false },
+      xaxis: axis(this.range.x, "x"),
+      yaxis: axis(this.range.y, "y"),
       showlegend: false,
-      dragmode: "zoom",
+      dragmode: this.small ? false : "zoom",
       paper_bgcolor: "rgba(0,0,0,0)",
     };
-    await Plotly.react(this.base, [contour, minima], layout, { responsive: true, displaylogo: false, scrollZoom: false });
-    if (!this.relayoutBound) {
+    const config = this.small
+      ? { responsive: true, staticPlot: true, displayModeBar: false }
+      : { responsive: true, displaylogo: false, scrollZoom: false };
+    await Plotly.react(this.base, [contour, minima], layout, config);
+    if (!this.small && !this.relayoutBound) {
       this.base.on("plotly_relayout", () => this.#syncRanges());
       this.relayoutBound = true;
     }
@@ -209,7 +223,7 @@ export class ContourWithOverlay {
     this.overlayLook = look;
     const axis = (range) => ({ range, autorange: false, visible: false, fixedrange: true });
     const layout = {
-      margin: MARGIN,
+      margin: this.margin,
       xaxis: axis(this.range.x),
       yaxis: axis(this.range.y),
       showlegend: false,

@@ -11,8 +11,8 @@ import { embeddedRegistry, surfaceGrid } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { learningRates } from "../rates.js";
 import { el } from "../controls.js";
-import { thin } from "../plot.js";
-import { FONT, MUTED_TEXT, SPEED_CHOICES, colorOf } from "../theme.js";
+import { ContourWithOverlay, thin } from "../plot.js";
+import { FONT, MUTED_TEXT, PALETTE, SPEED_CHOICES, colorOf } from "../theme.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { copyLink } from "../share.js";
@@ -36,8 +36,11 @@ const SCHEMA = {
 /** @type {Record<string, any>} */
 const state = readState(SCHEMA);
 
-// Okabe–Ito, cycled over the learning rates (low → high).
-const DIVERGED = "#D55E00";
+// Okabe–Ito (theme.js), cycled over the learning rates (low → high); the end reasons take fixed ones.
+const CONVERGED = PALETTE[2];
+const MAX_STEPS = PALETTE[0];
+const DIVERGED = PALETTE[1];
+const INK = FONT.color;
 const REASON_TEXT = {
   converged: t("end.converged"), max_steps: t("sweep.end.max_steps"), diverged: t("end.diverged"), stopped: t("end.stopped"),
 };
@@ -172,54 +175,32 @@ function config() {
 }
 
 // ---- small multiples --------------------------------------------------------------------------------------
-const STATIC = { displayModeBar: false, staticPlot: true };
-const MARGIN = { l: 4, r: 4, t: 4, b: 4 };
-
-function axes(view) {
-  return {
-    xaxis: { range: [view[0], view[1]], visible: false, fixedrange: true },
-    yaxis: { range: [view[2], view[3]], visible: false, fixedrange: true },
-  };
-}
-
-function contourTrace(grid) {
-  const z = grid.z.map((row) => row.map((v) => (v === null ? null : Math.log10(1 + v - grid.z_min))));
-  return {
-    type: "contour", x: grid.x, y: grid.y, z, ncontours: 18, showscale: false, hoverinfo: "skip",
-    colorscale: [[0, "#ffffff"], [1, "#c9d2dc"]], line: { width: 0.6, color: "#b3bec9" },
-    contours: { coloring: "fill" },
-  };
-}
-
+// One plot.js ContourWithOverlay per learning rate (`small`: static, no axes or colour bar; its height is
+// .stacked's in learning_rate.css), all on the same surface grid, fetched once.
 async function buildMultiples(lrs) {
   const container = $("multiples");
   container.replaceChildren();
   const surfaceInfo = await surfaceGrid(state.surface, { grid: 70 });
-  const view = surfaceInfo.view;
-  const contour = contourTrace(surfaceInfo.grid);
-  const minima = surfaceInfo.minima ?? [];
   sweep.surface = surfaceInfo;
-  sweep.runs.forEach((run, i) => {
+  const drawn = sweep.runs.map((run, i) => {
     const panel = el(
       "article",
       { class: "multiple card", dataset: { run: run.id } },
       el("h3", {}, el("span", { class: "lr", text: `lr = ${fmt(lrs[i])}` }), el("span", { class: "badge", dataset: { field: "badge" }, text: t("common.running") })),
-      el("div", { class: "stacked", role: "img", "aria-label": t("sweep.path_label", { lr: fmt(lrs[i]) }) }, el("div", { class: "base" }), el("div", { class: "overlay" })),
+      el(
+        "div",
+        { class: "stacked", role: "img", "aria-label": t("sweep.path_label", { lr: fmt(lrs[i]) }) },
+        el("div", { class: "plot-base" }),
+        el("div", { class: "plot-overlay", "aria-hidden": "true" }),
+      ),
     );
     panel.style.setProperty("--c", run.color);
     container.appendChild(panel);
     run.panel = panel;
-    run.overlay = panel.querySelector(".overlay");
-    const box = panel.querySelector(".stacked").getBoundingClientRect();
-    const size = { width: Math.round(box.width), height: Math.round(box.height), autosize: false };
-    const layout = { margin: MARGIN, showlegend: false, paper_bgcolor: "rgba(0,0,0,0)", ...size, ...axes(view) };
-    const minimaTrace = {
-      x: minima.map((m) => m[0]), y: minima.map((m) => m[1]), mode: "markers", hoverinfo: "skip",
-      marker: { symbol: "star", size: 9, color: "#1d2430" },
-    };
-    Plotly.newPlot(panel.querySelector(".base"), [contour, minimaTrace], layout, STATIC);
-    Plotly.newPlot(run.overlay, overlayTraces(run), { ...layout, plot_bgcolor: "rgba(0,0,0,0)" }, STATIC);
+    run.figure = new ContourWithOverlay(panel.querySelector(".stacked"), { small: true });
+    return run.figure.drawSurface(surfaceInfo).then(() => run.figure.drawOverlay(overlayTraces(run)));
   });
+  await Promise.all(drawn);
 }
 
 function overlayTraces(run) {
@@ -229,16 +210,16 @@ function overlayTraces(run) {
   const end = sweep.ended[run.id];
   const diverged = end?.reason === "diverged";
   return [
-    { x, y, mode: "lines", line: { color: run.color, width: 2 }, hoverinfo: "skip" },
+    { type: "scatter", meta: "path", x, y, mode: "lines", line: { color: run.color, width: 2 }, hoverinfo: "skip" },
     {
-      x: n ? [d.x[0]] : [], y: n ? [d.y[0]] : [], mode: "markers", hoverinfo: "skip",
-      marker: { color: "#fff", size: 7, line: { color: "#1d2430", width: 1.5 } },
+      type: "scatter", meta: "start", x: n ? [d.x[0]] : [], y: n ? [d.y[0]] : [], mode: "markers", hoverinfo: "skip",
+      marker: { color: "#fff", size: 7, line: { color: INK, width: 1.5 } },
     },
     {
-      x: n ? [d.x[n - 1]] : [], y: n ? [d.y[n - 1]] : [], mode: "markers", hoverinfo: "skip",
+      type: "scatter", meta: "current", x: n ? [d.x[n - 1]] : [], y: n ? [d.y[n - 1]] : [], mode: "markers", hoverinfo: "skip",
       marker: diverged
         ? { symbol: "x", size: 11, color: DIVERGED, line: { width: 1 } }
-        : { size: 8, color: run.color, line: { color: "#1d2430", width: 1 } },
+        : { size: 8, color: run.color, line: { color: INK, width: 1 } },
     },
   ];
 }
@@ -267,6 +248,8 @@ function bestRun() {
   return best;
 }
 
+// Not a plot.js LossPlot: that is loss against step as growing lines; this is one end point per run, log-log
+// over learning rate, with diverged runs pinned to a row above the rest.
 function finalFigure() {
   const p = finalPoints();
   const finite = [...p.converged, ...p.max_steps, ...p.stopped].map((q) => Math.max(q.loss, 1e-30));
@@ -274,14 +257,14 @@ function finalFigure() {
   const top = Math.max(startLoss, ...finite, 1e-12) * 30;
   const low = Math.min(top / 1e3, ...finite) / 5;
   const lrs = sweep?.runs.map((r) => r.lr) ?? [1e-4, 1];
-  const marker = (color, symbol) => ({ color, symbol, size: 10, line: { color: "#1d2430", width: 1 } });
+  const marker = (color, symbol) => ({ color, symbol, size: 10, line: { color: INK, width: 1 } });
   const trace = (name, pts, color, symbol, y) => ({
     name, type: "scatter", mode: "markers", x: pts.map((q) => q.lr), y: y ?? pts.map((q) => Math.max(q.loss, 1e-30)),
     marker: marker(color, symbol), hovertemplate: `lr %{x:.3g}<br>${name}<br>${t("common.final_loss")} %{y:.3g}<extra></extra>`,
   });
   const traces = [
-    trace(REASON_TEXT.converged, p.converged, "#009E73", "circle"),
-    trace(REASON_TEXT.max_steps, p.max_steps, "#0072B2", "circle-open"),
+    trace(REASON_TEXT.converged, p.converged, CONVERGED, "circle"),
+    trace(REASON_TEXT.max_steps, p.max_steps, MAX_STEPS, "circle-open"),
     trace(REASON_TEXT.stopped, p.stopped, "#999999", "square-open"),
     {
       name: REASON_TEXT.diverged, meta: "diverged", type: "scatter", mode: "markers", x: p.diverged.map((q) => q.lr),
@@ -363,7 +346,7 @@ function draw(now) {
     lastOverlay = now;
     for (const id of dirtyPaths) {
       const run = sweep.runs.find((r) => r.id === id);
-      if (run?.overlay?.data) Plotly.react(run.overlay, overlayTraces(run), run.overlay.layout, STATIC);
+      if (run?.figure) run.figure.drawOverlay(overlayTraces(run));
     }
     dirtyPaths.clear();
     if (now - lastTable > 300) {
