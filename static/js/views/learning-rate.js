@@ -12,14 +12,15 @@ import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { el } from "../controls.js";
 import { copyLink } from "../share.js";
-import { FONT, MUTED_TEXT, SPEED_CHOICES } from "../theme.js";
+import { FONT, MUTED_TEXT, PALETTE, SPEED_CHOICES } from "../theme.js";
 import { LR_SCHEMA as SCHEMA, RUN_IDS } from "./learning-rate-schema.js";
 
 const tr = t; // `t` is also the step index in the drawing code below
 const NAME = "learning-rate";
 
 // Okabe–Ito colours (colour-blind safe).
-const COLORS = { too_low: "#0072B2", just_right: "#009E73", too_high: "#E69F00", much_too_high: "#D55E00", own: "#CC79A7" };
+// The shared palette (theme.js), each preset keeping the colour it always had.
+const COLORS = { too_low: PALETTE[0], just_right: PALETTE[2], too_high: PALETTE[4], much_too_high: PALETTE[1], own: PALETTE[3] };
 /** @type {Array<{id: string, title: string, color: string, caption: string}>} */
 const RUNS = RUN_IDS.map((id) =>
   id === "own"
