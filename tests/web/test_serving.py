@@ -260,3 +260,10 @@ def _alive(pid: int) -> bool:
             return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status)
     except FileNotFoundError:
         return False
+
+
+def test_a_surface_grid_is_cacheable_and_an_error_is_not(small: TestClient) -> None:
+    response = small.get("/api/v1/surfaces/rosenbrock?grid=20")
+    assert response.status_code == 200 and response.headers["cache-control"] == "public, max-age=3600"
+    refused = small.get("/api/v1/surfaces/custom?expression=x**&grid=20")
+    assert refused.status_code == 422 and "cache-control" not in refused.headers

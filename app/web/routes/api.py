@@ -27,6 +27,8 @@ from app.web.responses import FastJSONResponse
 from app.web.schemas import TraceRequest
 
 router = APIRouter(tags=["api"], default_response_class=FastJSONResponse)
+SURFACE_MAX_AGE_S = 3_600
+"""How long a surface description or grid may be reused (an hour: a new release changes it at most)."""
 RESERVED_QUERY = {"grid", "expression", "view"}
 
 
@@ -87,7 +89,11 @@ async def get_surface_detail(
     if grid_n is not None and grid_n > settings.max_grid:
         raise InputError(("query", "grid"), f"grid must be at most {settings.max_grid}", "less_than_equal")
     outcome = await pool.run(jobs.surface_grid, name, params, expression, view_box, grid_n, settings)
-    return Response(outcome.content, status_code=outcome.status, media_type=outcome.media_type)
+    # A surface and its grid depend on the query alone: a returning learner's browser (or a CDN) keeps it.
+    headers = {"Cache-Control": f"public, max-age={SURFACE_MAX_AGE_S}"} if outcome.status == 200 else None
+    return Response(
+        outcome.content, status_code=outcome.status, media_type=outcome.media_type, headers=headers
+    )
 
 
 def _parse_view(view: str | None) -> list[float] | None:
