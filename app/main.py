@@ -12,7 +12,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.templating import Jinja2Templates
 from fastapi_offline import FastAPIOffline
-from starlette.exceptions import HTTPException
 
 from app import __version__, i18n
 from app.config import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
@@ -26,7 +25,6 @@ from app.web.compute import Busy, ComputePool
 from app.web.errors import (
     InputError,
     handle_config_error,
-    handle_http_error,
     handle_input_error,
     handle_validation_error,
 )
@@ -56,7 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ConfigError, handle_config_error)
     app.add_exception_handler(InputError, handle_input_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
-    app.add_exception_handler(HTTPException, handle_http_error)
     if settings is None:
         settings = get_settings()
     app.state.settings = settings  # routes read it through app.web.deps.SettingsDep

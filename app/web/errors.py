@@ -8,11 +8,9 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from fastapi import Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from starlette.exceptions import HTTPException
 
 from app.ml.errors import ConfigError, ExpressionError, UnknownNameError
 
@@ -159,16 +157,3 @@ def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
 async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     return error_response(validation_detail(error.errors()))
-
-
-async def handle_http_error(request: Request, error: Exception) -> Response:
-    """A body FastAPI could not parse as JSON for a reason other than syntax (its 400) is a 422 too."""
-    assert isinstance(error, HTTPException)
-    cause = error.__cause__
-    if error.status_code == 400 and isinstance(cause, UnicodeDecodeError):
-        message = f"the body is not UTF-8 JSON text (byte {cause.start} cannot be decoded)"
-    elif error.status_code == 400 and isinstance(cause, RecursionError):
-        message = "the JSON body is nested too deeply"
-    else:
-        return await http_exception_handler(request, error)
-    return error_response([{"loc": ["body"], "msg": message, "type": "json_invalid"}])

@@ -23,7 +23,7 @@ from app.ml.surfaces import grid
 from app.web import networks, serialize
 from app.web.errors import InputError, error_bytes, error_details, reroot
 from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest, TraceRequest
-from app.web.service import build_surface, compute_trace, make_descent, price_trace
+from app.web.service import build_surface, compute_trace, make_descent
 
 JSON = "application/json"
 logger = logging.getLogger(__name__)
@@ -91,8 +91,7 @@ def prepare_trace(raw: bytes | Any, settings: Settings, fmt: str, root: tuple[st
 
     def work() -> Outcome:
         request = _validated(TraceRequest, raw, root)
-        price_trace(request, settings, fmt)
-        make_descent(request, settings)  # names and hyperparameters, before the request is cached or run
+        make_descent(request, settings, price_as=fmt)  # limits, price, names: before it is cached or run
         key = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
         return Outcome(200, b"", key=key)
 

@@ -78,20 +78,18 @@ def check_limits(request: TraceRequest, settings: Settings, stream: bool = False
         )
 
 
-def price_trace(request: TraceRequest, settings: Settings, fmt: str = "json") -> Surface:
-    """Limits, then the price (work and bytes) of a whole trace; returns the surface it was priced on."""
-    check_limits(request, settings)
-    surface = build_surface(request.surface, request.params, request.expression, request.view, settings)
-    check_surface_price(surface_price(surface, request.steps, len(request.runs), fmt), settings)
-    return surface
-
-
 def make_descent(
-    request: TraceRequest, settings: Settings, stream: bool = False
+    request: TraceRequest, settings: Settings, stream: bool = False, price_as: str | None = None
 ) -> tuple[Surface, list[RunSpec], Descent]:
-    """Validate everything the schema cannot (limits, names, hyperparameters) and set up the runs."""
+    """Validate everything the schema cannot (limits, names, hyperparameters) and set up the runs.
+
+    ``price_as`` (a response format) also checks the price of the whole trace in that format, once the
+    surface is known and before the runs are set up.
+    """
     check_limits(request, settings, stream)
     surface = build_surface(request.surface, request.params, request.expression, request.view, settings)
+    if price_as is not None:
+        check_surface_price(surface_price(surface, request.steps, len(request.runs), price_as), settings)
     specs = request.run_specs()
     descent = Descent(
         surface,

@@ -422,7 +422,7 @@ class StreamSession:
             else:  # no await while it runs: nothing else can touch the run meanwhile
                 batch = stream.advance(n)
             took = time.perf_counter() - began
-            self._learn(n, took)
+            self._adapt_chunk(took)
             self._made += n
             made += n
             events.extend(batch)
@@ -433,8 +433,8 @@ class StreamSession:
             await asyncio.sleep(0)
         return events, made
 
-    def _learn(self, n: int, took: float) -> None:
-        """Adapt the slice to ``stream_chunk_s`` and keep a running estimate of one step's cost."""
+    def _adapt_chunk(self, took: float) -> None:
+        """Adapt the slice size so one slice takes about ``stream_chunk_s``."""
         target = self.settings.stream_chunk_s
         if took > 0:
             self._chunk = max(1, min(4096, int(self._chunk * min(2.0, target / took))))
