@@ -62,13 +62,6 @@ def _executor(mode: str, workers: int) -> Executor:
         return executor
 
 
-def _discard(key: tuple[str, int], executor: Executor) -> None:
-    with _LOCK:
-        if _EXECUTORS.get(key) is executor:
-            del _EXECUTORS[key]
-    executor.shutdown(wait=False, cancel_futures=True)
-
-
 @atexit.register
 def _shutdown_all() -> None:
     with _LOCK:
@@ -91,11 +84,6 @@ class ComputePool:
         self.queue = queue
         self._admitted = 0
         self._slots: asyncio.Semaphore | None = None
-        self.completed = 0
-
-    @property
-    def waiting(self) -> int:
-        return max(0, self._admitted - self.workers)
 
     def warm_up(self) -> None:
         """Start the workers now (at app start-up, without waiting), not on the first learner's request."""
@@ -112,15 +100,11 @@ class ComputePool:
         self._admitted += 1
         try:
             async with self._slots:
-                key = (self.mode, self.workers)
-                executor = _executor(*key)
+                executor = _executor(self.mode, self.workers)
                 loop = asyncio.get_running_loop()
                 try:
-                    result = await loop.run_in_executor(executor, fn, *args)
-                except BrokenProcessPool:  # a worker died (killed, out of memory): start a fresh pool
-                    _discard(key, executor)
-                    raise Busy(retry_after_s=1) from None
-                self.completed += 1
-                return result
+                    return await loop.run_in_executor(executor, fn, *args)
+                except BrokenProcessPool:  # a worker died (killed, out of memory): the next job
+                    raise Busy(retry_after_s=1) from None  # gets a fresh pool (see _executor)
         finally:
             self._admitted -= 1
