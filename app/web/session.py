@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
 from app.config import Settings
@@ -53,15 +54,11 @@ def _resolve(future: asyncio.Future[None]) -> None:
 Send = Callable[[str], Awaitable[None]]
 
 
-_HEAVY_STEPS: list[ThreadPoolExecutor] = []
-
-
-def _heavy_steps(settings: Settings) -> ThreadPoolExecutor:
+@lru_cache
+def _heavy_steps(workers: int) -> ThreadPoolExecutor:
     """The threads heavy stream steps share: as many as the compute pool has workers, so a class of heavy
     streams queues for them (each waits its turn) instead of multiplying threads that fight for the GIL."""
-    if not _HEAVY_STEPS:
-        _HEAVY_STEPS.append(ThreadPoolExecutor(settings.compute_workers, thread_name_prefix="stream-step"))
-    return _HEAVY_STEPS[0]
+    return ThreadPoolExecutor(workers, thread_name_prefix="stream-step")
 
 
 class SlowClient(Exception):
@@ -125,8 +122,6 @@ class StreamSession:
             self._sending_since = time.monotonic()
             try:
                 await self._send_raw(text)
-            except asyncio.CancelledError:
-                raise
             except Exception as error:  # the socket is closed or closing: the client has gone
                 raise ClientGone from error
             finally:
@@ -417,8 +412,8 @@ class StreamSession:
             began = time.perf_counter()
             if heavy:  # commands take the lock too, so they wait for this step instead of racing it
                 async with self._lock:
-                    loop = asyncio.get_running_loop()
-                    batch = await loop.run_in_executor(_heavy_steps(self.settings), stream.advance, n)
+                    threads = _heavy_steps(self.settings.compute_workers)
+                    batch = await asyncio.get_running_loop().run_in_executor(threads, stream.advance, n)
             else:  # no await while it runs: nothing else can touch the run meanwhile
                 batch = stream.advance(n)
             took = time.perf_counter() - began
