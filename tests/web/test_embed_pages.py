@@ -54,7 +54,6 @@ def test_unknown_embed_is_404() -> None:
     assert response.status_code == 404
 
 
-
 def test_every_view_is_in_the_nav_on_the_landing_page_and_embeds() -> None:
     """One VIEWS table drives the nav, the landing cards and the embeds."""
     landing = CLIENT.get("/").text

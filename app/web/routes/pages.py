@@ -128,8 +128,6 @@ def registry_json(lang: str) -> str:
     return serialize.dumps(registry(lang)).decode().replace("</", "<\\/")
 
 
-
-
 @router.get("/favicon.ico")
 def favicon() -> FileResponse:
     """Browsers ask for /favicon.ico whatever the page says; answer with the SVG icon."""
@@ -142,9 +140,7 @@ def index(request: Request) -> HTMLResponse:
     templates = request.app.state.templates
     context = page_context(request)
     local = registry(context["lang"])
-    context.update(
-        surfaces=local["surfaces"], optimizers=local["optimizers"], schedules=local["schedules"]
-    )
+    context.update(surfaces=local["surfaces"], optimizers=local["optimizers"], schedules=local["schedules"])
     return templates.TemplateResponse(request, "index.html", context)
 
 
