@@ -84,7 +84,6 @@ class NetworkShape:
     epochs: int
     every: int
     grid_size: int
-    classes: int
 
     @property
     def iterations_per_epoch(self) -> int:
@@ -97,6 +96,11 @@ class NetworkShape:
     @property
     def grids(self) -> int:
         return self.epochs // self.every + 1
+
+    @property
+    def outputs(self) -> int:
+        """Values per grid cell: one per output unit (class probabilities, or one prediction)."""
+        return self.sizes[-1]
 
     def grid_cells(self) -> int:
         return self.grid_size**2 if self.sizes[0] == 2 else self.grid_size
@@ -111,7 +115,7 @@ def network_price(shape: NetworkShape) -> Price:
     grids = shape.grids * shape.grid_cells() * w
     hidden_units = sum(shape.sizes[1:-1])
     per_iteration = (shape.batch_rows * 6) + hidden_units * 2 + 120  # batch indices, masks, figures
-    per_grid = shape.grid_cells() * max(1, shape.classes) * JSON_BYTES_PER_VALUE
+    per_grid = shape.grid_cells() * shape.outputs * JSON_BYTES_PER_VALUE
     size = iterations * per_iteration + shape.grids * per_grid + shape.epochs * 600
     return Price(train + evaluate + grids, size)
 
@@ -121,7 +125,7 @@ def step_price(shape: NetworkShape) -> Price:
     of both splits and a decision grid. This is the indivisible unit a stream computes at once."""
     w = weights(shape.sizes)
     work = 3 * shape.batch_rows * w + (shape.n_train + shape.n_val) * w + shape.grid_cells() * w
-    per_grid = shape.grid_cells() * max(1, shape.classes) * JSON_BYTES_PER_VALUE
+    per_grid = shape.grid_cells() * shape.outputs * JSON_BYTES_PER_VALUE
     return Price(work + UPDATE_OVERHEAD_MACS, shape.batch_rows * 6 + per_grid + 2_000)
 
 

@@ -147,7 +147,6 @@ def network_shape(request: NetworkRequest, data: PreparedData) -> NetworkShape:
         epochs=request.epochs,
         every=request.every,
         grid_size=request.grid_size,
-        classes=ds.n_classes if ds.task == "multiclass" else 1,
     )
 
 
