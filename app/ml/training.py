@@ -33,11 +33,14 @@ from app.ml.nets import Network, predicted_labels
 from app.ml.optimizers import make_optimizer, resolve_hyperparameters
 from app.ml.regularizers import Dropout, EarlyStopping, EarlyStoppingConfig, WeightPenalty, dropout_rates
 from app.ml.schedules import Schedule
+from app.ml.sharpness import top_eigenvalue
 
 RECORD_LEVELS = ("full", "epochs", "none")
 END_REASONS = ("done", "early_stop", "diverged", "stopped")
 MAX_EPOCHS = 100_000
 MAX_BATCH = 100_000
+SHARPNESS_PRODUCTS = 20  # Hessian-vector products per epoch for the sharpness (each ≈ 2 passes)
+SHARPNESS_TOL = 1e-4  # relative change of the Rayleigh quotient at which power iteration stops
 
 
 # --------------------------------------------------------------------------- inputs
@@ -100,6 +103,7 @@ class TrainConfig:
     record: str = "full"  # "full" | "epochs" | "none"
     every: int = 10  # decision grid and weights every this many epochs (and at epochs 1 and last)
     grid_size: int = 40
+    sharpness: bool = False  # λmax of the training-loss Hessian at every epoch's end (edge of stability)
 
 
 # --------------------------------------------------------------------------- records
@@ -148,6 +152,7 @@ class EpochRecord:
     lr: float  # learning rate of the epoch's last update
     decision_grid: DecisionGrid | None
     weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None  # (W, b) per layer, copies
+    sharpness: float | None = None  # λmax of the training loss's Hessian when asked for (see sharpness.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +277,7 @@ class Training:
         self._loss_sum = 0.0
         self.end: TrainEnd | None = None
         self._records = config.record
+        self._sharpness_direction: np.ndarray | None = None
 
     # ------------------------------------------------------------------ optimizer
     def _build(self) -> None:
@@ -431,6 +437,7 @@ class Training:
                     self.lr() if self.global_step == 0 else self._last_lr(),
                     self.decision_grid() if snapshot else None,
                     tuple((w.copy(), b.copy()) for w, b in net.views(params)) if snapshot else None,
+                    self._sharpness() if self.config.sharpness else None,
                 )
             )
         if stop:
@@ -454,6 +461,26 @@ class Training:
                 "done", epoch, self.global_step, f"trained the {self.max_epochs} epoch(s) asked for"
             )
             events.append(self.end)
+
+    def _sharpness(self) -> float | None:
+        """λmax of the whole training split's loss (eval mode, L2 curvature included), warm-started.
+
+        ``SHARPNESS_PRODUCTS`` Hessian-vector products at most per epoch: warm-started from the last
+        epoch's direction the estimate follows the training (Cohen et al. track it the same way).
+        """
+        found = top_eigenvalue(
+            self.net,
+            self.params,
+            self.X,
+            self.y,
+            start=self._sharpness_direction,
+            l2_vec=self.penalty.l2_vec if self.penalty.has_l2 else None,
+            max_iter=SHARPNESS_PRODUCTS,
+            tol=SHARPNESS_TOL,
+            seed=self.config.seed,
+        )
+        self._sharpness_direction = found.vector
+        return found.value if math.isfinite(found.value) else None
 
     def _last_lr(self) -> float:
         if self.schedule is None:
