@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.surfaces import Surface
+from app.ml.training import SHARPNESS_PRODUCTS
 
 MB = 1_000_000
 JSON_BYTES_PER_VALUE = 21
@@ -84,6 +85,7 @@ class NetworkShape:
     epochs: int
     every: int
     grid_size: int
+    sharpness: bool = False
 
     @property
     def iterations_per_epoch(self) -> int:
@@ -106,6 +108,13 @@ class NetworkShape:
         return self.grid_size**2 if self.sizes[0] == 2 else self.grid_size
 
 
+def sharpness_work(shape: NetworkShape) -> int:
+    """One epoch's sharpness estimate: each Hessian-vector product is about two forward+backward passes."""
+    if not shape.sharpness:
+        return 0
+    return SHARPNESS_PRODUCTS * 2 * 3 * shape.n_train * weights(shape.sizes)
+
+
 def network_price(shape: NetworkShape) -> Price:
     """A whole training recorded for REST: every iteration, every epoch and the decision grids."""
     w = weights(shape.sizes)
@@ -113,11 +122,12 @@ def network_price(shape: NetworkShape) -> Price:
     train = shape.epochs * 3 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS
     evaluate = shape.epochs * (shape.n_train + shape.n_val) * w
     grids = shape.grids * shape.grid_cells() * w
+    curvature = shape.epochs * sharpness_work(shape)
     hidden_units = sum(shape.sizes[1:-1])
     per_iteration = (shape.batch_rows * 6) + hidden_units * 2 + 120  # batch indices, masks, figures
     per_grid = shape.grid_cells() * shape.outputs * JSON_BYTES_PER_VALUE
     size = iterations * per_iteration + shape.grids * per_grid + shape.epochs * 600
-    return Price(train + evaluate + grids, size)
+    return Price(train + evaluate + grids + curvature, size)
 
 
 def step_price(shape: NetworkShape) -> Price:
@@ -125,6 +135,7 @@ def step_price(shape: NetworkShape) -> Price:
     of both splits and a decision grid. This is the indivisible unit a stream computes at once."""
     w = weights(shape.sizes)
     work = 3 * shape.batch_rows * w + (shape.n_train + shape.n_val) * w + shape.grid_cells() * w
+    work += sharpness_work(shape)
     per_grid = shape.grid_cells() * shape.outputs * JSON_BYTES_PER_VALUE
     return Price(work + UPDATE_OVERHEAD_MACS, shape.batch_rows * 6 + per_grid + 2_000)
 

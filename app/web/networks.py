@@ -118,6 +118,7 @@ def train_config(request: NetworkRequest, record: str = "full") -> TrainConfig:
         record=record,
         every=request.every,
         grid_size=request.grid_size,
+        sharpness=request.sharpness,
     )
 
 
@@ -147,6 +148,7 @@ def network_shape(request: NetworkRequest, data: PreparedData) -> NetworkShape:
         epochs=request.epochs,
         every=request.every,
         grid_size=request.grid_size,
+        sharpness=request.sharpness,
     )
 
 
@@ -239,6 +241,7 @@ def epoch_json(record: EpochRecord) -> dict[str, Any]:
         "l2_penalty": record.l2_penalty,
         "weight_norms": list(record.weight_norms),
         "lr": record.lr,
+        "sharpness": record.sharpness,
         "decision_grid": None
         if grid is None
         else {"x": grid.x.tolist(), "y": grid.y.tolist(), "values": grid.values.tolist()},

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Value = float | bool | list[float]
 """A hyperparameter's value: a number, a flag, or a pair (Adam's betas)."""
@@ -248,6 +248,9 @@ class Epoch(_Reply):
     l2_penalty: float
     weight_norms: list[float]
     lr: float
+    sharpness: float | None = Field(
+        None, description="λmax of the training loss's Hessian (null unless `sharpness` was asked for)."
+    )
     decision_grid: DecisionGrid | None
     weights: list[LayerWeights] | None
 

@@ -271,6 +271,11 @@ class NetworkRequest(_Strict):
     seed: Int = Field(0, ge=0, le=2**32 - 1)
     every: Int = Field(10, ge=1, le=100_000, description="Decision grid and weights every this many epochs.")
     grid_size: Int = Field(40, ge=5, le=200)
+    sharpness: bool = Field(
+        False,
+        description="Record λmax of the training loss's Hessian at every epoch (the edge of stability: "
+        "compare it with 2 / lr in full-batch training). Costs up to 20 Hessian-vector products an epoch.",
+    )
 
 
 class DatasetPreviewRequest(_Strict):
