@@ -52,6 +52,22 @@ def surface_price(surface: Surface, steps: int, runs: int, fmt: str = "json") ->
     return Price(work, size)
 
 
+def tuning_price(surface: Surface, steps: int, runs: int, count: int) -> Price:
+    """A learning-rate search: ``count`` candidates of every run, ``steps`` each, nothing recorded."""
+    return Price(surface_price(surface, steps, runs * count).work, 0.0)
+
+
+def check_tuning_price(price: Price, settings: Settings) -> None:
+    """422 naming the search when it alone is over the work budget of a request."""
+    if price.work > settings.max_trace_work:
+        raise ConfigError(
+            f"this learning-rate search would cost {price.work:,.0f} run-steps of work; the budget per"
+            f" request is {settings.max_trace_work:,.0f} (fewer `tune.count` candidates, lower `steps` or"
+            " use fewer `runs`)",
+            "tune.count",
+        )
+
+
 def check_surface_price(price: Price, settings: Settings, root: str = "") -> None:
     """422 naming steps (and runs) when a trace is over the work or the response budget."""
     if price.work > settings.max_trace_work:

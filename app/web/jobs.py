@@ -91,7 +91,7 @@ def prepare_trace(raw: bytes | Any, settings: Settings, fmt: str, root: tuple[st
 
     def work() -> Outcome:
         request = _validated(TraceRequest, raw, root)
-        make_descent(request, settings, price_as=fmt)  # limits, price, names: before it is cached or run
+        make_descent(request, settings, price_as=fmt, search=False)  # limits, price, names: before any work
         key = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
         return Outcome(200, b"", key=key)
 

@@ -152,6 +152,21 @@ class RunSummary(_Reply):
     distance_to_nearest_minimum: float | None
 
 
+class TuningBudget(_Reply):
+    steps: int
+
+
+class RunTuning(_Reply):
+    """The run's learning-rate search (``tune``): the chosen rate and every candidate's final loss."""
+
+    lr: float | None
+    """The candidate with the lowest final loss; null when every candidate diverged (the run kept its own)."""
+    candidates: list[float]
+    final_losses: list[float | None]
+    """Null where that candidate diverged or left the view box."""
+    budget: TuningBudget
+
+
 class TraceRun(_Reply):
     id: str
     optimizer: str
@@ -162,6 +177,7 @@ class TraceRun(_Reply):
     start: list[float] | None
     end: RunEnd | None
     summary: RunSummary
+    tuning: RunTuning | None = None
     trace: dict[str, list[float | None]]
     """One column per name in ``columns``; ``update_*`` is null at step 0."""
 

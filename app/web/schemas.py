@@ -127,6 +127,20 @@ class RunConfig(_Strict):
     )
 
 
+class TuneConfig(_Strict):
+    """The fair race's learning-rate search: the same log-spaced candidates and step budget for every run."""
+
+    count: Int = Field(12, ge=2, le=24, description="Learning rates tried per run.")
+    low: FiniteFloat = Field(1e-4, gt=0, le=1e3, description="Smallest candidate learning rate.")
+    high: FiniteFloat = Field(1.0, gt=0, le=1e3, description="Largest candidate learning rate.")
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> TuneConfig:
+        if self.low >= self.high:
+            raise field_error("TuneConfig", ("low",), "low must be below high", self.low)
+        return self
+
+
 class TraceRequest(_Strict):
     """A descent on one surface: which surface, where to start, which runs, how many steps."""
 
@@ -174,6 +188,12 @@ class TraceRequest(_Strict):
         0.0, ge=0, le=1e6, description="Std of Gaussian noise added to each gradient (mimics mini-batch SGD)."
     )
     seed: Int = Field(0, ge=0, le=2**32 - 1, description="Seed of the gradient noise.")
+    tune: TuneConfig | None = Field(
+        None,
+        description="Before the race, give every run the learning rate with the lowest final loss among the"
+        " same log-spaced candidates, each tried for `steps` steps (a fair race; the reply says what was"
+        " chosen).",
+    )
 
     @model_validator(mode="after")
     def _params_need_a_registry_surface(self) -> TraceRequest:

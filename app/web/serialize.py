@@ -20,6 +20,7 @@ from app.ml.params import Param
 from app.ml.run import RunSpec, RunTrace, StepRecord, summarize
 from app.ml.schedules import SCHEDULES, Schedule, ScheduleSpec
 from app.ml.surfaces import SURFACES, Grid, Surface, SurfaceSpec
+from app.ml.tuning import Tuning
 from app.web.schemas import TraceRequest
 from app.web.service import TraceResult
 
@@ -207,6 +208,18 @@ def records_columns(records: list[StepRecord], dim: int) -> dict[str, dict[str, 
     return out
 
 
+def tuning_json(tuning: Tuning | None) -> dict[str, Any] | None:
+    """A run's learning-rate search (null when the request asked for none)."""
+    if tuning is None:
+        return None
+    return {
+        "lr": tuning.lr,
+        "candidates": list(tuning.candidates),
+        "final_losses": list(tuning.final_losses),
+        "budget": {"steps": tuning.budget},
+    }
+
+
 def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
     trace = result.traces[spec.id]
     end = trace.end
@@ -220,6 +233,7 @@ def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
         "start": trace.position[0].tolist() if len(trace.position) else None,
         "end": None if end is None else {"reason": end.reason, "step": end.step, "detail": end.detail},
         "summary": summarize(result.surface, trace),
+        "tuning": tuning_json(result.tunings.get(spec.id)),
         "trace": trace_columns(trace),
     }
 

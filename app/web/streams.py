@@ -92,7 +92,9 @@ class SurfaceStream:
         self.request = _validated(TraceRequest, config)
         self.settings = settings
         try:
-            self.surface, specs, self.descent = make_descent(self.request, settings, stream=True)
+            self.surface, specs, self.descent, self.tunings = make_descent(
+                self.request, settings, stream=True
+            )
         except (ConfigError, InputError) as error:
             raise _invalid_config(error, "config") from None
         self.specs = {s.id: s for s in specs}
@@ -135,6 +137,7 @@ class SurfaceStream:
             "clip_norm": spec.clip_norm,
             "clip_value": spec.clip_value,
             "start": None if spec.start is None else [float(v) for v in spec.start],
+            "tuning": serialize.tuning_json(self.tunings.get(spec.id)),
         }
 
     @property

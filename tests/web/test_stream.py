@@ -448,3 +448,14 @@ def test_streams_per_process_are_limited() -> None:
         assert closed.value.code == 1013 and "busy" in closed.value.reason
         first.send_json({"type": "pause"})
         assert first.receive_json()["code"] == "not_started", "the first socket is unaffected"
+
+
+def test_a_tuned_race_streams_with_the_rates_the_rest_search_chose(client: TestClient) -> None:
+    config = {**RACE, "steps": 60, "tune": {"count": 5}}
+    rest = {run["id"]: run["tuning"] for run in client.post("/api/v1/traces", json=config).json()["runs"]}
+    with _connect(client) as ws:
+        ws.receive_json()
+        started = _start(ws, config, paused=True)
+    for run in started["runs"]:
+        assert run["tuning"] == rest[run["id"]]
+        assert run["hyperparameters"]["lr"] == run["tuning"]["lr"]
