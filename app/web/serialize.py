@@ -7,7 +7,9 @@ value appears); grids are the exception, and their non-finite points become null
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +17,7 @@ import numpy as np
 import orjson
 
 from app.ml.datasets import DATASETS
+from app.ml.ledger import Ledger
 from app.ml.optimizers import OPTIMIZERS, OptimizerSpec
 from app.ml.params import Param
 from app.ml.run import RunSpec, RunTrace, StepRecord, summarize
@@ -205,6 +208,33 @@ def records_columns(records: list[StepRecord], dim: int) -> dict[str, dict[str, 
             for name, value in zip(names, row, strict=True):
                 cols[name].append(value)
     return out
+
+
+def _finite(value: Any) -> Any:
+    """A ledger value with every non-finite number as null (a state can hold inf, e.g. a max buffer)."""
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def ledger_json(ledger: Ledger) -> dict[str, Any]:
+    """The ``ledger`` message body: every stage of the next update, its numbers, and Δθ."""
+    body = {k: _finite(v) for k, v in dataclasses.asdict(ledger).items() if k != "stages"}
+    body["update_rule"] = OPTIMIZERS[ledger.optimizer].update_rule
+    body["stages"] = [
+        {
+            "name": stage.name,
+            "input": _finite(stage.input),
+            "output": _finite(stage.output),
+            "state": {k: _finite(v) for k, v in stage.state.items()},
+            "notes": {k: _finite(v) for k, v in stage.notes.items()},
+        }
+        for stage in ledger.stages
+    ]
+    body["run"] = body.pop("run_id")
+    return body
 
 
 def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:

@@ -65,4 +65,7 @@ def test_plain_sgd_has_no_per_coordinate_step_size():
     ledger = descent.explain("s")
     assert ledger.step_size is None
     assert ledger.effective_lr == [pytest.approx(0.1), pytest.approx(0.1)]
-    assert [s.name for s in ledger.stages] == ["trace", "scale_by_learning_rate"]  # no weight decay stage at 0
+    assert [s.name for s in ledger.stages] == [
+        "trace",
+        "scale_by_learning_rate",
+    ]  # no weight decay stage at 0
