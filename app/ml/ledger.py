@@ -140,3 +140,22 @@ def step_sizes(stages: list[Stage], lr: float, dim: int) -> list[float] | None:
             values = scale if isinstance(scale, list) else [float(scale)] * dim
             return [lr * float(v) for v in values]
     return None
+
+
+def state_snapshot(transform: GradientTransformation, state: Any, lanes: int, row: int) -> dict[str, Value]:
+    """Every state field of one lane of a group, named ``stage.field`` (e.g. ``scale_by_adam.exp_avg``)."""
+    out: dict[str, Value] = {}
+
+    def walk(part: GradientTransformation, sub: Any) -> None:
+        if part.stages:
+            for inner, inner_state in zip(part.stages, sub, strict=True):
+                walk(inner, inner_state)
+            return
+        name = stage_name(part)
+        if name == "_identity":
+            return
+        for field, value in _fields(sub, row, lanes).items():
+            out[f"{name}.{field}"] = value
+
+    walk(transform, state)
+    return out

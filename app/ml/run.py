@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from app.ml.errors import ConfigError
-from app.ml.ledger import Ledger, effective_rates, explain_update, step_sizes
+from app.ml.ledger import Ledger, effective_rates, explain_update, state_snapshot, step_sizes
 from app.ml.optimizers import make_optimizer, resolve_hyperparameters
 from app.ml.schedules import Schedule
 from app.ml.surfaces import Surface, nearest_minimum
@@ -349,6 +349,13 @@ class Descent:
             update.tolist(),
             effective_rates(grad[row], update),
             step_sizes(stages, lr, self.surface.dim),
+        )
+
+    def state_of(self, run_id: str) -> dict[str, Any]:
+        """The optimizer state the run's last update left, field by field (``stage.field`` names)."""
+        group, lane = self._group_of(run_id)
+        return state_snapshot(
+            group.transform, group.state, group.lanes.stop - group.lanes.start, lane - group.lanes.start
         )
 
     def stop(self, run_id: str | None = None) -> list[Event]:

@@ -174,6 +174,12 @@ class TraceRequest(_Strict):
         0.0, ge=0, le=1e6, description="Std of Gaussian noise added to each gradient (mimics mini-batch SGD)."
     )
     seed: Int = Field(0, ge=0, le=2**32 - 1, description="Seed of the gradient noise.")
+    include: list[Literal["state"]] = Field(
+        default_factory=list,
+        max_length=1,
+        description='["state"]: each run of a JSON trace also gets its optimizer state at every step'
+        " (the numbers of the ledger: momentum, moments, step counts), as columns.",
+    )
 
     @model_validator(mode="after")
     def _params_need_a_registry_surface(self) -> TraceRequest:

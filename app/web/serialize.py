@@ -237,9 +237,27 @@ def ledger_json(ledger: Ledger) -> dict[str, Any]:
     return body
 
 
+def state_columns(snapshots: list[dict[str, Any]], dim: int) -> dict[str, list[Any]]:
+    """Per-step optimizer state as columns: a per-coordinate field ``f`` becomes ``f_x``, ``f_y``."""
+    cols: dict[str, list[Any]] = {}
+    for row, snapshot in enumerate(snapshots):
+        for name, value in snapshot.items():
+            parts = (
+                [(f"{name}_{c}", v) for c, v in zip(COORDS[:dim], value, strict=True)]
+                if isinstance(value, list) and len(value) == dim
+                else [(name, value)]
+            )
+            for column, v in parts:
+                cols.setdefault(column, [None] * row).append(_finite(v))
+    return cols
+
+
 def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
     trace = result.traces[spec.id]
     end = trace.end
+    extra = {}
+    if spec.id in result.states:
+        extra["state"] = state_columns(result.states[spec.id], result.surface.dim)
     return {
         "id": spec.id,
         "optimizer": spec.optimizer,
@@ -251,6 +269,7 @@ def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
         "end": None if end is None else {"reason": end.reason, "step": end.step, "detail": end.detail},
         "summary": summarize(result.surface, trace),
         "trace": trace_columns(trace),
+        **extra,
     }
 
 

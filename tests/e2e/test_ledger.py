@@ -57,9 +57,11 @@ def test_the_ledger_in_turkish_on_a_phone(browser, live_server: str) -> None:
         url = f"{live_server}/playground?lang=tr&runs={quote(json.dumps(RUNS))}"
         _paused_with_ledger(page, url)
         text = page.locator("#ledger").inner_text()
-        assert "Bu güncellemeyi açıkla" in text and "birinci moment" in text
+        assert "Bu güncellemeyi açıkla" in text and "birinci moment" in text  # noqa: RUF001
         cells = page.locator("#ledger-rows td").all_inner_texts()
-        assert any("," in c for c in cells) and not any("." in c for c in cells if c[:1].isdigit() or c[:1] == "-")
+        assert any("," in c for c in cells) and not any(
+            "." in c for c in cells if c[:1].isdigit() or c[:1] == "-"
+        )
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
         shot(page, "ledger_phone_tr")
