@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from app.ml.errors import ConfigError
+from app.ml.ledger import Ledger, effective_rates, explain_update, state_snapshot, step_sizes
 from app.ml.optimizers import make_optimizer, resolve_hyperparameters
 from app.ml.schedules import Schedule
 from app.ml.surfaces import Surface, nearest_minimum
@@ -328,6 +329,34 @@ class Descent:
     def hyperparameters(self, run_id: str) -> dict[str, Any]:
         group, lane = self._group_of(run_id)
         return dict(group.resolved[lane - group.lanes.start])
+
+    def explain(self, run_id: str) -> Ledger:
+        """The ledger of the run's next update (see :mod:`app.ml.ledger`); nothing is stepped."""
+        group, lane = self._group_of(run_id)
+        sl, row = group.lanes, lane - group.lanes.start
+        grad = self.grad[sl]
+        stages, update = explain_update(group.transform, grad, group.state, self.params[sl], row)
+        lr = float(group.lr()[row])
+        return Ledger(
+            run_id,
+            group.specs[row].optimizer,
+            int(self.steps[lane]),
+            self.params[lane].tolist(),
+            float(self.loss[lane]),
+            grad[row].tolist(),
+            lr,
+            stages,
+            update.tolist(),
+            effective_rates(grad[row], update),
+            step_sizes(stages, lr, self.surface.dim),
+        )
+
+    def state_of(self, run_id: str) -> dict[str, Any]:
+        """The optimizer state the run's last update left, field by field (``stage.field`` names)."""
+        group, lane = self._group_of(run_id)
+        return state_snapshot(
+            group.transform, group.state, group.lanes.stop - group.lanes.start, lane - group.lanes.start
+        )
 
     def stop(self, run_id: str | None = None) -> list[Event]:
         """End one run, or every run, as ``stopped``; returns the events (pending ones first)."""

@@ -44,10 +44,21 @@ def _mb(value: float) -> str:
     return f"{value / MB:,.1f} MB"
 
 
-def surface_price(surface: Surface, steps: int, runs: int, fmt: str = "json") -> Price:
-    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full."""
+STATE_COLUMNS = 12
+"""Optimizer-state columns a run adds with ``include: ["state"]``, at most (Adam: 4 fields × 2 + …)."""
+STATE_STEP_WORK = 20.0
+"""A step recorded with its state is advanced alone and snapshotted: about this many plain run-steps."""
+
+
+def surface_price(
+    surface: Surface, steps: int, runs: int, fmt: str = "json", with_state: bool = False
+) -> Price:
+    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full (and their state, if asked)."""
     work = (steps + 1) * (1 + (runs - 1) / 8) * surface.cost
     columns = 4 + 3 * surface.dim  # step, loss, grad_norm, lr + position, gradient, update
+    if with_state:
+        work += (steps + 1) * runs * STATE_STEP_WORK
+        columns += STATE_COLUMNS
     size = (steps + 1) * runs * columns * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
     return Price(work, size)
 

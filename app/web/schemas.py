@@ -194,6 +194,12 @@ class TraceRequest(_Strict):
         " same log-spaced candidates, each tried for `steps` steps (a fair race; the reply says what was"
         " chosen).",
     )
+    include: list[Literal["state"]] = Field(
+        default_factory=list,
+        max_length=1,
+        description='["state"]: each run of a JSON trace also gets its optimizer state at every step'
+        " (the numbers of the ledger: momentum, moments, step counts), as columns.",
+    )
 
     @model_validator(mode="after")
     def _params_need_a_registry_surface(self) -> TraceRequest:

@@ -7,7 +7,9 @@ value appears); grids are the exception, and their non-finite points become null
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +17,7 @@ import numpy as np
 import orjson
 
 from app.ml.datasets import DATASETS
+from app.ml.ledger import Ledger
 from app.ml.optimizers import OPTIMIZERS, OptimizerSpec
 from app.ml.params import Param
 from app.ml.run import RunSpec, RunTrace, StepRecord, summarize
@@ -220,9 +223,54 @@ def tuning_json(tuning: Tuning | None) -> dict[str, Any] | None:
     }
 
 
+def _finite(value: Any) -> Any:
+    """A ledger value with every non-finite number as null (a state can hold inf, e.g. a max buffer)."""
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def ledger_json(ledger: Ledger) -> dict[str, Any]:
+    """The ``ledger`` message body: every stage of the next update, its numbers, and Δθ."""
+    body = {k: _finite(v) for k, v in dataclasses.asdict(ledger).items() if k != "stages"}
+    body["update_rule"] = OPTIMIZERS[ledger.optimizer].update_rule
+    body["stages"] = [
+        {
+            "name": stage.name,
+            "input": _finite(stage.input),
+            "output": _finite(stage.output),
+            "state": {k: _finite(v) for k, v in stage.state.items()},
+            "notes": {k: _finite(v) for k, v in stage.notes.items()},
+        }
+        for stage in ledger.stages
+    ]
+    body["run"] = body.pop("run_id")
+    return body
+
+
+def state_columns(snapshots: list[dict[str, Any]], dim: int) -> dict[str, list[Any]]:
+    """Per-step optimizer state as columns: a per-coordinate field ``f`` becomes ``f_x``, ``f_y``."""
+    cols: dict[str, list[Any]] = {}
+    for row, snapshot in enumerate(snapshots):
+        for name, value in snapshot.items():
+            parts = (
+                [(f"{name}_{c}", v) for c, v in zip(COORDS[:dim], value, strict=True)]
+                if isinstance(value, list) and len(value) == dim
+                else [(name, value)]
+            )
+            for column, v in parts:
+                cols.setdefault(column, [None] * row).append(_finite(v))
+    return cols
+
+
 def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
     trace = result.traces[spec.id]
     end = trace.end
+    extra = {}
+    if spec.id in result.states:
+        extra["state"] = state_columns(result.states[spec.id], result.surface.dim)
     return {
         "id": spec.id,
         "optimizer": spec.optimizer,
@@ -235,6 +283,7 @@ def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
         "summary": summarize(result.surface, trace),
         "tuning": tuning_json(result.tunings.get(spec.id)),
         "trace": trace_columns(trace),
+        **extra,
     }
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.expressions import custom_surface
-from app.ml.run import Descent, RunSpec, RunTrace, collect
+from app.ml.run import Descent, Event, RunSpec, RunTrace, StepRecord, collect
 from app.ml.surfaces import Surface, get_surface
 from app.ml.tuning import Tuning, apply_tuning, tune_learning_rates
 from app.web.cost import check_surface_price, check_tuning_price, surface_price, tuning_price
@@ -62,7 +62,9 @@ class TraceResult:
     specs: list[RunSpec]
     traces: dict[str, RunTrace]
     descent: Descent
-    tunings: dict[str, Tuning]
+    tunings: dict[str, Tuning] = field(default_factory=dict)
+    states: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """With ``include: ["state"]``: per run, the optimizer state after each recorded step."""
 
 
 def check_limits(request: TraceRequest, settings: Settings, stream: bool = False) -> None:
@@ -104,7 +106,14 @@ def make_descent(
     check_limits(request, settings, stream)
     surface = build_surface(request.surface, request.params, request.expression, request.view, settings)
     if price_as is not None:
-        check_surface_price(surface_price(surface, request.steps, len(request.runs), price_as), settings)
+        if request.include and price_as != "json":
+            raise InputError(
+                ("body", "include"), "the optimizer state comes in JSON traces only", "value_error"
+            )
+        price = surface_price(
+            surface, request.steps, len(request.runs), price_as, with_state=bool(request.include)
+        )
+        check_surface_price(price, settings)
     tune = request.tune
     if tune is not None:
         check_tuning_price(tuning_price(surface, request.steps, len(request.runs), tune.count), settings)
@@ -130,5 +139,15 @@ def make_descent(
 def compute_trace(request: TraceRequest, settings: Settings) -> TraceResult:
     """Run every run of the request to its end and gather the columns."""
     surface, specs, descent, tunings = make_descent(request, settings)
-    traces = collect(descent)
-    return TraceResult(surface, specs, traces, descent, tunings)
+    if "state" not in request.include:
+        return TraceResult(surface, specs, collect(descent), descent, tunings)
+    events: list[Event] = []
+    states: dict[str, list[dict[str, Any]]] = {spec.id: [] for spec in specs}
+    while not descent.finished:  # one step at a time, so each record gets the state that step left
+        batch = descent.advance(1)
+        events.extend(batch)
+        for event in batch:
+            if isinstance(event, StepRecord):
+                for run_id in event.run_ids:
+                    states[run_id].append(descent.state_of(run_id))
+    return TraceResult(surface, specs, collect(events), descent, tunings, states)

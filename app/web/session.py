@@ -25,6 +25,7 @@ from app.web.commands import (
     PROTOCOL_VERSION,
     AddRun,
     CommandError,
+    Explain,
     Pause,
     RemoveRun,
     Resume,
@@ -260,6 +261,10 @@ class StreamSession:
         elif isinstance(command, RemoveRun):
             async with self._lock:
                 messages = stream.remove_run(command)
+            await self._send_all(messages)
+        elif isinstance(command, Explain):
+            async with self._lock:
+                messages = [stream.explain(command)]
             await self._send_all(messages)
         self._poke()
 

@@ -17,7 +17,7 @@ from app.ml.errors import ConfigError
 from app.ml.run import Event, RunEnd, RunSpec, StepRecord, collect, summary
 from app.ml.training import EpochRecord, TrainEvent
 from app.web import networks, serialize
-from app.web.commands import AddRun, CommandError, RemoveRun, Set
+from app.web.commands import AddRun, CommandError, Explain, RemoveRun, Set
 from app.web.cost import step_price
 from app.web.errors import InputError, error_details
 from app.web.schemas import NetworkRequest, TraceRequest
@@ -62,6 +62,10 @@ class LiveStream(Protocol):
     def add_run(self, command: AddRun) -> list[Message]: ...
 
     def remove_run(self, command: RemoveRun) -> list[Message]: ...
+
+    def explain(self, command: Explain) -> Message:
+        """The ``ledger`` message of a run's next update (surfaces; a network refuses)."""
+        ...
 
     def messages(self, events: list[Any]) -> list[Message]:
         """The messages of ``events`` (as ``advance`` and ``stop`` return them), in order."""
@@ -195,6 +199,10 @@ class SurfaceStream:
         self._done_sent = False
         return [{"type": "run_added", "run": self._run_json(spec)}, *self.messages(self.descent.advance(1))]
 
+    def explain(self, command: Explain) -> Message:
+        run = self._known(command.run)
+        return {"type": "ledger", **serialize.ledger_json(self.descent.explain(run))}
+
     def remove_run(self, command: RemoveRun) -> list[Message]:
         run = self._known(command.run)
         self._removed.add(run)
@@ -289,6 +297,13 @@ class NetworkStream:
 
     def remove_run(self, command: RemoveRun) -> list[Message]:
         raise CommandError("invalid_command", "a network stream trains one network; use stop", "type")
+
+    def explain(self, command: Explain) -> Message:
+        raise CommandError(
+            "invalid_command",
+            "the ledger explains a surface run's update; a network has thousands of weights",
+            "type",
+        )
 
     def messages(self, events: list[TrainEvent]) -> list[Message]:
         """``iterations``, then ``epoch``, then ``event`` and ``done`` when the run ends."""

@@ -335,6 +335,29 @@ def test_expression_depth_is_a_setting() -> None:
     assert detail["loc"] == ["query", "expression"] and "deep" in detail["msg"]
 
 
+def test_a_json_trace_can_include_the_optimizer_state_of_every_step(client):
+    body = {
+        "surface": "rosenbrock",
+        "steps": 5,
+        "runs": [{"id": "adam", "optimizer": "adam"}, {"id": "hb", "optimizer": "momentum"}],
+        "include": ["state"],
+    }
+    reply = client.post("/api/v1/traces", json=body)
+    assert reply.status_code == 200, reply.text
+    runs = {run["id"]: run for run in reply.json()["runs"]}
+    adam = runs["adam"]["state"]
+    assert adam["scale_by_adam.count"] == [0, 1, 2, 3, 4, 5]
+    g = runs["adam"]["trace"]["grad_x"]
+    # m_1 = (1 - β1) g_0: the state after the first update, on the record of step 1
+    assert adam["scale_by_adam.exp_avg_x"][1] == pytest.approx(0.1 * g[0], rel=1e-12)
+    assert len(runs["hb"]["state"]["trace.momentum_buffer_y"]) == 6
+    assert "state" not in client.post("/api/v1/traces", json={**body, "include": []}).json()["runs"][0]
+    csv_reply = client.post("/api/v1/traces?format=csv", json=body)
+    assert csv_reply.status_code == 422 and csv_reply.json()["detail"][0]["loc"] == ["body", "include"]
+    bad = client.post("/api/v1/traces", json={**body, "include": ["secrets"]})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["body", "include"]
+
+
 def test_a_tuned_race_says_which_learning_rate_each_run_got(client):
     body = {
         "surface": "rosenbrock",
