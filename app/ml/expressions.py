@@ -898,7 +898,11 @@ class _Builder:
             return self.t_scale(self.div(self.one, args[1]), self.t_sub(d[0], self.t_scale(node, d[1])))
         if kind == "power":  # b a^(b-1) a' + a^b ln(a) b'
             a, b = args
-            base = None if d[0] is None else self.mul(self.mul(b, self.call("power", a, self.sub(b, self.one))), d[0])
+            base = (
+                None
+                if d[0] is None
+                else self.mul(self.mul(b, self.call("power", a, self.sub(b, self.one))), d[0])
+            )
             exponent = None if d[1] is None else self.mul(self.mul(node, self.call("log", a)), d[1])
             return self.t_add(base, exponent)
         if kind == "logaddexp":  # d log(e^a + e^b) = e^(a - v) a' + e^(b - v) b'
@@ -920,7 +924,8 @@ class _Builder:
         evaluate, operations, source = self._compile([self.const(0.0) if t is None else t for t in outputs])
         zero = self.const(0.0)
         second = [
-            self.derivative(t, v) if t is not None else None for t, v in ((dx, self.x), (dx, self.y), (dy, self.y))
+            self.derivative(t, v) if t is not None else None
+            for t, v in ((dx, self.x), (dx, self.y), (dy, self.y))
         ]
         hessian, _, _ = self._compile([zero if h is None else h for h in second])
         fresh = self.keys[value][0] not in ("x", "y", "c")
@@ -928,7 +933,9 @@ class _Builder:
             source=source, operations=operations, evaluate=evaluate, fresh_value=fresh, hessian=hessian
         )
 
-    def _compile(self, out: list[int]) -> tuple[Callable[[np.ndarray, np.ndarray], tuple[Any, ...]], int, str]:
+    def _compile(
+        self, out: list[int]
+    ) -> tuple[Callable[[np.ndarray, np.ndarray], tuple[Any, ...]], int, str]:
         """Straight-line NumPy code computing the nodes ``out`` from x and y: function, operations, source."""
         needed = set(out)
         for node in range(len(self.keys) - 1, -1, -1):  # operands have smaller ids than their users

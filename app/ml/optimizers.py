@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from app.ml import evaluating as ev
 from app.ml import transforms as tx
 from app.ml.errors import ConfigError, UnknownNameError
 from app.ml.params import Param, resolve
@@ -29,6 +30,9 @@ _BETA_MAX = 0.9999  # betas and momentum live in [0, 1); the bound is inclusive,
 Chain = Callable[[Mapping[str, Any]], list[tx.GradientTransformation]]
 """Resolved hyperparameters -> the transforms before the learning rate (optax ``alias.py`` style)."""
 
+Stepper = Callable[[Mapping[str, Any], Any], ev.EvaluatingTransformation]
+"""(resolved hyperparameters, lr or schedule) -> an optimizer that evaluates the function itself."""
+
 
 @dataclass(frozen=True)
 class OptimizerSpec:
@@ -38,6 +42,10 @@ class OptimizerSpec:
     the same for every value (live changes keep the state). ``torch_class`` is the ``torch.optim``
     class the PyTorch export uses; ``keras`` the ``keras.optimizers`` class of the Keras export (the
     closest one when Keras has no equivalent, which the export then says).
+
+    An optimizer that needs more than one gradient (the loss, extra evaluations, the Hessian) has a
+    ``stepper`` instead of a chain (:mod:`app.ml.evaluating`); ``max_evaluations`` bounds the
+    function-and-gradient evaluations of one of its steps (the price of a request).
     """
 
     name: str
@@ -49,6 +57,15 @@ class OptimizerSpec:
     chain: Chain = field(repr=False, compare=False)
     torch_class: str
     keras: str
+    stepper: Stepper | None = field(default=None, repr=False, compare=False)
+    max_evaluations: Callable[[Mapping[str, Any]], int] = field(
+        default=lambda h: 1, repr=False, compare=False
+    )
+
+    @property
+    def evaluating(self) -> bool:
+        """True for the optimizers that evaluate the function themselves (no gradient chain)."""
+        return self.stepper is not None
 
 
 def _lr(default: float) -> Param:
@@ -389,6 +406,166 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 }
 
 
+# --------------------------------------------------------------------------- evaluating optimizers
+# L-BFGS, SAM, Newton and Polyak need the loss, further evaluations or the Hessian (app/ml/evaluating.py);
+# they take no gradient chain, so noise and clipping (first-order gradient transforms) do not apply.
+
+
+def _no_chain(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
+    raise ConfigError("this optimizer evaluates the function itself and has no gradient chain", "optimizer")
+
+
+def _lbfgs_evaluations(h: Mapping[str, Any]) -> int:
+    """torch's count is bounded by max_eval (with a line search the last search may pass it by its own
+    max_ls) and by max_iter + 1 without one."""
+    budget = h["max_eval"] if h["max_eval"] is not None else h["max_iter"] * 5 // 4
+    return int(max(np.max(budget), np.max(h["max_iter"]))) + 1
+
+
+_LINE_SEARCH = Param(
+    "line_search_fn",
+    None,
+    description="null: fixed steps of lr; strong_wolfe: a line search for each direction",
+    kind="choice",
+    choices=ev.LINE_SEARCH_FNS,
+)
+_LBFGS_PARAMS = (
+    Param("lr", 1.0, 0.0, 1e3, "learning rate: the step along each L-BFGS direction", log_scale=True),
+    Param("max_iter", 20, 1, 100, "iterations per optimizer step", kind="int"),
+    Param("max_eval", None, 1, 250, "function evaluations per step (null: max_iter * 5 // 4)", kind="int"),
+    Param(
+        "tolerance_grad",
+        1e-7,
+        1e-16,
+        1.0,
+        "stop when the largest gradient component is this small",
+        log_scale=True,
+    ),
+    Param(
+        "tolerance_change", 1e-9, 1e-16, 1.0, "stop when the loss or the step changes less", log_scale=True
+    ),
+    Param("history_size", 100, 1, 1000, "pairs of steps and gradient changes remembered", kind="int"),
+    _LINE_SEARCH,
+)
+_SAM_PARAMS = (
+    *_SGD_PARAMS,
+    Param("rho", 0.05, 0.0, 10.0, "radius of the neighbourhood whose worst point is looked at"),
+    _flag("adaptive", "scale the neighbourhood by the weights (ASAM)"),
+)
+
+OPTIMIZERS.update(
+    {
+        spec.name: spec
+        for spec in (
+            OptimizerSpec(
+                "lbfgs",
+                "L-BFGS",
+                "torch.optim.LBFGS(params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-07, "
+                "tolerance_change=1e-09, history_size=100, line_search_fn=None)",
+                _LBFGS_PARAMS,
+                r"d_k = -H_k g_k\ \text{(two-loop recursion over the last } m \text{ pairs } "
+                r"s_i = \theta_{i+1} - \theta_i,\ y_i = g_{i+1} - g_i,\ "
+                r"H_0 = \tfrac{s^\top y}{y^\top y} I);\ "
+                r"\theta_{k+1} = \theta_k + t_k d_k,\ t_k = \eta\ \text{or strong Wolfe};\ "
+                r"\text{up to max\_iter such iterations per step}",
+                "A quasi-Newton method: it builds a picture of the curvature from the last steps and "
+                "evaluates the function several times per step. Each dot is one evaluation.",
+                chain=_no_chain,
+                torch_class="LBFGS",
+                keras="",
+                stepper=lambda h, lr: ev.lbfgs(
+                    lr,
+                    h["max_iter"],
+                    h["max_eval"],
+                    h["tolerance_grad"],
+                    h["tolerance_change"],
+                    h["history_size"],
+                    h["line_search_fn"],
+                ),
+                max_evaluations=_lbfgs_evaluations,
+            ),
+            OptimizerSpec(
+                "sam",
+                "SAM (sharpness-aware)",
+                "SAM(params, torch.optim.SGD, rho=0.05, adaptive=False, lr=0.001, momentum=0)"
+                "  # davda54/sam (Foret et al. 2021, arXiv:2010.01412) around torch.optim.SGD",
+                _SAM_PARAMS,
+                r"\epsilon_t = \rho\,\frac{w \odot g_t}{\lVert \sqrt{w} \odot g_t\rVert + 10^{-12}}"
+                r"\ (w = 1, \text{adaptive: } w = \theta^2);\ "
+                r"\tilde g_t = \nabla f(\theta_{t-1} + \epsilon_t);\ "
+                r"\theta_t = \mathrm{SGD}(\theta_{t-1}, \tilde g_t)",
+                "Looks a small distance uphill first and steps with the gradient found there: it prefers "
+                "wide, flat minima. Two evaluations per step; the dot is the looked-at point.",
+                chain=_no_chain,
+                torch_class="SGD",
+                keras="SGD",
+                stepper=lambda h, lr: ev.sam(
+                    lr,
+                    h["rho"],
+                    h["adaptive"],
+                    h["momentum"],
+                    h["dampening"],
+                    h["weight_decay"],
+                    h["nesterov"],
+                ),
+                max_evaluations=lambda h: 2,
+            ),
+            OptimizerSpec(
+                "newton",
+                "Newton (damped)",
+                "no torch.optim class: theta -= lr * torch.linalg.solve(H + damping * I, g) with the exact "
+                "Hessian (torch.autograd.functional.hessian)",
+                (
+                    Param("lr", 1.0, 0.0, 1e3, "fraction of the Newton step taken", log_scale=True),
+                    Param("damping", 0.0, 0.0, 1e6, "added to the Hessian's diagonal: shorter, safer steps"),
+                ),
+                r"\theta_t = \theta_{t-1} - \eta\,(\nabla^2 f(\theta_{t-1}) + \lambda I)^{-1}"
+                r" \nabla f(\theta_{t-1})",
+                "Jumps to the bottom of the local quadratic model using the exact curvature: one step on "
+                "a bowl, but it is just as happy to jump onto a saddle point.",
+                chain=_no_chain,
+                torch_class="",
+                keras="",
+                stepper=lambda h, lr: ev.newton(lr, h["damping"]),
+            ),
+            OptimizerSpec(
+                "polyak",
+                "Polyak step size",
+                "no torch.optim class: lr_t = min((f(x) - f_star) / (c * |g|^2), lr)"
+                "  # SPS_max, Loizou et al. 2021 (arXiv:2002.10542); c=1 without the cap is Polyak 1987",
+                (
+                    Param("lr", 1.0, 0.0, 1e3, "largest step size allowed (the cap)", log_scale=True),
+                    Param(
+                        "c",
+                        1.0,
+                        1e-3,
+                        1e3,
+                        "divides the Polyak step size (SPS: 0.5 in theory)",
+                        log_scale=True,
+                    ),
+                    Param(
+                        "f_star",
+                        None,
+                        -1e12,
+                        1e12,
+                        "the minimum value f*; null: the surface's known minimum value",
+                    ),
+                ),
+                r"\eta_t = \min\left(\frac{f(\theta_{t-1}) - f^*}{c\,\lVert g_t\rVert^2},\ "
+                r"\eta_{\max}\right);\ "
+                r"\theta_t = \theta_{t-1} - \eta_t g_t",
+                "Knows how far down the minimum is and picks the step that would reach it if the slope "
+                "stayed the same: large steps far away, small ones close to the bottom.",
+                chain=_no_chain,
+                torch_class="",
+                keras="",
+                stepper=lambda h, lr: ev.polyak(lr, h["c"], h["f_star"]),
+            ),
+        )
+    }
+)
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -424,7 +601,7 @@ def resolve_hyperparameters(name: str, given: Mapping[str, Any]) -> dict[str, An
 
 def make_optimizer(
     name: str, hyperparameters: Mapping[str, Any], schedule: ScheduleFn | None = None
-) -> tx.GradientTransformation:
+) -> tx.GradientTransformation | ev.EvaluatingTransformation:
     """The chain for ``name``; lr comes from ``schedule(step)`` if given, else ``hyperparameters['lr']``.
 
     ``hyperparameters`` must be resolved (see :func:`resolve_hyperparameters`); values may be
@@ -433,4 +610,6 @@ def make_optimizer(
     """
     spec = get_optimizer(name)
     lr = schedule if schedule is not None else hyperparameters["lr"]
+    if spec.stepper is not None:
+        return spec.stepper(hyperparameters, lr)
     return tx.chain(*spec.chain(hyperparameters), tx.scale_by_learning_rate(lr))

@@ -325,7 +325,8 @@ def _ackley_hessian(p: np.ndarray) -> np.ndarray:
     eye = np.eye(2)
     cone_part = cone[..., None, None] * eye - bend[..., None, None] * outer
     ripple_part = ripple[..., None, None] * (
-        (2.0 * math.pi * math.pi) * c[..., :, None] * eye - (math.pi * math.pi) * s[..., :, None] * s[..., None, :]
+        (2.0 * math.pi * math.pi) * c[..., :, None] * eye
+        - (math.pi * math.pi) * (s[..., :, None] * s[..., None, :])
     )
     return cone_part + ripple_part
 
