@@ -550,6 +550,22 @@ class Descent:
         self._refresh_lanes()
 
 
+def extra_evaluations(runs: Sequence[RunSpec]) -> int:
+    """The most evaluations per step beyond the first, summed over the runs (the price of a request).
+
+    A run whose hyperparameters do not resolve counts nothing here: the Descent refuses it with its field.
+    """
+    total = 0
+    for run in runs:
+        try:
+            spec = get_optimizer(run.optimizer)
+            if spec.evaluating:
+                total += spec.max_evaluations(resolve_hyperparameters(run.optimizer, run.hyperparameters)) - 1
+        except ConfigError:
+            continue
+    return total
+
+
 def descend(surface: Surface, runs: Sequence[RunSpec], steps: int, **options: Any) -> Iterator[Event]:
     """Step records and run ends until every run has ended; ``options`` as for :class:`Descent`."""
     yield from Descent(surface, runs, steps, **options)

@@ -790,3 +790,50 @@ def check_view(dim: int, view: Sequence[float]) -> tuple[float, ...]:
 def _format_number(value: float) -> str:
     """Short text for a number: integers without a decimal point, others with up to 6 digits."""
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.6g}"
+
+
+@dataclass(frozen=True)
+class Curvature:
+    """The second-order picture at one point: Hessian, its eigen-decomposition, and the step-size limit.
+
+    ``eigenvalues`` ascend and ``eigenvectors[i]`` belongs to ``eigenvalues[i]`` (unit length). On the
+    local quadratic model, gradient descent with learning rate lr is stable along every direction
+    exactly when lr < 2 / λmax, so ``two_over_lambda_max`` is that limit (None when λmax ≤ 0: no
+    direction curves upwards, and no learning rate is too large for the model).
+    """
+
+    point: tuple[float, ...]
+    loss: float
+    gradient: tuple[float, ...]
+    hessian: np.ndarray  # (d, d)
+    eigenvalues: np.ndarray  # (d,) ascending
+    eigenvectors: np.ndarray  # (d, d), row i for eigenvalue i
+
+    @property
+    def lambda_max(self) -> float:
+        return float(self.eigenvalues[-1])
+
+    @property
+    def two_over_lambda_max(self) -> float | None:
+        return 2.0 / self.lambda_max if self.lambda_max > 0 else None
+
+
+def curvature(surface: Surface, point: Sequence[float]) -> Curvature:
+    """The exact Hessian at ``point`` and its eigen-decomposition; refused where it is not finite."""
+    if len(point) != surface.dim:
+        missing = "y" if len(point) < surface.dim else "x"
+        raise ConfigError(
+            f"a point on this surface has {surface.dim} coordinate(s), got {len(point)}", missing
+        )
+    if surface.hessian is None:
+        raise ConfigError("this surface has no exact Hessian", "name")
+    where = np.asarray(point, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        loss, grad = surface.value_and_grad(where)
+        hessian = surface.hessian(where)
+    if not (np.isfinite(loss) and np.isfinite(grad).all() and np.isfinite(hessian).all()):
+        raise ConfigError(
+            "the surface is not twice differentiable here (its value, gradient or Hessian is not finite)", "x"
+        )
+    values, vectors = np.linalg.eigh(hessian)
+    return Curvature(tuple(where.tolist()), float(loss), tuple(grad.tolist()), hessian, values, vectors.T)

@@ -43,11 +43,19 @@ def _mb(value: float) -> str:
     return f"{value / MB:,.1f} MB"
 
 
-def surface_price(surface: Surface, steps: int, runs: int, fmt: str = "json") -> Price:
-    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full."""
-    work = (steps + 1) * (1 + (runs - 1) / 8) * surface.cost
-    columns = 4 + 3 * surface.dim  # step, loss, grad_norm, lr + position, gradient, update
-    size = (steps + 1) * runs * columns * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
+def surface_price(
+    surface: Surface, steps: int, runs: int, fmt: str = "json", extra_evaluations: int = 0
+) -> Price:
+    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full.
+
+    ``extra_evaluations`` is the most evaluations per step beyond the first, summed over the runs
+    (L-BFGS's iterations and line search, SAM's second look): each costs a lone run-step (L-BFGS
+    evaluates one lane at a time) and its point is recorded for the drawing.
+    """
+    work = (steps + 1) * (1 + (runs - 1) / 8 + extra_evaluations) * surface.cost
+    columns = 5 + 3 * surface.dim  # step, loss, grad_norm, lr, evaluations + position, gradient, update
+    values = runs * columns + extra_evaluations * surface.dim
+    size = (steps + 1) * values * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
     return Price(work, size)
 
 

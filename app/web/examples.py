@@ -33,6 +33,7 @@ OPTIMIZER = {
     "torch": "torch.optim.SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False)",
     "update_rule": "g_t = \\nabla f(\\theta_{t-1}) + \\lambda\\theta_{t-1}; …",
     "note": "Plain gradient descent: step = slope x learning rate. …",
+    "evaluating": False,
     "hyperparameters": [
         {
             "name": "lr",
@@ -73,7 +74,7 @@ TRACE = {
     "seed": 0,
     "noise": 0.0,
     "tolerance": 1e-06,
-    "columns": ["step", "x", "loss", "grad_x", "grad_norm", "lr", "update_x"],
+    "columns": ["step", "x", "loss", "grad_x", "grad_norm", "lr", "update_x", "evaluations"],
     "runs": [
         {
             "id": "r0",
@@ -106,6 +107,7 @@ TRACE = {
                 "grad_norm": [5.0, 4.0, 3.2],
                 "lr": [0.1, 0.1, 0.1],
                 "update_x": [None, -0.5, -0.4],
+                "evaluations": [0, 1, 1],
             },
         }
     ],
@@ -221,4 +223,17 @@ LANDSCAPE = {
     "centre": {"weights": "final", "epoch": 2},
     "diverged": False,
     "end": NETWORK_END,
+}
+
+CURVATURE = {  # GET /api/v1/surfaces/rosenbrock/curvature?x=-1&y=1.5 (a real answer)
+    "surface": "rosenbrock",
+    "formula": "(1 - x)^2 + 100 (y - x^2)^2",
+    "point": [-1.0, 1.5],
+    "loss": 29.0,
+    "gradient": [196.0, 100.0],
+    "hessian": [[602.0, 400.0], [400.0, 200.0]],
+    "eigenvalues": [-46.66170262822351, 848.6617026282236],
+    "eigenvectors": [[0.524881050044049, -0.8511755889971566], [-0.8511755889971566, -0.524881050044049]],
+    "lambda_max": 848.6617026282236,
+    "two_over_lambda_max": 0.0023566516478900753,
 }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.expressions import custom_surface
-from app.ml.run import Descent, RunSpec, RunTrace, collect
+from app.ml.run import Descent, RunSpec, RunTrace, collect, extra_evaluations
 from app.ml.surfaces import Surface, get_surface
 from app.web.cost import check_surface_price, surface_price
 from app.web.errors import InputError
@@ -88,9 +88,10 @@ def make_descent(
     """
     check_limits(request, settings, stream)
     surface = build_surface(request.surface, request.params, request.expression, request.view, settings)
-    if price_as is not None:
-        check_surface_price(surface_price(surface, request.steps, len(request.runs), price_as), settings)
     specs = request.run_specs()
+    if price_as is not None:
+        price = surface_price(surface, request.steps, len(specs), price_as, extra_evaluations(specs))
+        check_surface_price(price, settings)
     descent = Descent(
         surface,
         specs,
