@@ -30,9 +30,14 @@ RACE = {
 EVALUATING = {
     "surface": "beale",
     "steps": 3,
-    "runs": [{"optimizer": "lbfgs", "hyperparameters": {"line_search_fn": "strong_wolfe"}}, {"optimizer": "sam"},
-             {"optimizer": "newton"}, {"optimizer": "polyak"}, {"optimizer": "adam"}],
-}  # fmt: skip
+    "runs": [
+        {"optimizer": "lbfgs", "hyperparameters": {"line_search_fn": "strong_wolfe"}},
+        {"optimizer": "sam"},
+        {"optimizer": "newton"},
+        {"optimizer": "polyak"},
+        {"optimizer": "adam"},
+    ],
+}
 # (method, path as in /openapi.json, URL, body): at least one representative request per JSON endpoint.
 CALLS: list[tuple[str, str, str, Any]] = [
     ("get", "/api/v1/surfaces", "/api/v1/surfaces", None),
