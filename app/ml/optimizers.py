@@ -596,6 +596,16 @@ def resolve_hyperparameters(name: str, given: Mapping[str, Any]) -> dict[str, An
     return values
 
 
+def max_evaluations(name: str, given: Mapping[str, Any]) -> int:
+    """The most function-and-gradient evaluations one step of ``name`` may use (the price of a request);
+    1 for a first-order optimizer, and 1 when the values do not resolve (the run refuses them later)."""
+    try:
+        spec = get_optimizer(name)
+        return spec.max_evaluations(resolve_hyperparameters(name, given)) if spec.evaluating else 1
+    except ConfigError:
+        return 1
+
+
 # --------------------------------------------------------------------------- assembly
 
 

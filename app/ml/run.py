@@ -23,7 +23,7 @@ import numpy as np
 
 from app.ml.errors import ConfigError
 from app.ml.evaluating import EvaluatingTransformation, Problem
-from app.ml.optimizers import get_optimizer, make_optimizer, resolve_hyperparameters
+from app.ml.optimizers import get_optimizer, make_optimizer, max_evaluations, resolve_hyperparameters
 from app.ml.schedules import Schedule
 from app.ml.surfaces import Surface, nearest_minimum
 from app.ml.transforms import (
@@ -551,19 +551,8 @@ class Descent:
 
 
 def extra_evaluations(runs: Sequence[RunSpec]) -> int:
-    """The most evaluations per step beyond the first, summed over the runs (the price of a request).
-
-    A run whose hyperparameters do not resolve counts nothing here: the Descent refuses it with its field.
-    """
-    total = 0
-    for run in runs:
-        try:
-            spec = get_optimizer(run.optimizer)
-            if spec.evaluating:
-                total += spec.max_evaluations(resolve_hyperparameters(run.optimizer, run.hyperparameters)) - 1
-        except ConfigError:
-            continue
-    return total
+    """The most evaluations per step beyond the first, summed over the runs (the price of a request)."""
+    return sum(max_evaluations(run.optimizer, run.hyperparameters) - 1 for run in runs)
 
 
 def descend(surface: Surface, runs: Sequence[RunSpec], steps: int, **options: Any) -> Iterator[Event]:

@@ -92,6 +92,8 @@ class NetworkShape:
     epochs: int
     every: int
     grid_size: int
+    evaluations: int = 1
+    """The most function-and-gradient evaluations of one update (L-BFGS: up to max_eval, SAM: 2)."""
 
     @property
     def iterations_per_epoch(self) -> int:
@@ -118,7 +120,7 @@ def network_price(shape: NetworkShape) -> Price:
     """A whole training recorded for REST: every iteration, every epoch and the decision grids."""
     w = weights(shape.sizes)
     iterations = shape.epochs * shape.iterations_per_epoch
-    train = shape.epochs * 3 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS
+    train = (shape.epochs * 3 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS) * shape.evaluations
     evaluate = shape.epochs * (shape.n_train + shape.n_val) * w
     grids = shape.grids * shape.grid_cells() * w
     hidden_units = sum(shape.sizes[1:-1])
@@ -132,7 +134,11 @@ def step_price(shape: NetworkShape) -> Price:
     """The worst single update of a live network stream: one batch, and at an epoch's end the evaluation
     of both splits and a decision grid. This is the indivisible unit a stream computes at once."""
     w = weights(shape.sizes)
-    work = 3 * shape.batch_rows * w + (shape.n_train + shape.n_val) * w + shape.grid_cells() * w
+    work = (
+        3 * shape.batch_rows * w * shape.evaluations
+        + (shape.n_train + shape.n_val) * w
+        + shape.grid_cells() * w
+    )
     per_grid = shape.grid_cells() * shape.outputs * JSON_BYTES_PER_VALUE
     return Price(work + UPDATE_OVERHEAD_MACS, shape.batch_rows * 6 + per_grid + 2_000)
 

@@ -167,6 +167,7 @@ NETWORK_TRACE = {
         "global_step": [1, 2, 3, 4],
         "batch_loss": [0.7508, 0.7631, 0.7609, 0.7303],
         "lr": [0.01, 0.01, 0.01, 0.01],
+        "evaluations": [1, 1, 1, 1],
         "batch": [[8, 4, 7], [6, 3], [0, 1, 8], [5, 2]],
         "masks": [[None], [None], [None], [None]],
         "kept": [[None], [None], [None], [None]],

@@ -242,6 +242,7 @@ class Iterations(_Reply):
     global_step: list[int]
     batch_loss: list[float]
     lr: list[float]
+    evaluations: list[int]
     batch: list[list[int]]
     masks: list[list[list[int] | None]]
     kept: list[list[float | None]]
