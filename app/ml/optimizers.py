@@ -99,6 +99,7 @@ def _flag(name: str, description: str) -> Param:
     return Param(name, False, description=description, kind="bool")
 
 
+_RHO = "Adadelta: decay of the running averages; SAM: radius of the neighbourhood it looks around"
 _DAMPENING = Param("dampening", 0.0, 0.0, 1.0, "fraction of the new gradient left out of momentum")
 _NESTEROV = _flag("nesterov", "look ahead along the momentum (Nesterov)")
 _ALPHA = Param("alpha", 0.99, 0.0, 1.0, "decay of the running average of squared gradients")
@@ -276,7 +277,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
             "torch.optim.Adadelta(params, lr=1.0, rho=0.9, eps=1e-06, weight_decay=0)",
             (
                 _lr(1.0),
-                Param("rho", 0.9, 0.0, 1.0, "decay of the running averages"),
+                Param("rho", 0.9, 0.0, 1.0, _RHO),
                 _eps(1e-6),
                 _wd(),
             ),
@@ -430,7 +431,7 @@ _LINE_SEARCH = Param(
     choices=ev.LINE_SEARCH_FNS,
 )
 _LBFGS_PARAMS = (
-    Param("lr", 1.0, 0.0, 1e3, "learning rate: the step along each L-BFGS direction", log_scale=True),
+    _lr(1.0),
     Param("max_iter", 20, 1, 100, "iterations per optimizer step", kind="int"),
     Param("max_eval", None, 1, 250, "function evaluations per step (null: max_iter * 5 // 4)", kind="int"),
     Param(
@@ -449,7 +450,7 @@ _LBFGS_PARAMS = (
 )
 _SAM_PARAMS = (
     *_SGD_PARAMS,
-    Param("rho", 0.05, 0.0, 10.0, "radius of the neighbourhood whose worst point is looked at"),
+    Param("rho", 0.05, 0.0, 10.0, _RHO),
     _flag("adaptive", "scale the neighbourhood by the weights (ASAM)"),
 )
 
@@ -516,7 +517,7 @@ OPTIMIZERS.update(
                 "no torch.optim class: theta -= lr * torch.linalg.solve(H + damping * I, g) with the exact "
                 "Hessian (torch.autograd.functional.hessian)",
                 (
-                    Param("lr", 1.0, 0.0, 1e3, "fraction of the Newton step taken", log_scale=True),
+                    _lr(1.0),
                     Param("damping", 0.0, 0.0, 1e6, "added to the Hessian's diagonal: shorter, safer steps"),
                 ),
                 r"\theta_t = \theta_{t-1} - \eta\,(\nabla^2 f(\theta_{t-1}) + \lambda I)^{-1}"
@@ -534,7 +535,7 @@ OPTIMIZERS.update(
                 "no torch.optim class: lr_t = min((f(x) - f_star) / (c * |g|^2), lr)"
                 "  # SPS_max, Loizou et al. 2021 (arXiv:2002.10542); c=1 without the cap is Polyak 1987",
                 (
-                    Param("lr", 1.0, 0.0, 1e3, "largest step size allowed (the cap)", log_scale=True),
+                    _lr(1.0),
                     Param(
                         "c",
                         1.0,
