@@ -272,7 +272,9 @@ def test_the_playground_fits_a_phone_screen(browser, live_server: str) -> None:
 
 
 @pytest.mark.parametrize(("lang", "width", "height"), [("en", 1440, 900), ("tr", 390, 844)])
-def test_lbfgs_evaluation_points_are_drawn_as_dots(page, live_server: str, lang: str, width: int, height: int):
+def test_lbfgs_evaluation_points_are_drawn_as_dots(
+    page, live_server: str, lang: str, width: int, height: int
+):
     """L-BFGS evaluates the function many times per step: the overlay draws those points as small dots
     in the run's colour (SAM's looked-at point too), and the trace's evaluations column counts them."""
     page.set_viewport_size({"width": width, "height": height})
@@ -294,5 +296,8 @@ def test_lbfgs_evaluation_points_are_drawn_as_dots(page, live_server: str, lang:
     evaluations = page.evaluate(f"{HOOK}.tail('lbfgs', 'evaluations', 3)")
     assert all(e == 4 for e in evaluations), evaluations
     assert page.evaluate(f"{HOOK}.tail('sam', 'evaluations', 2)") == [2, 2]
-    assert page.locator("#runs [data-run='wolfe'] select[data-hp='line_search_fn']").input_value() == "strong_wolfe"
+    assert (
+        page.locator("#runs [data-run='wolfe'] select[data-hp='line_search_fn']").input_value()
+        == "strong_wolfe"
+    )
     shot(page, f"playground_lbfgs_dots_{lang}_{width}")
