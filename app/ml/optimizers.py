@@ -416,6 +416,11 @@ def _no_chain(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
     raise ConfigError("this optimizer evaluates the function itself and has no gradient chain", "optimizer")
 
 
+def _stepper(build: Callable[..., ev.EvaluatingTransformation]) -> Stepper:
+    """``(hyperparameters, lr) -> build(lr, **the others)``: the builders take torch's names as keywords."""
+    return lambda h, lr: build(lr, **{name: value for name, value in h.items() if name != "lr"})
+
+
 def _lbfgs_evaluations(h: Mapping[str, Any]) -> int:
     """torch's count is bounded by max_eval (with a line search the last search may pass it by its own
     max_ls) and by max_iter + 1 without one."""
@@ -474,15 +479,7 @@ OPTIMIZERS.update(
                 chain=_no_chain,
                 torch_class="LBFGS",
                 keras="",
-                stepper=lambda h, lr: ev.lbfgs(
-                    lr,
-                    h["max_iter"],
-                    h["max_eval"],
-                    h["tolerance_grad"],
-                    h["tolerance_change"],
-                    h["history_size"],
-                    h["line_search_fn"],
-                ),
+                stepper=_stepper(ev.lbfgs),
                 max_evaluations=_lbfgs_evaluations,
             ),
             OptimizerSpec(
@@ -500,15 +497,7 @@ OPTIMIZERS.update(
                 chain=_no_chain,
                 torch_class="SGD",
                 keras="SGD",
-                stepper=lambda h, lr: ev.sam(
-                    lr,
-                    h["rho"],
-                    h["adaptive"],
-                    h["momentum"],
-                    h["dampening"],
-                    h["weight_decay"],
-                    h["nesterov"],
-                ),
+                stepper=_stepper(ev.sam),
                 max_evaluations=lambda h: 2,
             ),
             OptimizerSpec(
@@ -527,7 +516,7 @@ OPTIMIZERS.update(
                 chain=_no_chain,
                 torch_class="",
                 keras="",
-                stepper=lambda h, lr: ev.newton(lr, h["damping"]),
+                stepper=_stepper(ev.newton),
             ),
             OptimizerSpec(
                 "polyak",
@@ -560,7 +549,7 @@ OPTIMIZERS.update(
                 chain=_no_chain,
                 torch_class="",
                 keras="",
-                stepper=lambda h, lr: ev.polyak(lr, h["c"], h["f_star"]),
+                stepper=_stepper(ev.polyak),
             ),
         )
     }
