@@ -18,6 +18,7 @@ worst case and obscure the port of torch's code, which is the point of having it
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -92,6 +93,29 @@ def _two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
+SMALL = 16
+"""Vectors up to this size (a surface's point) take the same arithmetic on Python floats: ten times faster
+than NumPy's per-call overhead on two numbers, and the same IEEE double results."""
+
+
+def _fma(a: float, b: float, c: float) -> float:
+    """:func:`fused_multiply_add` for one triple of Python floats (the same operations, in order)."""
+    p = a * b
+    ca, cb = _SPLIT * a, _SPLIT * b
+    ah, bh = ca - (ca - a), cb - (cb - b)
+    al, bl = a - ah, b - bh
+    low = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    th = c + p
+    bb = th - c
+    tl = (c - (th - bb)) + (p - bb)
+    v = tl + low
+    bb = v - tl
+    err = (tl - (v - bb)) + (low - bb)
+    if err != 0 and not struct.unpack("<q", struct.pack("<d", v))[0] & 1:
+        v = math.nextafter(v, math.inf if err > 0 else -math.inf)
+    return th + v
+
+
 def fused_multiply_add(a: Any, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """a·b + c rounded once, as torch's ``c.add_(b, alpha=a)`` computes it on the CPU (an FMA).
 
@@ -101,6 +125,11 @@ def fused_multiply_add(a: Any, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     odd, then one rounding to nearest; it equals the true FMA for all finite float64 inputs that do not
     overflow.
     """
+    if np.size(c) <= SMALL:
+        a = float(a)
+        return np.array(
+            [_fma(a, bi, ci) for bi, ci in zip(np.ravel(b).tolist(), np.ravel(c).tolist(), strict=True)]
+        )
     a, b, c = np.broadcast_arrays(np.float64(a), np.asarray(b, np.float64), np.asarray(c, np.float64))
     uh, ul = _two_product(a, b)
     th, tl = _two_sum(c, uh)
