@@ -652,14 +652,21 @@ def _evaluated_points(records: list[StepRecord]) -> list[np.ndarray | None] | No
 
 
 def summary(
-    surface: Surface, position: Sequence[float] | None, loss: float | None, step: int, end: RunEnd | None
+    surface: Surface,
+    position: Sequence[float] | None,
+    loss: float | None,
+    step: int,
+    end: RunEnd | None,
+    evaluations: int = 0,
 ) -> dict[str, Any]:
-    """Final loss, steps to converge and distance to the nearest known minimum, from a run's last record."""
+    """Final loss, steps to converge and distance to the nearest known minimum, from a run's last record;
+    ``evaluations`` is the run's total of function-and-gradient evaluations (its steps for first order)."""
     nearest = nearest_minimum(surface, position) if position is not None else None
     return {
         "final_loss": loss,
         "final_position": None if position is None else [float(v) for v in position],
         "steps_taken": step,
+        "evaluations": int(evaluations),
         "steps_to_converge": end.step if end is not None and end.reason == "converged" else None,
         "nearest_minimum": None if nearest is None else list(nearest[0]),
         "distance_to_nearest_minimum": None if nearest is None else float(nearest[1]),
@@ -670,4 +677,5 @@ def summarize(surface: Surface, trace: RunTrace) -> dict[str, Any]:
     """The summary of a whole trace."""
     if not len(trace.steps):
         return summary(surface, None, None, 0, trace.end)
-    return summary(surface, trace.position[-1], float(trace.loss[-1]), int(trace.steps[-1]), trace.end)
+    position, loss, step = trace.position[-1], float(trace.loss[-1]), int(trace.steps[-1])
+    return summary(surface, position, loss, step, trace.end, int(trace.evaluations.sum()))

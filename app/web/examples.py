@@ -95,6 +95,7 @@ TRACE = {
                 "final_loss": 2.56,
                 "final_position": [1.6],
                 "steps_taken": 2,
+                "evaluations": 2,
                 "steps_to_converge": None,
                 "nearest_minimum": [0.0],
                 "distance_to_nearest_minimum": 1.6,

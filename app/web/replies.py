@@ -167,6 +167,8 @@ class RunSummary(_Reply):
     final_loss: float | None
     final_position: list[float] | None
     steps_taken: int
+    evaluations: int
+    """Function-and-gradient evaluations of the whole run (its steps for a first-order optimizer)."""
     steps_to_converge: int | None
     nearest_minimum: list[float] | None
     distance_to_nearest_minimum: float | None

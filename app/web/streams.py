@@ -100,6 +100,7 @@ class SurfaceStream:
         self.step_bytes = float(len(specs) * len(serialize.columns(self.surface.dim)) * 21)
         self._removed: set[str] = set()  # still lanes of the Descent (stopped), no longer in the race
         self._last: dict[str, tuple[list[float], float, int]] = {}
+        self._evaluations: dict[str, int] = {}
         self._ended: dict[str, RunEnd] = {}
         self._done_sent = False
 
@@ -209,6 +210,7 @@ class SurfaceStream:
             coords = serialize.COORDS[: self.surface.dim]
             for rid, cols in runs.items():
                 self._last[rid] = ([cols[c][-1] for c in coords], cols["loss"][-1], cols["step"][-1])
+                self._evaluations[rid] = self._evaluations.get(rid, 0) + sum(cols["evaluations"])
             out.append({"type": "steps", "runs": runs})
         for end in (e for e in events if isinstance(e, RunEnd)):
             self._ended[end.run_id] = end
@@ -229,7 +231,8 @@ class SurfaceStream:
 
     def _summary(self, run_id: str) -> Message:
         position, loss, step = self._last.get(run_id, (None, None, 0))
-        return summary(self.surface, position, loss, step, self._ended.get(run_id))
+        evaluations = self._evaluations.get(run_id, 0)
+        return summary(self.surface, position, loss, step, self._ended.get(run_id), evaluations)
 
 
 class NetworkStream:

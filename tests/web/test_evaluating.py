@@ -67,13 +67,18 @@ def test_csv_and_ndjson_carry_the_evaluations_column(client) -> None:
 
 
 def test_a_stream_sends_the_same_evaluations_and_points_as_the_rest_trace(client) -> None:
-    rest = {run["id"]: run["trace"] for run in _trace(client, RACE).json()["runs"]}
+    runs = _trace(client, RACE).json()["runs"]
+    rest = {run["id"]: run["trace"] for run in runs}
+    totals = {run["id"]: run["summary"]["evaluations"] for run in runs}
+    assert totals == {rid: sum(trace["evaluations"]) for rid, trace in rest.items()}
+    assert totals["gd"] == RACE["steps"] and totals["sam"] == 2 * RACE["steps"]
     for speed in (30, "max"):
         with client.websocket_connect("/api/v1/stream") as ws:
             _until(ws, "hello")
             started = _start(ws, RACE, speed=speed)
             assert started["columns"][-1] == "evaluations"
-            _, messages = _until(ws, "done")
+            done, messages = _until(ws, "done")
+        assert {rid: m["evaluations"] for rid, m in done["summaries"].items()} == totals, speed
         streamed = _merge(messages)
         for rid, trace in rest.items():
             assert streamed[rid]["evaluations"] == trace["evaluations"], (speed, rid)

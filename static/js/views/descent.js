@@ -396,6 +396,7 @@ export function mountDescentView(root, options) {
           { dataset: { run: run.id } },
           el("th", { scope: "row" }, el("span", { class: "swatch", style: `background:${run.color}` }), run.id),
           el("td", { text: n ? String(run.cols.step[n - 1]) : "–" }),
+          el("td", { dataset: { field: "evaluations" }, text: s ? String(s.evaluations) : "…" }),
           el("td", { dataset: { field: "converge" }, text: s ? (s.steps_to_converge ?? t("race.not_converged")) : "…" }),
           el("td", { dataset: { field: "loss" }, text: formatNumber(loss) }),
           el("td", { text: s ? formatNumber(s.distance_to_nearest_minimum) : "…" }),
