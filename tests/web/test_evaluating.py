@@ -216,3 +216,14 @@ def test_a_full_batch_lbfgs_network_reports_its_evaluations(client) -> None:
     code = client.post("/api/v1/networks/code", json=body).json()
     assert "optimizer.step(closure)" in code["pytorch"] and "Keras has no L-BFGS" in code["keras"]
     assert json.dumps(code)
+
+
+def test_a_stream_of_lbfgs_runs_is_priced_to_step_off_the_event_loop() -> None:
+    """First-order surface steps are light; 32 L-BFGS lanes with torch's defaults are not."""
+    from app.config import Settings
+    from app.web.streams import SurfaceStream
+
+    settings = Settings()
+    light = SurfaceStream({"runs": [{"optimizer": "adam"}] * 32}, settings)
+    heavy = SurfaceStream({"runs": [{"optimizer": "lbfgs"}] * 32}, settings)
+    assert light.step_seconds == 0.0 < settings.stream_thread_s < heavy.step_seconds
