@@ -416,9 +416,38 @@ def _no_chain(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
     raise ConfigError("this optimizer evaluates the function itself and has no gradient chain", "optimizer")
 
 
-def _stepper(build: Callable[..., ev.EvaluatingTransformation]) -> Stepper:
-    """``(hyperparameters, lr) -> build(lr, **the others)``: the builders take torch's names as keywords."""
-    return lambda h, lr: build(lr, **{name: value for name, value in h.items() if name != "lr"})
+def _evaluating(
+    name: str,
+    title: str,
+    torch: str,
+    hyperparameters: tuple[Param, ...],
+    update_rule: str,
+    note: str,
+    *,
+    build: Callable[..., ev.EvaluatingTransformation],
+    torch_class: str = "",
+    keras: str = "",
+    max_evaluations: Callable[[Mapping[str, Any]], int] = lambda h: 1,
+) -> OptimizerSpec:
+    """A registry entry whose ``stepper`` calls ``build(lr, **the other hyperparameters)`` (torch's names
+    are the builders' keywords); ``torch_class`` and ``keras`` stay empty where neither has one."""
+
+    def stepper(h: Mapping[str, Any], lr: Any) -> ev.EvaluatingTransformation:
+        return build(lr, **{key: value for key, value in h.items() if key != "lr"})
+
+    return OptimizerSpec(
+        name,
+        title,
+        torch,
+        hyperparameters,
+        update_rule,
+        note,
+        chain=_no_chain,
+        torch_class=torch_class,
+        keras=keras,
+        stepper=stepper,
+        max_evaluations=max_evaluations,
+    )
 
 
 def _lbfgs_evaluations(h: Mapping[str, Any]) -> int:
@@ -463,7 +492,7 @@ OPTIMIZERS.update(
     {
         spec.name: spec
         for spec in (
-            OptimizerSpec(
+            _evaluating(
                 "lbfgs",
                 "L-BFGS",
                 "torch.optim.LBFGS(params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-07, "
@@ -476,13 +505,11 @@ OPTIMIZERS.update(
                 r"\text{up to max\_iter such iterations per step}",
                 "A quasi-Newton method: it builds a picture of the curvature from the last steps and "
                 "evaluates the function several times per step. Each dot is one evaluation.",
-                chain=_no_chain,
                 torch_class="LBFGS",
-                keras="",
-                stepper=_stepper(ev.lbfgs),
+                build=ev.lbfgs,
                 max_evaluations=_lbfgs_evaluations,
             ),
-            OptimizerSpec(
+            _evaluating(
                 "sam",
                 "SAM (sharpness-aware)",
                 "SAM(params, torch.optim.SGD, rho=0.05, adaptive=False, lr=0.001, momentum=0)"
@@ -494,13 +521,12 @@ OPTIMIZERS.update(
                 r"\theta_t = \mathrm{SGD}(\theta_{t-1}, \tilde g_t)",
                 "Looks a small distance uphill first and steps with the gradient found there: it prefers "
                 "wide, flat minima. Two evaluations per step; the dot is the looked-at point.",
-                chain=_no_chain,
                 torch_class="SGD",
                 keras="SGD",
-                stepper=_stepper(ev.sam),
+                build=ev.sam,
                 max_evaluations=lambda h: 2,
             ),
-            OptimizerSpec(
+            _evaluating(
                 "newton",
                 "Newton (damped)",
                 "no torch.optim class: theta -= lr * torch.linalg.solve(H + damping * I, g) with the exact "
@@ -513,12 +539,9 @@ OPTIMIZERS.update(
                 r" \nabla f(\theta_{t-1})",
                 "Jumps to the bottom of the local quadratic model using the exact curvature: one step on "
                 "a bowl, but it is just as happy to jump onto a saddle point.",
-                chain=_no_chain,
-                torch_class="",
-                keras="",
-                stepper=_stepper(ev.newton),
+                build=ev.newton,
             ),
-            OptimizerSpec(
+            _evaluating(
                 "polyak",
                 "Polyak step size",
                 "no torch.optim class: lr_t = min((f(x) - f_star) / (c * |g|^2), lr)"
@@ -546,10 +569,7 @@ OPTIMIZERS.update(
                 r"\theta_t = \theta_{t-1} - \eta_t g_t",
                 "Knows how far down the minimum is and picks the step that would reach it if the slope "
                 "stayed the same: large steps far away, small ones close to the bottom.",
-                chain=_no_chain,
-                torch_class="",
-                keras="",
-                stepper=_stepper(ev.polyak),
+                build=ev.polyak,
             ),
         )
     }
