@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from app.ml.evaluating import EvaluatingTransformation, Problem
 from app.ml.transforms import GradientTransformation, noting
 
 Value = float | bool | list[float] | list[bool]
@@ -125,6 +126,31 @@ def explain_update(
     return stages, update
 
 
+def explain_evaluating(
+    transform: EvaluatingTransformation,
+    loss: np.ndarray,
+    grads: np.ndarray,
+    state: Any,
+    params: np.ndarray,
+    problem: Problem,
+    row: int,
+) -> tuple[list[Stage], np.ndarray]:
+    """An optimizer that evaluates the function (L-BFGS, SAM, Newton, Polyak) is one stage: its state,
+    notes, the number of evaluations and the points it evaluated besides x_t."""
+    lanes = grads.shape[0]
+    with noting() as notes:
+        out = transform.update(loss, grads, state, params, problem)
+    noted = {k: v for k, v in ((k, _row(v, row, lanes)) for k, v in notes.items()) if v is not None}
+    noted["evaluations"] = float(out.evaluations[row])
+    if out.points is not None and out.points[row] is not None and len(out.points[row]):
+        noted["evaluated_points"] = float(len(out.points[row]))
+    update = out.updates[row]
+    stage = Stage(
+        stage_name(transform), grads[row].tolist(), update.tolist(), _fields(out.state, row, lanes), noted
+    )
+    return [stage], update
+
+
 def effective_rates(gradient: np.ndarray, update: np.ndarray) -> list[float | None]:
     """``−Δθ_i / g_i``: the plain-gradient-descent learning rate that makes the same move."""
     return [
@@ -147,7 +173,7 @@ def state_snapshot(transform: GradientTransformation, state: Any, lanes: int, ro
     out: dict[str, Value] = {}
 
     def walk(part: GradientTransformation, sub: Any) -> None:
-        if part.stages:
+        if getattr(part, "stages", ()):
             for inner, inner_state in zip(part.stages, sub, strict=True):
                 walk(inner, inner_state)
             return

@@ -51,21 +51,34 @@ STATE_STEP_WORK = 20.0
 
 
 def surface_price(
-    surface: Surface, steps: int, runs: int, fmt: str = "json", with_state: bool = False
+    surface: Surface,
+    steps: int,
+    runs: int,
+    fmt: str = "json",
+    extra_evaluations: int = 0,
+    with_state: bool = False,
 ) -> Price:
-    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full (and their state, if asked)."""
-    work = (steps + 1) * (1 + (runs - 1) / 8) * surface.cost
-    columns = 4 + 3 * surface.dim  # step, loss, grad_norm, lr + position, gradient, update
+    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full (and their state, if asked).
+
+    ``extra_evaluations`` is the most evaluations per step beyond the first, summed over the runs
+    (L-BFGS's iterations and line search, SAM's second look): each costs a lone run-step (L-BFGS
+    evaluates one lane at a time) and its point is recorded for the drawing.
+    """
+    work = (steps + 1) * (1 + (runs - 1) / 8 + extra_evaluations) * surface.cost
+    columns = 5 + 3 * surface.dim  # step, loss, grad_norm, lr, evaluations + position, gradient, update
     if with_state:
         work += (steps + 1) * runs * STATE_STEP_WORK
         columns += STATE_COLUMNS
-    size = (steps + 1) * runs * columns * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
+    values = runs * columns + extra_evaluations * surface.dim
+    size = (steps + 1) * values * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
     return Price(work, size)
 
 
-def tuning_price(surface: Surface, steps: int, runs: int, count: int) -> Price:
+def tuning_price(surface: Surface, steps: int, runs: int, count: int, extra_evaluations: int = 0) -> Price:
     """A learning-rate search: ``count`` candidates of every run, ``steps`` each, nothing recorded."""
-    return Price(surface_price(surface, steps, runs * count).work, 0.0)
+    return Price(
+        surface_price(surface, steps, runs * count, extra_evaluations=count * extra_evaluations).work, 0.0
+    )
 
 
 def check_tuning_price(price: Price, settings: Settings) -> None:
@@ -113,6 +126,8 @@ class NetworkShape:
     every: int
     grid_size: int
     sharpness: bool = False
+    evaluations: int = 1
+    """The most function-and-gradient evaluations of one update (L-BFGS: up to max_eval, SAM: 2)."""
 
     @property
     def iterations_per_epoch(self) -> int:
@@ -146,7 +161,7 @@ def network_price(shape: NetworkShape) -> Price:
     """A whole training recorded for REST: every iteration, every epoch and the decision grids."""
     w = weights(shape.sizes)
     iterations = shape.epochs * shape.iterations_per_epoch
-    train = shape.epochs * 3 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS
+    train = (shape.epochs * 3 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS) * shape.evaluations
     evaluate = shape.epochs * (shape.n_train + shape.n_val) * w
     grids = shape.grids * shape.grid_cells() * w
     curvature = shape.epochs * sharpness_work(shape)
@@ -161,7 +176,11 @@ def step_price(shape: NetworkShape) -> Price:
     """The worst single update of a live network stream: one batch, and at an epoch's end the evaluation
     of both splits and a decision grid. This is the indivisible unit a stream computes at once."""
     w = weights(shape.sizes)
-    work = 3 * shape.batch_rows * w + (shape.n_train + shape.n_val) * w + shape.grid_cells() * w
+    work = (
+        3 * shape.batch_rows * w * shape.evaluations
+        + (shape.n_train + shape.n_val) * w
+        + shape.grid_cells() * w
+    )
     work += sharpness_work(shape)
     per_grid = shape.grid_cells() * shape.outputs * JSON_BYTES_PER_VALUE
     return Price(work + UPDATE_OVERHEAD_MACS, shape.batch_rows * 6 + per_grid + 2_000)

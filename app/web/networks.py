@@ -14,6 +14,7 @@ from app.ml.errors import ConfigError
 from app.ml.export import keras_code, pytorch_code
 from app.ml.landscape import loss_slice
 from app.ml.nets import LOSSES
+from app.ml.optimizers import max_evaluations
 from app.ml.regularizers import EarlyStoppingConfig
 from app.ml.training import (
     EpochRecord,
@@ -149,6 +150,7 @@ def network_shape(request: NetworkRequest, data: PreparedData) -> NetworkShape:
         every=request.every,
         grid_size=request.grid_size,
         sharpness=request.sharpness,
+        evaluations=max_evaluations(request.optimizer, request.hyperparameters),
     )
 
 
@@ -220,6 +222,7 @@ def iterations_json(records: list[IterationRecord]) -> dict[str, list[Any]]:
         "global_step": [r.global_step for r in records],
         "batch_loss": [r.batch_loss for r in records],
         "lr": [r.lr for r in records],
+        "evaluations": [r.evaluations for r in records],
         "batch": [r.batch_indices.tolist() for r in records],
         "masks": [
             [None if m is None else m[0].astype(np.int8).tolist() for m in r.dropout_masks] for r in records

@@ -22,7 +22,7 @@ from app.ml.optimizers import OPTIMIZERS, OptimizerSpec
 from app.ml.params import Param
 from app.ml.run import RunSpec, RunTrace, StepRecord, summarize
 from app.ml.schedules import SCHEDULES, Schedule, ScheduleSpec
-from app.ml.surfaces import SURFACES, Grid, Surface, SurfaceSpec
+from app.ml.surfaces import SURFACES, Curvature, Grid, Surface, SurfaceSpec
 from app.ml.tuning import Tuning
 from app.web.schemas import TraceRequest
 from app.web.service import TraceResult
@@ -53,7 +53,10 @@ PARAM_FIELDS = {
 
 
 def param_json(param: Param, registry: str) -> dict[str, Any]:
-    return {name: jsonable(getattr(param, name)) for name in PARAM_FIELDS[registry]}
+    out = {name: jsonable(getattr(param, name)) for name in PARAM_FIELDS[registry]}
+    if param.kind == "choice":
+        out["choices"] = list(param.choices)
+    return out
 
 
 def surface_spec_json(spec: SurfaceSpec) -> dict[str, Any]:
@@ -103,6 +106,21 @@ def grid_json(grid: Grid) -> dict[str, Any]:
     }
 
 
+def curvature_json(surface: Surface, c: Curvature) -> dict[str, Any]:
+    return {
+        "surface": surface.name,
+        "formula": surface.formula,
+        "point": list(c.point),
+        "loss": c.loss,
+        "gradient": list(c.gradient),
+        "hessian": c.hessian.tolist(),
+        "eigenvalues": c.eigenvalues.tolist(),
+        "eigenvectors": c.eigenvectors.tolist(),
+        "lambda_max": c.lambda_max,
+        "two_over_lambda_max": c.two_over_lambda_max,
+    }
+
+
 def optimizer_json(spec: OptimizerSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
@@ -110,6 +128,7 @@ def optimizer_json(spec: OptimizerSpec) -> dict[str, Any]:
         "torch": spec.torch,
         "update_rule": spec.update_rule,
         "note": spec.note,
+        "evaluating": spec.evaluating,
         "hyperparameters": [param_json(hp, "optimizer") for hp in spec.hyperparameters],
     }
 
@@ -164,11 +183,16 @@ def columns(dim: int) -> list[str]:
         "grad_norm",
         "lr",
         *(f"update_{c}" for c in coords),
+        "evaluations",
     ]
 
 
 def trace_columns(trace: RunTrace) -> dict[str, list[Any]]:
-    """One run's records as columns; the update at step 0 (no move yet) is null."""
+    """One run's records as columns; the update at step 0 (no move yet) is null.
+
+    ``evaluated`` (not one of ``columns``: a list of points per step) is there only for a run whose
+    optimizer evaluates the function besides the start of each step (L-BFGS, SAM).
+    """
     dim = trace.position.shape[1]
     cols: dict[str, list[Any]] = {"step": trace.steps.tolist()}
     for i, c in enumerate(COORDS[:dim]):
@@ -184,6 +208,9 @@ def trace_columns(trace: RunTrace) -> dict[str, list[Any]]:
         for row in starts:
             column[row] = None
         cols[f"update_{c}"] = column
+    cols["evaluations"] = trace.evaluations.tolist()
+    if trace.evaluated is not None:
+        cols["evaluated"] = [[] if p is None else p.tolist() for p in trace.evaluated]
     return cols
 
 
@@ -200,14 +227,21 @@ def records_columns(records: list[StepRecord], dim: int) -> dict[str, dict[str, 
         steps = record.step.tolist()
         position, grad, update = record.position.tolist(), record.grad.tolist(), record.update.tolist()
         loss, grad_norm, lr = record.loss.tolist(), record.grad_norm.tolist(), record.lr.tolist()
+        evaluations = record.evaluations.tolist()
         for i, run_id in enumerate(record.run_ids):
             moved = None if steps[i] == 0 else update[i]
             row = [steps[i], *position[i], loss[i], *grad[i], grad_norm[i], lr[i], *(moved or [None] * dim)]
+            row.append(evaluations[i])
             cols = out.get(run_id)
             if cols is None:
                 cols = out[run_id] = {name: [] for name in names}
             for name, value in zip(names, row, strict=True):
                 cols[name].append(value)
+            if record.evaluated is not None and record.evaluated[i] is not None:
+                seen = cols.setdefault("evaluated", [[] for _ in range(len(cols["step"]) - 1)])
+                seen.append(record.evaluated[i].tolist())
+            elif "evaluated" in cols:
+                cols["evaluated"].append([])
     return out
 
 
@@ -339,8 +373,12 @@ def trace_ndjson(payload: dict[str, Any]) -> bytes:
     lines = [dumps({"type": "meta", **meta})]
     for run in payload["runs"]:
         cols = [run["trace"][name] for name in names]
-        for values in zip(*cols, strict=True):
-            lines.append(dumps({"type": "step", "run": run["id"], **dict(zip(names, values, strict=True))}))
+        seen = run["trace"].get("evaluated")
+        for row, values in enumerate(zip(*cols, strict=True)):
+            line = {"type": "step", "run": run["id"], **dict(zip(names, values, strict=True))}
+            if seen is not None:
+                line["evaluated"] = seen[row]
+            lines.append(dumps(line))
         end = run["end"] or {}
         lines.append(dumps({"type": "end", "run": run["id"], **end, "summary": run["summary"]}))
     return b"\n".join(lines) + b"\n"

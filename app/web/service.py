@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.expressions import custom_surface
-from app.ml.run import Descent, Event, RunSpec, RunTrace, StepRecord, collect
+from app.ml.run import Descent, Event, RunSpec, RunTrace, StepRecord, collect, extra_evaluations
 from app.ml.surfaces import Surface, get_surface
 from app.ml.tuning import Tuning, apply_tuning, tune_learning_rates
 from app.web.cost import check_surface_price, check_tuning_price, surface_price, tuning_price
@@ -105,19 +105,20 @@ def make_descent(
     """
     check_limits(request, settings, stream)
     surface = build_surface(request.surface, request.params, request.expression, request.view, settings)
+    specs = request.run_specs()
+    extra = extra_evaluations(specs)
     if price_as is not None:
         if request.include and price_as != "json":
             raise InputError(
                 ("body", "include"), "the optimizer state comes in JSON traces only", "value_error"
             )
         price = surface_price(
-            surface, request.steps, len(request.runs), price_as, with_state=bool(request.include)
+            surface, request.steps, len(specs), price_as, extra, with_state=bool(request.include)
         )
         check_surface_price(price, settings)
     tune = request.tune
     if tune is not None:
-        check_tuning_price(tuning_price(surface, request.steps, len(request.runs), tune.count), settings)
-    specs = request.run_specs()
+        check_tuning_price(tuning_price(surface, request.steps, len(specs), tune.count, extra), settings)
     options = {
         "start": request.start,
         "tolerance": request.tolerance,

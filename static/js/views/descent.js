@@ -6,7 +6,7 @@ import { LiveSession, exposeHook } from "../live.js";
 import { RunStore, column } from "../runs.js";
 import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { ContourWithOverlay, LossPlot, Surface3D, hasWebGL, thin } from "../plot.js";
+import { ContourWithOverlay, LossPlot, Surface3D, evaluatedDots, hasWebGL, thin } from "../plot.js";
 import { colorOf } from "../theme.js";
 import { el, hyperparameterFields, showExpressionError } from "../controls.js";
 import { copyLink } from "../share.js";
@@ -370,6 +370,14 @@ export function mountDescentView(root, options) {
       traces.push({ type: "scatter", mode: "lines", x, y, meta: "path", line: { color: run.color, width: 2.5 } });
     }
     for (const run of data.values()) {
+      if (!run.cols.evaluated) continue; // only optimizers that evaluate inside a step (L-BFGS, SAM)
+      const dots = evaluatedDots(run.cols.evaluated);
+      traces.push({
+        type: "scatter", mode: "markers", x: dots.x, y: dots.y, meta: "evaluated",
+        marker: { size: 5, color: run.color, opacity: 0.75, line: { color: "#fff", width: 0.5 } },
+      });
+    }
+    for (const run of data.values()) {
       const n = run.cols.x.length;
       if (!n) continue;
       traces.push({
@@ -462,6 +470,7 @@ export function mountDescentView(root, options) {
           { dataset: { run: run.id } },
           el("th", { scope: "row" }, el("span", { class: "swatch", style: `background:${run.color}` }), run.id),
           el("td", { text: n ? String(run.cols.step[n - 1]) : "–" }),
+          el("td", { dataset: { field: "evaluations" }, text: s ? String(s.evaluations) : "…" }),
           el("td", { dataset: { field: "converge" }, text: s ? (s.steps_to_converge ?? t("race.not_converged")) : "…" }),
           el("td", { dataset: { field: "loss" }, text: formatNumber(loss) }),
           el("td", { text: s ? formatNumber(s.distance_to_nearest_minimum) : "…" }),
