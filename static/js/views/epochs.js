@@ -161,13 +161,15 @@ function draw() {
   ui.cBatch.textContent = last ? String(last.batch.length) : "–";
   ui.cSteps.textContent = String(last?.global_step ?? 0);
   const lastEp = log.ep[log.ep.length - 1];
+  const final = Boolean(last && lastEp && lastEp.epoch === last.epoch);
   ui.progress.textContent = progressLine({
-    epoch: last?.epoch ?? 0,
+    epoch: last?.epoch ?? 1,
     epochs,
-    iteration: last?.iteration ?? 0,
-    iterations: ipe,
-    loss: last ? (lastEp && lastEp.epoch === last.epoch ? lastEp.train_loss : log.runningLoss()) : null,
-    valLoss: lastEp?.val_loss ?? undefined,
+    step: last?.iteration ?? 0,
+    steps: ipe,
+    seconds: final ? lastEp.seconds : last?.seconds,
+    logs: final ? lastEp.logs : last?.logs,
+    final,
   });
   ui.batchDesc.textContent = last ? t("epochs.batch_desc", { epoch: last.epoch, iteration: last.iteration, ipe }) : "";
   drawPoints(data, last);
