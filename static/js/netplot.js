@@ -155,8 +155,9 @@ export class NetworkDiagram {
   #build(layers, activations, featureNames) {
     this.layers = layers.slice();
     const W = 560;
-    const H = this.height;
     const maxUnits = Math.max(...layers);
+    // taller for wide layers, so 32 neurons stay apart (13 units of height each) instead of touching
+    const H = Math.max(this.height, 44 + 13 * maxUnits);
     const r = Math.max(3.5, Math.min(11, (H - 40) / maxUnits / 2.6));
     const xs = layers.map((_, l) => 50 + (l * (W - 100)) / Math.max(1, layers.length - 1));
     const ys = layers.map((n) => {
@@ -164,7 +165,7 @@ export class NetworkDiagram {
       const top = 22 + (H - 40 - gap * (n - 1)) / 2;
       return Array.from({ length: n }, (_, i) => top + i * gap);
     });
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "net-svg", role: "img", preserveAspectRatio: "xMidYMid meet" });
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "net-svg", role: "img", preserveAspectRatio: "xMidYMid meet", style: `max-height: ${H + 40}px` });
     const title = svg("title");
     title.textContent = t("netplot.diagram_title", { layers: layers.join("–") });
     root.append(title);
