@@ -3,6 +3,8 @@ the data, neurons apart; each checked on the page's geometry, as a learner's eye
 
 from __future__ import annotations
 
+import itertools
+
 from tests.e2e.conftest import ARTIFACTS
 
 WAIT = 30_000
@@ -16,7 +18,9 @@ OVERLAP = """([a, b]) => {
 
 def test_batch_size_1_curve_has_no_legend_over_it_and_no_loss_cut_off(page, live_server):
     page.goto(f"{live_server}/epochs")
-    page.wait_for_function("window.__epochs && __epochs.compareDone && __epochs.compareCurves === 3", timeout=WAIT)
+    page.wait_for_function(
+        "window.__epochs && __epochs.compareDone && __epochs.compareCurves === 3", timeout=WAIT
+    )
     for k in range(3):
         figure = page.locator(f"#cmp-{k}")
         assert figure.locator(".legend").count() == 0 or not figure.locator(".legend").is_visible(), (
@@ -31,14 +35,18 @@ def test_batch_size_1_curve_has_no_legend_over_it_and_no_loss_cut_off(page, live
               return { lo, hi, min: Math.min(...ys), max: Math.max(...ys), type: ax.type };
             }"""
         )
-        assert shown["hi"] >= shown["max"] and shown["lo"] <= shown["min"], f"plot {k} cuts its losses: {shown}"
+        assert shown["hi"] >= shown["max"] and shown["lo"] <= shown["min"], (
+            f"plot {k} cuts its losses: {shown}"
+        )
     page.locator("#compare").screenshot(path=str(ARTIFACTS / "epochs-compare.png"))
 
 
 def test_dropout_diagram_keeps_32_neurons_a_layer_apart(page, live_server):
     page.goto(f"{live_server}/dropout")  # the view's default: two hidden layers of 32
     page.wait_for_function("window.__dropout && __dropout.ready()", timeout=WAIT)
-    page.wait_for_function("document.querySelectorAll('#diagram circle.neuron[data-layer=\"1\"]').length === 32")
+    page.wait_for_function(
+        "document.querySelectorAll('#diagram circle.neuron[data-layer=\"1\"]').length === 32"
+    )
     circles = page.evaluate(
         """() => [...document.querySelectorAll('#diagram circle.neuron[data-layer="1"]')].map((c) => {
           const r = c.getBoundingClientRect();
@@ -46,9 +54,9 @@ def test_dropout_diagram_keeps_32_neurons_a_layer_apart(page, live_server):
         })"""
     )
     circles.sort(key=lambda c: c["top"])
-    assert min(c["height"] for c in circles) >= 8, "neurons too small to see which are switched off"
-    gaps = [b["top"] - a["bottom"] for a, b in zip(circles, circles[1:], strict=False)]
+    gaps = [b["top"] - a["bottom"] for a, b in itertools.pairwise(circles)]
     assert min(gaps) >= 2, f"neighbouring neurons touch or overlap (smallest gap {min(gaps):.1f} px)"
+    assert min(c["height"] for c in circles) >= 8, "neurons too small to see which are switched off"
     page.locator("#diagram").screenshot(path=str(ARTIFACTS / "dropout-diagram-32.png"))
 
 
@@ -62,11 +70,15 @@ def test_landscape_colour_bar_ticks_fit_and_the_path_plot_title_clears_its_ticks
     assert ticks.count() >= 3
     for i in range(ticks.count()):
         box = ticks.nth(i).bounding_box()
-        assert box["x"] + box["width"] <= right + 0.5, f"colour-bar label {ticks.nth(i).text_content()!r} is cut"
+        assert box["x"] + box["width"] <= right + 0.5, (
+            f"colour-bar label {ticks.nth(i).text_content()!r} is cut"
+        )
     title = page.locator("#path-loss .ytitle")
     labels = page.locator("#path-loss .yaxislayer-above .ytick text, #path-loss .yaxislayer-above text")
     assert labels.count() > 0
     for i in range(labels.count()):
         pair = [title.element_handle(), labels.nth(i).element_handle()]
-        assert not page.evaluate(OVERLAP, pair), f"the y title covers the tick {labels.nth(i).text_content()!r}"
+        assert not page.evaluate(OVERLAP, pair), (
+            f"the y title covers the tick {labels.nth(i).text_content()!r}"
+        )
     page.locator("#path-loss").screenshot(path=str(ARTIFACTS / "landscape-path-loss.png"))

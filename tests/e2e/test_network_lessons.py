@@ -116,11 +116,15 @@ def test_restored_best_weights_are_named_on_the_decision_boundary_and_the_checkb
     # the checkbox and its words sit inside the early-stopping box, on one row of their own
     box = page.locator("#es-box").bounding_box()
     label_box = page.locator("label:has(#es-restore)").bounding_box()
-    assert label_box["x"] >= box["x"] - 1 and label_box["x"] + label_box["width"] <= box["x"] + box["width"] + 1
+    assert (
+        label_box["x"] >= box["x"] - 1 and label_box["x"] + label_box["width"] <= box["x"] + box["width"] + 1
+    )
     assert label_box["height"] < 30, "the words wrap beside the checkbox"
     for other in ("#es-patience", "#es-delta", "#es-monitor"):
         o = page.locator(other).bounding_box()
-        overlap = not (label_box["y"] >= o["y"] + o["height"] or o["y"] >= label_box["y"] + label_box["height"])
+        overlap = not (
+            label_box["y"] >= o["y"] + o["height"] or o["y"] >= label_box["y"] + label_box["height"]
+        )
         assert not overlap, f"the checkbox's row overlaps {other}"
 
 
@@ -128,7 +132,9 @@ def test_the_link_names_its_data_set_and_says_an_uploaded_csv_stays_behind(page,
     open_view(page, live_server, "?ds=insurance")
     assert "Insurance (course slide)" in page.text_content("#link-note")
     page.select_option("#dataset", "upload")
-    text = "age,affordability,have_insurance\n" + "".join(f"{20 + i},{i % 2},{int(i > 6)}\n" for i in range(14))
+    text = "age,affordability,have_insurance\n" + "".join(
+        f"{20 + i},{i % 2},{int(i > 6)}\n" for i in range(14)
+    )
     page.set_input_files("#csv-file", files=[csv_file("people.csv", text)])
     wait(page, "h.csvOk === true")
     note = page.text_content("#link-note")
