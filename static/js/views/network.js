@@ -322,11 +322,11 @@ function drawSlide() {
   ui.slidePanel.hidden = !rows;
   if (!rows) return;
   const shown = log.slide;
-  const features = (log.meta?.dataset ?? preview).features;
+  const { features, target } = log.meta?.dataset ?? preview;
   let worst = -1;
   if (shown) shown.loss.forEach((v, i) => (worst = worst < 0 || v > shown.loss[worst] ? i : worst));
   const cell = (tag, text, cls = "") => el(tag, { text, class: cls });
-  const head = el("tr", {}, ...features.map((f) => cell("th", f)), cell("th", t("network.slide.y")), cell("th", t("network.slide.y_hat")), cell("th", t("network.slide.loss")), el("th", { "aria-hidden": "true" }));
+  const head = el("tr", {}, ...features.map((f) => cell("th", f)), el("th", { text: t("network.slide.y"), title: target }), cell("th", t("network.slide.y_hat")), cell("th", t("network.slide.loss")), el("th", { "aria-hidden": "true" }));
   const body = rows.x.map((x, i) =>
     el(
       "tr",
