@@ -49,8 +49,7 @@ def test_choosing_insurance_gives_the_slides_700_rows_22_iterations_and_it_learn
 
 def test_the_slide_rows_show_each_y_hat_and_its_binary_cross_entropy_as_it_trains(page, live_server):
     open_view(page, live_server, "?ds=insurance&speed=8&epochs=40")
-    panel = page.locator("#slide-panel")
-    assert panel.is_visible()
+    page.wait_for_selector("#slide-panel", state="visible", timeout=15_000)  # drawn on the next frame
     rows = page.locator("#slide-rows tbody tr")
     assert rows.count() == 13
     assert rows.nth(0).locator("td").nth(0).inner_text() == "22"  # the slide's first person: 22, 1, 0
@@ -149,6 +148,7 @@ def test_the_link_names_its_data_set_and_says_an_uploaded_csv_stays_behind(page,
 
 def test_turkish_lesson_texts_on_network(page, live_server):
     open_view(page, live_server, "?ds=insurance&lang=tr")
+    page.wait_for_selector("#slide-panel", state="visible", timeout=15_000)
     assert "4,605" in page.text_content("#slide-note")
     assert "Insurance" in page.text_content("#link-note") or "Sigorta" in page.text_content("#link-note")
     assert "Keras 2 (slayttaki)" in page.locator("#progbar").inner_text()
