@@ -35,6 +35,8 @@ INSURANCE_ROWS: tuple[tuple[int, int, int], ...] = (
     (27, 0, 1),
 )
 """The table on the course's epoch slide, row for row (two rows break the pattern: 55/0 → 0, 27/0 → 1)."""
+INSURANCE_DEFAULT_N = 875
+"""The slide's setting: 875 rows with a 0.2 validation share leave 700 training rows, 22 batches of 32."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Dataset:
     target_name: str
     task: str  # "regression" | "binary" | "multiclass"
     n_classes: int = 0  # 0 for regression
+    slide_rows: int = 0  # the first this many rows are a course slide's table (shown row by row)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -75,7 +78,7 @@ def insurance(n: int = 13, noise: float = 1.0, seed: int = 0) -> Dataset:
     table = np.array(INSURANCE_ROWS, dtype=np.float64)
     X = np.concatenate([table[:, :2], np.stack([age, afford], axis=1)])
     y = np.concatenate([table[:, 2], (score > 0).astype(np.float64)]).astype(np.intp)
-    return Dataset(X, y, INSURANCE_COLUMNS[:2], INSURANCE_COLUMNS[2], "binary", 2)
+    return Dataset(X, y, INSURANCE_COLUMNS[:2], INSURANCE_COLUMNS[2], "binary", 2, len(INSURANCE_ROWS))
 
 
 # --------------------------------------------------------------------------- 2-D sets
@@ -171,7 +174,7 @@ DATASETS: dict[str, DatasetSpec] = {
             ("age", "affordability"),
             "The slide's 13 people, then generated ones: older and able to afford → insured.",
             insurance,
-            13,
+            INSURANCE_DEFAULT_N,
         ),
         DatasetSpec(
             "circle",

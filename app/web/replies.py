@@ -237,6 +237,9 @@ class DatasetDetail(_Reply):
     box: list[float]
     train: DatasetRows
     val: DatasetRows
+    slide_rows: DatasetRows | None = Field(
+        description="A course slide's table (insurance: the 13 rows), whose ŷ and loss every epoch reports."
+    )
 
 
 class DatasetPreview(_Reply):
@@ -264,6 +267,15 @@ class Iterations(_Reply):
     batch: list[list[int]]
     masks: list[list[list[int] | None]]
     kept: list[list[float | None]]
+    logs: list[dict[str, float]] = Field(
+        description="Keras' running logs of the epoch so far (accuracy/loss, or loss/r2/rmse), by name."
+    )
+    seconds: list[float] = Field(description="Measured compute time of the epoch so far, in seconds.")
+
+
+class SlideRowsLoss(_Reply):
+    y_hat: list[float] = Field(description="P(y = 1) of each slide-table row.")
+    loss: list[float] = Field(description="Each row's binary cross-entropy −(y ln ŷ + (1 − y) ln(1 − ŷ)).")
 
 
 class DecisionGrid(_Reply):
@@ -293,6 +305,9 @@ class Epoch(_Reply):
     )
     decision_grid: DecisionGrid | None
     weights: list[LayerWeights] | None
+    logs: dict[str, float] = Field(description="The epoch's logs as Keras' fit prints them, sorted by name.")
+    seconds: float = Field(description="Measured compute time of the epoch (updates and evaluation).")
+    slide_rows: SlideRowsLoss | None
 
 
 class NetworkEnd(_Reply):
@@ -302,6 +317,9 @@ class NetworkEnd(_Reply):
     detail: str
     best_epoch: int | None
     restored_best_weights: bool
+    decision_grid: DecisionGrid | None = Field(description="When the best weights were restored: theirs.")
+    weights: list[LayerWeights] | None = Field(description="When the best weights were restored: them.")
+    slide_rows: SlideRowsLoss | None = Field(description="When restored: the slide rows under them.")
 
 
 class NetworkSummary(_Reply):

@@ -125,8 +125,11 @@ export function registerView(view, controller, options = {}) {
   return api;
 }
 
-/** The Embed button of a full page: an <iframe> snippet and a permalink of the current state. */
-function bindEmbedDialog(view, { query = () => "", height = 800 } = {}) {
+/**
+ * The Embed button of a full page: an <iframe> snippet and a permalink of the current state; `note()` is
+ * what the link cannot carry (an uploaded CSV), said in the dialog ("" says nothing).
+ */
+function bindEmbedDialog(view, { query = () => "", height = 800, note = () => "" } = {}) {
   const open = document.getElementById("embed-open");
   const dialog = /** @type {HTMLDialogElement | null} */ (document.getElementById("embed-dialog"));
   if (!open || !dialog) return;
@@ -149,6 +152,9 @@ function bindEmbedDialog(view, { query = () => "", height = 800 } = {}) {
       `title="${escapeAttr(title)}"></iframe>`;
     $("embed-permalink").value = permalink;
     $("embed-copied").textContent = "";
+    const said = note();
+    $("embed-note").textContent = said;
+    $("embed-note").hidden = !said;
   }
 
   async function copy(text) {

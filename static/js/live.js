@@ -44,7 +44,7 @@ import { t } from "./i18n.js";
  * @property {(status: Status) => void} [onStatus]
  * @property {boolean} [stepRestarts]            Step on a finished descent starts a new one (descent views)
  * @property {string} [run]                      the run name of gdp:event when a message has none
- * @property {{set?: (run: string | null, hyperparameters: object) => unknown, query?: () => string, height?: number}} [embed]
+ * @property {{set?: (run: string | null, hyperparameters: object) => unknown, query?: () => string, height?: number, note?: () => string}} [embed]
  * @property {ParentNode} [root]                 where the transport lives (default: the document)
  * @property {boolean} [autostart]               connect, then start paused (and again after every reset): step 0 shows
  * @property {string} [playAgain]                the Play button's words on a finished descent
@@ -104,7 +104,7 @@ export class LiveSession {
           return options.embed.set(run, hyperparameters);
         },
       },
-      { query: options.embed?.query, height: options.embed?.height },
+      { query: options.embed?.query, height: options.embed?.height, note: options.embed?.note },
     );
     this.#bind();
   }

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { evaluatedDots, growRange, thin, zScale } from "../../static/js/plot.js";
 import { speedIndex } from "../../static/js/controls.js";
 import { SPEEDS } from "../../static/js/theme.js";
-import { progressLine } from "../../static/js/netplot.js";
+import { kerasNumber, kerasStepTime, progressLine, progressParts } from "../../static/js/netplot.js";
 import { learningRates } from "../../static/js/rates.js";
 import { splitCsvLine } from "../../static/js/csv.js";
 import { cleanHyperparameters } from "../../static/js/embed.js";
@@ -73,14 +73,42 @@ test("statusWord takes a table or a function", () => {
   assert.equal(statusWord((s) => `is ${s}`, "paused"), "is paused");
 });
 
-test("progressLine prints the Keras progress bar", () => {
+test("progressLine prints the epoch's end exactly as Keras 3 does, Epoch n/N on the line before", () => {
+  const logs = { accuracy: 0.92813, loss: 0.29451, val_accuracy: 1, val_loss: 0.21444 };
   assert.equal(
-    progressLine({ epoch: 3, epochs: 300, iteration: 22, iterations: 22, loss: 0.41321, valLoss: 0.441 }),
-    "Epoch 3/300 — 22/22 [==========] — loss: 0.4132 — val_loss: 0.4410",
+    progressLine({ epoch: 11, epochs: 100, step: 10, steps: 10, seconds: 0.021, logs, final: true }),
+    "Epoch 11/100\n10/10 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - accuracy: 0.9281 - loss: 0.2945 - val_accuracy: 1.0000 - val_loss: 0.2144",
   );
-  const half = progressLine({ epoch: 1, epochs: 2, iteration: 5, iterations: 10, loss: null, width: 10 });
-  assert.match(half, /^Epoch 1\/2 — 5\/10 \[=====>\.\.\.\.\] — loss: /);
-  assert.ok(!half.includes("val_loss"));
+  // one epoch only: Keras prints no "Epoch 1/1" line
+  assert.equal(progressLine({ epoch: 1, epochs: 1, step: 3, steps: 3, seconds: 3.6, logs: { loss: 2 }, final: true }), "3/3 ━━━━━━━━━━━━━━━━━━━━ 4s 1s/step - loss: 2.0000");
+});
+
+test("progressParts mid-epoch: padded count, the done share of 20 bars, the ETA, running logs", () => {
+  const parts = progressParts({ epoch: 2, epochs: 300, step: 6, steps: 22, seconds: 0.0012, logs: { accuracy: 0.5, loss: 0.00012 } });
+  assert.equal(parts.header, "Epoch 2/300");
+  assert.equal(parts.count, " 6/22 ");
+  assert.equal(parts.done, "━".repeat(5)); // int(20 · 6/22)
+  assert.equal(parts.todo, "━".repeat(15));
+  assert.equal(parts.info, " 0s 200us/step - accuracy: 0.5000 - loss: 1.2000e-04");
+});
+
+test("progressLine in tf.keras 2's form: the slide's 22/22 [====] - 0s 2ms/step - loss first", () => {
+  const logs = { accuracy: 0.75, loss: 256629.3281, val_accuracy: 0.5, val_loss: 0.7 };
+  assert.equal(
+    progressLine({ epoch: 1, epochs: 300, step: 22, steps: 22, seconds: 0.044, logs, final: true, style: "keras2" }),
+    "Epoch 1/300\n22/22 [==============================] - 0s 2ms/step - loss: 256629.3281 - accuracy: 0.7500 - val_loss: 0.7000 - val_accuracy: 0.5000",
+  );
+  const half = progressLine({ epoch: 1, epochs: 2, step: 5, steps: 10, seconds: 0.5, logs: { loss: 0.5 }, style: "keras2" });
+  assert.equal(half, "Epoch 1/2\n 5/10 [==============>...............] - ETA: 0s - loss: 0.5000");
+});
+
+test("kerasNumber and kerasStepTime format as Python's %.4f / %.4e and Keras' _format_time", () => {
+  assert.equal(kerasNumber(0.001), "1.0000e-03");
+  assert.equal(kerasNumber(-2.5), "-2.5000");
+  assert.equal(kerasNumber(1e-12), "1.0000e-12");
+  assert.equal(kerasStepTime(0), " 0s/step");
+  assert.equal(kerasStepTime(0.0024), " 2ms/step");
+  assert.equal(kerasStepTime(2.4), " 2s/step");
 });
 
 test("learningRates spaces n rates evenly on a log scale, 3 significant digits", () => {
