@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from app.ml.nets import LEAKY_SLOPE, LOSSES
+from app.ml.nets import LEAKY_SLOPE, LOSSES, Network
 from app.ml.optimizers import OptimizerSpec, get_optimizer, resolve_hyperparameters
 from app.ml.regularizers import dropout_rates, resolve_mode
 from app.ml.schedules import SCHEDULES
@@ -59,7 +59,8 @@ def _lr_expression(config: TrainConfig, lr: float) -> str | None:
 
 
 def _array(values: np.ndarray) -> str:
-    return "np.array(" + repr(np.round(values, 8).tolist()) + ")"
+    """Every value to the last bit (``repr`` of a float round-trips), so the script trains on these rows."""
+    return "np.array(" + repr(values.tolist()) + ")"
 
 
 def _data_block(data: TrainData) -> list[str]:
@@ -109,6 +110,64 @@ def _layers(
         [float(config.l2)] * n_layers if isinstance(config.l2, int | float) else [float(v) for v in config.l2]
     )
     return hidden, acts, rates, l1, l2
+
+
+def _network(config: TrainConfig, data: TrainData) -> Network:
+    return Network(
+        data.X_train.shape[1], config.hidden, config.activations, data.task, max(data.n_classes, 2)
+    )
+
+
+def _first_weight(config: TrainConfig, data: TrainData) -> float:
+    """The first weight the playground draws (W[0, 0] of the first layer): the scripts check their NumPy."""
+    return float(_network(config, data).init(config.seed)[0])
+
+
+def random_numbers_block(config: TrainConfig, data: TrainData) -> list[str]:
+    """The run's sizes and the playground's random numbers as script code, for both exports.
+
+    Same generators, seeds and calls as :class:`app.ml.training.Training`: ``Network.init`` draws the
+    weights from ``default_rng(seed)`` layer by layer as ``(fan_in, fan_out)``; each epoch shuffles with
+    ``default_rng(seed + 1).permutation``; each iteration draws one mask per hidden layer with p > 0 from
+    ``default_rng(seed + 2).random((rows, units)) >= p`` (kept units scaled by 1 / (1 - p)).
+    """
+    net = _network(config, data)
+    kinds = [a.init for a in net.activations]
+    kinds.append(kinds[-1] if kinds else "xavier")
+    rates = list(dropout_rates(config.dropout, len(net.hidden)))
+    return [
+        f"SEED = {config.seed}",
+        f"N_TRAIN, BATCH_SIZE, EPOCHS = {data.n_train}, {config.batch_size}, {config.epochs}",
+        f"SIZES = {list(net.sizes)!r}  # inputs, hidden units, outputs",
+        f"INIT = {kinds!r}  # per dense layer: he = N(0, 2 / fan_in), xavier = U(+-sqrt(6 / (fan_in + fan_out)))",
+        f"DROPOUT = {rates!r}  # per hidden layer",
+        "# The playground's random numbers, regenerated with its NumPy generators, seeds and calls: the",
+        "# initial weights from default_rng(SEED), each epoch's shuffle from default_rng(SEED + 1), each",
+        "# iteration's dropout masks from default_rng(SEED + 2) (the run is too long to embed its masks).",
+        "init_rng, shuffle_rng, dropout_rng = (np.random.default_rng(SEED + k) for k in range(3))",
+        "",
+        "",
+        "def initial_weights():",
+        '    """W of each dense layer as the playground draws it: fan_in x fan_out, layer by layer."""',
+        "    weights = []",
+        "    for fan_in, fan_out, kind in zip(SIZES[:-1], SIZES[1:], INIT):",
+        "        if kind == 'he':",
+        "            weights.append(init_rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(fan_in, fan_out)))",
+        "        else:",
+        "            limit = math.sqrt(6.0 / (fan_in + fan_out))",
+        "            weights.append(init_rng.uniform(-limit, limit, size=(fan_in, fan_out)))",
+        "    return weights",
+        "",
+        "",
+        "def dropout_masks(rows):",
+        '    """This iteration\'s multiplier per hidden layer: 1 / (1 - p) where kept, 0 where dropped; None at p = 0."""',
+        "    if not any(DROPOUT):",
+        "        return None",
+        "    return [",
+        "        (dropout_rng.random((rows, width)) >= p) * (1.0 / (1.0 - p)) if p > 0 else None",
+        "        for p, width in zip(DROPOUT, SIZES[1:-1])",
+        "    ]",
+    ]
 
 
 # --------------------------------------------------------------------------- Keras
@@ -329,31 +388,32 @@ def _torch_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> list[str]:
 TORCH_UPDATE = {
     "default": [
         "        optimizer.zero_grad()",
-        "        loss = loss_fn(model(xb), yb)",
+        "        loss = loss_fn(model(xb, masks), yb)",
         "        (loss + penalty()).backward()",
         "        optimizer.step()",
     ],
     "lbfgs": [
-        "        def closure():",
+        "",
+        "        def closure():  # every evaluation of the step sees the same batch and dropout masks",
         "            optimizer.zero_grad()",
-        "            objective = loss_fn(model(xb), yb) + penalty()",
+        "            objective = loss_fn(model(xb, masks), yb) + penalty()",
         "            objective.backward()",
         "            return objective",
         "",
         "        with torch.no_grad():",
-        "            loss = loss_fn(model(xb), yb)  # the batch loss before the update, as reported",
-        "        optimizer.step(closure)  # (the playground keeps one dropout mask for a step's calls)",
+        "            loss = loss_fn(model(xb, masks), yb)  # the batch loss before the update, as reported",
+        "        optimizer.step(closure)",
     ],
     "sam": [
-        "        loss = loss_fn(model(xb), yb)",
+        "        loss = loss_fn(model(xb, masks), yb)",
         "        (loss + penalty()).backward()",
         "        optimizer.first_step()  # to the worst nearby point",
-        "        (loss_fn(model(xb), yb) + penalty()).backward()",
+        "        (loss_fn(model(xb, masks), yb) + penalty()).backward()",
         "        optimizer.second_step()  # back, then the SGD step with the gradient found there",
     ],
     "polyak": [
         "        optimizer.zero_grad()",
-        "        loss = loss_fn(model(xb), yb)",
+        "        loss = loss_fn(model(xb, masks), yb)",
         "        objective = loss + penalty()",
         "        objective.backward()",
         "        optimizer.step(objective.item())",
@@ -361,73 +421,154 @@ TORCH_UPDATE = {
 }
 """The body of the batch loop for each optimizer (default: backward, then step)."""
 
+TORCH_METRICS = {
+    "regression": [
+        "        logs['rmse'] = math.sqrt(((out - y) ** 2).sum().item() / y.numel())",
+        "        logs['r2'] = 1 - ((out - y) ** 2).sum().item() / ((y - y.mean()) ** 2).sum().item()",
+    ],
+    "binary": ["        logs['accuracy'] = ((out > 0).double() == y).double().mean().item()"],
+    "multiclass": ["        logs['accuracy'] = (out.argmax(1) == y).double().mean().item()"],
+}
+
+
+def _torch_schedule(config: TrainConfig, lr: float) -> list[str]:
+    """``lr_at(t)`` and the line that sets it before each update (as the playground's chain reads it)."""
+    expr = _lr_expression(config, lr)
+    if expr is None:
+        return []
+    t = "epoch - 1" if config.schedule_unit == "epoch" else "step"
+    return [
+        f"        for group in optimizer.param_groups:  # the schedule, t = {t} (from 0)",
+        f"            group['lr'] = lr_at({t})",
+    ]
+
+
+def _early_stopping(config: TrainConfig, restore: str) -> tuple[list[str], list[str]]:
+    """Keras' EarlyStopping rule as app.ml.regularizers.EarlyStopping applies it: setup and epoch-end lines."""
+    es = config.early_stopping
+    if es is None:
+        return [], []
+    sign = "<" if resolve_mode(es) == "min" else ">"
+    delta = "-" if sign == "<" else "+"
+    improved = f"current {sign} best {delta} {es.min_delta!r}"
+    baseline = (
+        ""
+        if es.baseline is None
+        else f" if current {sign} {es.baseline!r} {delta} {es.min_delta!r} else wait"
+    )
+    setup = [
+        "# Early stopping as keras.callbacks.EarlyStopping decides it (epochs counted from 1):",
+        f"# monitor {es.monitor}, patience {es.patience}, min_delta {es.min_delta!r}, "
+        f"restore_best_weights {es.restore_best_weights}, start_from_epoch {es.start_from_epoch}.",
+        f"best, best_epoch, wait, best_state = {'math.inf' if sign == '<' else '-math.inf'}, 0, 0, None",
+    ]
+    keep = "copy.deepcopy(model.state_dict())" if es.restore_best_weights else "None"
+    check = [
+        f"    current = logs['{es.monitor}']",
+        f"    if epoch > {es.start_from_epoch}:",
+        f"        best_state = {keep} if best_state is None else best_state",
+        "        wait += 1",
+        f"        if {improved}:",
+        f"            best, best_epoch, best_state = current, epoch, {keep}",
+        f"            wait = 0{baseline}",
+        f"        elif wait >= {es.patience} and epoch > 1:",
+        "            end = {'reason': 'early_stop', 'epoch': epoch, 'best_epoch': best_epoch}",
+    ]
+    if es.restore_best_weights:
+        check += [
+            "            model.load_state_dict(best_state)  # the weights of the best epoch",
+            f"            end.update(restored=True, **{restore})",
+        ]
+    check += [
+        "            print(f'Epoch {epoch}: early stopping; best epoch {best_epoch}')",
+        "            break",
+    ]
+    return setup, check
+
 
 def pytorch_code(config: TrainConfig, data: TrainData) -> str:
-    """A runnable PyTorch script: ``nn.Sequential``, the torch.optim class with our hyperparameters,
-    a DataLoader loop with Keras-style epoch lines, L1/L2 on the weights, dropout and early stopping."""
+    """A PyTorch script (float64) that reproduces the playground's run of ``config`` on ``data``.
+
+    It starts from the weights the playground drew, shuffles every epoch and drops units in every
+    iteration exactly as the playground did, so its per-epoch losses are the trace's to rounding. The
+    random numbers are regenerated, not embedded: the same NumPy generators (``default_rng``) and seeds
+    and the same calls as :mod:`app.ml` (:func:`random_numbers_block`) — embedding every epoch's order and
+    every mask would make the script as long as the run (masks: iterations × rows × units), while a
+    NumPy install is there wherever torch is. The script checks the first weight it draws against the
+    playground's, so a NumPy whose generator ever changed stops it with a message instead of a quiet
+    mismatch. Run as ``python script.py out.json`` it also writes the per-epoch logs as JSON.
+    """
     hidden, acts, rates, l1, l2 = _layers(config, data)
     h = resolve_hyperparameters(config.optimizer, config.hyperparameters)
-    sizes = [data.X_train.shape[1], *hidden]
-    n_out = data.n_classes if data.task == "multiclass" else 1
+    task = data.task
+    has_val = data.X_val is not None
+    target = "torch.long" if task == "multiclass" else "torch.float64"
+    shape = "" if task == "multiclass" else ".reshape(-1, 1)"
     lines = [
+        '"""Reproduces a run of the gradient-descent playground in PyTorch (float64).',
+        "",
+        "The initial weights, the order of the rows in every epoch and every dropout mask are the",
+        "playground's (regenerated below with the same NumPy generators and seeds), so the per-epoch losses",
+        "printed here are the playground's to about 9 significant digits (only the order of float",
+        "roundings differs). Run: python this_script.py [losses.json]",
+        '"""',
+        "",
         "import copy",
+        "import json",
         "import math",
+        "import sys",
         "",
         "import numpy as np",
         "import torch",
         "from torch import nn",
-        "from torch.utils.data import DataLoader, TensorDataset",
         "",
-    ]
-    lines += _data_block(data)
-    lines += [
-        "",
-        f"torch.manual_seed({config.seed})",
         "torch.set_default_dtype(torch.float64)",
-        "layers = []",
-    ]
-    for i, act in enumerate(acts):
-        init = (
-            'nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")'
-            if act in ("relu", "leaky_relu")
-            else "nn.init.xavier_uniform_(linear.weight)"
-        )
-        lines += [
-            f"linear = nn.Linear({sizes[i]}, {sizes[i + 1]})",
-            init,
-            "nn.init.zeros_(linear.bias)",
-            f"layers += [linear, {TORCH_ACTIVATIONS[act]}]",
-        ]
-        if rates[i]:
-            lines.append(f"layers.append(nn.Dropout({rates[i]!r}))")
-    last_init = acts[-1] if acts else "linear"
-    lines += [
-        f"linear = nn.Linear({sizes[-1]}, {n_out})",
-        'nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")'
-        if last_init in ("relu", "leaky_relu")
-        else "nn.init.xavier_uniform_(linear.weight)",
-        "nn.init.zeros_(linear.bias)",
-        "layers.append(linear)",
-        "model = nn.Sequential(*layers)",
-        "linears = [m for m in model if isinstance(m, nn.Linear)]",
+        "",
+        *_data_block(data),
+        "",
+        *random_numbers_block(config, data),
+        "",
+        "",
+        "class Net(nn.Module):",
+        '    """Dense layers; dropout multiplies a hidden layer\'s output by the playground\'s mask / (1 - p)."""',
+        "",
+        "    def __init__(self):",
+        "        super().__init__()",
+        "        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(SIZES[:-1], SIZES[1:]))",
+        f"        self.activations = [{', '.join(TORCH_ACTIVATIONS[a] for a in acts)}]",
+        "",
+        "    def forward(self, x, masks=None):",
+        "        for i, (linear, activation) in enumerate(zip(self.linears, self.activations)):",
+        "            x = activation(linear(x))",
+        "            if masks is not None and masks[i] is not None:",
+        "                x = x * masks[i]",
+        "        return self.linears[-1](x)",
+        "",
+        "",
+        "model = Net()",
+        "with torch.no_grad():  # the playground's initial weights (W is fan_in x fan_out there, torch's W.T)",
+        "    for linear, w in zip(model.linears, initial_weights()):",
+        "        linear.weight.copy_(torch.from_numpy(w.T))",
+        "        linear.bias.zero_()",
+        f"assert model.linears[0].weight[0, 0].item() == {_first_weight(config, data)!r}, "
+        '"NumPy drew other initial weights than the playground: its generator changed"',
+        "",
         f"l1, l2 = {l1!r}, {l2!r}  # per dense layer, on weights only (Keras' L1L2 convention)",
-        f"loss_fn = {TORCH_LOSSES[data.task]}  # on logits: the output activation is inside the loss",
+        f"loss_fn = {TORCH_LOSSES[task]}  # on logits: the output activation is inside the loss",
         *_torch_optimizer(get_optimizer(config.optimizer), h),
     ]
     expr = _lr_expression(config, float(h["lr"]))
     if expr is not None:
-        lines += [
-            "",
-            "",
-            "def lr_at(t):",
-            f"    return {expr}",
-            "",
-            "",
-            f"scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: lr_at(t) / {h['lr']!r})"
-            f"  # stepped once per {config.schedule_unit}",
-        ]
-    target = "torch.long" if data.task == "multiclass" else "torch.float64"
-    shape = "" if data.task == "multiclass" else ".reshape(-1, 1)"
+        lines += ["", "", "def lr_at(t):", f"    return {expr}"]
+    penalty = [
+        "a * layer.weight.abs().sum()" if any(l1) else "",
+        "b * (layer.weight**2).sum()" if any(l2) else "",
+    ]
+    penalty_sum = " + ".join(p for p in penalty if p) or "0.0"
+    restore = "{'loss_after_restore': evaluate(x_tr, y_tr)['loss']" + (
+        ", 'val_loss_after_restore': evaluate(x_va, y_va)['loss']}" if has_val else "}"
+    )
+    setup, check = _early_stopping(config, restore)
     lines += [
         "",
         "",
@@ -437,87 +578,48 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "def penalty():",
         "    total = 0.0",
-        "    for a, b, layer in zip(l1, l2, linears):",
-        "        total = total + a * layer.weight.abs().sum() + b * (layer.weight**2).sum()",
+        "    for a, b, layer in zip(l1, l2, model.linears):",
+        f"        total = total + {penalty_sum}",
         "    return total",
         "",
         "",
         "def evaluate(x, y):",
-        "    model.eval()",
+        '    """Loss and metrics in evaluation mode (no dropout) on a whole split, as the playground reports them."""',
         "    with torch.no_grad():",
         "        out = model(x)",
         "        logs = {'loss': loss_fn(out, y).item()}",
-    ]
-    if data.task == "regression":
-        lines += [
-            "        logs['rmse'] = torch.sqrt(((out - y) ** 2).mean()).item()",
-            "        logs['r2'] = 1 - ((out - y) ** 2).sum().item() / ((y - y.mean()) ** 2).sum().item()",
-        ]
-    elif data.task == "binary":
-        lines.append("        logs['accuracy'] = ((out > 0).double() == y).double().mean().item()")
-    else:
-        lines.append("        logs['accuracy'] = (out.argmax(1) == y).double().mean().item()")
-    lines += [
-        "    model.train()",
+        *TORCH_METRICS[task],
         "    return logs",
         "",
         "",
         "x_tr, y_tr = tensors(x_train, y_train)",
-        f"loader = DataLoader(TensorDataset(x_tr, y_tr), batch_size={config.batch_size}, shuffle=True)",
-    ]
-    has_val = data.X_val is not None
-    if has_val:
-        lines.append("x_va, y_va = tensors(x_val, y_val)")
-    es = config.early_stopping
-    if es is not None:
-        sign = "<" if resolve_mode(es) == "min" else ">"
-        delta = "-" if sign == "<" else "+"
-        lines += [
-            f"best, best_epoch, wait, best_state = {'math.inf' if sign == '<' else '-math.inf'}, 0, 0, None",
-            "",
-        ]
-    lines += [
-        f"EPOCHS = {config.epochs}",
+        *(["x_va, y_va = tensors(x_val, y_val)"] if has_val else []),
+        *setup,
+        "history, end, step = [], {'reason': 'done', 'epoch': EPOCHS}, 0",
         "for epoch in range(1, EPOCHS + 1):",
-        "    seen, total = 0, 0.0",
-        "    for xb, yb in loader:",
+        "    order = shuffle_rng.permutation(N_TRAIN)  # the playground's shuffle of this epoch",
+        "    total = 0.0",
+        "    for start in range(0, N_TRAIN, BATCH_SIZE):",
+        "        rows = torch.from_numpy(order[start : start + BATCH_SIZE])",
+        "        xb, yb = x_tr[rows], y_tr[rows]",
+        "        masks = dropout_masks(len(rows))",
+        "        masks = masks and [None if m is None else torch.from_numpy(m) for m in masks]",
+        *_torch_schedule(config, float(h["lr"])),
         *TORCH_UPDATE.get(config.optimizer, TORCH_UPDATE["default"]),
-    ]
-    if expr is not None and config.schedule_unit == "iteration":
-        lines.append("        scheduler.step()")
-    lines += [
-        "        seen, total = seen + len(xb), total + loss.item() * len(xb)",
-    ]
-    if expr is not None and config.schedule_unit == "epoch":
-        lines.append("    scheduler.step()")
-    lines += [
-        "    logs = {'loss': total / seen}",
+        "        total, step = total + loss.item() * len(rows), step + 1",
+        "    logs = {'loss': total / N_TRAIN}  # the mean batch loss, dropout active (Keras' \"loss\")",
         "    logs.update({k: v for k, v in evaluate(x_tr, y_tr).items() if k != 'loss'})",
+        *(["    logs.update({'val_' + k: v for k, v in evaluate(x_va, y_va).items()})"] if has_val else []),
+        "    if not all(math.isfinite(v) for v in logs.values()):",
+        "        end = {'reason': 'diverged', 'epoch': epoch - 1}",
+        "        break",
+        "    history.append({'epoch': epoch, **logs})",
+        "    print(f'Epoch {epoch}/{EPOCHS} - ' + ' - '.join(f'{k}: {v:.4f}' for k, v in logs.items()))",
+        *check,
+        "",
+        "if __name__ == '__main__' and len(sys.argv) > 1:",
+        "    with open(sys.argv[1], 'w') as out:",
+        "        json.dump({'epochs': history, 'end': end}, out, indent=1)",
+        "",
     ]
-    if has_val:
-        lines.append("    logs.update({'val_' + k: v for k, v in evaluate(x_va, y_va).items()})")
-    lines.append(
-        "    print(f'Epoch {epoch}/{EPOCHS} {len(loader)}/{len(loader)} - ' "
-        "+ ' - '.join(f'{k}: {v:.4f}' for k, v in logs.items()))"
-    )
-    if es is not None:
-        lines += [
-            f"    current = logs['{es.monitor}']",
-            f"    if epoch > {es.start_from_epoch}:",
-            "        if best_state is None:",
-            "            best_state = copy.deepcopy(model.state_dict())",
-            "        wait += 1",
-            f"        if current {sign} best {delta} {es.min_delta!r}:",
-            "            best, best_epoch = current, epoch",
-            "            best_state = copy.deepcopy(model.state_dict())",
-            "            wait = 0"
-            if es.baseline is None
-            else f"            wait = 0 if current {sign} {es.baseline!r} {delta} {es.min_delta!r} else wait",
-            f"        elif wait >= {es.patience} and epoch > 1:",
-            "            print(f'Early stopping: best epoch {best_epoch}')",
-        ]
-        if es.restore_best_weights:
-            lines.append("            model.load_state_dict(best_state)")
-        lines.append("            break")
-    lines.append("")
     return "\n".join(lines)
