@@ -139,7 +139,7 @@ def random_numbers_block(config: TrainConfig, data: TrainData) -> list[str]:
         f"SEED = {config.seed}",
         f"N_TRAIN, BATCH_SIZE, EPOCHS = {data.n_train}, {config.batch_size}, {config.epochs}",
         f"SIZES = {list(net.sizes)!r}  # inputs, hidden units, outputs",
-        f"INIT = {kinds!r}  # per dense layer: he = N(0, 2 / fan_in), xavier = U(+-sqrt(6 / (fan_in + fan_out)))",
+        f"INIT = {kinds!r}  # per dense layer: he N(0, 2 / fan_in), xavier U(+-sqrt(6 / (fan_in + fan_out)))",
         f"DROPOUT = {rates!r}  # per hidden layer",
         "# The playground's random numbers, regenerated with its NumPy generators, seeds and calls: the",
         "# initial weights from default_rng(SEED), each epoch's shuffle from default_rng(SEED + 1), each",
@@ -160,7 +160,7 @@ def random_numbers_block(config: TrainConfig, data: TrainData) -> list[str]:
         "",
         "",
         "def dropout_masks(rows):",
-        '    """This iteration\'s multiplier per hidden layer: 1 / (1 - p) where kept, 0 where dropped; None at p = 0."""',
+        '    """Multipliers per hidden layer: 1 / (1 - p) if kept, 0 if dropped; None at p = 0."""',
         "    if not any(DROPOUT):",
         "        return None",
         "    return [",
@@ -444,7 +444,7 @@ def _torch_schedule(config: TrainConfig, lr: float) -> list[str]:
 
 
 def _early_stopping(config: TrainConfig, restore: str) -> tuple[list[str], list[str]]:
-    """Keras' EarlyStopping rule as app.ml.regularizers.EarlyStopping applies it: setup and epoch-end lines."""
+    """Keras' EarlyStopping rule as app.ml.regularizers.EarlyStopping applies it: setup, epoch-end lines."""
     es = config.early_stopping
     if es is None:
         return [], []
@@ -498,7 +498,7 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
     playground's, so a NumPy whose generator ever changed stops it with a message instead of a quiet
     mismatch. Run as ``python script.py out.json`` it also writes the per-epoch logs as JSON.
     """
-    hidden, acts, rates, l1, l2 = _layers(config, data)
+    _, acts, _, l1, l2 = _layers(config, data)
     h = resolve_hyperparameters(config.optimizer, config.hyperparameters)
     task = data.task
     has_val = data.X_val is not None
@@ -530,7 +530,7 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "",
         "class Net(nn.Module):",
-        '    """Dense layers; dropout multiplies a hidden layer\'s output by the playground\'s mask / (1 - p)."""',
+        '    """Dense layers; dropout multiplies a hidden layer\'s output by the playground\'s masks."""',
         "",
         "    def __init__(self):",
         "        super().__init__()",
@@ -546,7 +546,7 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "",
         "model = Net()",
-        "with torch.no_grad():  # the playground's initial weights (W is fan_in x fan_out there, torch's W.T)",
+        "with torch.no_grad():  # the playground's initial weights (its W is torch's W.T)",
         "    for linear, w in zip(model.linears, initial_weights()):",
         "        linear.weight.copy_(torch.from_numpy(w.T))",
         "        linear.bias.zero_()",
@@ -584,7 +584,7 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "",
         "def evaluate(x, y):",
-        '    """Loss and metrics in evaluation mode (no dropout) on a whole split, as the playground reports them."""',
+        '    """Loss and metrics in evaluation mode (no dropout) on a whole split (as the playground)."""',
         "    with torch.no_grad():",
         "        out = model(x)",
         "        logs = {'loss': loss_fn(out, y).item()}",
@@ -614,7 +614,8 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "        end = {'reason': 'diverged', 'epoch': epoch - 1}",
         "        break",
         "    history.append({'epoch': epoch, **logs})",
-        "    print(f'Epoch {epoch}/{EPOCHS} - ' + ' - '.join(f'{k}: {v:.4f}' for k, v in logs.items()))",
+        "    steps = -(-N_TRAIN // BATCH_SIZE)",
+        "    print(f'Epoch {epoch}/{EPOCHS} {steps}/{steps} - ' + ' - '.join(f'{k}: {v:.4f}' for k, v in logs.items()))",
         *check,
         "",
         "if __name__ == '__main__' and len(sys.argv) > 1:",
