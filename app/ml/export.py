@@ -443,7 +443,7 @@ def _torch_schedule(config: TrainConfig, lr: float) -> list[str]:
     ]
 
 
-def _early_stopping(config: TrainConfig, restore: str) -> tuple[list[str], list[str]]:
+def _early_stopping(config: TrainConfig, restore: str, state: tuple[str, str]) -> tuple[list[str], list[str]]:
     """Keras' EarlyStopping rule as app.ml.regularizers.EarlyStopping applies it: setup, epoch-end lines."""
     es = config.early_stopping
     if es is None:
@@ -462,7 +462,7 @@ def _early_stopping(config: TrainConfig, restore: str) -> tuple[list[str], list[
         f"restore_best_weights {es.restore_best_weights}, start_from_epoch {es.start_from_epoch}.",
         f"best, best_epoch, wait, best_state = {'math.inf' if sign == '<' else '-math.inf'}, 0, 0, None",
     ]
-    keep = "copy.deepcopy(model.state_dict())" if es.restore_best_weights else "None"
+    keep = state[0] if es.restore_best_weights else "None"
     check = [
         f"    current = logs['{es.monitor}']",
         f"    if epoch > {es.start_from_epoch}:",
@@ -476,7 +476,7 @@ def _early_stopping(config: TrainConfig, restore: str) -> tuple[list[str], list[
     ]
     if es.restore_best_weights:
         check += [
-            "            model.load_state_dict(best_state)  # the weights of the best epoch",
+            f"            {state[1]}  # the weights of the best epoch",
             f"            end.update(restored=True, **{restore})",
         ]
     check += [
@@ -484,6 +484,49 @@ def _early_stopping(config: TrainConfig, restore: str) -> tuple[list[str], list[
         "            break",
     ]
     return setup, check
+
+
+def _epoch_loop(config: TrainConfig, data: TrainData, batch: list[str], state: tuple[str, str]) -> list[str]:
+    """The playground's epochs and iterations as script lines, around ``batch``: the lines of one update.
+
+    ``batch`` sees ``rows`` (this iteration's training rows) and ``masks`` (its dropout multipliers) and
+    sets ``loss``, the data loss of the batch before the update; ``state`` is how the script copies the
+    weights and loads them back (for restore_best_weights). Both exports share this loop, so they make
+    the same draws in the same order as :meth:`app.ml.training.Training._iterate`.
+    """
+    has_val = data.X_val is not None
+    restore = "{'loss_after_restore': evaluate(x_tr, y_tr)['loss']" + (
+        ", 'val_loss_after_restore': evaluate(x_va, y_va)['loss']}" if has_val else "}"
+    )
+    setup, check = _early_stopping(config, restore, state)
+    return [
+        *setup,
+        "history, end, step = [], {'reason': 'done', 'epoch': EPOCHS}, 0",
+        "for epoch in range(1, EPOCHS + 1):",
+        "    order = shuffle_rng.permutation(N_TRAIN)  # the playground's shuffle of this epoch",
+        "    total = 0.0",
+        "    for start in range(0, N_TRAIN, BATCH_SIZE):",
+        "        rows = order[start : start + BATCH_SIZE]",
+        "        masks = dropout_masks(len(rows))",
+        *batch,
+        "        total, step = total + loss * len(rows), step + 1",
+        "    logs = {'loss': total / N_TRAIN}  # the mean batch loss, dropout active (Keras' \"loss\")",
+        "    logs.update({k: v for k, v in evaluate(x_tr, y_tr).items() if k != 'loss'})",
+        *(["    logs.update({'val_' + k: v for k, v in evaluate(x_va, y_va).items()})"] if has_val else []),
+        "    if not all(math.isfinite(v) for v in logs.values()):",
+        "        end = {'reason': 'diverged', 'epoch': epoch - 1}",
+        "        break",
+        "    history.append({'epoch': epoch, **logs})",
+        "    steps = -(-N_TRAIN // BATCH_SIZE)",
+        "    shown = ' - '.join(f'{k}: {v:.4f}' for k, v in logs.items())",
+        "    print(f'Epoch {epoch}/{EPOCHS} {steps}/{steps} - {shown}')",
+        *check,
+        "",
+        "if __name__ == '__main__' and len(sys.argv) > 1:",
+        "    with open(sys.argv[1], 'w') as out:",
+        "        json.dump({'epochs': history, 'end': end}, out, indent=1)",
+        "",
+    ]
 
 
 def pytorch_code(config: TrainConfig, data: TrainData) -> str:
@@ -565,10 +608,6 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "b * (layer.weight**2).sum()" if any(l2) else "",
     ]
     penalty_sum = " + ".join(p for p in penalty if p) or "0.0"
-    restore = "{'loss_after_restore': evaluate(x_tr, y_tr)['loss']" + (
-        ", 'val_loss_after_restore': evaluate(x_va, y_va)['loss']}" if has_val else "}"
-    )
-    setup, check = _early_stopping(config, restore)
     lines += [
         "",
         "",
@@ -594,33 +633,17 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "x_tr, y_tr = tensors(x_train, y_train)",
         *(["x_va, y_va = tensors(x_val, y_val)"] if has_val else []),
-        *setup,
-        "history, end, step = [], {'reason': 'done', 'epoch': EPOCHS}, 0",
-        "for epoch in range(1, EPOCHS + 1):",
-        "    order = shuffle_rng.permutation(N_TRAIN)  # the playground's shuffle of this epoch",
-        "    total = 0.0",
-        "    for start in range(0, N_TRAIN, BATCH_SIZE):",
-        "        rows = torch.from_numpy(order[start : start + BATCH_SIZE])",
-        "        xb, yb = x_tr[rows], y_tr[rows]",
-        "        masks = dropout_masks(len(rows))",
-        "        masks = masks and [None if m is None else torch.from_numpy(m) for m in masks]",
-        *_torch_schedule(config, float(h["lr"])),
-        *TORCH_UPDATE.get(config.optimizer, TORCH_UPDATE["default"]),
-        "        total, step = total + loss.item() * len(rows), step + 1",
-        "    logs = {'loss': total / N_TRAIN}  # the mean batch loss, dropout active (Keras' \"loss\")",
-        "    logs.update({k: v for k, v in evaluate(x_tr, y_tr).items() if k != 'loss'})",
-        *(["    logs.update({'val_' + k: v for k, v in evaluate(x_va, y_va).items()})"] if has_val else []),
-        "    if not all(math.isfinite(v) for v in logs.values()):",
-        "        end = {'reason': 'diverged', 'epoch': epoch - 1}",
-        "        break",
-        "    history.append({'epoch': epoch, **logs})",
-        "    steps = -(-N_TRAIN // BATCH_SIZE)",
-        "    print(f'Epoch {epoch}/{EPOCHS} {steps}/{steps} - ' + ' - '.join(f'{k}: {v:.4f}' for k, v in logs.items()))",
-        *check,
-        "",
-        "if __name__ == '__main__' and len(sys.argv) > 1:",
-        "    with open(sys.argv[1], 'w') as out:",
-        "        json.dump({'epochs': history, 'end': end}, out, indent=1)",
-        "",
+        *_epoch_loop(
+            config,
+            data,
+            [
+                "        xb, yb = x_tr[torch.from_numpy(rows)], y_tr[torch.from_numpy(rows)]",
+                "        masks = masks and [None if m is None else torch.from_numpy(m) for m in masks]",
+                *_torch_schedule(config, float(h["lr"])),
+                *TORCH_UPDATE.get(config.optimizer, TORCH_UPDATE["default"]),
+                "        loss = loss.item()",
+            ],
+            ("copy.deepcopy(model.state_dict())", "model.load_state_dict(best_state)"),
+        ),
     ]
     return "\n".join(lines)
