@@ -187,7 +187,30 @@ STAND_IN_ARGUMENTS = ("lr", "momentum", "nesterov")
 """The hyperparameters an SGD stand-in takes over (SAM's rho is not SGD's rho)."""
 
 
-def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> tuple[str, list[str]]:
+_EPS_ADAM = (
+    "# Keras adds epsilon to sqrt(v) before the bias correction, torch (and the playground) to sqrt(v_hat)\n"
+    "# after it: Keras' epsilon acts as torch's eps * sqrt(1 - beta_2^t). The losses agree to that\n"
+    "# difference (about eps / sqrt(v_hat) of each step), not to the last digit."
+)
+_EPS_ROOT = (
+    "# Keras adds epsilon inside the square root, sqrt(v + eps); torch (and the playground) outside it,\n"
+    "# sqrt(v) + eps. The losses agree to that difference, not to the last digit."
+)
+KERAS_FORMULAS = {
+    "SGD": "",
+    "Adadelta": "",
+    "Adam": _EPS_ADAM,
+    "AdamW": _EPS_ADAM,
+    "RMSprop": _EPS_ROOT,
+    "Adagrad": _EPS_ROOT,
+    "Adamax": "# Keras adds epsilon to u after the max, u + eps; torch inside it, max(beta_2 u, |g| + eps).",
+    "Nadam": "# Keras' Nadam decays its momentum schedule as 0.96^t, torch's as 0.96^(momentum_decay t) with\n"
+    "# momentum_decay 0.004, and adds epsilon differently: expect another path from the first steps.",
+}
+"""Where a Keras optimizer computes differently from torch's (empty: the same formulas)."""
+
+
+def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any], config: TrainConfig) -> tuple[str, list[str]]:
     """``keras.optimizers.<spec.keras>(…)`` with our values, and comment lines on what differs."""
     if spec.evaluating:
         h = {k: v for k, v in h.items() if k in STAND_IN_ARGUMENTS}
@@ -210,93 +233,172 @@ def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> tuple[str, list[
             )
     if h.get("dampening", 0):
         notes.append(f"# Keras' SGD has no dampening; torch used dampening={h['dampening']!r}.")
+    if spec.keras == "SGD" and h.get("momentum", 0) and config.schedule.name != "constant":
+        notes.append(
+            "# Keras' SGD keeps lr inside its momentum (m = momentum m - lr g), torch outside (lr (momentum b + g)):\n"
+            "# the same steps at a constant learning rate, slightly other ones while a schedule changes it."
+        )
     if spec.keras.lower() != spec.torch_class.lower():
         notes.append(f"# Keras has no {spec.torch_class}; {spec.keras} is the closest built-in optimizer.")
-    notes.append("# Keras puts eps in slightly different places than torch: trajectories agree only roughly.")
+    if KERAS_FORMULAS.get(spec.keras):
+        notes.append(KERAS_FORMULAS[spec.keras])
     return f"keras.optimizers.{spec.keras}({', '.join(args)})", notes
 
 
+KERAS_LOSSES = {
+    "regression": "keras.losses.MeanSquaredError()",
+    "binary": "keras.losses.BinaryCrossentropy(from_logits=True)",
+    "multiclass": "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
+}
+KERAS_METRICS_CODE = {
+    "regression": [
+        "    logs['rmse'] = math.sqrt(((out - y) ** 2).sum() / y.size)",
+        "    logs['r2'] = 1 - ((out - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()",
+    ],
+    "binary": ["    logs['accuracy'] = float(((out > 0) == y).mean())"],
+    "multiclass": ["    logs['accuracy'] = float((out.argmax(1) == y).mean())"],
+}
+
+
 def keras_code(config: TrainConfig, data: TrainData) -> str:
-    """A runnable Keras 3 script: ``model.fit(x, y, batch_size=…, epochs=…, validation_data=…)``."""
+    """A Keras 3 script (float64) that trains as the playground did: its weights, shuffles and masks.
+
+    Keras' own ``fit`` shuffles and draws dropout masks with its own generator, so the script feeds
+    the batches itself (``train_on_batch`` in the playground's order) and applies dropout as a
+    multiplication by mask inputs drawn like the playground's (``random_numbers_block``). The output
+    layer gives logits and the loss takes ``from_logits=True``, as the playground computes it. What
+    Keras computes differently (where an optimizer adds ε, …) is said in the script's comments; those
+    optimizers agree with the playground only to that difference.
+    """
     hidden, acts, rates, l1, l2 = _layers(config, data)
     h = resolve_hyperparameters(config.optimizer, config.hyperparameters)
-    loss = LOSSES[data.task]
+    task, has_val = data.task, data.X_val is not None
+    target = "'int64'" if task == "multiclass" else "'float64').reshape(-1, 1"
+    penalized = any(l1) or any(l2)
+
+    def regularizer(i: int) -> str:
+        return f", kernel_regularizer=regularizers.L1L2(l1={l1[i]!r}, l2={l2[i]!r})" if penalized else ""
+
     lines = [
+        '"""Reproduces a run of the gradient-descent playground in Keras 3 (float64).',
+        "",
+        "The initial weights, the order of the rows in every epoch and every dropout mask are the",
+        "playground's (regenerated below with the same NumPy generators and seeds); batches are fed in that",
+        "order with train_on_batch and dropout multiplies by the playground's masks. Where Keras' optimizer",
+        "computes differently from torch's (and the playground's), a comment below says so.",
+        "Run: python this_script.py [losses.json]",
+        '"""',
+        "",
+        "import json",
         "import math",
+        "import sys",
         "",
         "import keras",
         "import numpy as np",
         "from keras import layers, regularizers",
         "",
+        'keras.backend.set_floatx("float64")',
+        "",
+        *_data_block(data),
+        "",
+        *random_numbers_block(config, data),
+        "",
+        "",
+        "inputs = keras.Input(shape=(SIZES[0],))",
+        "mask_inputs = [keras.Input(shape=(width,)) for p, width in zip(DROPOUT, SIZES[1:-1]) if p > 0]",
+        "x, masks_in = inputs, iter(mask_inputs)",
     ]
-    lines += _data_block(data)
-    lines += ["", f"keras.utils.set_random_seed({config.seed})", "model = keras.Sequential(["]
-    lines.append(f"    keras.Input(shape=({data.X_train.shape[1]},)),")
     for i, (units, act) in enumerate(zip(hidden, acts, strict=True)):
-        init = "he_normal" if act in ("relu", "leaky_relu") else "glorot_uniform"
         keras_act = "linear" if act == "leaky_relu" else act
-        lines.append(
-            f'    layers.Dense({units}, activation="{keras_act}", kernel_initializer="{init}", '
-            f"kernel_regularizer=regularizers.L1L2(l1={l1[i]!r}, l2={l2[i]!r})),"
-        )
+        lines.append(f'x = layers.Dense({units}, activation="{keras_act}"{regularizer(i)})(x)')
         if act == "leaky_relu":
-            lines.append(f"    layers.LeakyReLU(negative_slope={LEAKY_SLOPE}),")
+            lines.append(f"x = layers.LeakyReLU(negative_slope={LEAKY_SLOPE})(x)")
         if rates[i]:
-            lines.append(f"    layers.Dropout({rates[i]!r}),")
-    n_out = data.n_classes if data.task == "multiclass" else 1
-    lines.append(
-        f'    layers.Dense({n_out}, activation="{loss.output}", '
-        f"kernel_regularizer=regularizers.L1L2(l1={l1[-1]!r}, l2={l2[-1]!r})),"
-    )
-    lines.append("])")
-    opt, notes = _keras_optimizer(get_optimizer(config.optimizer), h)
-    lines += notes
-    metrics = (
-        '[keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.R2Score(name="r2")]'
-        if data.task == "regression"
-        else '["accuracy"]'
-    )
-    lines.append(f'model.compile(optimizer={opt}, loss="{loss.name}", metrics={metrics})')
-    lines += ["", "callbacks = []"]
-    expr = _lr_expression(config, float(h["lr"]))
-    if expr is not None:
-        hook = (
-            "on_epoch_begin(self, epoch, logs=None)"
-            if config.schedule_unit == "epoch"
-            else ("on_train_batch_begin(self, batch, logs=None)")
-        )
-        lines += [
-            "",
-            "def lr_at(t):",
-            f"    return {expr}",
-            "",
-            "",
-            "class Schedule(keras.callbacks.Callback):",
-            f'    """The learning rate per {config.schedule_unit} (t counts from 0)."""',
-            "",
-            "    t = 0",
-            "",
-            f"    def {hook}:",
-            "        self.model.optimizer.learning_rate.assign(lr_at(self.t))",
-            "        self.t += 1",
-            "",
-            "",
-            "callbacks.append(Schedule())",
-        ]
-    es = config.early_stopping
-    if es is not None:
-        lines.append(
-            "callbacks.append(keras.callbacks.EarlyStopping("
-            f'monitor="{es.monitor}", min_delta={es.min_delta!r}, '
-            f'patience={es.patience}, mode="{resolve_mode(es)}", baseline={es.baseline!r}, '
-            f"restore_best_weights={es.restore_best_weights!r}, start_from_epoch={es.start_from_epoch}))"
-        )
-    val = ", validation_data=(x_val, y_val)" if data.X_val is not None else ""
+            lines.append(
+                f"x = layers.Multiply()([x, next(masks_in)])  # dropout {rates[i]!r}: mask / (1 - p)"
+            )
+    n_out = data.n_classes if task == "multiclass" else 1
+    output = LOSSES[task].output
     lines += [
+        f"outputs = layers.Dense({n_out}{regularizer(len(acts))})(x)  # logits; the loss applies the {output}",
+        "model = keras.Model([inputs, *mask_inputs], outputs)",
+        "dense = [layer for layer in model.layers if isinstance(layer, layers.Dense)]",
+        "for layer, w in zip(dense, initial_weights()):  # the playground's initial weights, zero biases",
+        "    layer.set_weights([w, np.zeros(w.shape[1])])",
+        f"assert dense[0].get_weights()[0][0, 0] == {_first_weight(config, data)!r}, "
+        '"NumPy drew other initial weights than the playground: its generator changed"',
         "",
-        f"history = model.fit(x_train, y_train, batch_size={config.batch_size}, epochs={config.epochs}{val}, "
-        "shuffle=True, callbacks=callbacks)",
+    ]
+    opt, notes = _keras_optimizer(get_optimizer(config.optimizer), h, config)
+    lines += [
+        *notes,
         "",
+        "",
+        "class BatchMean(keras.losses.Loss):",
+        '    """The batch mean of a Keras loss, in float64 to the last digit.',
+        "",
+        "    Keras 3.15 divides a 'sum_over_batch_size' loss by the batch size with ops.divide_no_nan, which",
+        "    computes in float32 (dtypes.result_type(float64, float64, float) is float32): every gradient would",
+        '    carry a 1e-8 error. Summing values already divided by the batch size stays in float64."""',
+        "",
+        "    def __init__(self, loss):",
+        '        super().__init__(reduction="sum", name=loss.name)',
+        "        self.loss = loss",
+        "",
+        "    def call(self, y_true, y_pred):",
+        "        rows = keras.ops.cast(keras.ops.shape(y_pred)[0], y_pred.dtype)",
+        "        return keras.ops.divide(self.loss.call(y_true, y_pred), rows)",
+        "",
+        "",
+        f"loss_fn = BatchMean({KERAS_LOSSES[task]})",
+        f"model.compile(optimizer={opt}, loss=loss_fn)",
+        "",
+        "",
+        "def tensors(x, y):",
+        f"    return np.asarray(x, dtype='float64'), np.asarray(y, dtype={target})",
+        "",
+        "",
+        "def penalty():",
+        '    """The L1/L2 term Keras adds to the loss it reports (the playground reports the data loss)."""',
+        f"    l1, l2 = {l1!r}, {l2!r}",
+        "    kernels = [layer.get_weights()[0] for layer in dense]",
+        "    return sum(a * np.abs(w).sum() + b * (w**2).sum() for a, b, w in zip(l1, l2, kernels))",
+        "",
+        "",
+        "def evaluate(x, y):",
+        '    """Loss and metrics without dropout (every mask 1) on a whole split, as the playground has them."""',
+        "    out = np.asarray(model.predict_on_batch([x, *(np.ones((len(x), m.shape[1])) for m in mask_inputs)]))",
+        "    logs = {'loss': float(keras.ops.convert_to_numpy(loss_fn(y, out)))}",
+        *KERAS_METRICS_CODE[task],
+        "    return logs",
+        "",
+        "",
+    ]
+    expr = _lr_expression(config, float(h["lr"]))
+    schedule = []
+    if expr is not None:
+        lines += ["def lr_at(t):", f"    return {expr}", "", ""]
+        t = "epoch - 1" if config.schedule_unit == "epoch" else "step"
+        schedule = [f"        model.optimizer.learning_rate.assign(lr_at({t}))  # t = {t} (from 0)"]
+    minus = " - before" if penalized else ""
+    lines += [
+        "x_tr, y_tr = tensors(x_train, y_train)",
+        *(["x_va, y_va = tensors(x_val, y_val)"] if has_val else []),
+        *_epoch_loop(
+            config,
+            data,
+            [
+                *schedule,
+                *(
+                    ["        before = penalty()  # at the weights the batch loss is computed with"]
+                    if penalized
+                    else []
+                ),
+                "        feed = [x_tr[rows], *(m for m in masks or [] if m is not None)]",
+                f"        loss = model.train_on_batch(feed, y_tr[rows], return_dict=True)['loss']{minus}",
+            ],
+            ("model.get_weights()", "model.set_weights(best_state)"),
+        ),
     ]
     return "\n".join(lines)
 
