@@ -406,7 +406,7 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
 # --------------------------------------------------------------------------- PyTorch
 
 
-def _torch_kwargs(h: dict[str, Any]) -> str:
+def torch_kwargs(h: dict[str, Any]) -> str:
     return ", ".join(f"{k}={tuple(v) if isinstance(v, tuple | list) else v!r}" for k, v in h.items())
 
 
@@ -473,15 +473,15 @@ def _torch_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> list[str]:
             *SAM_CLASS,
             "",
             f"optimizer = SAM(model.parameters(), torch.optim.SGD, rho={h['rho']!r}, "
-            f"adaptive={h['adaptive']!r}, {_torch_kwargs(base)})",
+            f"adaptive={h['adaptive']!r}, {torch_kwargs(base)})",
         ]
     if spec.name == "polyak":
         h = {
             **h,
             "f_star": 0.0 if h["f_star"] is None else h["f_star"],
         }  # as the training: no loss is below 0
-        return [*POLYAK_CLASS, "", f"optimizer = Polyak(model.parameters(), {_torch_kwargs(h)})"]
-    line = f"optimizer = torch.optim.{spec.torch_class}(model.parameters(), {_torch_kwargs(h)})"
+        return [*POLYAK_CLASS, "", f"optimizer = Polyak(model.parameters(), {torch_kwargs(h)})"]
+    line = f"optimizer = torch.optim.{spec.torch_class}(model.parameters(), {torch_kwargs(h)})"
     if spec.name == "lbfgs":
         return ["# L-BFGS evaluates the loss several times per step: step() takes a closure.", line]
     return [line]
