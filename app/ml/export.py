@@ -204,8 +204,8 @@ KERAS_FORMULAS = {
     "RMSprop": _EPS_ROOT,
     "Adagrad": _EPS_ROOT,
     "Adamax": "# Keras adds epsilon to u after the max, u + eps; torch inside it, max(beta_2 u, |g| + eps).",
-    "Nadam": "# Keras' Nadam decays its momentum schedule as 0.96^t, torch's as 0.96^(momentum_decay t) with\n"
-    "# momentum_decay 0.004, and adds epsilon differently: expect another path from the first steps.",
+    "Nadam": "# Keras' Nadam decays its momentum schedule as 0.96^t, torch's as 0.96^(momentum_decay t)\n"
+    "# (momentum_decay 0.004), and adds epsilon differently: expect another path from the first steps.",
 }
 """Where a Keras optimizer computes differently from torch's (empty: the same formulas)."""
 
@@ -235,8 +235,9 @@ def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any], config: TrainConfig
         notes.append(f"# Keras' SGD has no dampening; torch used dampening={h['dampening']!r}.")
     if spec.keras == "SGD" and h.get("momentum", 0) and config.schedule.name != "constant":
         notes.append(
-            "# Keras' SGD keeps lr inside its momentum (m = momentum m - lr g), torch outside (lr (momentum b + g)):\n"
-            "# the same steps at a constant learning rate, slightly other ones while a schedule changes it."
+            "# Keras' SGD keeps lr inside its momentum (m = momentum m - lr g), torch outside it\n"
+            "# (lr (momentum b + g)): the same steps at a constant learning rate, other ones while a\n"
+            "# schedule changes it."
         )
     if spec.keras.lower() != spec.torch_class.lower():
         notes.append(f"# Keras has no {spec.torch_class}; {spec.keras} is the closest built-in optimizer.")
@@ -320,7 +321,7 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
     n_out = data.n_classes if task == "multiclass" else 1
     output = LOSSES[task].output
     lines += [
-        f"outputs = layers.Dense({n_out}{regularizer(len(acts))})(x)  # logits; the loss applies the {output}",
+        f"outputs = layers.Dense({n_out}{regularizer(len(acts))})(x)  # logits; the loss applies {output}",
         "model = keras.Model([inputs, *mask_inputs], outputs)",
         "dense = [layer for layer in model.layers if isinstance(layer, layers.Dense)]",
         "for layer, w in zip(dense, initial_weights()):  # the playground's initial weights, zero biases",
@@ -338,8 +339,8 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
         '    """The batch mean of a Keras loss, in float64 to the last digit.',
         "",
         "    Keras 3.15 divides a 'sum_over_batch_size' loss by the batch size with ops.divide_no_nan, which",
-        "    computes in float32 (dtypes.result_type(float64, float64, float) is float32): every gradient would",
-        '    carry a 1e-8 error. Summing values already divided by the batch size stays in float64."""',
+        "    computes in float32 (dtypes.result_type(float64, float64, float) is float32): every loss and",
+        '    gradient would pass through float32. A sum of values divided by the batch size stays float64."""',
         "",
         "    def __init__(self, loss):",
         '        super().__init__(reduction="sum", name=loss.name)',
@@ -366,8 +367,9 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "",
         "def evaluate(x, y):",
-        '    """Loss and metrics without dropout (every mask 1) on a whole split, as the playground has them."""',
-        "    out = np.asarray(model.predict_on_batch([x, *(np.ones((len(x), m.shape[1])) for m in mask_inputs)]))",
+        '    """Loss and metrics without dropout (every mask 1) on a whole split, as the playground."""',
+        "    ones = [np.ones((len(x), m.shape[1])) for m in mask_inputs]",
+        "    out = np.asarray(model.predict_on_batch([x, *ones]))",
         "    logs = {'loss': float(keras.ops.convert_to_numpy(loss_fn(y, out)))}",
         *KERAS_METRICS_CODE[task],
         "    return logs",
