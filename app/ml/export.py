@@ -340,7 +340,7 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "    Keras 3.15 divides a 'sum_over_batch_size' loss by the batch size with ops.divide_no_nan, which",
         "    computes in float32 (dtypes.result_type(float64, float64, float) is float32): every loss and",
-        '    gradient would pass through float32. A sum of values divided by the batch size stays float64."""',
+        '    gradient would pass through float32. Summing rows divided by the batch size stays float64."""',
         "",
         "    def __init__(self, loss):",
         '        super().__init__(reduction="sum", name=loss.name)',
