@@ -223,6 +223,7 @@ NETWORK_TRACE = {
     },
 }
 CODE = {"keras": "import keras\n…", "pytorch": "import torch\n…"}
+TRACE_CODE = {"pytorch": '"""Reproduces a trace of the gradient-descent playground on Himmelblau…'}
 LANDSCAPE = {
     "alphas": [-1.0, 0.0, 1.0],
     "betas": [-1.0, 0.0, 1.0],

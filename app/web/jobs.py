@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.config import Settings
 from app.ml.errors import ConfigError
+from app.ml.surface_export import surface_code
 from app.ml.surfaces import curvature, grid
 from app.web import networks, serialize
 from app.web.errors import InputError, error_bytes, error_details, reroot
@@ -96,6 +97,31 @@ def prepare_trace(raw: bytes | Any, settings: Settings, fmt: str, root: tuple[st
         return Outcome(200, b"", key=key)
 
     return _guarded(root, work)
+
+
+def trace_code(raw: bytes | Any, settings: Settings) -> Outcome:
+    """``{"pytorch": source}`` for a trace request (validated and limited as a trace is, nothing run)."""
+
+    def work() -> Outcome:
+        request = _validated(TraceRequest, raw, ("body",))
+        if request.noise > 0:
+            raise InputError(
+                ("body", "noise"),
+                "gradient noise is not exported: its draws are shared by the runs advanced together;"
+                " export the trace with noise 0",
+                "value_error",
+            )
+        if request.tune is not None:
+            raise InputError(
+                ("body", "tune"),
+                "a learning-rate search is not exported: run the trace with tune, then export it with the"
+                " learning rates its reply reports",
+                "value_error",
+            )
+        descent = make_descent(request, settings, search=False).descent
+        return Outcome(200, serialize.dumps({"pytorch": surface_code(descent)}))
+
+    return _guarded(("body",), work)
 
 
 def render_trace(canonical: bytes, settings: Settings, fmt: str) -> Outcome:

@@ -354,6 +354,10 @@ class NetworkCode(_Reply):
     pytorch: str
 
 
+class TraceCode(_Reply):
+    pytorch: str
+
+
 class LandscapePath(_Reply):
     alpha: list[float]
     beta: list[float]

@@ -215,6 +215,18 @@ async def post_trace(
     return await _trace_response(await request.body(), ("body",), request, serving, format, cacheable=False)
 
 
+@router.post(
+    "/traces/code",
+    summary="A PyTorch script that reproduces the trace with torch.optim",
+    responses={**ok("The script.", replies.TraceCode, examples.TRACE_CODE), **ERROR_422},
+    openapi_extra=json_body(TraceRequest),
+)
+async def post_trace_code(request: Request, settings: SettingsDep, pool: ComputeDep) -> Response:
+    """The same body as `POST /api/v1/traces`; its losses equal the trace's to ~1e-9 (docs/api.md)."""
+    outcome = await pool.run(jobs.trace_code, await request.body(), settings)
+    return Response(outcome.content, status_code=outcome.status, media_type=outcome.media_type)
+
+
 @router.get("/traces", summary="A trace by permalink (cacheable)", responses=TRACE_RESPONSES)
 async def get_trace(
     request: Request,
