@@ -36,21 +36,31 @@ def client():
         yield test_client
 
 
-@pytest.mark.parametrize("body", [BODY, CUSTOM], ids=["race", "custom"])
-def test_the_script_reproduces_the_trace(client: TestClient, body: dict, tmp_path: Path) -> None:
+def _run(source: str, tmp_path: Path, as_program: bool) -> dict:
+    """The script's traces: run as a program writing its JSON (slow: a fresh torch import), or in-process."""
+    if not as_program:
+        namespace: dict = {"__name__": "export_test"}
+        exec(compile(source, "trace_code", "exec"), namespace)
+        return {run_id: run() for run_id, run in namespace["RUNS"].items()}
+    script, out = tmp_path / "trace.py", tmp_path / "trace.json"
+    script.write_text(source)
+    subprocess.run([sys.executable, str(script), str(out)], check=True, capture_output=True, timeout=180)
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize(("body", "as_program"), [(BODY, True), (CUSTOM, False)], ids=["race", "custom"])
+def test_the_script_reproduces_the_trace(
+    client: TestClient, body: dict, as_program: bool, tmp_path: Path
+) -> None:
     pytest.importorskip("torch")
     reply = client.post("/api/v1/traces/code", json=body)
     assert reply.status_code == 200
-    script, out = tmp_path / "trace.py", tmp_path / "trace.json"
-    script.write_text(reply.json()["pytorch"])
-    subprocess.run([sys.executable, str(script), str(out)], check=True, capture_output=True, timeout=120)
-    theirs = json.loads(out.read_text())
+    theirs = _run(reply.json()["pytorch"], tmp_path, as_program)
     trace = client.post("/api/v1/traces", json=body).json()
     for run in trace["runs"]:
         mine = theirs[run["id"]]
         assert mine["end"] == run["end"]["reason"]
-        loss = np.asarray(run["trace"]["loss"])
-        np.testing.assert_allclose(mine["loss"], loss, rtol=1e-9)
+        np.testing.assert_allclose(mine["loss"], run["trace"]["loss"], rtol=1e-9)
         np.testing.assert_allclose(
             np.asarray(mine["position"])[:, 0], run["trace"]["x"], rtol=1e-9, atol=1e-12
         )
