@@ -69,6 +69,7 @@ const ui = {
   gridEpoch: $("#grid-epoch"), curves: $("#curves"), metrics: $("#metrics"), confusion: $("#confusion"),
   tabKeras: $("#tab-keras"), tabTorch: $("#tab-pytorch"), codeKeras: $("#code-keras"), codeTorch: $("#code-pytorch"),
   copyCode: $("#copy-code"), codeStatus: $("#code-status"), progbar: $("#progbar"),
+  fidelityKeras: $("#fidelity-keras"), fidelityTorch: $("#fidelity-pytorch"),
   slidePanel: $("#slide-panel"), slideRows: $("#slide-rows"), slideEpoch: $("#slide-epoch"), slideNote: $("#slide-note"),
   linkNote: $("#link-note"),
 };
@@ -265,6 +266,8 @@ function selectTab(which) {
   ui.tabTorch.tabIndex = keras ? -1 : 0;
   ui.codeKeras.hidden = !keras;
   ui.codeTorch.hidden = keras;
+  ui.fidelityKeras.hidden = !keras; // how far each script reproduces the run (docs/networks.md)
+  ui.fidelityTorch.hidden = keras;
 }
 
 // ------------------------------------------------------------------------------------------- drawing
