@@ -295,13 +295,16 @@ def test_keras_code_reproduces_the_configuration() -> None:
     src = keras_code(EXPORT_CONFIG, _data(40, val=0.25))
     compile(src, "keras_export", "exec")
     for part in (
-        "batch_size=16, epochs=2, validation_data=(x_val, y_val)",
-        "layers.Dropout(0.2)",
+        'keras.backend.set_floatx("float64")',
+        "shuffle_rng.permutation(N_TRAIN)",
+        "layers.Multiply()([x, next(masks_in)])  # dropout 0.2",
         "L1L2(l1=0.001, l2=0.01)",
         "keras.optimizers.Adam(learning_rate=0.01",
-        'EarlyStopping(monitor="val_loss"',
-        "restore_best_weights=True",
-        'activation="sigmoid"',
+        "Keras adds epsilon to sqrt(v) before the bias correction",
+        "# monitor val_loss, patience 3",
+        "model.set_weights(best_state)",
+        "BinaryCrossentropy(from_logits=True)",
+        "train_on_batch(feed, y_tr[rows]",
     ):
         assert part in src, part
 
