@@ -43,7 +43,10 @@ from app.ml.transforms import (
     vector_norm,
 )
 
-END_REASONS = ("max_steps", "converged", "diverged", "stopped")
+END_REASONS = ("max_steps", "max_evaluations", "converged", "diverged", "stopped")
+BUDGETS = ("steps", "evaluations")
+"""What ``steps`` counts: a run's steps, or its function-and-gradient evaluations (a fair race: L-BFGS
+may use 20 evaluations in one step, SAM 2, a first-order optimizer 1)."""
 DIVERGENCE_WIDTHS = 10.0
 """A run has diverged once it is this many view-box widths outside the box (or non-finite)."""
 
@@ -236,9 +239,13 @@ class Descent:
         tolerance: float = 1e-6,
         noise: float = 0.0,
         seed: int = 0,
+        budget: str = "steps",
     ) -> None:
         if steps < 0:
             raise ConfigError("steps must be ≥ 0", "steps")
+        if budget not in BUDGETS:
+            raise ConfigError(f"budget must be one of {', '.join(BUDGETS)}", "budget")
+        self.budget = budget
         if not (math.isfinite(noise) and noise >= 0):
             raise ConfigError("noise must be a finite standard deviation ≥ 0", "noise")
         if not (math.isfinite(tolerance) and tolerance >= 0):
@@ -261,6 +268,7 @@ class Descent:
         self.loss = np.empty(0)
         self.grad = np.empty((0, dim))
         self.steps = np.empty(0, dtype=np.int64)
+        self.spent = np.empty(0, dtype=np.int64)  # function-and-gradient evaluations used, per lane
         self.active = np.empty(0, dtype=bool)
         self._pending: list[Event] = []
         self._all_active = True
@@ -331,6 +339,7 @@ class Descent:
         self.loss = np.concatenate([self.loss, loss[order]])
         self.grad = np.concatenate([self.grad, grad[order]])
         self.steps = np.concatenate([self.steps, np.zeros(len(runs), dtype=np.int64)])
+        self.spent = np.concatenate([self.spent, np.zeros(len(runs), dtype=np.int64)])
         self.active = np.concatenate([self.active, np.ones(len(runs), dtype=bool)])
         self._refresh_lanes()
         self._lr_cache = None
@@ -349,6 +358,9 @@ class Descent:
         """
         top = max((g.t for g in self.groups if g.running), default=0)
         if top >= self.max_steps:
+            return False
+        spent = self.spent
+        if self.budget == "evaluations" and np.max(spent, where=self.active, initial=0) >= self.max_steps:
             return False
         if params.size > 16:
             inside = bool(self._inside(params).all())
@@ -473,6 +485,8 @@ class Descent:
                     group.t += 1
             self.params = moved
         self.steps = self.steps + self.active
+        if self.budget == "evaluations":
+            self.spent = self.spent + evaluations * self.active
         self.loss, self.grad = self.surface.value_and_grad(self.params)
         if self._all_active:
             return self._check(None, update, evaluations, evaluated)
@@ -572,6 +586,12 @@ class Descent:
         for row in np.flatnonzero(keep & (grad_norm < self.tolerance)):
             detail = f"gradient norm {grad_norm[row]:.3g} fell below the tolerance {self.tolerance:g}"
             events.append(self._end(int(index[row]), "converged", detail))
+        if self.budget == "evaluations":
+            spent = self.spent[index]
+            for row in np.flatnonzero(keep & (spent >= self.max_steps)):
+                if self.active[index[row]]:
+                    detail = f"used its budget of {self.max_steps} function-and-gradient evaluations"
+                    events.append(self._end(int(index[row]), "max_evaluations", detail))
         for row in np.flatnonzero(keep & (steps >= self.max_steps)):
             if self.active[index[row]]:
                 events.append(

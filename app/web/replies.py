@@ -175,7 +175,10 @@ class RunSummary(_Reply):
 
 
 class TuningBudget(_Reply):
-    steps: int
+    """What every candidate could spend: ``steps``, or ``evaluations`` with ``budget: "evaluations"``."""
+
+    steps: int | None = None
+    evaluations: int | None = None
 
 
 class RunTuning(_Reply):
