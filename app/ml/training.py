@@ -4,8 +4,9 @@ Keras arithmetic: an epoch is one pass over the training rows in a fresh seeded 
 ``ceil(n_train / batch_size)`` iterations; the last batch holds the remainder (700 rows at batch 32:
 21 batches of 32 and one of 28 = 22 iterations).  ``batch_size = 1`` is SGD, ``batch_size >= n`` is
 full-batch gradient descent.  Each iteration draws dropout masks, computes the batch loss and the
-gradient (data loss + L1/L2), and applies ONE update of the same optimizer chain that descends the
-surfaces (:func:`app.ml.optimizers.make_optimizer` on the flat parameter vector).
+gradient (data loss + L2), and applies ONE update of the same optimizer chain that descends the
+surfaces (:func:`app.ml.optimizers.make_optimizer` on the flat parameter vector), then L1's proximal
+(soft-threshold) step, which sets weights to exactly 0 (:mod:`app.ml.regularizers` says why).
 
 A schedule's step ``t`` is the epoch index (``schedule_unit="epoch"``, the default: torch's
 ``scheduler.step()`` once per epoch, Keras' LearningRateScheduler) or the update index
@@ -31,7 +32,15 @@ from app.ml.datasets import Dataset, Standardizer, train_val_split
 from app.ml.errors import ConfigError
 from app.ml.nets import Network, predicted_labels
 from app.ml.optimizers import make_optimizer, resolve_hyperparameters
-from app.ml.regularizers import Dropout, EarlyStopping, EarlyStoppingConfig, WeightPenalty, dropout_rates
+from app.ml.regularizers import (
+    Dropout,
+    EarlyStopping,
+    EarlyStoppingConfig,
+    WeightPenalty,
+    collapsed,
+    dropout_rates,
+    zero_weights,
+)
 from app.ml.schedules import Schedule
 
 RECORD_LEVELS = ("full", "epochs", "none")
@@ -148,6 +157,8 @@ class EpochRecord:
     lr: float  # learning rate of the epoch's last update
     decision_grid: DecisionGrid | None
     weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None  # (W, b) per layer, copies
+    zero_weights: int = 0  # weights (not biases) exactly 0, what L1's proximal step produces
+    collapsed: bool = False  # the same prediction for every training row (regularizers.collapsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,9 +359,9 @@ class Training:
         loss, grad = self.net.loss_and_grad(params, self.X[idx], self.y[idx], mult)
         if self.penalty.active:
             self.penalty.add_grad(params, grad)
-        lr = self.lr() if self._records == "full" else 0.0
+        lr = self.lr() if self._records == "full" or self.penalty.has_l1 else 0.0
         updates, state = self.transform.update(grad, self.opt_state, params)
-        new = params + updates
+        new = self.penalty.prox(params + updates, lr)
         if not (math.isfinite(loss) and math.isfinite(float(np.add.reduce(new)))):
             self._diverge(
                 events,
@@ -395,8 +406,11 @@ class Training:
             val_metrics = metrics(net.task, logits, self.y_val)
         monitor = self.config.early_stopping.monitor if self.early else ""
         train_metrics: dict[str, float] = {}
+        constant = False
         if self._records != "none" or (monitor and not monitor.startswith("val_") and monitor != "loss"):
-            train_metrics = metrics(net.task, net.evaluate(params, self.X, self.y)[1], self.y)
+            train_logits = net.evaluate(params, self.X, self.y)[1]
+            train_metrics = metrics(net.task, train_logits, self.y)
+            constant = collapsed(net.loss.predict(train_logits))
         values = [train_loss, *train_metrics.values(), *val_metrics.values()]
         if val_loss is not None:
             values.append(val_loss)
@@ -431,6 +445,8 @@ class Training:
                     self.lr() if self.global_step == 0 else self._last_lr(),
                     self.decision_grid() if snapshot else None,
                     tuple((w.copy(), b.copy()) for w, b in net.views(params)) if snapshot else None,
+                    zero_weights(net, params),
+                    constant,
                 )
             )
         if stop:

@@ -238,6 +238,8 @@ def epoch_json(record: EpochRecord) -> dict[str, Any]:
         "l1_penalty": record.l1_penalty,
         "l2_penalty": record.l2_penalty,
         "weight_norms": list(record.weight_norms),
+        "zero_weights": record.zero_weights,
+        "collapsed": record.collapsed,
         "lr": record.lr,
         "decision_grid": None
         if grid is None

@@ -247,6 +247,8 @@ class Epoch(_Reply):
     l1_penalty: float
     l2_penalty: float
     weight_norms: list[float]
+    zero_weights: int
+    collapsed: bool
     lr: float
     decision_grid: DecisionGrid | None
     weights: list[LayerWeights] | None
