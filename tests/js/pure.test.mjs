@@ -8,7 +8,7 @@ import { SPEEDS } from "../../static/js/theme.js";
 import { progressLine } from "../../static/js/netplot.js";
 import { learningRates } from "../../static/js/rates.js";
 import { splitCsvLine } from "../../static/js/csv.js";
-import { cleanHyperparameters } from "../../static/js/embed.js";
+import { cleanHyperparameters, contentHeight } from "../../static/js/embed.js";
 import { parseSpeed, statusWord } from "../../static/js/live.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -99,6 +99,12 @@ test("splitCsvLine splits on commas outside quotes and unescapes doubled quotes"
 
 test("cleanHyperparameters keeps plain names with numbers, booleans and pairs", () => {
   assert.deepEqual(cleanHyperparameters({ lr: 0.1, nesterov: true, betas: [0.9, 0.99] }), { lr: 0.1, nesterov: true, betas: [0.9, 0.99] });
+});
+
+test("contentHeight is the body's height in whole px, rounded up, the larger of its box and its scroll height", () => {
+  const body = (scrollHeight, height) => ({ scrollHeight, getBoundingClientRect: () => ({ height }) });
+  assert.equal(contentHeight(body(1600, 1623.2)), 1624);
+  assert.equal(contentHeight(body(1700, 1623.2)), 1700);
 });
 
 test("cleanHyperparameters refuses anything else whole", () => {

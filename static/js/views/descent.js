@@ -133,7 +133,7 @@ export function mountDescentView(root, options) {
       data.clear();
       markDirty();
     },
-    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 1400 : 1150 },
+    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 1700 : 1200 },
   });
   const reset = () => session.reset();
   const restartIfRunning = () => session.restartIfRunning();

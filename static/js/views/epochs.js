@@ -99,7 +99,7 @@ const session = new LiveSession({
     processed = 0;
     dirty = true;
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1300 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1900 },
 });
 const reset = () => session.reset();
 

@@ -186,7 +186,7 @@ const session = new LiveSession({
     ui.history.textContent = "";
     markAll();
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1400 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 2250 },
 });
 const reset = () => session.reset();
 /** The status line's state again, with the transport enabled or not as the form now allows. */

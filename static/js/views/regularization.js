@@ -421,7 +421,7 @@ const embed = registerView(
     reset: () => setFromHost(null, { lam: SCHEMA.lam.default, lam2: SCHEMA.lam2.default }),
     set: setFromHost,
   },
-  { query: () => encodeState(SCHEMA, state), height: 1500 },
+  { query: () => encodeState(SCHEMA, state), height: 1600 },
 );
 
 bindControls();

@@ -449,7 +449,7 @@ const session = new LiveSession({
       if (msg.code === "invalid_config" && session.active) session.setStatus("idle", t("sweep.status.fix"));
     },
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1100 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1400 },
 });
 
 function wireControls() {
