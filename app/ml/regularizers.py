@@ -49,7 +49,12 @@ def _per_layer(value: float | Sequence[float], count: int, field: str, high: flo
             or not 0 <= v <= high
         ):
             where = field if isinstance(value, int | float) else f"{field}.{i}"
-            raise ConfigError(f"{field} must be a number between 0 and {high}, got {v!r}", where)
+            raise ConfigError(
+                f"{field} must be a number between 0 and {high}, got {v!r}",
+                where,
+                key="range",
+                params={"name": field, "low": 0, "high": high},
+            )
         out.append(float(v))
     return tuple(out)
 

@@ -205,7 +205,12 @@ def metrics(task: str, logits: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 def _check_int(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}", name)
+        raise ConfigError(
+            f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}",
+            name,
+            key="whole_number",
+            params={"name": name, "low": low, "high": high},
+        )
     return int(value)
 
 

@@ -163,6 +163,7 @@ class StreamSession:
                 "message": error.message,
                 "field": error.field,
                 "ref": error.ref,
+                **({"key": error.key, "params": error.params} if error.key else {}),
             }
         )
 

@@ -13,7 +13,7 @@ import { TrainingLog } from "../runs.js";
 import { splitCsvLine } from "../csv.js";
 import { DEFAULT_LIMITS, validLayers } from "../limits.js";
 import { copyLink, copyText } from "../share.js";
-import { formatNumber, t } from "../i18n.js";
+import { errorText, formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { el, hyperparameterFields } from "../controls.js";
 
@@ -176,7 +176,7 @@ const session = new LiveSession({
       dirty.metrics = true;
     },
     error: (msg) => {
-      const text = t("network.error", { message: msg.message ?? msg.detail ?? JSON.stringify(msg) });
+      const text = t("network.error", { message: errorText(msg) || msg.detail || JSON.stringify(msg) });
       if (session.status === "running" && !log.meta) session.setStatus("idle", text);
       else session.say(text);
     },
