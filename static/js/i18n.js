@@ -28,7 +28,11 @@ export const lang = (typeof document !== "undefined" && document.documentElement
 
 /** The message for `key` with `{name}` placeholders filled from `params`; the key itself when missing. */
 export function t(key, params = {}) {
-  const message = messages[key] ?? key;
+  return fill(messages[key] ?? key, params);
+}
+
+/** `message` with its `{name}` placeholders filled from `params` (unknown ones left as they are). */
+function fill(message, params) {
   return message.replace(/\{([a-z_][a-z0-9_]*)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
@@ -74,20 +78,21 @@ export function plotlyLocale() {
  * page's decimal separator, a `kind` such as "optimizer" by `error.kind.<kind>`, plus " (column n)" for an
  * expression), or the server's English `msg` / `message` when the refusal has no key this catalog knows.
  * @param {{key?: string, params?: Record<string, unknown>, msg?: string, message?: string} | null | undefined} detail
+ * @param {Record<string, string>} [catalog] the messages to say it with (default: the page's)
  */
-export function errorText(detail) {
+export function errorText(detail, catalog = messages) {
   const english = String(detail?.msg ?? detail?.message ?? "").split("\n")[0];
   const key = detail?.key ? `error.${detail.key}` : "";
-  if (!key || !(key in messages)) return english;
+  if (!key || !(key in catalog)) return english;
   /** @type {Record<string, string>} */
   const params = {};
   for (const [name, value] of Object.entries(detail?.params ?? {})) {
     if (typeof value === "number") params[name] = Number.isInteger(value) ? String(value) : formatNumber(value);
-    else if (name === "kind" && `error.kind.${value}` in messages) params[name] = t(`error.kind.${value}`);
+    else if (name === "kind" && `error.kind.${value}` in catalog) params[name] = catalog[`error.kind.${value}`];
     else params[name] = String(value);
   }
-  const column = "column" in params && detail?.key?.startsWith("expression.") ? t("error.at_column", params) : "";
-  return t(key, params) + column;
+  const where = "column" in params && key.startsWith("error.expression.") && catalog["error.at_column"];
+  return fill(catalog[key], params) + (where ? fill(where, params) : "");
 }
 
 /** A number typed with the page's decimal separator ("0,3") as JavaScript writes it ("0.3"); "0.3" stays. */
