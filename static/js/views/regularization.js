@@ -204,7 +204,8 @@ async function drawSweep() {
     xaxis: {
       type: "log", title: { text: t("reg.lambda_axis"), standoff: 2 },
       range: [Math.log10(xOf(0)) - 0.15, Math.log10(LADDER[LADDER.length - 1]) + 0.15], autorange: false,
-      tickvals: LADDER.map(xOf), ticktext: LADDER.map((v) => (v === 0 ? "0" : formatNumber(v))),
+      tickvals: LADDER.map(xOf), ticktext: LADDER.map((v) => (v === 0 ? "0" : formatNumber(v, { expDigits: 0, plus: false }))),
+      automargin: true,
     },
     yaxis: { title: { text: t("reg.zero_axis") }, rangemode: "tozero" },
     legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
