@@ -82,6 +82,17 @@ def _invalid_config(
     )
 
 
+def _refused_hyperparameters(error: ConfigError) -> CommandError:
+    """A live ``set`` the core refused: an ``invalid_config`` error on its field (or ``hyperparameters``)."""
+    return CommandError(
+        "invalid_config",
+        error.message,
+        error.field or "hyperparameters",
+        key=error.key,
+        params=error.params,
+    )
+
+
 def _validated(model: type[TraceRequest] | type[NetworkRequest], config: Any) -> Any:
     try:
         return model.model_validate(config)
@@ -160,13 +171,7 @@ class SurfaceStream:
         try:
             self.descent.set_hyperparameters(run, command.hyperparameters)
         except ConfigError as error:
-            raise CommandError(
-                "invalid_config",
-                error.message,
-                error.field or "hyperparameters",
-                key=error.key,
-                params=error.params,
-            ) from None
+            raise _refused_hyperparameters(error) from None
         hp = self.descent.hyperparameters(run)
         return {
             "type": "updated",
@@ -283,13 +288,7 @@ class NetworkStream:
         try:
             self.training.set_hyperparameters(command.hyperparameters)
         except ConfigError as error:
-            raise CommandError(
-                "invalid_config",
-                error.message,
-                error.field or "hyperparameters",
-                key=error.key,
-                params=error.params,
-            ) from None
+            raise _refused_hyperparameters(error) from None
         return {
             "type": "updated",
             "run": None,
