@@ -195,6 +195,8 @@ NETWORK_TRACE = {
             "l1_penalty": 0.0,
             "l2_penalty": 0.0,
             "weight_norms": [0.6324, 0.5982],
+            "zero_weights": 0,
+            "collapsed": False,
             "lr": 0.01,
             "decision_grid": {
                 "x": [15.8, 17.04],

@@ -302,6 +302,8 @@ class Epoch(_Reply):
     l1_penalty: float
     l2_penalty: float
     weight_norms: list[float]
+    zero_weights: int
+    collapsed: bool
     lr: float
     sharpness: float | None = Field(
         None, description="λmax of the training loss's Hessian (null unless `sharpness` was asked for)."

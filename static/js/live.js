@@ -23,7 +23,7 @@ import { StreamClient } from "./client.js";
 import { bindShortcuts, speedIndex } from "./controls.js";
 import { SPEEDS } from "./theme.js";
 import { registerView } from "./embed.js";
-import { t } from "./i18n.js";
+import { errorText, t } from "./i18n.js";
 
 /** @typedef {"idle" | "running" | "paused" | "finished"} Status */
 /** @typedef {number | "max"} Speed */
@@ -207,7 +207,7 @@ export class LiveSession {
     });
     client.on("error", (msg) => {
       if (on.error) on.error(msg);
-      else this.say(t("error.server_refused", { message: msg.message }));
+      else this.say(t("error.server_refused", { message: errorText(msg) }));
     });
     client.on("close", (info) => {
       if (this.client === client) this.client = null;

@@ -8,7 +8,8 @@ import { SPEEDS } from "../../static/js/theme.js";
 import { kerasNumber, kerasStepTime, progressLine, progressParts } from "../../static/js/netplot.js";
 import { learningRates } from "../../static/js/rates.js";
 import { splitCsvLine } from "../../static/js/csv.js";
-import { cleanHyperparameters } from "../../static/js/embed.js";
+import { cleanHyperparameters, contentHeight } from "../../static/js/embed.js";
+import { errorText, toDotDecimal } from "../../static/js/i18n.js";
 import { parseSpeed, statusWord } from "../../static/js/live.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -129,6 +130,12 @@ test("cleanHyperparameters keeps plain names with numbers, booleans and pairs", 
   assert.deepEqual(cleanHyperparameters({ lr: 0.1, nesterov: true, betas: [0.9, 0.99] }), { lr: 0.1, nesterov: true, betas: [0.9, 0.99] });
 });
 
+test("contentHeight is the body's height in whole px, rounded up, the larger of its box and its scroll height", () => {
+  const body = (scrollHeight, height) => ({ scrollHeight, getBoundingClientRect: () => ({ height }) });
+  assert.equal(contentHeight(body(1600, 1623.2)), 1624);
+  assert.equal(contentHeight(body(1700, 1623.2)), 1700);
+});
+
 test("cleanHyperparameters refuses anything else whole", () => {
   for (const bad of [null, [], "lr", {}, { lr: NaN }, { lr: "0.1" }, { "<img>": 1 }, { betas: [1] }, { lr: Infinity }, { __proto__x: [1, "a"] }]) {
     assert.equal(cleanHyperparameters(bad), null, JSON.stringify(bad));
@@ -140,4 +147,30 @@ test("evaluatedDots flattens the steps' points, keeping the newest max of them i
   assert.deepEqual(evaluatedDots(evaluated), { x: [1, 2, 3], y: [10, 20, 30] });
   assert.deepEqual(evaluatedDots(evaluated, 2), { x: [2, 3], y: [20, 30] });
   assert.deepEqual(evaluatedDots(undefined), { x: [], y: [] });
+});
+
+const TR = {
+  "error.at_column": " ({column}. sütun)",
+  "error.kind.optimizer": "optimizer",
+  "error.unknown_name": "bilinmeyen {kind}: '{name}'; geçerli olanlar: {valid}",
+  "error.expression.unknown_function": "bilinmeyen fonksiyon '{name}'",
+  "error.validation.greater_than": "{gt} değerinden büyük olmalı",
+};
+
+test("errorText says a keyed refusal with the catalog's words, the column of an expression appended", () => {
+  const detail = { msg: "unknown function 'foo'; allowed: sin (column 8)\n  x + foo(y)\n      ^^^", key: "expression.unknown_function", params: { name: "foo", column: 8 } };
+  assert.equal(errorText(detail, TR), "bilinmeyen fonksiyon 'foo' (8. sütun)");
+  assert.equal(errorText({ message: "…", key: "unknown_name", params: { kind: "optimizer", name: "adamm", valid: "adam, sgd" } }, TR), "bilinmeyen optimizer: 'adamm'; geçerli olanlar: adam, sgd");
+  assert.equal(errorText({ msg: "Input should be greater than 0.5", key: "validation.greater_than", params: { gt: 0.5 } }, TR), "0.5 değerinden büyük olmalı");
+});
+
+test("errorText falls back to the first line of the English msg or message without a known key", () => {
+  assert.equal(errorText({ msg: "syntax error (column 3)\n  x**\n    ^", key: "expression.new_kind", params: {} }, TR), "syntax error (column 3)");
+  assert.equal(errorText({ message: "at most 60 commands per second" }, TR), "at most 60 commands per second");
+  assert.equal(errorText(null, TR), "");
+});
+
+test("toDotDecimal leaves a dot-decimal number alone on an English page", () => {
+  assert.equal(toDotDecimal(" 0.3 "), "0.3");
+  assert.equal(toDotDecimal("0,3"), "0,3"); // only a decimal-comma page reads the comma as the decimal point
 });

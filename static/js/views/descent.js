@@ -140,7 +140,7 @@ export function mountDescentView(root, options) {
       markDirty();
     },
     onStatus: (status) => (status === "paused" ? askLedger() : hideLedger()),
-    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 1400 : 1150 },
+    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 1700 : 1200 },
   });
   const reset = () => session.reset();
   const restartIfRunning = () => session.restartIfRunning();

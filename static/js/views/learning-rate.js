@@ -322,7 +322,7 @@ const session = new LiveSession({
     lossDirty = true;
     requestDraw();
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 900 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1200 },
 });
 
 /** Change the own run's rate: live (the stream's `set`) while it runs, else for the next descent. */

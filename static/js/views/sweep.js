@@ -13,7 +13,7 @@ import { learningRates } from "../rates.js";
 import { el } from "../controls.js";
 import { ContourWithOverlay, thin } from "../plot.js";
 import { FONT, MUTED_TEXT, PALETTE, SPEED_CHOICES, colorOf } from "../theme.js";
-import { formatNumber, plotlyLocale, t } from "../i18n.js";
+import { errorText, formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { copyLink } from "../share.js";
 
@@ -453,11 +453,11 @@ const session = new LiveSession({
       requestDraw();
     },
     error: (msg) => {
-      showFormError(t("sweep.error.server", { message: `${msg.message}${msg.field ? ` (${msg.field})` : ""}` }));
+      showFormError(t("sweep.error.server", { message: `${errorText(msg)}${msg.field ? ` (${msg.field})` : ""}` }));
       if (msg.code === "invalid_config" && session.active) session.setStatus("idle", t("sweep.status.fix"));
     },
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1100 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1400 },
 });
 
 function wireControls() {
