@@ -49,6 +49,33 @@ function patchTraces(element, data, indices) {
   });
 }
 
+/**
+ * The part of the segment (x0, y0) → (x1, y1) inside the box `range` {x: [lo, hi], y: [lo, hi]}
+ * (Liang–Barsky), or null when none of it is. Plotly clips a trace's lines to the plot area but not an
+ * annotation's arrow: an arrow from a run far outside the view would cross the axes and the colour bar.
+ * `head` says whether the end point (where an arrowhead goes) is still the segment's own.
+ * @returns {{x0: number, y0: number, x1: number, y1: number, head: boolean} | null}
+ */
+export function clipSegment(x0, y0, x1, y1, range) {
+  const dx = x1 - x0;
+  const dy = y1 - y0;
+  let a = 0;
+  let b = 1;
+  const [xl, xh] = [Math.min(...range.x), Math.max(...range.x)];
+  const [yl, yh] = [Math.min(...range.y), Math.max(...range.y)];
+  for (const [p, q] of [[-dx, x0 - xl], [dx, xh - x0], [-dy, y0 - yl], [dy, yh - y0]]) {
+    if (p === 0) {
+      if (q < 0) return null;
+      continue;
+    }
+    const r = q / p;
+    if (p < 0) a = Math.max(a, r);
+    else b = Math.min(b, r);
+    if (a > b) return null;
+  }
+  return { x0: x0 + a * dx, y0: y0 + a * dy, x1: x0 + b * dx, y1: y0 + b * dy, head: b === 1 };
+}
+
 /** What a trace looks like apart from its data: when this changes the plot needs a full `react`. */
 function traceLook(trace) {
   const { x, y, z, ...rest } = trace;
@@ -116,6 +143,29 @@ export function hasWebGL() {
   }
 }
 
+/**
+ * x and y of a surface are the same kind of quantity, so one unit is as long across as up (the bowl's
+ * contours are circles and a gradient is drawn perpendicular to them): y is tied to x's scale and the plot
+ * area shrinks to fit ("domain"), rather than the range growing past the surface. Given to the contour and
+ * to its overlay alike, so both compute the same box.
+ */
+const EQUAL_X = { constrain: "domain" };
+const EQUAL_Y = { scaleanchor: "x", scaleratio: 1, constrain: "domain" };
+
+/**
+ * The size (px) of a figure with `margin` that shows the view box at equal scales with no room left over:
+ * as wide as `width` allows and as tall as that needs, within [min, max] height; when `max` caps it (a
+ * square box in a wide card) the figure narrows instead, so its colour bar stays beside the plot.
+ * @returns {{width: number, height: number}}
+ */
+export function equalScaleSize(width, margin, view, min, max) {
+  const [x0, x1, y0, y1] = view;
+  const ratio = (y1 - y0) / (x1 - x0);
+  const height = Math.min(max, Math.max(min, (width - margin.l - margin.r) * ratio + margin.t + margin.b));
+  const plotWidth = Math.min(width - margin.l - margin.r, (height - margin.t - margin.b) / ratio);
+  return { width: Math.round(plotWidth + margin.l + margin.r), height: Math.round(height) };
+}
+
 /** Margins of a small panel (`small: true`): no axes, no colour bar, just a hair of room for the markers. */
 const SMALL_MARGIN = { l: 4, r: 4, t: 4, b: 4, autoexpand: false };
 
@@ -146,6 +196,7 @@ export class ContourWithOverlay {
   async drawSurface(surface) {
     const [x0, x1, y0, y1] = surface.view;
     this.range = { x: [x0, x1], y: [y0, y1] };
+    if (!this.small) this.#fitSize(surface.view);
     this.scale = zScale(surface.grid);
     const contour = {
       type: "contour",
@@ -178,8 +229,8 @@ export class ContourWithOverlay {
       ...plotlyLocale(),
       margin: this.margin,
       font: FONT,
-      xaxis: axis(this.range.x, "x"),
-      yaxis: axis(this.range.y, "y"),
+      xaxis: { ...axis(this.range.x, "x"), ...EQUAL_X },
+      yaxis: { ...axis(this.range.y, "y"), ...EQUAL_Y },
       showlegend: false,
       dragmode: this.small ? false : "zoom",
       paper_bgcolor: "rgba(0,0,0,0)",
@@ -192,6 +243,18 @@ export class ContourWithOverlay {
       this.base.on("plotly_relayout", () => this.#syncRanges());
       this.relayoutBound = true;
     }
+  }
+
+  /** Size the figure to the view box's shape (equalScaleSize) within the card's width and the window's height. */
+  #fitSize(view) {
+    const style = this.container.style;
+    style.maxWidth = "";
+    const width = this.container.clientWidth;
+    if (!width) return;
+    const max = Math.max(300, Math.min(640, window.innerHeight * 0.72));
+    const size = equalScaleSize(width, this.margin, view, 240, max);
+    style.height = `${size.height}px`;
+    style.maxWidth = size.width < width ? `${size.width}px` : "";
   }
 
   /** Copy the contour's current axis ranges (after zoom, pan, reset) for the overlay's next draw. */
@@ -224,8 +287,8 @@ export class ContourWithOverlay {
     const axis = (range) => ({ range, autorange: false, visible: false, fixedrange: true });
     const layout = {
       margin: this.margin,
-      xaxis: axis(this.range.x),
-      yaxis: axis(this.range.y),
+      xaxis: { ...axis(this.range.x), ...EQUAL_X },
+      yaxis: { ...axis(this.range.y), ...EQUAL_Y },
       showlegend: false,
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
@@ -287,7 +350,7 @@ export class LossPlot {
       name: s.name,
       x: s.x,
       y: s.y,
-      line: { color: s.color, width: 2 },
+      line: { color: s.color, width: 2, dash: s.dash ?? "solid" },
       hovertemplate: `${s.name}<br>${t("common.step_lc")} %{x}<br>${t("common.loss")} %{y:.4g}<extra></extra>`,
     }));
     const look = JSON.stringify([positive, traces.map(traceLook)]);

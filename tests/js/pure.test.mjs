@@ -2,9 +2,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { growRange, thin, zScale } from "../../static/js/plot.js";
+import { clipSegment, equalScaleSize, growRange, thin, zScale } from "../../static/js/plot.js";
 import { speedIndex } from "../../static/js/controls.js";
-import { SPEEDS } from "../../static/js/theme.js";
+import { SPEEDS, styleOf } from "../../static/js/theme.js";
 import { progressLine } from "../../static/js/netplot.js";
 import { learningRates } from "../../static/js/rates.js";
 import { splitCsvLine } from "../../static/js/csv.js";
@@ -105,4 +105,37 @@ test("cleanHyperparameters refuses anything else whole", () => {
   for (const bad of [null, [], "lr", {}, { lr: NaN }, { lr: "0.1" }, { "<img>": 1 }, { betas: [1] }, { lr: Infinity }, { __proto__x: [1, "a"] }]) {
     assert.equal(cleanHyperparameters(bad), null, JSON.stringify(bad));
   }
+});
+
+test("clipSegment keeps the part of an arrow inside the plot box and says when its head was cut", () => {
+  const box = { x: [-2, 2], y: [-1, 3] };
+  assert.deepEqual(clipSegment(0, 0, 1, 1, box), { x0: 0, y0: 0, x1: 1, y1: 1, head: true });
+  const cut = clipSegment(1, 1, 5, 1, box); // heads off to the right, across the colour bar
+  assert.deepEqual(cut, { x0: 1, y0: 1, x1: 2, y1: 1, head: false });
+  const entering = clipSegment(-6, 0, 0, 0, box);
+  assert.equal(entering.x0, -2);
+  assert.equal(entering.head, true);
+  assert.equal(clipSegment(3, 4, 5, 6, box), null, "a segment wholly outside draws nothing");
+  assert.equal(clipSegment(3, 0, 3, 2, box), null, "a vertical segment right of the box draws nothing");
+});
+
+test("equalScaleSize gives the figure the view box's shape: one unit as long across as up", () => {
+  const margin = { l: 48, r: 78, t: 10, b: 40 };
+  const square = equalScaleSize(1000, margin, [-3, 3, -3, 3], 240, 640);
+  assert.equal(square.height, 640, "a square box in a wide card is capped in height ...");
+  assert.equal(square.width - margin.l - margin.r, square.height - margin.t - margin.b, "... and narrows to stay square");
+  const flat = equalScaleSize(600, margin, [-2, 2, -1.2, 1.2], 240, 640);
+  assert.equal(flat.width, 600);
+  const [pw, ph] = [flat.width - margin.l - margin.r, flat.height - margin.t - margin.b];
+  assert.ok(Math.abs(pw / 4 - ph / 2.4) < 0.5, `px per unit across ${pw / 4} vs up ${ph / 2.4}`);
+});
+
+test("styleOf gives neighbouring runs a different colour, dash and marker symbol", () => {
+  for (let i = 0; i < 7; i++) {
+    const [a, b] = [styleOf(i), styleOf(i + 1)];
+    assert.notEqual(a.color, b.color);
+    assert.notEqual(a.dash, b.dash);
+    assert.notEqual(a.symbol, b.symbol);
+  }
+  assert.equal(styleOf(0).dash, "solid");
 });
