@@ -461,7 +461,8 @@ class Descent:
     def _left(finite: bool, loss: float, start_loss: float) -> tuple[str, str]:
         """Why a run that is no longer kept ended: the one rule of the module docstring, with its words."""
         if not finite:
-            return "diverged", "the loss or its gradient became infinite or NaN: the learning rate is too high"
+            detail = "the loss or its gradient became infinite or NaN: the learning rate is too high"
+            return "diverged", detail
         where = f"more than {VIEW_MARGIN:g}× the view box's width beyond its edge"
         if loss < start_loss:
             return (
