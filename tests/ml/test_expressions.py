@@ -619,3 +619,15 @@ def test_min_max_of_constant_tangents_keeps_the_old_nan_for_zero_times_infinity(
     _, grads = expr.value_and_grad(points)
     _, old_grads = oracle_value_and_grad(expr.tree, points)
     assert np.isnan(grads[0, 0]) and np.isnan(old_grads[0, 0])
+
+
+@pytest.mark.parametrize(("text", "column"), [("x**", 3), ("x +", 3), ("x**2 + ", 6), ("sin(x) * ", 8)])
+def test_an_expression_that_stops_early_points_at_the_missing_operand_not_column_1(
+    text: str, column: int
+) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        custom_surface(text)
+    assert caught.value.start == column, (
+        f"{text!r}: points at column {caught.value.start + 1}, not after the end"
+    )
+    assert "missing at the end" in str(caught.value)
