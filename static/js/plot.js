@@ -113,8 +113,12 @@ function transformGrid(grid, scale) {
   return grid.z.map((row) => row.map((v) => (v === null || !Number.isFinite(v) ? null : scale.f(v))));
 }
 
-/** Colour-bar ticks that read as loss values even when the contour is drawn on a log scale. */
-function colorbar(scale) {
+/**
+ * Colour-bar ticks that read as loss values even when the contour is drawn on a log scale. A tick that is a
+ * power of ten far from 1 (exp(100·x) spans 10⁻¹³⁰ … 10¹³⁰) is written 10<sup>k</sup>: "1.00e+124" would not
+ * fit beside the bar and would be cut to "1.00e+" on every tick.
+ */
+export function colorbar(scale) {
   const bar = { thickness: 12, x: 1.02, xanchor: "left", len: 0.9, y: 0.45, yanchor: "middle", title: { text: scale.log ? t("plot.colorbar_log") : t("common.loss"), side: "top" } };
   if (!scale.log) return bar;
   const kLo = Math.ceil(Math.log10(scale.eps));
@@ -125,7 +129,8 @@ function colorbar(scale) {
     // lo + 10^k: when the lowest loss dwarfs 10^k, two digits would print lo every time; keep enough
     // significant digits to show the 10^k part, and drop a tick that would still read like the last one.
     const digits = Math.min(8, 2 + Math.max(0, Math.ceil(Math.log10(Math.abs(scale.lo) / 10 ** k + 1))));
-    const text = formatNumber(scale.lo + 10 ** k, { digits });
+    const power = Math.abs(scale.lo) < 10 ** k * 1e-3 && (k >= 5 || k <= -4);
+    const text = power ? `10<sup>${k}</sup>` : formatNumber(scale.lo + 10 ** k, { digits });
     if (text === ticktext[ticktext.length - 1]) continue;
     tickvals.push(k);
     ticktext.push(text);

@@ -104,8 +104,9 @@ def test_momentum_and_nesterov_never_look_alike_on_the_contour_or_the_loss_plot(
     page.wait_for_function(f"{HOOK}.status() === 'finished'", timeout=WAIT)
     looks = page.evaluate(
         """() => {
-          const paths = document.querySelector('#contour .plot-overlay').data.filter(t => t.meta === 'path');
-          const marks = document.querySelector('#contour .plot-overlay').data.filter(t => t.meta === 'current');
+          const overlay = document.querySelector('#contour .plot-overlay').data;
+          const paths = overlay.filter(t => t.meta === 'path');
+          const marks = overlay.filter(t => t.meta === 'current');
           const losses = document.querySelector('#loss').data;
           return {paths: paths.map(t => t.line.dash), marks: marks.map(t => t.marker.symbol),
                   losses: losses.map(t => t.line.dash)};
@@ -144,7 +145,8 @@ def test_the_intro_names_the_chosen_surface_and_a_saddle_escape_left_the_view(pa
     page.get_by_role("button", name="Play").click()
     page.wait_for_function(f"{HOOK}.status() === 'finished'", timeout=WAIT)
     page.wait_for_function(
-        "[...document.querySelectorAll('#results tbody [data-field=end]')].every(td => td.textContent !== '–')",
+        "[...document.querySelectorAll('#results tbody [data-field=end]')]"
+        ".every(td => td.textContent !== '–')",
         timeout=WAIT,
     )
     ends = dict(

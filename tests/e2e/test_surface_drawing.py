@@ -79,3 +79,49 @@ def test_an_arrow_from_a_run_outside_the_view_is_cut_at_the_plot_edge(page, live
             )
             assert inside, f"an arrow end ({x}, {y}) lies outside the plot {view}: it crosses the axes"
     shot(page, "arrow_cut_at_the_edge")
+
+
+def test_colour_bar_ticks_of_exp_100x_fit_beside_the_bar_and_differ(page, live_server: str) -> None:
+    page.goto(live_server + "/playground?" + urlencode({"surface": "custom", "expression": "exp(100*x)"}))
+    page.wait_for_function(f"{HOOK} && {HOOK}.ready()", timeout=WAIT)
+    ticks = page.evaluate(
+        """() => {
+          const svg = document.querySelector('#contour .plot-base .main-svg').getBoundingClientRect();
+          return [...document.querySelectorAll('#contour .plot-base .colorbar .cbaxis text, '
+                                               + '#contour .plot-base .colorbar .tick text')]
+            .map(t => ({text: t.textContent, right: t.getBoundingClientRect().right, edge: svg.right}));
+        }"""
+    )
+    assert len(ticks) >= 3, ticks
+    texts = [t["text"] for t in ticks]
+    assert len(set(texts)) == len(texts), f"every tick reads the same: {texts}"
+    for tick in ticks:
+        assert tick["right"] <= tick["edge"] + 0.5, f"tick {tick['text']!r} is cut at the figure's edge"
+    shot(page, "colour_bar_exp_100x")
+
+
+def test_the_elongated_bowls_angle_field_stays_inside_its_panel(page, live_server: str) -> None:
+    page.goto(live_server + "/playground?surface=elongated")
+    page.wait_for_function(f"{HOOK} && {HOOK}.ready()", timeout=WAIT)
+    panel = page.locator("#surface-params").evaluate("e => e.closest('.panel').getBoundingClientRect().right")
+    for name in ("condition_number", "angle"):
+        box = page.locator(f"#param-{name}").bounding_box()
+        assert box["x"] + box["width"] <= panel, (
+            f"{name} ends at {box['x'] + box['width']}, its panel at {panel}"
+        )
+
+
+def test_sweep_small_multiple_titles_stay_on_one_line_in_turkish(browser, live_server: str) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(live_server + "/sweep?lang=tr&speed=max")
+    page.wait_for_function("window.__sweep && __sweep.state().connected", timeout=WAIT)
+    page.locator("#run").click()
+    page.wait_for_function("__sweep.state().done", timeout=WAIT)
+    heights = page.locator(".multiple h3").evaluate_all(
+        "hs => hs.map(h => [h.getBoundingClientRect().height, parseFloat(getComputedStyle(h).lineHeight)"
+        " || parseFloat(getComputedStyle(h).fontSize) * 1.3])"
+    )
+    shot(page, "sweep_titles_tr")
+    context.close()
+    assert heights and all(h <= 1.5 * line for h, line in heights), f"a title wraps: {heights}"

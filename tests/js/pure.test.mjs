@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { clipSegment, equalScaleSize, growRange, thin, zScale } from "../../static/js/plot.js";
+import { clipSegment, colorbar, equalScaleSize, growRange, thin, zScale } from "../../static/js/plot.js";
 import { speedIndex } from "../../static/js/controls.js";
 import { SPEEDS, styleOf } from "../../static/js/theme.js";
 import { progressLine } from "../../static/js/netplot.js";
@@ -138,4 +138,15 @@ test("styleOf gives neighbouring runs a different colour, dash and marker symbol
     assert.notEqual(a.symbol, b.symbol);
   }
   assert.equal(styleOf(0).dash, "solid");
+});
+
+test("colour-bar ticks of a surface spanning hundreds of decades are short, distinct powers of ten", () => {
+  const xs = Array.from({ length: 61 }, (_, i) => -3 + i / 10);
+  const grid = { z: [xs.map((x) => Math.exp(100 * x))] }; // exp(100*x): 1e-130 ... 2e130
+  const bar = colorbar(zScale(grid));
+  assert.ok(bar.ticktext.length >= 3);
+  assert.equal(new Set(bar.ticktext).size, bar.ticktext.length, `ticks repeat: ${bar.ticktext}`);
+  for (const text of bar.ticktext) assert.match(text, /^10<sup>\d+<\/sup>$/);
+  const rosenbrock = colorbar(zScale({ z: [[0, 0.01, 0.1, 1, 3, 5, 10, 100, 2500]] }));
+  assert.ok(rosenbrock.ticktext.includes("100"), `small decades stay plain numbers: ${rosenbrock.ticktext}`);
 });

@@ -438,7 +438,8 @@ const session = new LiveSession({
       const run = sweep.runs.find((r) => r.id === msg.run);
       if (run?.panel) {
         run.panel.dataset.end = msg.reason;
-        run.panel.querySelector("[data-field=badge]").textContent = REASON_TEXT[msg.reason] ?? msg.reason;
+        const badge = run.panel.querySelector("[data-field=badge]");
+        badge.textContent = badge.title = REASON_TEXT[msg.reason] ?? msg.reason;
       }
       dirtyPaths.add(msg.run);
       finalDirty = true;
