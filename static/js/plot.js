@@ -171,6 +171,16 @@ export function equalScaleSize(width, margin, view, min, max) {
   return { width: Math.round(plotWidth + margin.l + margin.r), height: Math.round(height) };
 }
 
+/**
+ * The Plotly config of an interactive figure. On a phone the mode bar would sit on top of the legend (and
+ * of the paths) for good once a finger touched the plot, and its tools are mouse tools: it is left out there;
+ * a drag still zooms and a double tap resets.
+ */
+export function figureConfig(extra = {}) {
+  const phone = typeof window !== "undefined" && window.matchMedia?.("(max-width: 600px)").matches;
+  return { responsive: true, displaylogo: false, ...(phone ? { displayModeBar: false } : {}), ...extra };
+}
+
 /** Margins of a small panel (`small: true`): no axes, no colour bar, just a hair of room for the markers. */
 const SMALL_MARGIN = { l: 4, r: 4, t: 4, b: 4, autoexpand: false };
 
@@ -242,7 +252,7 @@ export class ContourWithOverlay {
     };
     const config = this.small
       ? { responsive: true, staticPlot: true, displayModeBar: false }
-      : { responsive: true, displaylogo: false, scrollZoom: false };
+      : figureConfig({ scrollZoom: false });
     await Plotly.react(this.base, [contour, minima], layout, config);
     if (!this.small && !this.relayoutBound) {
       this.base.on("plotly_relayout", () => this.#syncRanges());
@@ -383,7 +393,7 @@ export class LossPlot {
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
       paper_bgcolor: "rgba(0,0,0,0)",
     };
-    return Plotly.react(this.element, traces, layout, { responsive: true, displaylogo: false });
+    return Plotly.react(this.element, traces, layout, figureConfig());
   }
 }
 
@@ -486,6 +496,6 @@ export class Surface3D {
       },
       uirevision: "keep-camera",
     };
-    return Plotly.react(this.element, traces, layout, { responsive: true, displaylogo: false });
+    return Plotly.react(this.element, traces, layout, figureConfig());
   }
 }

@@ -388,21 +388,25 @@ export function mountDescentView(root, options) {
     if (ui.results) renderResults(rows);
   }
 
+  // each cell carries its column's header as data-label: on a phone the rows stack as cards that print it
+  const resultLabels = [...root.querySelectorAll("#results thead th")].map((th) => th.textContent ?? "");
+
   function renderResults(rows) {
     ui.results.replaceChildren(
       ...rows.map((run) => {
         const n = column(run, "step").length;
         const s = run.summary;
         const loss = s ? s.final_loss : n ? column(run, "loss")[n - 1] : null;
+        const cell = (i, field, text, cls = "") => el("td", { dataset: { label: resultLabels[i], ...(field ? { field } : {}) }, class: cls, text });
         return el(
           "tr",
           { dataset: { run: run.id } },
           el("th", { scope: "row" }, swatch(run), run.id),
-          el("td", { text: n ? String(run.cols.step[n - 1]) : "–" }),
-          el("td", { dataset: { field: "converge" }, text: s ? (s.steps_to_converge ?? t("race.not_converged")) : "…" }),
-          el("td", { dataset: { field: "loss" }, text: formatNumber(loss) }),
-          el("td", { text: s ? formatNumber(s.distance_to_nearest_minimum) : "…" }),
-          el("td", { dataset: { field: "end" }, class: `end end-${run.end?.reason ?? "none"}`, text: run.end ? t(`end.${run.end.reason}`) : n ? t("common.running") : "–" }),
+          cell(1, "", n ? String(run.cols.step[n - 1]) : "–"),
+          cell(2, "converge", s ? String(s.steps_to_converge ?? t("race.not_converged")) : "…"),
+          cell(3, "loss", formatNumber(loss)),
+          cell(4, "", s ? formatNumber(s.distance_to_nearest_minimum) : "…"),
+          cell(5, "end", run.end ? t(`end.${run.end.reason}`) : n ? t("common.running") : "–", `end end-${run.end?.reason ?? "none"}`),
         );
       }),
     );
