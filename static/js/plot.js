@@ -10,6 +10,8 @@ const SURFACE_SCALE = [[0, "#fbfcfd"], [0.35, "#dfe4ea"], [0.7, "#aab3bf"], [1, 
 
 /** Same margins on the contour and its overlay, fixed (no autoexpand), so their plot areas coincide. */
 const MARGIN = { l: 48, r: 78, t: 10, b: 40, autoexpand: false };
+/** The same on a phone-wide figure (under 480 px): the margins would otherwise take a third of its width. */
+const NARROW_MARGIN = { l: 36, r: 66, t: 8, b: 34, autoexpand: false };
 
 /**
  * A thinned copy of a path for drawing: at most `max` points, the newest `tail` in full, the older part
@@ -266,6 +268,7 @@ export class ContourWithOverlay {
     style.maxWidth = "";
     const width = this.container.clientWidth;
     if (!width) return;
+    this.margin = width < 480 ? NARROW_MARGIN : MARGIN;
     const max = Math.max(300, Math.min(640, window.innerHeight * 0.72));
     const size = equalScaleSize(width, this.margin, view, 240, max);
     style.height = `${size.height}px`;
