@@ -350,10 +350,16 @@ def _parse(text: str) -> tuple[ast.expr, Callable[[int], int]]:
             warnings.simplefilter("error", SyntaxWarning)  # "2x" becomes a SyntaxError, not a log line
             module = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        start = to_user((exc.offset or 1) - 1)
-        end = (
-            to_user(exc.end_offset - 2) + 1 if exc.end_offset and exc.end_offset > (exc.offset or 0) else None
-        )
+        if not exc.offset:
+            # Python gives no column when the text stops mid-expression ("x**", "x +"): the culprit is
+            # the operand missing after the last character, so point there, not at column 1.
+            end_of_text = len(text.rstrip())
+            message = (
+                "syntax error: the expression ends too early: a number or variable is missing at the end"
+            )
+            raise ExpressionError(message, text, end_of_text) from None
+        start = to_user(exc.offset - 1)
+        end = to_user(exc.end_offset - 2) + 1 if exc.end_offset and exc.end_offset > exc.offset else None
         hint = "; write 2*x, not 2x" if "decimal literal" in exc.msg else ""
         key, params = _syntax_key(exc.msg)
         raise ExpressionError(

@@ -158,6 +158,9 @@ class RunSchedule(_Reply):
 
 
 class RunEnd(_Reply):
+    """How a run ended: ``reason`` is one of app.ml.run.END_REASONS (``max_steps``, ``converged``,
+    ``diverged``, ``left_view``, ``stopped``; docs/api.md says when each happens), ``detail`` in words."""
+
     reason: str
     step: int
     detail: str

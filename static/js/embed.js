@@ -21,7 +21,7 @@ const inBrowser = typeof window !== "undefined";
 const params = new URLSearchParams(inBrowser ? location.search : "");
 const requiredOrigin = params.get("origin") || null;
 const framed = inBrowser && window.parent !== window;
-const EVENTS = new Set(["converged", "diverged", "max_steps", "max_evaluations", "stopped", "early_stop", "done"]);
+const EVENTS = new Set(["converged", "diverged", "left_view", "max_steps", "max_evaluations", "stopped", "early_stop", "done"]);
 const STEP_INTERVAL_MS = 100; // ≤ 10 gdp:step messages a second
 
 function post(message) {

@@ -16,6 +16,8 @@
  * @property {{reason: string, step: number, detail: string} | null} end
  * @property {Record<string, any> | null} summary
  * @property {string} [color]
+ * @property {string} [dash]     Plotly line.dash of its path and loss line (theme.js styleOf)
+ * @property {string} [symbol]   Plotly marker.symbol of its current point
  */
 
 const EMPTY = Object.freeze([]);
