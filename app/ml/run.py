@@ -5,7 +5,9 @@ every run. Runs that share an optimizer, a schedule and clipping and start toget
 contiguous slice of lanes, whose optimizer advances them in one vectorised update (a race or a
 learning-rate sweep). Records use arrival semantics: record t of a run holds the point x_t, the loss and
 gradient there, the learning rate in effect at step t, and the update that brought the run from x_{t-1}
-(zero at step 0, where the wire formats say null). No NaN or infinity ever leaves this module: a run
+(zero at step 0, where the wire formats say null). On a data-set surface trained in mini-batches
+(``Surface.batch_value_and_grad``) record t's loss and gradient are those of the batch step t uses, as
+Keras reports a batch loss. No NaN or infinity ever leaves this module: a run
 whose next point is non-finite or far outside the view box ends as ``diverged`` and keeps its last
 finite record.
 """
@@ -252,7 +254,7 @@ class Descent:
         resolved = [_validate(i, r) for i, r in enumerate(runs)]
         starts = self._start_points(runs)
         with np.errstate(all="ignore"):
-            loss, grad = self.surface.value_and_grad(starts)
+            loss, grad = self._evaluate(starts, np.zeros(len(starts), dtype=np.int64))
             bad = ~(np.isfinite(loss) & np.isfinite(grad).all(axis=1)) | ~self._inside(starts)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -370,10 +372,15 @@ class Descent:
                     group.t += 1
         self.params = params + update
         self.steps = self.steps + self.active
-        self.loss, self.grad = self.surface.value_and_grad(self.params)
+        self.loss, self.grad = self._evaluate(self.params, self.steps)
         if self._all_active:
             return self._check(None, update)
         return self._check(self._lanes, update[self._lanes])
+
+    def _evaluate(self, params: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and gradient at each lane's point: exact, or on the mini-batch its step uses (data sets)."""
+        batched = self.surface.batch_value_and_grad
+        return self.surface.value_and_grad(params) if batched is None else batched(params, steps)
 
     def _lr(self) -> np.ndarray:
         """Every lane's learning rate now; cached while no group follows a schedule."""
