@@ -29,6 +29,8 @@ from app.ml.training import TrainData, iterations_per_epoch
 
 CHUNK_VALUES = 1 << 20
 """Logits evaluated at once (points × rows): a 400 × 400 grid over 700 rows runs in chunks of ~8 MB."""
+SLIDE_Y_HAT = 0.01
+"""The slide's case: a row with y = 1 given ŷ = 0.01 (error = 4.6)."""
 NEWTON_STEPS = 50
 NEWTON_TOLERANCE = 1e-12
 
@@ -67,22 +69,35 @@ def insurance_rows(rows: int = 875, val_fraction: float = 0.2, seed: int = 0) ->
     return InsuranceRows(x, y, float(data.scaler.mean[0]), float(data.scaler.std[0]))
 
 
-def bce_value_and_grad(points: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean BCE of ``σ(w x + b)`` against ``y`` at points ``(..., 2)`` = (w, b), and its exact gradient."""
+def bce_value_and_grad(
+    points: np.ndarray, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean BCE of ``σ(w x + b)`` against ``y`` at points ``(..., 2)`` = (w, b), and its exact gradient.
+
+    ``weights`` counts how often each (x, y) row occurs (see :func:`distinct_rows`); the mean is over
+    ``weights.sum()`` rows then. Ages are whole years, so 700 rows hold fewer than 100 distinct ones.
+    """
     points = np.asarray(points, dtype=np.float64)
     flat = points.reshape(-1, 2)
     loss = np.empty(len(flat))
     grad = np.empty((len(flat), 2))
-    n = len(y)
-    step = max(1, CHUNK_VALUES // max(n, 1))
+    share = np.full(len(y), 1.0 / len(y)) if weights is None else weights / weights.sum()
+    wx = share * x
+    step = max(1, CHUNK_VALUES // max(len(y), 1))
     for start in range(0, len(flat), step):
         p = flat[start : start + step]
-        z = p[:, 0:1] * x + p[:, 1:2]  # (chunk, n)
+        z = p[:, 0:1] * x + p[:, 1:2]  # (chunk, rows)
         residual = sigmoid(z) - y  # ŷ − y
-        loss[start : start + step] = binary_cross_entropy_rows(z, y).sum(axis=1) / n
-        grad[start : start + step, 0] = residual @ x / n
-        grad[start : start + step, 1] = residual.sum(axis=1) / n
+        loss[start : start + step] = binary_cross_entropy_rows(z, y) @ share
+        grad[start : start + step, 0] = residual @ wx
+        grad[start : start + step, 1] = residual @ share
     return loss.reshape(points.shape[:-1]), grad.reshape(points.shape)
+
+
+def distinct_rows(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (x, y) rows and how often each occurs: the same loss, a fraction of the work."""
+    pairs, counts = np.unique(np.stack([x, y], axis=1), axis=0, return_counts=True)
+    return pairs[:, 0].copy(), pairs[:, 1].copy(), counts.astype(np.float64)
 
 
 def bce_minimum(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
@@ -99,17 +114,20 @@ def bce_minimum(x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
         return None
     if ones.min() > zeros.max() or ones.max() < zeros.min():
         return None
+    x, y, weights = distinct_rows(x, y)
+    share = weights / weights.sum()
     theta = np.zeros(2)
-    loss, grad = bce_value_and_grad(theta, x, y)
+    loss, grad = bce_value_and_grad(theta, x, y, weights)
     for _ in range(NEWTON_STEPS):
         p = sigmoid(theta[0] * x + theta[1])
         h = p * (1.0 - p)
-        hessian = np.array([[h @ (x * x), h @ x], [h @ x, h.sum()]]) / len(x)
+        h *= share
+        hessian = np.array([[h @ (x * x), h @ x], [h @ x, h.sum()]])
         move = np.linalg.solve(hessian, grad)
         size = 1.0
         while size > 1e-8:
             trial = theta - size * move
-            trial_loss, trial_grad = bce_value_and_grad(trial, x, y)
+            trial_loss, trial_grad = bce_value_and_grad(trial, x, y, weights)
             if trial_loss <= loss:
                 break
             size *= 0.5
@@ -180,3 +198,8 @@ def slide_table(rows: InsuranceRows, w: float, b: float) -> SlideTable:
     return SlideTable(
         w, b, table[:, 0], table[:, 1], y, age_scaled, z, sigmoid(z), binary_cross_entropy_rows(z, y)
     )
+
+
+def slide_case_loss(y_hat: float = SLIDE_Y_HAT) -> float:
+    """The loss of a y = 1 row given ``y_hat``: the slide's ``−ln 0.01 = 4.605``."""
+    return float(binary_cross_entropy_rows(np.array(np.log(y_hat / (1.0 - y_hat))), 1.0))

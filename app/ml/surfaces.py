@@ -457,14 +457,14 @@ def _build_insurance_bce(
     if batch >= 0:
         index = insurance_bce.batch_rows(data.n_train, batch_size, batch, seed)
         x, y = x[index], y[index]
-        rows_per_step = len(index)
         what = f"batch {batch} ({len(index)} rows)"
     else:
-        rows_per_step = min(batch_size, data.n_train)
         if batch_size < data.n_train:
             stochastic = insurance_bce.batched_value_and_grad(data, batch_size, seed)
         what = f"{data.n_train} training rows"
     minimum = insurance_bce.bce_minimum(x, y)
+    xs, ys, counts = insurance_bce.distinct_rows(x, y)
+    rows_per_step = len(xs) if stochastic is None else batch_size
     mean, std = _format_number(round(data.age_mean, 4)), _format_number(round(data.age_std, 4))
     return spec.surface(
         latex=r"\tfrac{1}{N}\sum_i -\left[y_i \ln \hat y_i + (1 - y_i)\ln(1 - \hat y_i)\right],\ "
@@ -481,7 +481,7 @@ def _build_insurance_bce(
             "seed": seed,
             "batch": batch,
         },
-        value_and_grad=lambda p: insurance_bce.bce_value_and_grad(p, x, y),
+        value_and_grad=lambda p: insurance_bce.bce_value_and_grad(p, xs, ys, counts),
         cost=max(1.0, rows_per_step / ROWS_PER_COST),
         batch_value_and_grad=stochastic,
     )
@@ -624,7 +624,8 @@ SURFACES: dict[str, SurfaceSpec] = {
             "insurance_bce",
             "Insurance: cross-entropy over (w, b)",
             "The course's insurance table as a loss surface: the mean binary cross-entropy of the model "
-            "ŷ = σ(w·age_scaled + b) over the training rows, for every weight w (x axis) and bias b (y axis). "
+            "ŷ = σ(w·age_scaled + b) over the training rows, for every weight w (x axis) and bias b "
+            "(y axis). "
             "With a batch size below the training rows each step sees one mini-batch, so the path zig-zags.",
             _build_insurance_bce,
             params=(
@@ -638,7 +639,9 @@ SURFACES: dict[str, SurfaceSpec] = {
                     "Rows per mini-batch; at least the training rows = full batch (plain gradient descent).",
                     "int",
                 ),
-                Param("seed", 0, 0, 2**31 - 1, "Seed of the generated rows, the split and the shuffles.", "int"),
+                Param(
+                    "seed", 0, 0, 2**31 - 1, "Seed of the generated rows, the split and the shuffles.", "int"
+                ),
                 Param(
                     "batch",
                     -1,

@@ -19,13 +19,15 @@ from pydantic import BaseModel, ValidationError
 
 from app.config import Settings
 from app.ml.errors import ConfigError
-from app.ml.surfaces import grid
+from app.ml.insurance_bce import insurance_rows, slide_table
+from app.ml.surfaces import get_surface, grid
 from app.web import networks, serialize
 from app.web.errors import InputError, error_bytes, error_details, reroot
 from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest, TraceRequest
 from app.web.service import build_surface, compute_trace, make_descent
 
 JSON = "application/json"
+CROSS_ENTROPY_SURFACE = "insurance_bce"
 logger = logging.getLogger(__name__)
 
 
@@ -121,6 +123,20 @@ def surface_grid(
         if n is not None:
             body["grid"] = serialize.grid_json(grid(surface, n, max_n=settings.max_grid))
         return Outcome(200, serialize.dumps(body))
+
+    return _guarded(("query",), work)
+
+
+def cross_entropy_table(params: dict[str, float], w: float, b: float) -> Outcome:
+    """The insurance table at (w, b) of the insurance_bce surface with these parameters."""
+
+    def work() -> Outcome:
+        surface = get_surface(CROSS_ENTROPY_SURFACE, params)
+        p = surface.params
+        rows = insurance_rows(p["rows"], p["val_fraction"], p["seed"])
+        return Outcome(
+            200, serialize.dumps(serialize.cross_entropy_json(surface, rows, slide_table(rows, w, b)))
+        )
 
     return _guarded(("query",), work)
 

@@ -33,7 +33,9 @@ def finite_difference(f, point: np.ndarray, h: float = 1e-6) -> np.ndarray:
     return grad
 
 
-@pytest.mark.parametrize("params", [{}, {"batch": 5}, {"batch": 0, "batch_size": 1}, {"rows": 13, "val_fraction": 0}])
+@pytest.mark.parametrize(
+    "params", [{}, {"batch": 5}, {"batch": 0, "batch_size": 1}, {"rows": 13, "val_fraction": 0}]
+)
 def test_the_gradient_is_the_derivative_of_the_loss(params):
     surface = get_surface("insurance_bce", params)
     loss, grad = surface.value_and_grad(POINTS)
@@ -59,7 +61,10 @@ def test_each_row_costs_minus_the_log_of_the_probability_given_to_its_label():
     assert binary_cross_entropy_rows(np.array(logit), 1.0) == pytest.approx(4.605170185988091, rel=1e-12)
     assert binary_cross_entropy_rows(np.array(logit), 0.0) == pytest.approx(-math.log(0.99), rel=1e-12)
     # finite far out, where a loss on σ(z) would take log(0)
-    assert binary_cross_entropy_rows(np.array([-800.0, 800.0]), np.array([1.0, 0.0])).tolist() == [800.0, 800.0]
+    assert binary_cross_entropy_rows(np.array([-800.0, 800.0]), np.array([1.0, 0.0])).tolist() == [
+        800.0,
+        800.0,
+    ]
 
 
 def test_the_slide_table_at_the_default_start_shows_the_4_6_case():
@@ -70,7 +75,9 @@ def test_the_slide_table_at_the_default_start_shows_the_4_6_case():
     assert INSURANCE_ROWS[worst] == (27, 0, 1)  # young, cannot afford, yet insured
     assert table.y_hat[worst] == pytest.approx(0.01, abs=5e-5)
     assert table.loss[worst] == pytest.approx(4.605, abs=0.01)
-    expected = -(table.have_insurance * np.log(table.y_hat) + (1 - table.have_insurance) * np.log(1 - table.y_hat))
+    expected = -(
+        table.have_insurance * np.log(table.y_hat) + (1 - table.have_insurance) * np.log(1 - table.y_hat)
+    )
     np.testing.assert_allclose(table.loss, expected, rtol=1e-10)
     assert table.mean_loss == pytest.approx(float(expected.mean()), rel=1e-10)
     rows = insurance_rows()
@@ -119,7 +126,9 @@ def test_mini_batch_descent_uses_batch_t_at_step_t():
         loss, grad = bce_value_and_grad(trace.position[t], rows.x[index], rows.y[index])
         assert trace.loss[t] == pytest.approx(float(loss), rel=1e-12)
         np.testing.assert_allclose(trace.grad[t], grad, rtol=1e-12)
-        assert get_surface("insurance_bce", {"batch": t}).value(trace.position[t]) == pytest.approx(float(loss))
+        assert get_surface("insurance_bce", {"batch": t}).value(trace.position[t]) == pytest.approx(
+            float(loss)
+        )
     full = get_surface("insurance_bce", {"batch_size": 700})
     assert full.batch_value_and_grad is None  # batch_size ≥ training rows: plain gradient descent
     exact = collect(descend(full, [RunSpec("sgd", "sgd", {"lr": 0.5})], 30))["sgd"]
