@@ -233,7 +233,7 @@ function renderTable() {
         "tr",
         { class: i === table.worst ? "worst" : null, dataset: { row: String(i) } },
         el("td", { text: String(row.age) }),
-        el("td", { text: String(row.affordability) }),
+        el("td", { class: "col-afford", text: String(row.affordability) }),
         el("td", { text: String(row.have_insurance) }),
         cell(row.age_scaled, 3),
         cell(row.z, 3),
