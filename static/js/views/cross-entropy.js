@@ -10,7 +10,7 @@
 // optimizer's hyperparameters live. Reports gdp:step {descent: step} and gdp:event / gdp:done.
 import { crossEntropyTable, embeddedRegistry, postJson, surfaceGrid } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
-import { RunStore } from "../runs.js";
+import { RunStore, followRuns } from "../runs.js";
 import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { ContourWithOverlay, LossPlot, thin } from "../plot.js";
@@ -91,20 +91,7 @@ const session = new LiveSession({
   stepRestarts: true,
   speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); } },
   words: (status) => t(`descent.status.${status}`),
-  on: {
-    started: (msg) => {
-      data.start(msg);
-      markDirty();
-    },
-    steps: (msg) => {
-      for (const [id, step] of data.append(msg)) session.embed.step(id, step);
-      markDirty();
-    },
-    event: (msg) => {
-      data.end(msg);
-      markDirty();
-    },
-  },
+  on: followRuns(data, () => session, markDirty),
   onReset: () => {
     data.clear();
     markDirty();
