@@ -147,14 +147,25 @@ def batch_rows(n_train: int, batch_size: int, batch: int, seed: int = 0) -> np.n
     size = min(batch_size, n_train)
     per_epoch = iterations_per_epoch(n_train, size)
     epoch, i = divmod(int(batch), per_epoch)
+    return _epoch_order(n_train, epoch, seed)[i * size : (i + 1) * size]
+
+
+@lru_cache(maxsize=8)
+def _epoch_order(n_train: int, epoch: int, seed: int) -> np.ndarray:
+    """The shuffle of one epoch, kept while a descent walks through its batches (read-only)."""
     order = np.random.default_rng([seed, epoch]).permutation(n_train)
-    return order[i * size : (i + 1) * size]
+    order.flags.writeable = False
+    return order
 
 
 def batched_value_and_grad(rows: InsuranceRows, batch_size: int, seed: int):
     """``(points, steps) -> (loss, grad)``: each lane's loss and gradient on the batch its step uses."""
 
     def value_and_grad(points: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        first = int(steps[0])
+        if len(steps) == 1 or bool((steps == first).all()):  # the usual case: runs that started together
+            idx = batch_rows(rows.n_train, batch_size, first, seed)
+            return bce_value_and_grad(points, rows.x[idx], rows.y[idx])
         loss = np.empty(len(points))
         grad = np.empty_like(points)
         for t in np.unique(steps):
