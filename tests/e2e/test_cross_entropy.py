@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, VISIBLE_TEXT, english_left
+from tests.e2e.conftest import ARTIFACTS, VISIBLE_TEXT, english_left, host_page, ready_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -160,3 +160,21 @@ def test_screenshots_fit_and_speak_the_language(browser, live_server, lang, widt
     page.screenshot(path=str(ARTIFACTS / f"cross_entropy_{lang}_{width}.png"), full_page=True)
     context.close()
     assert not errors
+
+
+def test_a_course_page_drives_the_embed(page, live_server, host_server):
+    origin, root = host_server
+    name = host_page(root, live_server, "xent.html", "cross-entropy", "steps=60&speed=max", "390")
+    page.goto(f"{origin}/{name}")
+    frame = ready_frame(page, live_server)
+    assert page.evaluate("window.events.find((m) => m.type === 'gdp:ready')")["view"] == "cross-entropy"
+    frame.wait_for_function(f"() => {HOOK}.ready()", timeout=T)
+    page.evaluate("window.send({type: 'gdp:set', hyperparameters: {lr: 0.2}})")
+    frame.wait_for_function(f"() => {HOOK}.state().hyperparameters.lr === 0.2", timeout=T)
+    page.evaluate("window.send({type: 'gdp:play'})")
+    page.wait_for_function("() => window.events.some((m) => m.type === 'gdp:done')", timeout=T)
+    events = page.evaluate("window.events.filter((m) => m.type === 'gdp:event')")
+    assert events == [{"type": "gdp:event", "run": "descent", "event": "max_steps"}]
+    assert frame.evaluate(f"{HOOK}.lastStep()") == 60
+    overflow = frame.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0 and frame.locator(".site-header").count() == 0
