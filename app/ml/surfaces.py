@@ -459,20 +459,18 @@ def _build_insurance_bce(
     if batch >= 0:
         index = insurance_bce.batch_rows(data.n_train, batch_size, batch, seed)
         x, y = x[index], y[index]
-        what = f"batch {batch} ({len(index)} rows)"
     else:
         if batch_size < data.n_train:
             stochastic = insurance_bce.batched_value_and_grad(data, batch_size, seed)
-        what = f"{data.n_train} training rows"
     minimum = insurance_bce.bce_minimum(x, y)
     xs, ys, counts = insurance_bce.distinct_rows(x, y)
     cost = len(xs) / ROWS_PER_COST if stochastic is None else BATCH_STEP_COST + batch_size / ROWS_PER_COST
     mean, std = _format_number(round(data.age_mean, 4)), _format_number(round(data.age_std, 4))
     return spec.surface(
         latex=r"\tfrac{1}{N}\sum_i -\left[y_i \ln \hat y_i + (1 - y_i)\ln(1 - \hat y_i)\right],\ "
-        rf"\hat y_i = \sigma(w\,x_i + b),\ x_i = (\mathrm{{age}}_i - {mean}) / {std}",
-        formula=f"mean over the {what} of -(y ln(yhat) + (1 - y) ln(1 - yhat)), yhat = sigmoid(w x + b),"
-        f" x = (age - {mean}) / {std}; the point is (w, b)",
+        rf"\hat y_i = \sigma(w\,x_i + b),\ x_i = (\mathrm{{age}}_i - {mean}) / {std},\ N = {len(y)}",
+        formula=f"-(1/N) sum_i (y_i ln(yhat_i) + (1 - y_i) ln(1 - yhat_i)), yhat_i = sigmoid(w x_i + b),"
+        f" x_i = (age_i - {mean}) / {std}, N = {len(y)}",
         view=(-1.0, 5.0, -3.0, 3.0),
         start=(3.0, -1.25),  # the slide's case: the insured 27-year-old gets ŷ = 0.01, loss 4.6
         minima=() if minimum is None else (minimum,),
