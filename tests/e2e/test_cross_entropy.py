@@ -25,6 +25,13 @@ def hook(page, name: str, *args):
     return page.evaluate(f"(args) => {HOOK}.{name}(...args)", list(args))
 
 
+def wait_text(page, selector: str, text: str) -> None:
+    """Wait until ``selector`` shows ``text`` (counters are redrawn on a later animation frame)."""
+    page.wait_for_function(
+        "([sel, text]) => document.querySelector(sel)?.textContent === text", arg=[selector, text], timeout=T
+    )
+
+
 def step_to(page, target: int) -> None:
     """Press Step until the last record is step ``target`` (the first press shows step 0, the start)."""
     for _ in range(target + 2):
@@ -68,9 +75,9 @@ def test_steps_move_the_path_count_iterations_and_show_the_batch_surface(page, l
     wait(page, "h.ready()")
     step_to(page, 2)
     wait(page, "h.batchShown() === 2 && h.table() && h.table().w === h.point().w")
+    wait_text(page, "#count-updates", "2")
     assert page.text_content("#count-epoch") == "1"
     assert page.text_content("#count-iteration") == "3 / 22"
-    assert page.text_content("#count-updates") == "2"
     point = hook(page, "point")
     assert [point["w"], point["b"]] != [3, -1.25]
     assert page.text_content("#table-point") == f"at w = {point['w']:.3g}, b = {point['b']:.3g}"
@@ -83,6 +90,7 @@ def test_steps_move_the_path_count_iterations_and_show_the_batch_surface(page, l
     wait(page, "h.status() === 'finished'")
     assert hook(page, "lastStep") == 300 and hook(page, "pathLength") == 301
     wait(page, "h.batchShown() === 300")
+    wait_text(page, "#count-updates", "300")
     assert page.text_content("#count-epoch") == "14"
     assert page.text_content("#count-iteration") == "15 / 22"
     assert hook(page, "drawnPoints") == 301
@@ -116,11 +124,12 @@ def test_the_full_batch_preset_is_plain_gradient_descent(page, live_server):
     page.goto(f"{live_server}/cross-entropy")
     wait(page, "h.ready()")
     page.click("[data-batch='full']")
-    wait(page, "h.state().batch_size === 700 && h.table() && h.table().bce > 0 && h.ready()")
-    wait(page, "document.querySelector('#arith').textContent.startsWith('Full batch')")
+    wait(page, "document.querySelector('#arith').textContent.startsWith('Full batch')")  # the new table came
+    wait(page, "h.state().batch_size === 700 && h.ready()")
     assert "batch_size=700" in page.url
     step_to(page, 1)
     assert hook(page, "batchShown") is None  # no mini-batch: the layer stays empty
+    wait_text(page, "#count-updates", "1")
     assert page.text_content("#count-epoch") == "2" and page.text_content("#count-iteration") == "1 / 1"
     assert page.get_attribute("[data-batch='full']", "aria-pressed") == "true"
 
@@ -147,6 +156,7 @@ def test_screenshots_fit_and_speak_the_language(browser, live_server, lang, widt
     wait(page, "h.ready() && h.comparisons().drawn === 3")
     page.click("#play")
     wait(page, "h.status() === 'finished' && h.batchShown() === 120")
+    wait_text(page, "#count-updates", "120")
     page.wait_for_timeout(300)  # let the last frame paint before the picture
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     table = page.locator("#xent-table").inner_text()
