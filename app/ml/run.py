@@ -7,7 +7,9 @@ learning-rate sweep). Records use arrival semantics: record t of a run holds the
 gradient there, the learning rate in effect at step t, and the update that brought the run from x_{t-1}
 (zero at step 0, where the wire formats say null), and how many function-and-gradient evaluations that
 step used (1 for a first-order optimizer, 0 at step 0; optimizers that evaluate the function, such as
-L-BFGS and SAM, also hand over the other points they evaluated). No NaN or infinity ever leaves this
+L-BFGS and SAM, also hand over the other points they evaluated). On a data-set surface trained in
+mini-batches (``Surface.batch_value_and_grad``) record t's loss and gradient are those of the batch step t
+uses, as Keras reports a batch loss. No NaN or infinity ever leaves this
 module: a run whose next point is non-finite, or more than a view-box width beyond the view box, ends there
 and keeps its last finite record. One rule says how it ended: ``left_view`` when its loss out there is
 below its loss at the start (it went downhill and the surface keeps falling beyond the view, as on a
@@ -318,7 +320,7 @@ class Descent:
         resolved = [_validate(i, r, self.surface, self.noise) for i, r in enumerate(runs)]
         starts = self._start_points(runs)
         with np.errstate(all="ignore"):
-            loss, grad = self.surface.value_and_grad(starts)
+            loss, grad = self._evaluate(starts, np.zeros(len(starts), dtype=np.int64))
             bad = ~(np.isfinite(loss) & np.isfinite(grad).all(axis=1)) | ~self._inside(starts)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -493,12 +495,17 @@ class Descent:
         self.steps = self.steps + self.active
         if self.budget == "evaluations":
             self.spent = self.spent + evaluations * self.active
-        self.loss, self.grad = self.surface.value_and_grad(self.params)
+        self.loss, self.grad = self._evaluate(self.params, self.steps)
         if self._all_active:
             return self._check(None, update, evaluations, evaluated)
         lanes = self._lanes
         picked = None if evaluated is None else [evaluated[i] for i in lanes]
         return self._check(lanes, update[lanes], evaluations[lanes], picked)
+
+    def _evaluate(self, params: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and gradient at each lane's point: exact, or on the mini-batch its step uses (data sets)."""
+        batched = self.surface.batch_value_and_grad
+        return self.surface.value_and_grad(params) if batched is None else batched(params, steps)
 
     def _lr(self) -> np.ndarray:
         """Every lane's learning rate now; cached while no group follows a schedule."""

@@ -255,3 +255,40 @@ CURVATURE = {  # GET /api/v1/surfaces/rosenbrock/curvature?x=-1&y=1.5 (a real an
     "lambda_max": 848.6617026282236,
     "two_over_lambda_max": 0.0023566516478900753,
 }
+
+CROSS_ENTROPY = {
+    "surface": "insurance_bce",
+    "params": {"rows": 875, "val_fraction": 0.2, "batch_size": 32, "seed": 0, "batch": -1},
+    "w": 3.0,
+    "b": -1.25,
+    "n_train": 700,
+    "batch_size": 32,
+    "iterations_per_epoch": 22,
+    "age_mean": 42.668571428571425,
+    "age_std": 14.049458991690162,
+    "columns": ["age", "affordability", "have_insurance", "age_scaled", "z", "y_hat", "loss"],
+    "rows": [
+        {
+            "age": 22.0,
+            "affordability": 1.0,
+            "have_insurance": 0.0,
+            "age_scaled": -1.4711293467453994,
+            "z": -5.663388040236198,
+            "y_hat": 0.003458733597892505,
+            "loss": 0.0034647288449097635,
+        },
+        {
+            "age": 27.0,
+            "affordability": 0.0,
+            "have_insurance": 1.0,
+            "age_scaled": -1.1152437569189617,
+            "z": -4.595731270756885,
+            "y_hat": 0.009993948748959036,
+            "loss": 4.605775494254278,
+        },
+    ],
+    "mean_loss": 0.7403706783905716,
+    "worst": 12,
+    "bce": 0.4801681485329082,
+    "slide_case": {"y": 1.0, "y_hat": 0.01, "loss": 4.605170185988091},
+}

@@ -19,13 +19,15 @@ from pydantic import BaseModel, ValidationError
 
 from app.config import Settings
 from app.ml.errors import ConfigError
-from app.ml.surfaces import curvature, grid
+from app.ml.insurance_bce import insurance_rows, slide_table
+from app.ml.surfaces import curvature, get_surface, grid
 from app.web import networks, serialize
 from app.web.errors import InputError, error_bytes, error_details, reroot
 from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest, TraceRequest
 from app.web.service import build_surface, compute_trace, make_descent
 
 JSON = "application/json"
+CROSS_ENTROPY_SURFACE = "insurance_bce"
 logger = logging.getLogger(__name__)
 
 
@@ -133,6 +135,20 @@ def surface_curvature(
     def work() -> Outcome:
         surface = build_surface(name, params, expression, None, settings, root="query")
         return Outcome(200, serialize.dumps(serialize.curvature_json(surface, curvature(surface, point))))
+
+    return _guarded(("query",), work)
+
+
+def cross_entropy_table(params: dict[str, float], w: float, b: float) -> Outcome:
+    """The insurance table at (w, b) of the insurance_bce surface with these parameters."""
+
+    def work() -> Outcome:
+        surface = get_surface(CROSS_ENTROPY_SURFACE, params)
+        p = surface.params
+        rows = insurance_rows(p["rows"], p["val_fraction"], p["seed"])
+        return Outcome(
+            200, serialize.dumps(serialize.cross_entropy_json(surface, rows, slide_table(rows, w, b)))
+        )
 
     return _guarded(("query",), work)
 

@@ -84,6 +84,44 @@ class Curvature(_Reply):
     two_over_lambda_max: float | None
 
 
+class CrossEntropyRow(_Reply):
+    """One row of the slide's insurance table with the model's prediction and its loss."""
+
+    age: float
+    affordability: float
+    have_insurance: float
+    age_scaled: float
+    z: float
+    y_hat: float
+    loss: float
+
+
+class SlideCase(_Reply):
+    y: float
+    y_hat: float
+    loss: float
+
+
+class CrossEntropyTable(_Reply):
+    """The insurance table at one (w, b) of the ``insurance_bce`` surface (GET /api/v1/cross-entropy)."""
+
+    surface: str
+    params: dict[str, float]
+    w: float
+    b: float
+    n_train: int
+    batch_size: int
+    iterations_per_epoch: int
+    age_mean: float
+    age_std: float
+    columns: list[str]
+    rows: list[CrossEntropyRow]
+    mean_loss: float
+    worst: int
+    bce: float
+    slide_case: SlideCase
+
+
 class OptimizerHyperparameter(_Reply):
     name: str
     default: Value

@@ -122,6 +122,12 @@ export function surfaceGrid(name, { grid = 120, params = {}, expression = null, 
   return request(`/api/v1/surfaces/${encodeURIComponent(name)}?${query}`);
 }
 
+/** The insurance table at (w, b) of the insurance_bce surface with `params` (GET /api/v1/cross-entropy). */
+export function crossEntropyTable(w, b, params = {}) {
+  const query = new URLSearchParams({ w: String(w), b: String(b), ...params });
+  return request(`/api/v1/cross-entropy?${query}`);
+}
+
 /** POST a JSON body to an API path (traces, network traces, code export, dataset preview, landscape). */
 export function postJson(path, body) {
   return request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

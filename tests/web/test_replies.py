@@ -44,6 +44,8 @@ CALLS: list[tuple[str, str, str, Any]] = [
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/elongated?condition_number=5", None),
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/bowl?grid=3", None),
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/parabola?grid=4", None),
+    ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/insurance_bce?grid=3&batch=2", None),
+    ("get", "/api/v1/cross-entropy", "/api/v1/cross-entropy?w=3&b=-1.25&batch_size=1", None),
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/custom?expression=log(x)%2By&grid=3", None),
     ("get", "/api/v1/surfaces/{name}/curvature", "/api/v1/surfaces/rosenbrock/curvature?x=-1&y=1.5", None),
     ("get", "/api/v1/surfaces/{name}/curvature", "/api/v1/surfaces/saddle/curvature?x=0&y=0", None),

@@ -50,6 +50,8 @@ VIEWS: dict[str, View] = {
         View("dropout", "Dropout"),
         View("regularization", "L1 and L2"),
         View("landscape", "Loss landscape of a network"),
+        # ---- issue 12, lesson 1 ----
+        View("cross-entropy", "Cross-entropy on the insurance data"),
     )
 }
 # /embed/{name} -> the view it shows: every view under its name, and the older names as aliases.
