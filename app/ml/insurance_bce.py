@@ -94,6 +94,23 @@ def bce_value_and_grad(
     return loss.reshape(points.shape[:-1]), grad.reshape(points.shape)
 
 
+def bce_hessian(
+    points: np.ndarray, x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """The exact Hessian of the mean BCE over (w, b): ``mean(ŷ(1 − ŷ) [[x², x], [x, 1]])``; y drops out."""
+    points = np.asarray(points, dtype=np.float64)
+    flat = points.reshape(-1, 2)
+    share = np.full(len(x), 1.0 / len(x)) if weights is None else weights / weights.sum()
+    z = flat[:, 0:1] * x + flat[:, 1:2]
+    p = sigmoid(z)
+    h = p * (1.0 - p) * share  # (points, rows)
+    out = np.empty((len(flat), 2, 2))
+    out[:, 0, 0] = h @ (x * x)
+    out[:, 0, 1] = out[:, 1, 0] = h @ x
+    out[:, 1, 1] = h.sum(axis=1)
+    return out.reshape(*points.shape[:-1], 2, 2)
+
+
 def distinct_rows(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (x, y) rows and how often each occurs: the same loss, a fraction of the work."""
     pairs, counts = np.unique(np.stack([x, y], axis=1), axis=0, return_counts=True)

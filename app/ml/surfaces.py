@@ -641,6 +641,7 @@ def _build_insurance_bce(
             "batch": batch,
         },
         value_and_grad=lambda p: insurance_bce.bce_value_and_grad(p, xs, ys, counts),
+        hessian=lambda p: insurance_bce.bce_hessian(p, xs, ys, counts),
         cost=max(1.0, cost),
         batch_value_and_grad=stochastic,
     )
