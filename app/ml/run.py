@@ -37,6 +37,13 @@ DIVERGENCE_WIDTHS = 10.0
 """A run has diverged once it is this many view-box widths outside the box (or non-finite)."""
 
 
+def divergence_bounds(surface: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """Per coordinate, the lowest and highest value a run may reach before it counts as diverged."""
+    view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
+    width = view[:, 1] - view[:, 0]
+    return view[:, 0] - DIVERGENCE_WIDTHS * width, view[:, 1] + DIVERGENCE_WIDTHS * width
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One run: an optimizer with its hyperparameters, schedule and clipping, from a start point.
@@ -199,10 +206,7 @@ class Descent:
         self.tolerance = tolerance
         self.noise = noise
         self.seed = seed
-        view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
-        width = view[:, 1] - view[:, 0]
-        self._lo = view[:, 0] - DIVERGENCE_WIDTHS * width
-        self._hi = view[:, 1] + DIVERGENCE_WIDTHS * width
+        self._lo, self._hi = divergence_bounds(surface)
         self._bounds = list(zip(self._lo.tolist(), self._hi.tolist(), strict=True))
         dim = surface.dim
         self.ids: list[str] = []

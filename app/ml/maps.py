@@ -1,0 +1,398 @@
+"""Convergence maps: one run from every cell of an n × n grid, advanced as lanes of one vectorised loop.
+
+Two maps share the loop:
+
+- a *basin* map: the starts span the surface's view box, the optimizer and its hyperparameters are fixed;
+  each cell says which known minimum its run ends at (the basins of attraction of that optimizer), how many
+  steps it took, or that it diverged;
+- a *trainability* map: one start, and two hyperparameters (learning rate × momentum, β₁ × lr, …) span
+  the grid on log or linear axes; each cell gives the final loss and the steps to converge.
+
+Why a loop of its own instead of :class:`app.ml.run.Descent`: a map keeps no records, only how each run
+ends, and at 40,000 lanes the per-step records, events and lane bookkeeping of a Descent would cost more
+than the arithmetic. The arithmetic itself is the same: the optimizer chain from
+:func:`app.ml.optimizers.make_optimizer`, the surface's ``value_and_grad``, and Descent's rules for the end
+of a run (gradient norm below the tolerance: ``converged`` at that step; a non-finite value or a point more
+than ``DIVERGENCE_WIDTHS`` view-box widths outside the view: ``diverged``, keeping the last finite step;
+the step budget: ``max_steps``), so a lane ends exactly where a Descent run from the same start ends
+(tests/ml/test_maps.py checks it). Lanes that have ended leave the arrays, so a map whose runs converge
+early costs less than its step budget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.ml.errors import ConfigError
+from app.ml.optimizers import get_optimizer, make_optimizer, resolve_hyperparameters
+from app.ml.run import divergence_bounds
+from app.ml.surfaces import Surface
+from app.ml.transforms import vector_norm
+
+KINDS = ("basins", "trainability")
+REASONS = ("converged", "max_steps", "diverged")
+"""How a lane ended, by code: the index in this tuple (the ``reason`` arrays of a map)."""
+CONVERGED, MAX_STEPS, DIVERGED = range(3)
+BASIN_OTHER = -1
+"""Converged, but not at any known minimum of the surface (a saddle point, an unlisted minimum)."""
+BASIN_NOT_CONVERGED = -2
+"""Still moving when the step budget ran out, and not near any known minimum."""
+BASIN_DIVERGED = -3
+"""Left the view far behind, or reached a non-finite loss (or started where the surface is undefined)."""
+BASIN_RADIUS = 0.02
+"""A run ends in a minimum's basin when it stops within this share of the view box's larger side of it.
+
+A share of the view, not the tolerance: an Adam run that still circles a minimum when the budget ends has
+found that minimum, and a teacher wants it coloured so."""
+SCALES = ("linear", "log")
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis of a map: ``name`` is ``x``/``y`` (a coordinate) or the hyperparameter it sets."""
+
+    name: str
+    values: np.ndarray  # (n,)
+    scale: str = "linear"
+
+
+def make_axis(name: str, low: float, high: float, n: int, scale: str, field: str) -> Axis:
+    """n values from ``low`` to ``high``, evenly spaced or (``log``) evenly spaced in powers of ten."""
+    if scale not in SCALES:
+        raise ConfigError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}", f"{field}.scale")
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ConfigError("an axis needs finite min < max", f"{field}.max")
+    if scale == "log" and low <= 0:
+        raise ConfigError("a log axis needs min > 0", f"{field}.min")
+    values = np.geomspace(low, high, n) if scale == "log" else np.linspace(low, high, n)
+    return Axis(name, values, scale)
+
+
+@dataclass(frozen=True)
+class LaneEnds:
+    """How each of K lanes ended: reason code, step, last finite loss (NaN: undefined start) and point."""
+
+    reason: np.ndarray  # (K,) int8, an index of REASONS
+    steps: np.ndarray  # (K,) int64
+    loss: np.ndarray  # (K,) float64
+    position: np.ndarray  # (K, d)
+
+
+def _take(value: Any, rows: np.ndarray, k: int) -> Any:
+    """The rows of ``value`` that belong to lanes still running: per-lane arrays (leading axis K) are
+    indexed, scalars and counts stay; mappings, NamedTuples and tuples (hyperparameters, optimizer
+    states, pairs) recursively."""
+    if isinstance(value, np.ndarray):
+        return value[rows] if value.ndim >= 1 and value.shape[0] == k else value
+    if isinstance(value, Mapping):
+        return {key: _take(v, rows, k) for key, v in value.items()}
+    if isinstance(value, tuple):
+        parts = [_take(v, rows, k) for v in value]
+        return type(value)._make(parts) if hasattr(value, "_fields") else tuple(parts)
+    return value
+
+
+def _per_lane(hyperparameters: Mapping[str, Any]) -> bool:
+    """True when some hyperparameter differs by lane (an axis of a trainability map sets it)."""
+    parts = [c for v in hyperparameters.values() for c in (v if isinstance(v, tuple) else (v,))]
+    return any(isinstance(c, np.ndarray) for c in parts)
+
+
+def _squared_norm(grad: np.ndarray) -> np.ndarray:
+    if grad.shape[1] == 2:
+        return grad[:, 0] * grad[:, 0] + grad[:, 1] * grad[:, 1]
+    return np.einsum("ij,ij->i", grad, grad)
+
+
+def run_lanes(
+    surface: Surface,
+    optimizer: str,
+    hyperparameters: Mapping[str, Any],
+    starts: np.ndarray,
+    steps: int,
+    tolerance: float,
+) -> LaneEnds:
+    """Advance one run per row of ``starts`` until each ends; ``hyperparameters`` are resolved, with
+    scalars or (K, 1) arrays (one value per lane) as :func:`make_optimizer` takes them."""
+    starts = np.asarray(starts, dtype=np.float64)
+    k = len(starts)
+    reason = np.full(k, MAX_STEPS, dtype=np.int8)
+    end_step = np.zeros(k, dtype=np.int64)
+    final_loss = np.full(k, np.nan)
+    final_pos = starts.copy()
+    lo, hi = divergence_bounds(surface)
+    hp: Mapping[str, Any] = hyperparameters
+    rebuild = _per_lane(hp)
+
+    def inside(points: np.ndarray) -> np.ndarray:
+        return ((points >= lo) & (points <= hi)).all(axis=1)
+
+    # A sufficient test that no lane ends at a step, with a few whole-array reductions: the squared
+    # gradient norm against the squared tolerance (with a margin for rounding; hypot is 10x dearer) and the
+    # extreme coordinates against the tightest bounds. When it fails, the exact per-lane test decides.
+    tol_sq = tolerance * tolerance * (1 + 1e-9) if tolerance * tolerance > 1e-300 else None
+    lo_max, hi_min = float(lo.max()), float(hi.min())
+
+    def quiet(points: np.ndarray, loss: np.ndarray, grad: np.ndarray) -> bool:
+        sq = _squared_norm(grad)
+        if not math.isfinite(float(loss.sum()) + float(sq.sum())):
+            return False
+        if tolerance > 0 and (tol_sq is None or not float(sq.min()) >= tol_sq):
+            return False
+        return lo_max <= float(points.min()) and float(points.max()) <= hi_min
+
+    def finish(
+        lanes: np.ndarray, code: int, step: int | np.ndarray, loss: np.ndarray, at: np.ndarray
+    ) -> None:
+        reason[lanes] = code
+        end_step[lanes] = step
+        final_loss[lanes] = loss
+        final_pos[lanes] = at
+
+    with np.errstate(all="ignore"):
+        loss, grad = surface.value_and_grad(starts)
+        norm = vector_norm(grad)
+        bad = ~(np.isfinite(loss) & np.isfinite(norm)) | ~inside(starts)
+        lanes = np.arange(k)
+        finish(lanes[bad], DIVERGED, 0, np.nan, starts[bad])
+        done = ~bad & (norm < tolerance)
+        finish(lanes[done], CONVERGED, 0, loss[done], starts[done])
+        if steps == 0:
+            rest = ~bad & ~done
+            finish(lanes[rest], MAX_STEPS, 0, loss[rest], starts[rest])
+            return LaneEnds(reason, end_step, final_loss, final_pos)
+        keep = ~(bad | done)
+        params, loss, grad, lanes = starts[keep], loss[keep], grad[keep], lanes[keep]
+        if rebuild:
+            hp = _take(hp, keep, k)
+        transform = make_optimizer(optimizer, hp)
+        state = transform.init(params)
+        for t in range(1, steps + 1):
+            if not len(lanes):
+                break
+            update, state = transform.update(grad, state, params)
+            new = params + update
+            new_loss, grad = surface.value_and_grad(new)
+            if t < steps and quiet(new, new_loss, grad):
+                params, loss = new, new_loss
+                continue
+            norm = vector_norm(grad)
+            bad = ~(np.isfinite(new_loss) & np.isfinite(norm)) | ~inside(new)
+            finish(lanes[bad], DIVERGED, t - 1, loss[bad], params[bad])
+            done = ~bad & (norm < tolerance)
+            finish(lanes[done], CONVERGED, t, new_loss[done], new[done])
+            if t == steps:
+                last = ~bad & ~done
+                finish(lanes[last], MAX_STEPS, t, new_loss[last], new[last])
+                break
+            keep = ~(bad | done)
+            if keep.all():
+                params, loss = new, new_loss
+                continue
+            active = len(lanes)
+            params, loss, grad, lanes = new[keep], new_loss[keep], grad[keep], lanes[keep]
+            state = _take(state, keep, active)
+            if rebuild:
+                hp = _take(hp, keep, active)
+                transform = make_optimizer(optimizer, hp)
+    return LaneEnds(reason, end_step, final_loss, final_pos)
+
+
+def basin_labels(surface: Surface, ends: LaneEnds) -> np.ndarray:
+    """Each lane's basin: the index of the known minimum it ended near, or BASIN_OTHER / _NOT_CONVERGED /
+    _DIVERGED (see BASIN_RADIUS for "near")."""
+    k = len(ends.reason)
+    converged = ends.reason == CONVERGED
+    labels = np.where(converged, BASIN_OTHER, BASIN_NOT_CONVERGED).astype(np.int64)
+    if surface.minima and surface.dim == ends.position.shape[1]:
+        view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
+        radius = BASIN_RADIUS * float((view[:, 1] - view[:, 0]).max())
+        minima = np.asarray(surface.minima, dtype=np.float64)
+        distance = np.linalg.norm(ends.position[:, None, :] - minima[None, :, :], axis=-1)
+        nearest = np.argmin(distance, axis=1)
+        near = distance[np.arange(k), nearest] <= radius
+        labels = np.where(near, nearest, labels)
+    labels[ends.reason == DIVERGED] = BASIN_DIVERGED
+    return labels
+
+
+@dataclass(frozen=True)
+class MapRows:
+    """Rows ``start``..``stop`` of a map, each array (rows, n): how the run from each cell ended."""
+
+    start: int
+    stop: int
+    reason: np.ndarray
+    steps: np.ndarray
+    loss: np.ndarray  # NaN where the start itself is undefined
+    basin: np.ndarray
+
+
+@dataclass(frozen=True)
+class MapPlan:
+    """A validated map: the grid's axes and what runs from each cell; ``rows`` computes any band of it.
+
+    Row i, column j is the cell (x.values[j], y.values[i]), as a heatmap draws z[i][j]."""
+
+    kind: str
+    surface: Surface
+    optimizer: str
+    hyperparameters: Mapping[str, Any]
+    x: Axis
+    y: Axis
+    steps: int
+    tolerance: float
+    start: tuple[float, ...] | None = None  # trainability: the one start
+
+    @property
+    def n(self) -> int:
+        return len(self.x.values)
+
+    def lanes(self, start: int, stop: int) -> tuple[np.ndarray, Mapping[str, Any]]:
+        """Starts (K, d) and hyperparameters (per lane where an axis sets them) of rows start..stop."""
+        xs, ys = self.x.values, self.y.values[start:stop]
+        if self.kind == "basins":
+            starts = np.empty((len(ys), len(xs), 2))
+            starts[..., 0] = xs[None, :]
+            starts[..., 1] = ys[:, None]
+            return starts.reshape(-1, 2), self.hyperparameters
+        assert self.start is not None
+        k = len(ys) * len(xs)
+        hp = dict(self.hyperparameters)
+        for axis, column in ((self.x, np.tile(xs, len(ys))), (self.y, np.repeat(ys, len(xs)))):
+            name, _, part = axis.name.partition(".")
+            values = column.reshape(k, 1)
+            if part:
+                pair = list(hp[name])
+                pair[int(part)] = values
+                hp[name] = tuple(pair)
+            else:
+                hp[name] = values
+        return np.tile(np.asarray(self.start, dtype=np.float64), (k, 1)), hp
+
+    def rows(self, start: int = 0, stop: int | None = None) -> MapRows:
+        """Run every cell of rows start..stop (default: the whole map) to its end."""
+        stop = self.n if stop is None else stop
+        starts, hp = self.lanes(start, stop)
+        ends = run_lanes(self.surface, self.optimizer, hp, starts, self.steps, self.tolerance)
+        shape = (stop - start, self.n)
+        return MapRows(
+            start,
+            stop,
+            ends.reason.reshape(shape),
+            ends.steps.reshape(shape),
+            ends.loss.reshape(shape),
+            basin_labels(self.surface, ends).reshape(shape),
+        )
+
+
+def _check_common(n: int, steps: int, tolerance: float) -> None:
+    if n < 2:
+        raise ConfigError("a map needs at least 2 points per axis", "n")
+    if steps < 0:
+        raise ConfigError("steps must be ≥ 0", "steps")
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise ConfigError("tolerance must be a finite number ≥ 0", "tolerance")
+
+
+def basin_map(
+    surface: Surface,
+    optimizer: str,
+    hyperparameters: Mapping[str, Any],
+    n: int,
+    steps: int,
+    tolerance: float = 1e-3,
+) -> MapPlan:
+    """A run from every cell of an n × n grid over the surface's view box."""
+    _check_common(n, steps, tolerance)
+    if surface.dim != 2:
+        raise ConfigError("a basin map needs a surface of two variables (x, y)", "surface")
+    resolved = resolve_hyperparameters(optimizer, hyperparameters)
+    box = surface.view
+    x = Axis("x", np.linspace(box[0], box[1], n))
+    y = Axis("y", np.linspace(box[2], box[3], n))
+    return MapPlan("basins", surface, optimizer, resolved, x, y, steps, tolerance)
+
+
+def axis_names(optimizer: str) -> list[str]:
+    """Hyperparameters a trainability axis may set: the numeric ones, a pair's parts as ``betas.0``."""
+    names = []
+    for param in get_optimizer(optimizer).hyperparameters:
+        if param.kind == "float":
+            names.append(param.name)
+        elif param.kind == "pair":
+            names.extend((f"{param.name}.0", f"{param.name}.1"))
+    return names
+
+
+@dataclass(frozen=True)
+class AxisSpec:
+    """A trainability axis as asked for: which hyperparameter, its range and scale."""
+
+    name: str
+    min: float
+    max: float
+    scale: str = "log"
+
+
+def _with_value(base: Mapping[str, Any], name: str, value: float, resolved: Mapping[str, Any]) -> dict:
+    key, _, part = name.partition(".")
+    given = dict(base)
+    if part:
+        pair = list(given.get(key, resolved[key]))
+        pair[int(part)] = value
+        given[key] = pair
+    else:
+        given[key] = value
+    return given
+
+
+def trainability_map(
+    surface: Surface,
+    optimizer: str,
+    hyperparameters: Mapping[str, Any],
+    x: AxisSpec,
+    y: AxisSpec,
+    n: int,
+    steps: int,
+    start: Sequence[float] | None = None,
+    tolerance: float = 1e-3,
+) -> MapPlan:
+    """One start; two hyperparameters of the optimizer span the grid (every corner is checked as the
+    optimizer's own hyperparameters are, so an axis past a bound is refused naming it)."""
+    _check_common(n, steps, tolerance)
+    point = tuple(float(v) for v in (surface.start if start is None else start))
+    if len(point) != surface.dim:
+        raise ConfigError(f"a start point on this surface has {surface.dim} coordinate(s)", "start")
+    resolved = resolve_hyperparameters(optimizer, hyperparameters)
+    allowed = axis_names(optimizer)
+    axes = []
+    for field, spec in (("x", x), ("y", y)):
+        if spec.name not in allowed:
+            raise ConfigError(
+                f"{optimizer} has no numeric hyperparameter {spec.name!r}; an axis may be one of"
+                f" {', '.join(allowed)}",
+                f"{field}.name",
+            )
+        axes.append(make_axis(spec.name, spec.min, spec.max, n, spec.scale, field))
+    if axes[0].name == axes[1].name:
+        raise ConfigError("the two axes must set different hyperparameters", "y.name")
+    for field, axis in (("x", axes[0]), ("y", axes[1])):
+        other = axes[1] if field == "x" else axes[0]
+        for bound, value in (("min", axis.values[0]), ("max", axis.values[-1])):
+            given = _with_value(hyperparameters, axis.name, float(value), resolved)
+            given = _with_value(given, other.name, float(other.values[0]), resolved)
+            try:
+                resolve_hyperparameters(optimizer, given)
+            except ConfigError as error:
+                raise ConfigError(error.message, f"{field}.{bound}") from None
+    with np.errstate(all="ignore"):
+        loss, grad = surface.value_and_grad(np.asarray([point]))
+    if not (np.isfinite(loss).all() and np.isfinite(grad).all()):
+        raise ConfigError("the surface is not defined at this start point", "start")
+    return MapPlan("trainability", surface, optimizer, resolved, axes[0], axes[1], steps, tolerance, point)
