@@ -396,3 +396,19 @@ def trainability_map(
     if not (np.isfinite(loss).all() and np.isfinite(grad).all()):
         raise ConfigError("the surface is not defined at this start point", "start")
     return MapPlan("trainability", surface, optimizer, resolved, axes[0], axes[1], steps, tolerance, point)
+
+
+def summarize(basin: np.ndarray, reason: np.ndarray, steps: np.ndarray, minima: int) -> dict[str, Any]:
+    """How many cells ended where: per known minimum, other, not converged, diverged; and the median
+    number of steps of the runs that converged (None when none did)."""
+    labels = basin.ravel()
+    converged = reason.ravel() == CONVERGED
+    counts = np.bincount(labels[labels >= 0], minlength=minima) if minima else np.zeros(0, dtype=np.int64)
+    return {
+        "minima": [int(c) for c in counts[:minima]],
+        "other": int((labels == BASIN_OTHER).sum()),
+        "not_converged": int((labels == BASIN_NOT_CONVERGED).sum()),
+        "diverged": int((labels == BASIN_DIVERGED).sum()),
+        "converged": int(converged.sum()),
+        "median_steps_to_converge": float(np.median(steps.ravel()[converged])) if converged.any() else None,
+    }

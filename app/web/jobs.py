@@ -20,9 +20,15 @@ from pydantic import BaseModel, ValidationError
 from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.surfaces import grid
-from app.web import networks, serialize
+from app.web import maps, networks, serialize
 from app.web.errors import InputError, error_bytes, error_details, reroot
-from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest, TraceRequest
+from app.web.schemas import (
+    DatasetPreviewRequest,
+    LandscapeRequest,
+    MapRequest,
+    NetworkRequest,
+    TraceRequest,
+)
 from app.web.service import build_surface, compute_trace, make_descent
 
 JSON = "application/json"
@@ -150,5 +156,19 @@ def network_job(kind: str, raw: bytes, settings: Settings) -> Outcome:
             return Outcome(200, serialize.dumps(networks.code_json(request, settings)))
         data, training = networks.make_training(request, settings)
         return Outcome(200, serialize.dumps(networks.trace_json(data, training)))
+
+    return _guarded(root, work)
+
+
+# ------------------------------------------------------------------------------------- convergence maps
+
+
+def map_job(raw: bytes, settings: Settings) -> Outcome:
+    """POST /api/v1/maps: validate, price, run every lane of every panel, and serialise."""
+    root: tuple[str | int, ...] = ("body",)
+
+    def work() -> Outcome:
+        request = _validated(MapRequest, raw, root)
+        return Outcome(200, serialize.dumps(maps.map_json(request, settings)))
 
     return _guarded(root, work)
