@@ -118,7 +118,15 @@ def run_lanes(
     tolerance: float,
 ) -> LaneEnds:
     """Advance one run per row of ``starts`` until each ends; ``hyperparameters`` are resolved, with
-    scalars or (K, 1) arrays (one value per lane) as :func:`make_optimizer` takes them."""
+    scalars or (K, 1) arrays (one value per lane) as :func:`make_optimizer` takes them.
+
+    Cheap whole-array tests decide most steps: the squared gradient norms against the squared tolerance
+    (with a margin for rounding; the exact ``hypot`` norm of Descent is ten times dearer, so it is taken
+    only for the few lanes below the margin) and the extreme coordinates against the tightest bounds.
+    A lane that converges stays in the arrays, masked, until a quarter of them have ended (copying the
+    arrays and the optimizer state at every end would cost more than the steps); a diverged lane leaves
+    at once, so its non-finite values never reach the whole-array tests again.
+    """
     starts = np.asarray(starts, dtype=np.float64)
     k = len(starts)
     reason = np.full(k, MAX_STEPS, dtype=np.int8)
@@ -126,40 +134,26 @@ def run_lanes(
     final_loss = np.full(k, np.nan)
     final_pos = starts.copy()
     lo, hi = divergence_bounds(surface)
+    lo_max, hi_min = float(lo.max()), float(hi.min())
+    tol_sq = tolerance * tolerance * (1 + 1e-9) if tolerance * tolerance > 1e-300 else None
     hp: Mapping[str, Any] = hyperparameters
     rebuild = _per_lane(hp)
 
     def inside(points: np.ndarray) -> np.ndarray:
         return ((points >= lo) & (points <= hi)).all(axis=1)
 
-    # A sufficient test that no lane ends at a step, with a few whole-array reductions: the squared
-    # gradient norm against the squared tolerance (with a margin for rounding; hypot is 10x dearer) and the
-    # extreme coordinates against the tightest bounds. When it fails, the exact per-lane test decides.
-    tol_sq = tolerance * tolerance * (1 + 1e-9) if tolerance * tolerance > 1e-300 else None
-    lo_max, hi_min = float(lo.max()), float(hi.min())
-
-    def quiet(points: np.ndarray, loss: np.ndarray, grad: np.ndarray) -> bool:
-        sq = _squared_norm(grad)
-        if not math.isfinite(float(loss.sum()) + float(sq.sum())):
-            return False
-        if tolerance > 0 and (tol_sq is None or not float(sq.min()) >= tol_sq):
-            return False
-        return lo_max <= float(points.min()) and float(points.max()) <= hi_min
-
-    def finish(
-        lanes: np.ndarray, code: int, step: int | np.ndarray, loss: np.ndarray, at: np.ndarray
-    ) -> None:
-        reason[lanes] = code
-        end_step[lanes] = step
-        final_loss[lanes] = loss
-        final_pos[lanes] = at
+    def finish(rows: np.ndarray, code: int, step: int, loss: np.ndarray, at: np.ndarray) -> None:
+        reason[rows] = code
+        end_step[rows] = step
+        final_loss[rows] = loss
+        final_pos[rows] = at
 
     with np.errstate(all="ignore"):
         loss, grad = surface.value_and_grad(starts)
         norm = vector_norm(grad)
         bad = ~(np.isfinite(loss) & np.isfinite(norm)) | ~inside(starts)
         lanes = np.arange(k)
-        finish(lanes[bad], DIVERGED, 0, np.nan, starts[bad])
+        finish(lanes[bad], DIVERGED, 0, np.full(int(bad.sum()), np.nan), starts[bad])
         done = ~bad & (norm < tolerance)
         finish(lanes[done], CONVERGED, 0, loss[done], starts[done])
         if steps == 0:
@@ -172,34 +166,47 @@ def run_lanes(
             hp = _take(hp, keep, k)
         transform = make_optimizer(optimizer, hp)
         state = transform.init(params)
+        alive = np.ones(len(lanes), dtype=bool)
+        dead = 0
         for t in range(1, steps + 1):
-            if not len(lanes):
+            if dead == len(lanes):
                 break
             update, state = transform.update(grad, state, params)
             new = params + update
             new_loss, grad = surface.value_and_grad(new)
-            if t < steps and quiet(new, new_loss, grad):
-                params, loss = new, new_loss
+            sq = _squared_norm(grad)
+            calm = math.isfinite(float(new_loss.sum()) + float(sq.sum())) and (
+                lo_max <= float(new.min()) and float(new.max()) <= hi_min
+            )  # no lane is non-finite or out of bounds (NaN fails every comparison)
+            if calm and t < steps and (tolerance == 0 or (tol_sq is not None and float(sq.min()) >= tol_sq)):
+                params, loss = new, new_loss  # the common step: no lane ends
                 continue
-            norm = vector_norm(grad)
-            bad = ~(np.isfinite(new_loss) & np.isfinite(norm)) | ~inside(new)
-            finish(lanes[bad], DIVERGED, t - 1, loss[bad], params[bad])
-            done = ~bad & (norm < tolerance)
-            finish(lanes[done], CONVERGED, t, new_loss[done], new[done])
+            gone = np.zeros(len(lanes), dtype=bool)
+            if not calm:
+                gone = alive & (~(np.isfinite(new_loss) & np.isfinite(vector_norm(grad))) | ~inside(new))
+            finish(lanes[gone], DIVERGED, t - 1, loss[gone], params[gone])
+            if tolerance > 0:
+                near = np.arange(len(lanes)) if tol_sq is None else np.flatnonzero(sq < tol_sq)
+                near = near[alive[near] & ~gone[near]]
+                near = near[vector_norm(grad[near]) < tolerance]
+                finish(lanes[near], CONVERGED, t, new_loss[near], new[near])
+                alive[near] = False
             if t == steps:
-                last = ~bad & ~done
+                last = alive & ~gone
                 finish(lanes[last], MAX_STEPS, t, new_loss[last], new[last])
                 break
-            keep = ~(bad | done)
-            if keep.all():
-                params, loss = new, new_loss
-                continue
-            active = len(lanes)
-            params, loss, grad, lanes = new[keep], new_loss[keep], grad[keep], lanes[keep]
-            state = _take(state, keep, active)
-            if rebuild:
-                hp = _take(hp, keep, active)
-                transform = make_optimizer(optimizer, hp)
+            params, loss = new, new_loss
+            alive &= ~gone
+            dead = len(lanes) - int(alive.sum())
+            if gone.any() or 4 * dead >= len(lanes):
+                rows = len(lanes)
+                params, loss, grad, lanes = params[alive], loss[alive], grad[alive], lanes[alive]
+                state = _take(state, alive, rows)
+                if rebuild:
+                    hp = _take(hp, alive, rows)
+                    transform = make_optimizer(optimizer, hp)
+                alive = np.ones(len(lanes), dtype=bool)
+                dead = 0
     return LaneEnds(reason, end_step, final_loss, final_pos)
 
 
