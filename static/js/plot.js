@@ -82,12 +82,13 @@ export function zScale(grid) {
   return { log: true, f: (v) => Math.log10(Math.max(v - lo, 0) + eps), label: t("plot.loss_log_scale"), lo, hi, eps };
 }
 
-function transformGrid(grid, scale) {
+/** A grid's heights on `scale` (zScale); null where a height is missing or not finite. */
+export function transformGrid(grid, scale) {
   return grid.z.map((row) => row.map((v) => (v === null || !Number.isFinite(v) ? null : scale.f(v))));
 }
 
 /** Colour-bar ticks that read as loss values even when the contour is drawn on a log scale. */
-function colorbar(scale) {
+export function colorbar(scale) {
   const bar = { thickness: 12, x: 1.02, xanchor: "left", len: 0.9, y: 0.45, yanchor: "middle", title: { text: scale.log ? t("plot.colorbar_log") : t("common.loss"), side: "top" } };
   if (!scale.log) return bar;
   const kLo = Math.ceil(Math.log10(scale.eps));
