@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Turkish text: the dotless i is a letter of its own here)
 """The convergence-map view in a browser: the heatmaps fill band by band with the server's cells; phone and
 Turkish screenshots."""
 
@@ -10,6 +11,8 @@ from tests.e2e.conftest import ARTIFACTS
 pytestmark = pytest.mark.e2e
 
 WAIT = 30_000
+FETCH_MAP = """(body) => fetch('/api/v1/maps', {method: 'POST', headers: {'content-type': 'application/json'},
+  body: JSON.stringify(body)}).then((r) => r.json())"""
 
 
 def _finished(page, live_server: str, query: str, viewport=(1440, 900)) -> None:
@@ -30,9 +33,10 @@ def test_basin_maps_are_drawn_with_the_cells_the_server_sent(page, live_server: 
         )  # basin codes + 3: diverged, not converged, other, minima
         assert {3, 4, 5, 6} <= values, f"panel {i} shows all four basins of Himmelblau"
     # the same request over REST gives the same basins (the page draws what the server computed)
-    body = page.evaluate("fetch('/api/v1/maps', {method: 'POST', headers: {'content-type': 'application/json'},"
-                         " body: JSON.stringify({surface: 'himmelblau', n: 50, steps: 200, runs: __map.state().runs})})"
-                         ".then((r) => r.json())")  # fmt: skip
+    body = page.evaluate(
+        FETCH_MAP,
+        {"surface": "himmelblau", "n": 50, "steps": 200, "runs": page.evaluate("__map.state().runs")},
+    )
     drawn = page.evaluate("__map.heatmap(2).z")
     assert drawn == [[v + 3 if v >= 0 else None for v in row] for row in body["maps"][2]["basin"]]
     summaries = page.evaluate("__map.summaries()")
