@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, VISIBLE_TEXT, english_left, host_page, ready_frame
 
 pytestmark = pytest.mark.e2e
 
@@ -90,3 +90,25 @@ def test_screenshots(page, live_server: str, lang: str, width: int, height: int)
     )
     _finished(page, live_server, trainability + ("&lang=tr" if lang == "tr" else ""), (width, height))
     page.screenshot(path=str(ARTIFACTS / f"convergence_map_trainability_{lang}_{width}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("kind", ["basins", "trainability"])
+def test_turkish_map_shows_no_english_ui_strings(page, live_server: str, kind: str) -> None:
+    _finished(page, live_server, f"?lang=tr&kind={kind}&n=25&steps=100")
+    assert english_left(page.evaluate(VISIBLE_TEXT)) == []
+
+
+def test_embedded_map_fits_a_phone_and_says_done(browser, live_server: str, host_server) -> None:
+    origin, root = host_server
+    context = browser.new_context(viewport={"width": 360, "height": 1000})
+    page = context.new_page()
+    page.goto(
+        f"{origin}/{host_page(root, live_server, 'map.html', 'convergence-map', 'n=50&steps=100', '320')}"
+    )
+    frame = ready_frame(page, live_server)
+    page.wait_for_function("() => window.events.some((m) => m.type === 'gdp:done')", timeout=WAIT)
+    events = page.evaluate("window.events.filter((m) => m.type === 'gdp:event')")
+    assert any(e.get("event") == "done" for e in events), events
+    assert frame.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    page.screenshot(path=str(ARTIFACTS / "embed_convergence_map_320.png"), full_page=True)
+    context.close()

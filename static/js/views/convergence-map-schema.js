@@ -83,6 +83,22 @@ export function axisNames(/** @type {any[]} */ optimizers) {
   return (first ?? []).filter((name) => rest.every((names) => names.includes(name)));
 }
 
+/** Preferred axes, in order: the learning rate across, then momentum, β₁, the rest up. */
+const AXIS_PREFERENCE = ["lr", "momentum", "betas.0", "alpha", "betas.1"];
+
+/**
+ * The state's axis names, changed only where the panels' optimizers cannot take them: x falls back to lr
+ * (else the first allowed name), y to the first preferred name that is allowed and not x's.
+ * @param {Record<string, any>} state
+ * @param {string[]} allowed  axisNames of the panels
+ */
+export function fitAxes(state, allowed) {
+  const order = [...AXIS_PREFERENCE.filter((n) => allowed.includes(n)), ...allowed.filter((n) => !AXIS_PREFERENCE.includes(n))];
+  const x = allowed.includes(state["x.name"]) ? state["x.name"] : order[0];
+  const y = allowed.includes(state["y.name"]) && state["y.name"] !== x ? state["y.name"] : order.find((n) => n !== x);
+  return { "x.name": x ?? state["x.name"], "y.name": y ?? state["y.name"] };
+}
+
 /** The colours of the basin codes: one per known minimum (the palette's), then other, not converged, diverged. */
 export const OUTCOME_COLORS = { other: "#8c96a3", not_converged: "#e6e1d3", diverged: "#2f2f2f" };
 

@@ -12,7 +12,7 @@ import { colorbar, transformGrid, zScale } from "../plot.js";
 import { copyLink } from "../share.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { FONT, PALETTE } from "../theme.js";
-import { MAX_PANELS, OUTCOME_COLORS, RESOLUTIONS, axisNames, basinScale, cellValues, mapRequest, mapSchema } from "./convergence-map-schema.js";
+import { MAX_PANELS, OUTCOME_COLORS, RESOLUTIONS, axisNames, basinScale, cellValues, fitAxes, mapRequest, mapSchema } from "./convergence-map-schema.js";
 
 const registry = embeddedRegistry();
 const surfaces = new Map(registry.surfaces.filter((/** @type {any} */ s) => s.dim === 2).map((/** @type {any} */ s) => [s.name, s]));
@@ -211,6 +211,7 @@ const session = new LiveSession({
       map.summaries = msg.summaries;
       for (const panel of map.panels) panel.summary.textContent = summaryText(msg.summaries[panel.id]);
       schedule();
+      if (!msg.stopped) session.embed.event("convergence-map", "done"); // before LiveSession's gdp:done
     },
     error: (msg) => session.say(t("map.error", { message: msg.message })),
   },
@@ -265,6 +266,9 @@ function runRow(/** @type {any} */ run, /** @type {number} */ index) {
   return el("div", { class: lrByAxis ? "map-run no-lr" : "map-run" }, select, lrField, remove);
 }
 
+/** The hyperparameters every panel's optimizer has, which a trainability axis may set. */
+const allowedAxes = () => axisNames(state.runs.map((/** @type {any} */ r) => optimizers.get(r.optimizer)));
+
 function fillControls() {
   ui.kind.value = state.kind;
   fillSelect(ui.surface, [...[...surfaces.values()].map((s) => /** @type {[string, string]} */ ([s.name, s.title])), ["custom", t("map.custom")]], state.surface);
@@ -277,7 +281,7 @@ function fillControls() {
   ui.runs.replaceChildren(...state.runs.map(runRow));
   ui.addRun.hidden = state.runs.length >= MAX_PANELS;
   ui.axes.hidden = state.kind !== "trainability";
-  const names = axisNames(state.runs.map((/** @type {any} */ r) => optimizers.get(r.optimizer)));
+  const names = allowedAxes();
   for (const axis of ["x", "y"]) {
     fillSelect($(`${axis}-name`), names.map((n) => [n, axisTitle({ name: n })]), state[`${axis}.name`]);
     $(`${axis}-scale`).value = state[`${axis}.scale`];
@@ -310,6 +314,7 @@ function readForm() {
     state[`${axis}.name`] = $(`${axis}-name`).value || state[`${axis}.name`];
     state[`${axis}.scale`] = $(`${axis}-scale`).value;
   }
+  Object.assign(state, fitAxes(state, allowedAxes()));
   return valid;
 }
 
@@ -355,6 +360,7 @@ exposeHook("map", {
   state: () => structuredClone(state),
 });
 
+Object.assign(state, fitAxes(state, allowedAxes())); // a URL's axes the panels cannot take
 fillControls();
 bindControls();
 save();
