@@ -172,3 +172,11 @@ def map_job(raw: bytes, settings: Settings) -> Outcome:
         return Outcome(200, serialize.dumps(maps.map_json(request, settings)))
 
     return _guarded(root, work)
+
+
+def map_band(canonical: bytes, settings: Settings, start: int, stop: int) -> dict[str, Any]:
+    """Rows start..stop of every panel of an already validated map (its canonical JSON): one band of a
+    streamed map, computed in the compute pool so the lanes never hold the server's GIL."""
+    request = MapRequest.model_validate_json(canonical)
+    _, panels = maps.make_panels(request, settings)
+    return {panel.id: panel.plan.rows(start, stop) for panel in panels}

@@ -16,8 +16,9 @@ from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.run import Event, RunEnd, RunSpec, StepRecord, collect, summary
 from app.ml.training import EpochRecord, TrainEvent
-from app.web import maps, networks, serialize
+from app.web import jobs, maps, networks, serialize
 from app.web.commands import AddRun, CommandError, RemoveRun, Set
+from app.web.compute import run_blocking
 from app.web.cost import step_price
 from app.web.errors import InputError, error_details
 from app.web.schemas import MapRequest, NetworkRequest, TraceRequest
@@ -327,6 +328,8 @@ class MapStream:
         cells = self.band * n * len(self.panels)
         self.step_seconds = cells * (self.request.steps + 1) * self.surface.cost / MAP_LANE_STEPS_PER_SECOND
         self.step_bytes = float(cells * 40)
+        self.settings = settings
+        self._canonical = self.request.model_dump_json().encode()
         self.next_row = 0
         self.stopped = False
         self._done_sent = False
@@ -337,13 +340,24 @@ class MapStream:
         return self.stopped or self.next_row >= self.request.n
 
     def advance(self, n: int) -> list[Any]:
-        """The next ``n`` bands (fewer at the end): each a (start, stop, {panel id: MapRows})."""
+        """The next ``n`` bands (fewer at the end): each a (start, stop, {panel id: MapRows}).
+
+        A band is computed in the compute pool (a worker process by default) while this thread waits: a
+        band of a large map takes a tenth of a second of NumPy calls on small arrays, which in a thread of
+        the server would hold its GIL and slow every other socket."""
         events: list[Any] = []
+        s = self.settings
         for _ in range(n):
             if self.finished:
                 break
             start, stop = self.next_row, min(self.request.n, self.next_row + self.band)
-            events.append((start, stop, {p.id: p.plan.rows(start, stop) for p in self.panels}))
+            if self.step_seconds > s.stream_thread_s:
+                rows = run_blocking(
+                    s.compute_mode, s.compute_workers, jobs.map_band, self._canonical, s, start, stop
+                )
+            else:
+                rows = {p.id: p.plan.rows(start, stop) for p in self.panels}
+            events.append((start, stop, rows))
             self.next_row = stop
         return events
 
