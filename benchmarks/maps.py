@@ -80,11 +80,18 @@ def bare_loop(case: str) -> Callable[[], None]:
 
 
 def _best_seconds(work: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
+    return _best_of(repeats, work)[0]
+
+
+def _best_of(repeats: int, *works: Callable[[], object]) -> list[float]:
+    """The fastest time of each of ``works``, run in turn ``repeats`` times: interleaved, so a burst of
+    load from other processes slows both sides of a ratio alike rather than one of them."""
+    best = [float("inf")] * len(works)
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - t0)
+        for i, work in enumerate(works):
+            t0 = time.perf_counter()
+            work()
+            best[i] = min(best[i], time.perf_counter() - t0)
     return best
 
 
@@ -93,15 +100,13 @@ def _optimizer(case: str) -> str:
 
 
 def maps_rows(quick: bool) -> list[tuple[str, str, str]]:
-    repeats = 1 if quick else 3
+    repeats = 1 if quick else 5
     rows: list[tuple[str, str, str]] = []
     mega = LANES * STEPS / 1e6
     for case in ("sgd", "momentum", "adam") if not quick else ("adam",):
-        bare = _best_seconds(bare_loop(case), repeats)
         worst = basin_map(HIMMELBLAU, _optimizer(case), CASES[case], N, STEPS, tolerance=0.0)
-        mapped = _best_seconds(worst.rows, repeats)
         usual = basin_map(HIMMELBLAU, _optimizer(case), CASES[case], N, STEPS, tolerance=1e-3)
-        learner = _best_seconds(usual.rows, repeats)
+        bare, mapped, learner = _best_of(repeats, bare_loop(case), worst.rows, usual.rows)
         rows.append(
             (f"bare NumPy {case}, K=40,000 lanes × 500 steps", f"{mega / bare:,.1f} M run-steps/s", "")
         )

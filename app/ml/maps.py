@@ -174,18 +174,20 @@ def run_lanes(
             update, state = transform.update(grad, state, params)
             new = params + update
             new_loss, grad = surface.value_and_grad(new)
-            sq = _squared_norm(grad)
-            calm = math.isfinite(float(new_loss.sum()) + float(sq.sum())) and (
+            # no lane is non-finite or out of bounds (NaN fails every comparison; a sum that overflows
+            # only sends the step to the exact test)
+            calm = math.isfinite(float(new_loss.sum()) + float(grad.sum())) and (
                 lo_max <= float(new.min()) and float(new.max()) <= hi_min
-            )  # no lane is non-finite or out of bounds (NaN fails every comparison)
-            if calm and t < steps and (tolerance == 0 or (tol_sq is not None and float(sq.min()) >= tol_sq)):
+            )
+            sq = _squared_norm(grad) if tolerance > 0 else None
+            if calm and t < steps and (sq is None or (tol_sq is not None and float(sq.min()) >= tol_sq)):
                 params, loss = new, new_loss  # the common step: no lane ends
                 continue
             gone = np.zeros(len(lanes), dtype=bool)
             if not calm:
                 gone = alive & (~(np.isfinite(new_loss) & np.isfinite(vector_norm(grad))) | ~inside(new))
             finish(lanes[gone], DIVERGED, t - 1, loss[gone], params[gone])
-            if tolerance > 0:
+            if sq is not None:
                 near = np.arange(len(lanes)) if tol_sq is None else np.flatnonzero(sq < tol_sq)
                 near = near[alive[near] & ~gone[near]]
                 near = near[vector_norm(grad[near]) < tolerance]
