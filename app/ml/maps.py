@@ -300,6 +300,17 @@ class MapPlan:
         )
 
 
+def _first_order(optimizer: str) -> None:
+    """Maps take the optimizers that need a gradient only: those that evaluate the function themselves
+    (L-BFGS's line search, SAM's second point, Newton's Hessian) step lanes a Descent of its own."""
+    if get_optimizer(optimizer).evaluating:
+        raise ConfigError(
+            f"{optimizer} evaluates the function itself (more than one evaluation a step); a convergence map"
+            " takes the optimizers that use one gradient a step",
+            "optimizer",
+        )
+
+
 def _check_common(n: int, steps: int, tolerance: float) -> None:
     if n < 2:
         raise ConfigError("a map needs at least 2 points per axis", "n")
@@ -321,6 +332,7 @@ def basin_map(
     _check_common(n, steps, tolerance)
     if surface.dim != 2:
         raise ConfigError("a basin map needs a surface of two variables (x, y)", "surface")
+    _first_order(optimizer)
     resolved = resolve_hyperparameters(optimizer, hyperparameters)
     box = surface.view
     x = Axis("x", np.linspace(box[0], box[1], n))
@@ -378,6 +390,7 @@ def trainability_map(
     point = tuple(float(v) for v in (surface.start if start is None else start))
     if len(point) != surface.dim:
         raise ConfigError(f"a start point on this surface has {surface.dim} coordinate(s)", "start")
+    _first_order(optimizer)
     resolved = resolve_hyperparameters(optimizer, hyperparameters)
     allowed = axis_names(optimizer)
     axes = []

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-Value = float | bool | list[float]
-"""A hyperparameter's value: a number, a flag, or a pair (Adam's betas)."""
+Value = float | bool | list[float] | str | None
+"""A hyperparameter's value: a number, a flag, a pair (Adam's betas), a choice (L-BFGS's line_search_fn)
+or null (an optional value such as max_eval)."""
 
 
 class _Reply(BaseModel):
@@ -68,6 +69,21 @@ class SurfaceDetail(SurfaceDescription):
     grid: SurfaceGrid | None = None
 
 
+class Curvature(_Reply):
+    """The exact Hessian at a point; ``eigenvectors[i]`` belongs to ``eigenvalues[i]`` (ascending)."""
+
+    surface: str
+    formula: str
+    point: list[float]
+    loss: float
+    gradient: list[float]
+    hessian: list[list[float]]
+    eigenvalues: list[float]
+    eigenvectors: list[list[float]]
+    lambda_max: float
+    two_over_lambda_max: float | None
+
+
 class OptimizerHyperparameter(_Reply):
     name: str
     default: Value
@@ -76,6 +92,8 @@ class OptimizerHyperparameter(_Reply):
     maximum: float | None
     description: str
     log_scale: bool
+    choices: list[str | None] | None = None
+    """The allowed values of a ``choice`` hyperparameter (null is one of them where it is the default)."""
 
 
 class OptimizerEntry(_Reply):
@@ -84,6 +102,8 @@ class OptimizerEntry(_Reply):
     torch: str
     update_rule: str
     note: str
+    evaluating: bool
+    """True when the optimizer evaluates the function itself (L-BFGS, SAM, Newton, Polyak)."""
     hyperparameters: list[OptimizerHyperparameter]
 
 
@@ -147,9 +167,26 @@ class RunSummary(_Reply):
     final_loss: float | None
     final_position: list[float] | None
     steps_taken: int
+    evaluations: int
+    """Function-and-gradient evaluations of the whole run (its steps for a first-order optimizer)."""
     steps_to_converge: int | None
     nearest_minimum: list[float] | None
     distance_to_nearest_minimum: float | None
+
+
+class TuningBudget(_Reply):
+    steps: int
+
+
+class RunTuning(_Reply):
+    """The run's learning-rate search (``tune``): the chosen rate and every candidate's final loss."""
+
+    lr: float | None
+    """The candidate with the lowest final loss; null when every candidate diverged (the run kept its own)."""
+    candidates: list[float]
+    final_losses: list[float | None]
+    """Null where that candidate diverged or left the view box."""
+    budget: TuningBudget
 
 
 class TraceRun(_Reply):
@@ -162,8 +199,10 @@ class TraceRun(_Reply):
     start: list[float] | None
     end: RunEnd | None
     summary: RunSummary
-    trace: dict[str, list[float | None]]
-    """One column per name in ``columns``; ``update_*`` is null at step 0."""
+    tuning: RunTuning | None = None
+    trace: dict[str, list[float | None] | list[list[list[float]]]]
+    """One column per name in ``columns``; ``update_*`` is null at step 0. Runs of an optimizer that
+    evaluates the function also have ``evaluated``: per step, the other points it evaluated."""
 
 
 class Trace(_Reply):
@@ -221,6 +260,7 @@ class Iterations(_Reply):
     global_step: list[int]
     batch_loss: list[float]
     lr: list[float]
+    evaluations: list[int]
     batch: list[list[int]]
     masks: list[list[list[int] | None]]
     kept: list[list[float | None]]
@@ -248,6 +288,9 @@ class Epoch(_Reply):
     l2_penalty: float
     weight_norms: list[float]
     lr: float
+    sharpness: float | None = Field(
+        None, description="λmax of the training loss's Hessian (null unless `sharpness` was asked for)."
+    )
     decision_grid: DecisionGrid | None
     weights: list[LayerWeights] | None
 

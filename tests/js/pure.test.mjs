@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { growRange, thin, zScale } from "../../static/js/plot.js";
+import { evaluatedDots, growRange, thin, zScale } from "../../static/js/plot.js";
 import { speedIndex } from "../../static/js/controls.js";
 import { SPEEDS } from "../../static/js/theme.js";
 import { progressLine } from "../../static/js/netplot.js";
@@ -105,4 +105,11 @@ test("cleanHyperparameters refuses anything else whole", () => {
   for (const bad of [null, [], "lr", {}, { lr: NaN }, { lr: "0.1" }, { "<img>": 1 }, { betas: [1] }, { lr: Infinity }, { __proto__x: [1, "a"] }]) {
     assert.equal(cleanHyperparameters(bad), null, JSON.stringify(bad));
   }
+});
+
+test("evaluatedDots flattens the steps' points, keeping the newest max of them in order", () => {
+  const evaluated = [[], [[1, 10], [2, 20]], [], [[3, 30]]];
+  assert.deepEqual(evaluatedDots(evaluated), { x: [1, 2, 3], y: [10, 20, 30] });
+  assert.deepEqual(evaluatedDots(evaluated, 2), { x: [2, 3], y: [20, 30] });
+  assert.deepEqual(evaluatedDots(undefined), { x: [], y: [] });
 });

@@ -88,6 +88,7 @@ def test_custom_expression_undefined_cells_are_null_not_nan(client: TestClient) 
             {"runs": [{"optimizer": "sgd", "hyperparameters": {"lr": -1}}]},
             ["body", "runs", 0, "hyperparameters", "lr"],
         ),
+        ({"runs": [SGD, {"optimizer": "lbfgs"}]}, ["body", "runs", 1, "optimizer"]),
         ({"steps": -1}, ["body", "steps"]),
         ({"tolerance": "x"}, ["body", "tolerance"]),
         ({"surface": "parabola"}, ["body", "surface"]),
@@ -175,9 +176,13 @@ def test_stream_step_computes_one_band_and_stop_ends_with_done(client: TestClien
         ws.send_json({"type": "step"})
         band = _messages(ws, "map_rows")[-1]
         assert (band["start"], band["stop"]) == (0, 40)  # 2,000 cells: all 40 rows of a 40 × 40 map
-        ws.send_json({"type": "set", "run": "sgd", "hyperparameters": {"lr": 0.1}})
-        error = _messages(ws, "error")[-1]
-        assert error["code"] == "invalid_command"
+        for command in (
+            {"type": "set", "run": "sgd", "hyperparameters": {"lr": 0.1}},
+            {"type": "explain", "run": "sgd"},
+        ):
+            ws.send_json(command)
+            error = _messages(ws, "error")[-1]
+            assert error["code"] == "invalid_command", error
 
 
 def test_stream_stop_sends_done_with_the_rows_computed(client: TestClient) -> None:

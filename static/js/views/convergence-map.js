@@ -16,7 +16,8 @@ import { MAX_PANELS, OUTCOME_COLORS, RESOLUTIONS, axisNames, basinScale, cellVal
 
 const registry = embeddedRegistry();
 const surfaces = new Map(registry.surfaces.filter((/** @type {any} */ s) => s.dim === 2).map((/** @type {any} */ s) => [s.name, s]));
-const optimizers = new Map(registry.optimizers.map((/** @type {any} */ o) => [o.name, o]));
+// maps take the first-order optimizers (one gradient a step); L-BFGS, SAM, Newton … are refused by the server
+const optimizers = new Map(registry.optimizers.filter((/** @type {any} */ o) => !o.evaluating).map((/** @type {any} */ o) => [o.name, o]));
 const SCHEMA = mapSchema([...surfaces.keys(), "custom"], optimizers.keys());
 const state = readState(SCHEMA);
 const save = () => writeState(SCHEMA, state);
