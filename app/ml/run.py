@@ -57,6 +57,13 @@ VIEW_MARGIN = 1.0
 that a small overshoot which comes back is not cut, near enough that a learner still sees where it went."""
 
 
+def divergence_bounds(surface: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """Per coordinate, the lowest and highest value a run may reach before it ends (left_view or diverged)."""
+    view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
+    width = view[:, 1] - view[:, 0]
+    return view[:, 0] - VIEW_MARGIN * width, view[:, 1] + VIEW_MARGIN * width
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One run: an optimizer with its hyperparameters, schedule and clipping, from a start point.
@@ -262,10 +269,7 @@ class Descent:
         self.tolerance = tolerance
         self.noise = noise
         self.seed = seed
-        view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
-        width = view[:, 1] - view[:, 0]
-        self._lo = view[:, 0] - VIEW_MARGIN * width
-        self._hi = view[:, 1] + VIEW_MARGIN * width
+        self._lo, self._hi = divergence_bounds(surface)
         self._bounds = list(zip(self._lo.tolist(), self._hi.tolist(), strict=True))
         dim = surface.dim
         self.ids: list[str] = []

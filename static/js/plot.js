@@ -130,7 +130,8 @@ export function zScale(grid) {
   return { log: true, f: (v) => Math.log10(Math.max(v - lo, 0) + eps), label: t("plot.loss_log_scale"), lo, hi, eps };
 }
 
-function transformGrid(grid, scale) {
+/** A grid's heights on `scale` (zScale); null where a height is missing or not finite. */
+export function transformGrid(grid, scale) {
   return grid.z.map((row) => row.map((v) => (v === null || !Number.isFinite(v) ? null : scale.f(v))));
 }
 

@@ -27,6 +27,17 @@ RACE = {
     "steps": 5,
     "runs": [{"optimizer": "adam"}, {"optimizer": "sgd", "schedule": {"name": "step", "params": {}}}],
 }
+MAP_TRAINABILITY = {
+    "kind": "trainability",
+    "expression": "log(x) + y**2",
+    "view": [0.1, 3, -1, 1],
+    "start": [0.5, 0.5],
+    "n": 4,
+    "steps": 30,
+    "runs": [{"optimizer": "adam"}],
+    "x": {"name": "lr", "min": 0.01, "max": 10},
+    "y": {"name": "betas.0", "min": 0, "max": 0.99, "scale": "linear"},
+}
 EVALUATING = {
     "surface": "beale",
     "steps": 3,
@@ -81,6 +92,13 @@ CALLS: list[tuple[str, str, str, Any]] = [
     ("post", "/api/v1/traces/network", "/api/v1/traces/network", WAVE),
     ("post", "/api/v1/networks/code", "/api/v1/networks/code", NET),
     ("post", "/api/v1/networks/landscape", "/api/v1/networks/landscape", {"config": NET, "n": 5}),
+    (
+        "post",
+        "/api/v1/maps",
+        "/api/v1/maps",
+        {"surface": "himmelblau", "n": 4, "runs": [{"optimizer": "adam"}]},
+    ),
+    ("post", "/api/v1/maps", "/api/v1/maps", MAP_TRAINABILITY),
 ]
 
 
