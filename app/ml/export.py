@@ -1,12 +1,15 @@
-"""Code export: runnable Keras and PyTorch scripts that reproduce a training configuration.
+"""Code export: Keras and PyTorch scripts that reproduce the playground's training run, not just its config.
 
-The scripts hold the same layers, activations, initialisers, output and loss, optimizer and
-hyperparameters, learning-rate schedule, dropout, L1/L2 (Keras' ``L1L2`` convention, weights only),
-batch size, epochs and early stopping.  The data the network saw (already standardised) is embedded
-when it has at most ``EMBED_ROWS`` rows; otherwise random stand-in data of the same shape is made and
-a comment says to load your own.  The PyTorch script follows our arithmetic exactly (same optimizer
-algorithms); Keras' optimizers differ in small details (eps placement, decoupled weight decay), which
-the script notes where it matters.
+Both scripts hold the same layers, activations, output and loss, optimizer and hyperparameters,
+learning-rate schedule, dropout, L1/L2 (weights only; L2 in the gradient, L1 as the playground's
+proximal step after each update), batch size, epochs and early stopping, AND the run's numbers: the
+data to the last bit, the initial weights, every epoch's batch order and every dropout mask, the last
+three regenerated from the playground's NumPy generators (:func:`random_numbers_block` says why). The
+data is embedded when it has at most ``EMBED_ROWS`` rows; otherwise stand-in data of the same shape is
+made and a comment says to load your own (then the run is not reproduced). The PyTorch script equals
+the playground's trace to rounding (≤ 1e-9 relative, tests/ml/test_export_reproduces.py); Keras'
+optimizers compute some steps differently (where ε goes, Nadam's momentum schedule, decoupled weight
+decay), which the Keras script says where it matters (docs/networks.md gives the measured agreement).
 """
 
 from __future__ import annotations
@@ -246,6 +249,20 @@ def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any], config: TrainConfig
     return f"keras.optimizers.{spec.keras}({', '.join(args)})", notes
 
 
+KERAS_PROXIMAL = [
+    "def l1_proximal_step():",
+    '    """L1 as the playground applies it after each update: w = sign(w) max(|w| - lr l1, 0).',
+    "",
+    "    Not Keras' L1L2 regularizer, which adds the subgradient l1 sign(w) to the gradient, so weights",
+    '    jitter around 0 by about lr l1 and rarely become 0; this step sets them to exactly 0."""',
+    "    lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))",
+    "    for a, layer in zip(l1, dense):",
+    "        w, b = layer.get_weights()",
+    "        layer.set_weights([np.sign(w) * np.maximum(np.abs(w) - lr * a, 0.0), b])",
+    "",
+    "",
+]
+"""L1's proximal step in the Keras script (app.ml.regularizers.WeightPenalty.prox)."""
 KERAS_LOSSES = {
     "regression": "keras.losses.MeanSquaredError()",
     "binary": "keras.losses.BinaryCrossentropy(from_logits=True)",
@@ -275,10 +292,10 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
     h = resolve_hyperparameters(config.optimizer, config.hyperparameters)
     task, has_val = data.task, data.X_val is not None
     target = "'int64'" if task == "multiclass" else "'float64').reshape(-1, 1"
-    penalized = any(l1) or any(l2)
+    penalized = any(l2)
 
     def regularizer(i: int) -> str:
-        return f", kernel_regularizer=regularizers.L1L2(l1={l1[i]!r}, l2={l2[i]!r})" if penalized else ""
+        return f", kernel_regularizer=regularizers.L2({l2[i]!r})" if penalized else ""
 
     lines = [
         '"""Reproduces a run of the gradient-descent playground in Keras 3 (float64).',
@@ -359,13 +376,16 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
         f"    return np.asarray(x, dtype='float64'), np.asarray(y, dtype={target})",
         "",
         "",
+        f"l1, l2 = {l1!r}, {l2!r}  # per dense layer, on the kernels only",
+        "",
+        "",
         "def penalty():",
-        '    """The L1/L2 term Keras adds to the loss it reports (the playground reports the data loss)."""',
-        f"    l1, l2 = {l1!r}, {l2!r}",
+        '    """The L2 term Keras adds to the loss it reports (the playground reports the data loss)."""',
         "    kernels = [layer.get_weights()[0] for layer in dense]",
-        "    return sum(a * np.abs(w).sum() + b * (w**2).sum() for a, b, w in zip(l1, l2, kernels))",
+        "    return sum(b * (w**2).sum() for b, w in zip(l2, kernels))",
         "",
         "",
+        *(KERAS_PROXIMAL if any(l1) else []),
         "def evaluate(x, y):",
         '    """Loss and metrics without dropout (every mask 1) on a whole split, as the playground."""',
         "    ones = [np.ones((len(x), m.shape[1])) for m in mask_inputs]",
@@ -398,6 +418,7 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
                 ),
                 "        feed = [x_tr[rows], *(m for m in masks or [] if m is not None)]",
                 f"        loss = model.train_on_batch(feed, y_tr[rows], return_dict=True)['loss']{minus}",
+                *(["        l1_proximal_step()"] if any(l1) else []),
             ],
             ("model.get_weights()", "model.set_weights(best_state)"),
         ),
@@ -701,17 +722,26 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         '"NumPy drew other initial weights than the playground: its generator changed"',
         "",
         f"l1, l2 = {l1!r}, {l2!r}  # per dense layer, on weights only (Keras' L1L2 convention)",
+        "# L2 joins the gradient; L1 is a proximal (soft-threshold) step after each update, as in the",
+        "# playground: it sets weights to exactly 0 (Keras' L1L2 adds the subgradient l1*sign(w) instead).",
         f"loss_fn = {TORCH_LOSSES[task]}  # on logits: the output activation is inside the loss",
         *_torch_optimizer(get_optimizer(config.optimizer), h),
     ]
     expr = _lr_expression(config, float(h["lr"]))
     if expr is not None:
         lines += ["", "", "def lr_at(t):", f"    return {expr}"]
-    penalty = [
-        "a * layer.weight.abs().sum()" if any(l1) else "",
-        "b * (layer.weight**2).sum()" if any(l2) else "",
+    penalty_sum = "b * (layer.weight**2).sum()" if any(l2) else "0.0"
+    proximal = [
+        "",
+        "",
+        "@torch.no_grad()",
+        "def l1_proximal_step():",
+        '    """L1 as the playground applies it after each update: w = sign(w) max(|w| - lr l1, 0)."""',
+        "    lr = optimizer.param_groups[0]['lr']",
+        "    for a, layer in zip(l1, model.linears):",
+        "        w = layer.weight",
+        "        w.copy_(torch.sign(w) * torch.clamp(w.abs() - lr * a, min=0.0))",
     ]
-    penalty_sum = " + ".join(p for p in penalty if p) or "0.0"
     lines += [
         "",
         "",
@@ -720,10 +750,12 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "",
         "def penalty():",
+        '    """The L2 term of the objective (L1 is the proximal step after each update, not here)."""',
         "    total = 0.0",
-        "    for a, b, layer in zip(l1, l2, model.linears):",
+        "    for b, layer in zip(l2, model.linears):",
         f"        total = total + {penalty_sum}",
         "    return total",
+        *(proximal if any(l1) else []),
         "",
         "",
         "def evaluate(x, y):",
@@ -745,6 +777,7 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
                 "        masks = masks and [None if m is None else torch.from_numpy(m) for m in masks]",
                 *_torch_schedule(config, float(h["lr"])),
                 *TORCH_UPDATE.get(config.optimizer, TORCH_UPDATE["default"]),
+                *(["        l1_proximal_step()"] if any(l1) else []),
                 "        loss = loss.item()",
             ],
             ("copy.deepcopy(model.state_dict())", "model.load_state_dict(best_state)"),

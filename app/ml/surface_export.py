@@ -23,7 +23,7 @@ from app.ml import expressions as ex
 from app.ml.errors import ConfigError
 from app.ml.export import POLYAK_CLASS, SAM_CLASS, torch_kwargs
 from app.ml.optimizers import get_optimizer
-from app.ml.run import DIVERGENCE_WIDTHS, Descent
+from app.ml.run import VIEW_MARGIN, Descent, divergence_bounds
 from app.ml.schedules import SCHEDULES
 from app.ml.surfaces import MATYAS_HESSIAN, Surface, elongated_hessian
 
@@ -130,7 +130,11 @@ def _surface_lines(surface: Surface) -> list[str]:
             "    return 0.5 * (p * (p @ H)).sum()",
         ]
     if surface.name not in BUILT_IN:
-        raise ConfigError(f"the surface {surface.name!r} has no torch version", "surface")
+        raise ConfigError(
+            f"the surface {surface.name!r} is not exported: it is not a formula in x and y"
+            " (a data set's loss, trained in seeded mini-batches)",
+            "surface",
+        )
     lines = ["def f(p):", f'    """{surface.formula}"""']
     if surface.dim == 2:
         lines.append("    x, y = p[0], p[1]")
@@ -177,6 +181,11 @@ STEP = {
     "newton": ["        optimizer.step(torch.autograd.functional.hessian(f, p.detach()))"],
 }
 """What one step does after ``loss = f(p); loss.backward()`` (and clipping), per optimizer."""
+EVALUATIONS = {
+    "lbfgs": "optimizer.state[p]['func_evals'] - spent  # the closure's calls, torch's own count",
+    "sam": "2",
+}
+"""Function-and-gradient evaluations of one step (1 unless listed), as the playground counts them."""
 
 
 def _optimizer_line(name: str, h: dict[str, Any], surface: Surface) -> str:
@@ -202,9 +211,7 @@ def surface_code(descent: Descent) -> str:
     surface = descent.surface
     names = {group.specs[0].optimizer for group in descent.groups}
     starts = dict(zip(descent.ids, descent.params, strict=True))
-    view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
-    width = view[:, 1] - view[:, 0]
-    lo, hi = view[:, 0] - DIVERGENCE_WIDTHS * width, view[:, 1] + DIVERGENCE_WIDTHS * width
+    lo, hi = divergence_bounds(surface)
     lines = [
         f'"""Reproduces a trace of the gradient-descent playground on {surface.title} with torch.optim.',
         "",
@@ -220,9 +227,10 @@ def surface_code(descent: Descent) -> str:
         "import torch",
         "",
         "torch.set_default_dtype(torch.float64)",
-        f"STEPS, TOLERANCE = {descent.max_steps}, {descent.tolerance!r}",
+        f"STEPS, BUDGET, TOLERANCE = {descent.max_steps}, {descent.budget!r}, {descent.tolerance!r}"
+        "  # BUDGET: what STEPS counts, steps or function-and-gradient evaluations",
         f"LOW, HIGH = {_float_list(lo)}, {_float_list(hi)}"
-        f"  # {DIVERGENCE_WIDTHS:g} view-box widths around the view: further out counts as diverged",
+        f"  # {VIEW_MARGIN:g} view-box width beyond the view: a run further out has ended",
         "",
         "",
         *_surface_lines(surface),
@@ -265,32 +273,41 @@ def _run_lines(spec: Any, h: dict[str, Any], start: np.ndarray, surface: Surface
     if spec.clip_value is not None:
         clip.append(f"        torch.nn.utils.clip_grad_value_([p], {spec.clip_value!r})")
     first_grad = [] if spec.optimizer == "sam" else ["        optimizer.zero_grad()"]
+    evaluations = EVALUATIONS.get(spec.optimizer, "1")
     return [
         "",
         f"def run_{ident}():",
         f'    """Run {spec.id!r}: {spec.optimizer} from {_float_list(start)}."""',
         f"    p = torch.tensor({_float_list(start)}, requires_grad=True)",
         f"    optimizer = {_optimizer_line(spec.optimizer, h, surface)}",
-        "    losses, points, end = [], [], 'max_steps'",
-        "    for step in range(STEPS + 1):",
+        "    losses, points, end, spent = [], [], 'max_steps', 0",
+        "    start_loss = f(p).item()",
+        "    for step in range(10**9):",
         *first_grad,
         "        loss = f(p)",
         "        loss.backward()",
         "        norm = p.grad.norm().item()",
         "        inside = all(lo <= v <= hi for v, lo, hi in zip(p.tolist(), LOW, HIGH))",
-        "        if not (math.isfinite(loss.item()) and math.isfinite(norm) and inside):",
+        "        if not (math.isfinite(loss.item()) and math.isfinite(norm)):",
         "            end = 'diverged'",
+        "            break",
+        "        if not inside:  # downhill out of the view (the surface keeps falling), or blown up",
+        "            end = 'left_view' if loss.item() < start_loss else 'diverged'",
         "            break",
         "        losses.append(loss.item())",
         "        points.append(p.tolist())",
         "        if norm < TOLERANCE:",
         "            end = 'converged'",
         "            break",
+        "        if BUDGET == 'evaluations' and spent >= STEPS:",
+        "            end = 'max_evaluations'",
+        "            break",
         "        if step == STEPS:",
         "            break",
         *clip,
         *schedule,
         *STEP.get(spec.optimizer, STEP["default"]),
+        f"        spent += {evaluations}",
         "    return {'loss': losses, 'position': points, 'end': end}",
         "",
         "",

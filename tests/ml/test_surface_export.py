@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.ml.errors import ConfigError
 from app.ml.expressions import UNARY_NAMES, custom_surface
 from app.ml.optimizers import OPTIMIZERS
 from app.ml.run import Descent, RunSpec, collect
@@ -25,8 +26,8 @@ LEARNING_RATES = {"sgd": 0.002, "momentum": 0.001, "nesterov": 0.001, "adadelta"
 EXTRA = {"lbfgs": {"max_iter": 4}, "newton": {"lr": 0.5, "damping": 0.1}, "polyak": {"lr": 0.05}}
 
 
-def _spec(name: str, run_id: str | None = None, **changes) -> RunSpec:
-    h = {"lr": LEARNING_RATES.get(name, 0.01), **EXTRA.get(name, {})}
+def _spec(name: str, run_id: str | None = None, lr: float | None = None, **changes) -> RunSpec:
+    h = {"lr": lr or LEARNING_RATES.get(name, 0.01), **EXTRA.get(name, {})}
     return RunSpec(run_id or name, name, h, **changes)
 
 
@@ -64,7 +65,10 @@ def test_a_race_on_rosenbrock_with_schedules_and_clipping() -> None:
     assert _worst(get_surface("rosenbrock"), specs, steps=80) <= TOLERANCE
 
 
-@pytest.mark.parametrize("name", list(SURFACES))
+FORMULAS = [name for name in SURFACES if get_surface(name).batch_value_and_grad is None]
+
+
+@pytest.mark.parametrize("name", FORMULAS)
 def test_every_built_in_surface_is_the_same_function(name: str) -> None:
     surface = get_surface(name)
     assert _worst(surface, [_spec("adam")], steps=40) <= TOLERANCE
@@ -82,6 +86,26 @@ def test_every_built_in_surface_is_the_same_function(name: str) -> None:
 def test_custom_expressions_translate_to_the_same_function(text: str) -> None:
     surface = custom_surface(text, start=[-1.2, 0.8])
     assert _worst(surface, [_spec("adam"), _spec("sgd")], steps=40) <= TOLERANCE
+
+
+def test_a_data_set_surface_is_refused_naming_the_surface() -> None:
+    stochastic = [name for name in SURFACES if name not in FORMULAS]
+    assert stochastic, "a surface trained in mini-batches exists on main (insurance_bce)"
+    with pytest.raises(ConfigError) as info:
+        surface_code(Descent(get_surface(stochastic[0]), [_spec("sgd")], 5))
+    assert info.value.field == "surface" and "not exported" in info.value.message
+
+
+def test_the_evaluation_budget_and_leaving_the_view_end_runs_as_the_trace_does() -> None:
+    assert (
+        _worst(get_surface("himmelblau"), [_spec("lbfgs"), _spec("sam")], steps=12, budget="evaluations")
+        <= TOLERANCE
+    )
+    saddle = get_surface("saddle")
+    assert collect(Descent(saddle, [_spec("sgd", lr=0.2)], 100))["sgd"].end.reason == "left_view"
+    assert _worst(saddle, [_spec("sgd", lr=0.2)], steps=100) <= TOLERANCE
+    budget = collect(Descent(get_surface("himmelblau"), [_spec("lbfgs")], 12, budget="evaluations"))
+    assert budget["lbfgs"].end.reason == "max_evaluations"
 
 
 def test_the_translation_emits_only_operators_whitelisted_names_and_numbers() -> None:
