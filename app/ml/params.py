@@ -23,7 +23,8 @@ class Param:
     """A tunable value: ``kind`` is float, int (a whole number), bool or pair (two floats, e.g. betas).
 
     Bounds are inclusive and apply to each component of a pair; ``log_scale`` tells a slider to move
-    in powers of ten (learning rates, eps).
+    in powers of ten (learning rates, eps).  A ``nullable`` value also takes None (JSON null), which means
+    what the reference's None means (Prodigy's ``beta3``: sqrt(beta2)); the description says what.
     """
 
     name: str
@@ -33,6 +34,7 @@ class Param:
     description: str = ""
     kind: str = "float"
     log_scale: bool = False
+    nullable: bool = False
 
     def with_default(self, default: Any) -> Param:
         """The same parameter with another default (a preset such as momentum = 0.9)."""
@@ -60,6 +62,8 @@ def _number(key: str, value: Any, param: Param, field: str) -> float:
 def check(param: Param, value: Any, field: str) -> Any:
     """One value of ``param`` as a Python float, int, bool or pair of floats; anything else refused."""
     key = param.name
+    if value is None and param.nullable:
+        return None
     if param.kind == "bool":
         if not isinstance(value, bool | np.bool_):
             raise ConfigError(f"{key} must be true or false, got {value!r}", field)

@@ -31,11 +31,22 @@ Flag = bool | np.ndarray
 ScheduleFn = Callable[[int], float | np.ndarray]
 
 
+Aux = dict[str, np.ndarray]
+"""Per-step auxiliary values of an optimizer, by name: ``(..., d)`` points or ``(..., 1)`` scalars per run;
+NaN where a value is not defined yet (an average before its first step)."""
+
+
 class GradientTransformation(NamedTuple):
-    """A pair of pure functions; ``update`` returns updates that are *added* to the params."""
+    """A pair of pure functions; ``update`` returns updates that are *added* to the params.
+
+    ``aux(state, params)``, when given, reads what the optimizer knows beyond the params after an update
+    (schedule-free's eval point, ASGD's average, Prodigy's d) for the trace's auxiliary columns; an entry
+    named ``eval`` is the point the optimizer's eval mode gives, where a network is evaluated.
+    """
 
     init: Callable[[np.ndarray], Any]
     update: Callable[[np.ndarray, Any, np.ndarray], tuple[np.ndarray, Any]]
+    aux: Callable[[Any, np.ndarray], Aux] | None = None
 
 
 class EmptyState(NamedTuple):
@@ -177,7 +188,17 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_state.append(sub)
         return grads, tuple(new_state)
 
-    return GradientTransformation(init, update)
+    readers = [(i, t.aux) for i, t in enumerate(transforms) if t.aux is not None]
+    if not readers:
+        return GradientTransformation(init, update)
+
+    def aux(state: tuple[Any, ...], params: np.ndarray) -> Aux:
+        out: Aux = {}
+        for i, read in readers:
+            out.update(read(state[i], params))
+        return out
+
+    return GradientTransformation(init, update, aux)
 
 
 def _empty_init(params: np.ndarray) -> EmptyState:

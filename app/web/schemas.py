@@ -45,12 +45,14 @@ def _one_hyper_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
                 "pair_type", "Input should be a pair of finite numbers, e.g. [0.9, 0.999]"
             ) from None
         raise PydanticCustomError(
-            "hyperparameter_type", "Input should be a finite number, true/false, or a pair of numbers"
+            "hyperparameter_type",
+            "Input should be a finite number, true/false, a pair of numbers, or null (where the optimizer"
+            " lists the hyperparameter as nullable)",
         ) from None
 
 
 HyperValue = Annotated[
-    bool | FiniteFloat | Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)],
+    bool | FiniteFloat | Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)] | None,
     WrapValidator(_one_hyper_error),
 ]
 

@@ -42,7 +42,7 @@ def jsonable(value: Any) -> Any:
 
 PARAM_FIELDS = {
     "surface": ("name", "default", "minimum", "maximum", "description"),
-    "optimizer": ("name", "default", "kind", "minimum", "maximum", "description", "log_scale"),
+    "optimizer": ("name", "default", "kind", "minimum", "maximum", "description", "log_scale", "nullable"),
     "schedule": ("name", "default", "minimum", "maximum", "description", "kind"),
 }
 """The fields of a parameter each registry's API lists (one Param type in the core, the wire as before)."""
