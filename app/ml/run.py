@@ -7,7 +7,9 @@ learning-rate sweep). Records use arrival semantics: record t of a run holds the
 gradient there, the learning rate in effect at step t, and the update that brought the run from x_{t-1}
 (zero at step 0, where the wire formats say null). No NaN or infinity ever leaves this module: a run
 whose next point is non-finite or far outside the view box ends as ``diverged`` and keeps its last
-finite record.
+finite record. The one exception is ``aux``: an optimizer's auxiliary values (schedule-free's eval point,
+ASGD's average, Prodigy's d), NaN where undefined (ASGD's average at step 0) or where a run's optimizer has
+no such value; the wire formats turn NaN into null.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from app.ml.errors import ConfigError
-from app.ml.optimizers import make_optimizer, resolve_hyperparameters
+from app.ml.optimizers import check_schedule, get_optimizer, make_optimizer, resolve_hyperparameters
 from app.ml.schedules import Schedule
 from app.ml.surfaces import Surface, nearest_minimum
 from app.ml.transforms import (
@@ -33,6 +36,7 @@ from app.ml.transforms import (
 )
 
 END_REASONS = ("max_steps", "converged", "diverged", "stopped")
+NO_AUX: Mapping[str, np.ndarray] = MappingProxyType({})
 DIVERGENCE_WIDTHS = 10.0
 """A run has diverged once it is this many view-box widths outside the box (or non-finite)."""
 
@@ -67,6 +71,9 @@ class StepRecord:
     grad_norm: np.ndarray  # (M,)
     lr: np.ndarray  # (M,) learning rate the optimizer applies at this step
     update: np.ndarray  # (M, d) move from the previous point; zeros on step-0 rows
+    aux: Mapping[str, np.ndarray] = field(
+        default_factory=lambda: NO_AUX
+    )  # name -> (M, d) or (M,); NaN: undefined
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +108,10 @@ def _validate(index: int, spec: RunSpec) -> dict[str, Any]:
     try:
         resolved = resolve_hyperparameters(spec.optimizer, spec.hyperparameters)
         spec.schedule.build(resolved["lr"])
+        check_schedule(spec.optimizer, spec.schedule.name)
+        not_here = get_optimizer(spec.optimizer).not_on_surfaces
+        if not_here:
+            raise ConfigError(f"{spec.optimizer} is not offered on surfaces: {not_here}", "optimizer")
     except ConfigError as error:
         error.field = f"runs.{index}.{error.field}" if error.field else f"runs.{index}"
         raise
@@ -217,6 +228,7 @@ class Descent:
         self._ids_tuple: tuple[str, ...] = ()
         self._lanes = np.empty(0, dtype=np.int64)
         self._lr_cache: np.ndarray | None = None
+        self.aux: dict[str, np.ndarray] = {}  # every lane's auxiliary values, NaN rows where undefined
         self.add_runs(runs)
 
     # ------------------------------------------------------------------ runs
@@ -278,10 +290,26 @@ class Descent:
         self.grad = np.concatenate([self.grad, grad[order]])
         self.steps = np.concatenate([self.steps, np.zeros(len(runs), dtype=np.int64)])
         self.active = np.concatenate([self.active, np.ones(len(runs), dtype=bool)])
+        for name, values in self.aux.items():
+            self.aux[name] = np.concatenate([values, np.full((len(runs), *values.shape[1:]), np.nan)])
+        self._read_aux(self.groups[len(self.groups) - len(by_key) :])
         self._refresh_lanes()
         self._lr_cache = None
         new = np.arange(first_lane, len(self.ids))
         self._pending.extend(self._check(new, np.zeros((len(new), self.surface.dim))))
+
+    def _read_aux(self, groups: Sequence[_Group]) -> None:
+        """Refresh ``self.aux`` from the optimizer states of ``groups`` (those whose optimizer has aux)."""
+        for group in groups:
+            if group.transform.aux is None:
+                continue
+            for name, values in group.transform.aux(group.state, self.params[group.lanes]).items():
+                values = values.reshape(len(values), -1)
+                if values.shape[1] == 1:
+                    values = values[:, 0]
+                if name not in self.aux:
+                    self.aux[name] = np.full((len(self.ids), *values.shape[1:]), np.nan)
+                self.aux[name][group.lanes] = values
 
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return ((points >= self._lo) & (points <= self._hi)).all(axis=1)
@@ -370,6 +398,9 @@ class Descent:
                     group.t += 1
         self.params = params + update
         self.steps = self.steps + self.active
+        if self.aux:
+            self.aux = {name: values.copy() for name, values in self.aux.items()}  # records keep the old
+            self._read_aux([g for g in self.groups if g.running])
         self.loss, self.grad = self.surface.value_and_grad(self.params)
         if self._all_active:
             return self._check(None, update)
@@ -392,10 +423,11 @@ class Descent:
             params, loss, grad = self.params[lanes], self.loss[lanes], self.grad[lanes]
             steps, lr = self.steps[lanes], self._lr()[lanes]
         grad_norm = vector_norm(grad)  # finite for every finite gradient (no overflow in squaring)
+        aux = self.aux if lanes is None or not self.aux else {n: v[lanes] for n, v in self.aux.items()}
         if self._quiet(params, loss, grad_norm):
             ids, index = (self._ids_tuple, self._lanes) if lanes is None else self._row_ids(lanes)
-            return [StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update)]
-        return self._check_ends(lanes, params, loss, grad, grad_norm, steps, lr, update)
+            return [StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update, aux or NO_AUX)]
+        return self._check_ends(lanes, params, loss, grad, grad_norm, steps, lr, update, aux)
 
     def _row_ids(self, lanes: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
         if lanes is self._lanes:
@@ -412,6 +444,7 @@ class Descent:
         steps: np.ndarray,
         lr: np.ndarray,
         update: np.ndarray,
+        aux: Mapping[str, np.ndarray],
     ) -> list[Event]:
         """The slow path, taken only on a step where some run ends."""
         index = np.arange(len(self.ids)) if lanes is None else lanes
@@ -434,6 +467,7 @@ class Descent:
                     take(grad_norm),
                     take(lr),
                     take(update),
+                    {name: take(values) for name, values in aux.items()} if aux else NO_AUX,
                 )
             )
         for row in np.flatnonzero(~keep):
@@ -501,6 +535,7 @@ class RunTrace:
     lr: np.ndarray  # (T,)
     update: np.ndarray  # (T, d); zero on the step-0 row
     end: RunEnd | None
+    aux: Mapping[str, np.ndarray] = field(default_factory=lambda: NO_AUX)  # name -> (T, d) or (T,)
 
 
 def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
@@ -522,6 +557,7 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
             name: np.concatenate([getattr(r, name) for r in records])
             for name in ("step", "position", "loss", "grad", "grad_norm", "lr", "update")
         }
+        aux = _collect_aux(records)
         for lane, rid in names.items():
             rows = lanes == lane
             c = {name: values[rows] for name, values in columns.items()}
@@ -535,12 +571,28 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
                 c["lr"],
                 c["update"],
                 ends.get(rid),
+                {name: values[rows] for name, values in aux.items()} if aux else NO_AUX,
             )
     for rid, end in ends.items():
         if rid not in traces:
             empty = np.empty(0)
             traces[rid] = RunTrace(rid, empty.astype(np.int64), empty, empty, empty, empty, empty, empty, end)
     return traces
+
+
+def _collect_aux(records: list[StepRecord]) -> dict[str, np.ndarray]:
+    """The aux columns of ``records`` concatenated; a record without a column (it came before the run that
+    brought it joined) contributes NaN rows."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for record in records:
+        for name, values in record.aux.items():
+            shapes.setdefault(name, values.shape[1:])
+    return {
+        name: np.concatenate(
+            [r.aux[name] if name in r.aux else np.full((len(r.lanes), *shape), np.nan) for r in records]
+        )
+        for name, shape in shapes.items()
+    }
 
 
 def summary(

@@ -97,9 +97,9 @@ def test_regression_fits_the_wave() -> None:
 def test_training_uses_the_surface_optimizers(monkeypatch) -> None:
     calls = []
 
-    def spy(name, hp, schedule=None):
+    def spy(name, hp, schedule=None, shapes=None):
         calls.append(name)
-        return make_optimizer(name, hp, schedule)
+        return make_optimizer(name, hp, schedule, shapes)
 
     monkeypatch.setattr(training_module, "make_optimizer", spy)
     data = _data(64)
