@@ -51,6 +51,10 @@ class AuxColumn:
     description: str
     null: str = ""
 
+    def width(self, dim: int) -> int:
+        """How many numbers a record holds for it on a surface of ``dim`` coordinates."""
+        return dim if self.kind == "point" else 1
+
 
 @dataclass(frozen=True)
 class OptimizerSpec:

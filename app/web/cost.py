@@ -43,11 +43,12 @@ def _mb(value: float) -> str:
     return f"{value / MB:,.1f} MB"
 
 
-def surface_price(surface: Surface, steps: int, runs: int, fmt: str = "json") -> Price:
-    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full."""
+def surface_price(surface: Surface, steps: int, runs: int, fmt: str = "json", aux: int = 0) -> Price:
+    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full; ``aux`` more values per
+    step (the runs' aux columns, summed over runs)."""
     work = (steps + 1) * (1 + (runs - 1) / 8) * surface.cost
     columns = 4 + 3 * surface.dim  # step, loss, grad_norm, lr + position, gradient, update
-    size = (steps + 1) * runs * columns * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
+    size = (steps + 1) * (runs * columns + aux) * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
     return Price(work, size)
 
 

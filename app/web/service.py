@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.expressions import custom_surface
+from app.ml.optimizers import OPTIMIZERS
 from app.ml.run import Descent, RunSpec, RunTrace, collect
 from app.ml.surfaces import Surface, get_surface
 from app.web.cost import check_surface_price, surface_price
@@ -89,7 +90,14 @@ def make_descent(
     check_limits(request, settings, stream)
     surface = build_surface(request.surface, request.params, request.expression, request.view, settings)
     if price_as is not None:
-        check_surface_price(surface_price(surface, request.steps, len(request.runs), price_as), settings)
+        aux = sum(
+            a.width(surface.dim)
+            for run in request.runs
+            if run.optimizer in OPTIMIZERS
+            for a in OPTIMIZERS[run.optimizer].aux
+        )
+        price = surface_price(surface, request.steps, len(request.runs), price_as, aux)
+        check_surface_price(price, settings)
     specs = request.run_specs()
     descent = Descent(
         surface,
