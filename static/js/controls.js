@@ -80,9 +80,16 @@ export function hyperparameterFields(optimizer, values, onChange, runLabel) {
       b.addEventListener("change", fire);
       field.append(label, el("span", { class: "pair" }, a, b));
     } else {
-      const input = numberInput(spec, value, undefined);
+      // a nullable value (Prodigy's beta3) shows null as an empty field; emptying the field sends null
+      const input = numberInput(spec, value ?? "", undefined);
       input.id = id;
+      if (spec.nullable) input.placeholder = "null";
       input.addEventListener("change", () => {
+        if (spec.nullable && input.value.trim() === "") {
+          input.setAttribute("aria-invalid", "false");
+          onChange(spec.name, null);
+          return;
+        }
         const v = readNumber(input, spec);
         if (v !== null) onChange(spec.name, v);
       });

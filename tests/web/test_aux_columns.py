@@ -4,6 +4,7 @@ CSV, NDJSON and stream frames (null where undefined, never NaN), live `set`, rac
 from __future__ import annotations
 
 import csv
+import itertools
 import io
 import json
 import math
@@ -90,7 +91,7 @@ def test_rest_trace_carries_each_runs_aux_columns_and_null_where_undefined(clien
     assert ax["ax_x"][5] == ax["x"][5]  # before t0 the average is the point
     assert ax["ax_x"][-1] != ax["x"][-1]  # after t0 = 10 it lags behind
     d = runs["prodigy"]["trace"]["d"]
-    assert d[0] == 1e-6 and d[-1] > d[0] and all(b >= a for a, b in zip(d, d[1:], strict=False))
+    assert d[0] == 1e-6 and d[-1] > d[0] and all(b >= a for a, b in itertools.pairwise(d))
     _finite(body)
 
 
