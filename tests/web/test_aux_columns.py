@@ -4,8 +4,8 @@ CSV, NDJSON and stream frames (null where undefined, never NaN), live `set`, rac
 from __future__ import annotations
 
 import csv
-import itertools
 import io
+import itertools
 import json
 import math
 from collections.abc import Iterator
