@@ -551,3 +551,39 @@ def test_full_batch_training_on_a_tiny_mlp_matches_the_reference(name):
                 w.T, linear.weight.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=mode
             )
             np.testing.assert_allclose(b, linear.bias.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=mode)
+
+
+# --------------------------------------------------------------------------- code export
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exported_pytorch_script_uses_the_reference_and_runs(name, capsys):
+    """The script names the reference (and its pip package), schedule-free switches train/eval modes,
+    and it trains a couple of epochs where the reference is installed."""
+    from app.ml.datasets import make_dataset
+    from app.ml.export import keras_code, pytorch_code
+    from app.ml.training import TrainConfig, TrainData
+
+    spec = OPTIMIZERS[name]
+    data = TrainData.from_dataset(make_dataset("circle", 40, seed=0), val_fraction=0.25, seed=0)
+    config = TrainConfig(
+        hidden=(4,), optimizer=name, hyperparameters=NETWORK_CASES[name], batch_size=16, epochs=2
+    )
+    src = pytorch_code(config, data)
+    code = compile(src, "pytorch_export", "exec")
+    assert f"optimizer = {spec.module}.{spec.torch_class}(model.parameters(), " in src
+    if spec.package != "torch":
+        assert f"pip install {spec.package}=={spec.version}" in src
+    assert ("optimizer.train()" in src and "optimizer.eval()" in src) == name.startswith("schedule_free")
+    keras_src = keras_code(config, data)
+    compile(keras_src, "keras_export", "exec")
+    assert f"keras.optimizers.{spec.keras}(" in keras_src
+    if name == "prodigy":
+        assert 'growth_rate=float("inf")' in src and "beta3=None" in src
+    if name == "adafactor":
+        assert "eps=(None, 0.001)" in src and "epsilon_1=" in keras_src and "clip_threshold=1.0" in keras_src
+    pytest.importorskip("torch")
+    pytest.importorskip(spec.module)
+    exec(code, {"__name__": "export_test"})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("Epoch 2/2") and math.isfinite(float(lines[-1].split("loss: ")[1].split()[0]))
