@@ -324,12 +324,12 @@ export class LossPlot {
     if (this.yRange) Object.assign(yaxis, { range: this.yRange, autorange: false });
     const layout = {
       ...plotlyLocale(),
-      margin: { l: 56, r: secondary.length ? 56 : 10, t: 8, b: 40 },
+      margin: { l: 56, r: secondary.length ? 64 : 10, t: 8, b: 40 },
       font: FONT,
       xaxis: { title: { text: t("common.step_lc"), standoff: 4 }, range: [0, this.xMax], autorange: false, zeroline: false },
       yaxis,
       ...(secondary.length
-        ? { yaxis2: { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", title: { text: t("plot.step_size_estimate") } } }
+        ? { yaxis2: { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", tickfont: { size: 10 } } }
         : {}),
       showlegend: series.length + secondary.length > 1,
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },

@@ -377,7 +377,7 @@ export function mountDescentView(root, options) {
     for (const run of data.values()) {
       for (const name of auxKinds(run.auxColumns).scalars) {
         const { x, y } = thin(run.cols.step, column(run, name), 600, 150);
-        out.push({ name: `${run.id} ${name}`, color: run.color, x, y });
+        out.push({ name: t(`descent.aux_series.${name}`, { run: run.id }), color: run.color, x, y });
       }
     }
     return out;
