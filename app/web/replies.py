@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-Value = float | bool | list[float]
-"""A hyperparameter's value: a number, a flag, or a pair (Adam's betas)."""
+Value = float | bool | list[float] | None
+"""A hyperparameter's value: a number, a flag, a pair (Adam's betas), or null (a nullable one's None)."""
 
 
 class _Reply(BaseModel):
@@ -76,15 +76,41 @@ class OptimizerHyperparameter(_Reply):
     maximum: float | None
     description: str
     log_scale: bool
+    nullable: bool
+
+
+class OptimizerReference(_Reply):
+    """What it reproduces: ``torch.optim.Rprop`` in torch, ``lion_pytorch.Lion`` in lion-pytorch."""
+
+    class_: str = Field(alias="class")
+    package: str
+    version: str
+
+
+class AuxColumnEntry(_Reply):
+    """A per-step value the optimizer's runs carry (docs/api.md, "Aux columns")."""
+
+    name: str
+    kind: Literal["point", "scalar"]
+    description: str
+    null: str | None
+
+
+class SurfaceAvailability(_Reply):
+    offered: bool
+    reason: str | None
 
 
 class OptimizerEntry(_Reply):
     name: str
     title: str
     torch: str
+    reference: OptimizerReference
     update_rule: str
     note: str
     hyperparameters: list[OptimizerHyperparameter]
+    aux_columns: list[AuxColumnEntry]
+    surfaces: SurfaceAvailability
 
 
 class ScheduleParameter(_Reply):
@@ -162,8 +188,9 @@ class TraceRun(_Reply):
     start: list[float] | None
     end: RunEnd | None
     summary: RunSummary
+    aux_columns: list[str]
     trace: dict[str, list[float | None]]
-    """One column per name in ``columns``; ``update_*`` is null at step 0."""
+    """The base columns of ``columns`` and this run's ``aux_columns``; ``update_*`` is null at step 0."""
 
 
 class Trace(_Reply):
