@@ -461,6 +461,14 @@ _EVAL = AuxColumn(
     "gradient is taken (train mode)",
 )
 
+_SCHEDULE_FREE: dict[str, Any] = {
+    "package": "schedulefree",
+    "version": "1.4.1",
+    "module": "schedulefree",
+    "own_lr": True,
+    "aux": (_EVAL,),
+}
+
 
 def _rprop(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
     return [tx_extra.rprop(h["lr"], h["etas"], h["step_sizes"])]
@@ -631,11 +639,7 @@ GRADIENT_ONLY: tuple[OptimizerSpec, ...] = (
         chain=_schedule_free_sgd,
         torch_class="SGDScheduleFree",
         keras="SGD",
-        package="schedulefree",
-        version="1.4.1",
-        module="schedulefree",
-        own_lr=True,
-        aux=(_EVAL,),
+        **_SCHEDULE_FREE,
     ),
     OptimizerSpec(
         "schedule_free_adamw",
@@ -649,11 +653,7 @@ GRADIENT_ONLY: tuple[OptimizerSpec, ...] = (
         chain=_schedule_free_adamw,
         torch_class="AdamWScheduleFree",
         keras="AdamW",
-        package="schedulefree",
-        version="1.4.1",
-        module="schedulefree",
-        own_lr=True,
-        aux=(_EVAL,),
+        **_SCHEDULE_FREE,
     ),
     OptimizerSpec(
         "prodigy",

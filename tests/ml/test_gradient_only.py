@@ -507,6 +507,7 @@ def test_full_batch_training_on_a_tiny_mlp_matches_the_reference(name):
     from app.ml.datasets import make_dataset
     from app.ml.training import TrainConfig, TrainData, Training
     from tests.ml import make_torch_reference as reference
+    from tests.ml.test_training import torch_twin
 
     data = TrainData.from_dataset(make_dataset("xor", 12, seed=3), val_fraction=0.0, seed=3)
     hp = NETWORK_CASES[name]
@@ -523,15 +524,7 @@ def test_full_batch_training_on_a_tiny_mlp_matches_the_reference(name):
     training = Training(config, data)
     start = training.params.copy()
     list(training)
-    layers, linears = [], []
-    for i, (w, b) in enumerate(training.net.views(start)):
-        linear = torch.nn.Linear(*w.shape, dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(w.T.copy()))
-            linear.bias.copy_(torch.from_numpy(b.copy()))
-        linears.append(linear)
-        layers += [linear] + ([torch.nn.Tanh()] if i == 0 else [torch.nn.ReLU()] if i == 1 else [])
-    model = torch.nn.Sequential(*layers)
+    model, linears = torch_twin(training.net, start)
     opt = reference._reference_class(name)(model.parameters(), **reference._reference_kwargs(name, hp))
     if name.startswith("schedule_free"):
         opt.train()
