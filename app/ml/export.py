@@ -144,8 +144,8 @@ def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> tuple[str, list[
             args += [f"{k}={v!r}" for k, v in zip(keras_name, h[torch_name], strict=True)]
         else:
             args.append(f"{keras_name}={h[torch_name]!r}")
-    if h.get("weight_decay", 0):
-        args.append(f"weight_decay={h['weight_decay']!r}")
+    if h.get("weight_decay", 0) or spec.keras == "AdamW":  # Keras' AdamW decays by 0.004 unless told
+        args.append(f"weight_decay={h.get('weight_decay', 0.0)!r}")
         decoupled = spec.name in DECOUPLED_DECAY or (spec.name == "prodigy" and h["decouple"])
         if not decoupled:
             notes.append(

@@ -573,6 +573,8 @@ def test_exported_pytorch_script_uses_the_reference_and_runs(name, capsys):
     assert f"keras.optimizers.{spec.keras}(" in keras_src
     if name == "prodigy":
         assert 'growth_rate=float("inf")' in src and "beta3=None" in src
+    if name == "schedule_free_adamw":  # Keras' AdamW would decay by its own default 0.004
+        assert "weight_decay=0.0" in keras_src
     if name == "adafactor":
         assert "eps=(None, 0.001)" in src and "epsilon_1=" in keras_src and "clip_threshold=1.0" in keras_src
     pytest.importorskip("torch")
