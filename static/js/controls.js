@@ -36,13 +36,19 @@ function readNumber(input, spec) {
   return ok ? value : null;
 }
 
+/** A value as an input shows it: tiny numbers to 6 significant digits (2.22045e-16, not 2.2204460492503…). */
+export function inputText(value) {
+  if (typeof value === "number" && value !== 0 && Math.abs(value) < 1e-4) return String(Number(value.toPrecision(6)));
+  return String(value);
+}
+
 function numberInput(spec, value, label) {
   return el("input", {
     type: "number",
     step: "any",
     min: spec.minimum ?? undefined,
     max: spec.maximum ?? undefined,
-    value: String(value),
+    value: inputText(value),
     "aria-label": label,
     inputmode: "decimal",
     dataset: { hp: spec.name },
