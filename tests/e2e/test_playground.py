@@ -302,3 +302,20 @@ def test_schedule_free_eval_point_asgd_average_and_prodigy_d_are_drawn(
     loss = page.evaluate("[...document.querySelector('#loss').data].map((t) => [t.name, t.yaxis ?? 'y'])")
     assert any(name.startswith("prodigy: d") and axis == "y2" for name, axis in loss)
     shot(page, f"playground_aux_{lang}_{width}")
+
+
+def test_a_nullable_hyperparameter_shows_null_as_empty_and_emptying_sends_null(
+    page, live_server: str
+) -> None:
+    runs = [{"id": "p", "optimizer": "prodigy"}]
+    open_view(page, f"{live_server}/playground?{urlencode({'runs': json.dumps(runs)})}")
+    page.locator("details.hp-details summary").first.click()
+    field = page.locator("input[data-hp='growth_rate']")
+    assert field.input_value() == "" and field.get_attribute("placeholder") == "null"
+    field.fill("1.05")
+    field.dispatch_event("change")
+    page.wait_for_function(f"{HOOK}.state().runs[0].hyperparameters.growth_rate === 1.05", timeout=WAIT)
+    field.fill("")
+    field.dispatch_event("change")
+    page.wait_for_function(f"{HOOK}.state().runs[0].hyperparameters.growth_rate === null", timeout=WAIT)
+    assert field.get_attribute("aria-invalid") == "false"
