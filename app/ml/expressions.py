@@ -184,6 +184,17 @@ class Expr:
     def value(self, points: np.ndarray) -> np.ndarray:
         return self.value_and_grad(points)[0]
 
+    def hessian(self, points: np.ndarray) -> np.ndarray:
+        """Exact second derivatives, shape ``points.shape + (2,)``, non-finite where the expression is."""
+        p = np.asarray(points, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            xx, xy, yy = self.program.hessian(p[..., 0], p[..., 1])
+        h = np.empty((*p.shape, 2))
+        h[..., 0, 0] = xx
+        h[..., 0, 1] = h[..., 1, 0] = xy
+        h[..., 1, 1] = yy
+        return h
+
 
 def parse_expression(
     text: str, max_length: int = MAX_EXPRESSION_LENGTH, max_depth: int = 32, max_nodes: int = 200
@@ -246,6 +257,7 @@ def custom_surface(
         params={},
         value_and_grad=expr.value_and_grad,
         cost=expression_cost(expr),
+        hessian=expr.hessian,
     )
 
 
@@ -655,6 +667,8 @@ class Program:
     operations: int  # NumPy operations per evaluation (after sharing common subexpressions)
     evaluate: Callable[[np.ndarray, np.ndarray], tuple[Any, Any, Any]] = field(repr=False, compare=False)
     fresh_value: bool  # the value output is a newly computed array (not x, y or a constant)
+    hessian: Callable[[np.ndarray, np.ndarray], tuple[Any, Any, Any]] = field(repr=False, compare=False)
+    """(x, y) -> (f_xx, f_xy, f_yy), exact: the gradient's tangents differentiated once more."""
 
 
 class _Builder:
@@ -668,6 +682,7 @@ class _Builder:
         self.x = self._node(("x",))
         self.y = self._node(("y",))
         self.one = self.const(1.0)
+        self._derivatives: dict[tuple[int, int], int | None] = {}
 
     # ----- nodes
     def _node(self, key: tuple[Any, ...]) -> int:
@@ -849,11 +864,79 @@ class _Builder:
 
         return self.call("where", first, av, bv), pick(adx, bdx), pick(ady, bdy)
 
+    # ----- second order: forward mode over the DAG itself
+    def derivative(self, node: int, var: int) -> int | None:
+        """d node / d var as a DAG node (None: exactly zero), memoised.
+
+        The tangents built above are ordinary DAG nodes made of the same primitives, so differentiating
+        a gradient node once more (forward over forward) gives the exact second derivatives, sharing
+        every common subexpression with the value and the gradient.
+        """
+        key = (node, var)
+        if key in self._derivatives:
+            return self._derivatives[key]
+        kind, *args = self.keys[node]
+        if kind in ("x", "y"):
+            found = self.one if node == var else None
+        elif kind == "c" or kind in ("sign", "less_equal", "greater_equal"):
+            found = None
+        else:
+            found = self._derivative_rule(node, kind, args, [self.derivative(a, var) for a in args])
+        self._derivatives[key] = found
+        return found
+
+    def _derivative_rule(self, node: int, kind: str, args: list[int], d: list[int | None]) -> int | None:
+        if kind == "+":
+            return self.t_add(d[0], d[1])
+        if kind == "-":
+            return self.t_sub(d[0], d[1])
+        if kind == "neg":
+            return self.t_neg(d[0])
+        if kind == "*":
+            return self.t_add(self.t_scale(args[1], d[0]), self.t_scale(args[0], d[1]))
+        if kind == "/":  # (a/b)' = (a' - (a/b) b') / b
+            return self.t_scale(self.div(self.one, args[1]), self.t_sub(d[0], self.t_scale(node, d[1])))
+        if kind == "power":  # b a^(b-1) a' + a^b ln(a) b'
+            a, b = args
+            base = (
+                None
+                if d[0] is None
+                else self.mul(self.mul(b, self.call("power", a, self.sub(b, self.one))), d[0])
+            )
+            exponent = None if d[1] is None else self.mul(self.mul(node, self.call("log", a)), d[1])
+            return self.t_add(base, exponent)
+        if kind == "logaddexp":  # d log(e^a + e^b) = e^(a - v) a' + e^(b - v) b'
+            return self.t_add(
+                self.t_scale(self.call("exp", self.sub(args[0], node)), d[0]),
+                self.t_scale(self.call("exp", self.sub(args[1], node)), d[1]),
+            )
+        if kind == "where":
+            if d[1] is None and d[2] is None:
+                return None
+            zero = self.const(0.0)
+            return self.call("where", args[0], zero if d[1] is None else d[1], zero if d[2] is None else d[2])
+        return self.t_scale(_DERIVATIVES[kind](self, args[0], node), d[0])
+
     # ----- DAG -> program
     def program(self, tree: Node) -> Program:
         outputs = self.dual(tree)
-        value = outputs[0]
-        out = [self.const(0.0) if t is None else t for t in outputs]
+        value, dx, dy = outputs
+        evaluate, operations, source = self._compile([self.const(0.0) if t is None else t for t in outputs])
+        zero = self.const(0.0)
+        second = [
+            self.derivative(t, v) if t is not None else None
+            for t, v in ((dx, self.x), (dx, self.y), (dy, self.y))
+        ]
+        hessian, _, _ = self._compile([zero if h is None else h for h in second])
+        fresh = self.keys[value][0] not in ("x", "y", "c")
+        return Program(
+            source=source, operations=operations, evaluate=evaluate, fresh_value=fresh, hessian=hessian
+        )
+
+    def _compile(
+        self, out: list[int]
+    ) -> tuple[Callable[[np.ndarray, np.ndarray], tuple[Any, ...]], int, str]:
+        """Straight-line NumPy code computing the nodes ``out`` from x and y: function, operations, source."""
         needed = set(out)
         for node in range(len(self.keys) - 1, -1, -1):  # operands have smaller ids than their users
             if node in needed and self.keys[node][0] not in ("x", "y", "c"):
@@ -877,9 +960,7 @@ class _Builder:
         source = "\n".join(lines) + "\n"
         namespace: dict[str, Any] = {"__builtins__": {}, **_NUMPY_FUNCTIONS}
         namespace.update({names[c]: self.constants[c] for c in needed if c in self.constants})
-        function = types.FunctionType(_function_code(source), namespace, "evaluate")
-        fresh = self.keys[value][0] not in ("x", "y", "c")
-        return Program(source=source, operations=operations, evaluate=function, fresh_value=fresh)
+        return types.FunctionType(_function_code(source), namespace, "evaluate"), operations, source
 
     def _name(self, node: int) -> str:
         kind = self.keys[node][0]

@@ -15,16 +15,18 @@ import numpy as np
 
 from app.ml.errors import ConfigError, UnknownNameError
 
-KINDS = ("float", "int", "bool", "pair")
+KINDS = ("float", "int", "bool", "pair", "choice")
 
 
 @dataclass(frozen=True)
 class Param:
-    """A tunable value: ``kind`` is float, int (a whole number), bool or pair (two floats, e.g. betas).
+    """A tunable value: ``kind`` is float, int (a whole number), bool, pair (two floats, e.g. betas) or
+    choice (one of ``choices``, e.g. L-BFGS's ``line_search_fn``).
 
     Bounds are inclusive and apply to each component of a pair; ``log_scale`` tells a slider to move
-    in powers of ten (learning rates, eps).  A ``nullable`` value also takes None (JSON null), which means
-    what the reference's None means (Prodigy's ``beta3``: sqrt(beta2)); the description says what.
+    in powers of ten (learning rates, eps). A default of None makes the value optional (``nullable``), as
+    torch's ``max_eval=None`` or Prodigy's ``beta3=None``: null is then accepted and means what the
+    reference's None means, which the description says (Prodigy's ``beta3``: sqrt(beta2)).
     """
 
     name: str
@@ -34,7 +36,12 @@ class Param:
     description: str = ""
     kind: str = "float"
     log_scale: bool = False
-    nullable: bool = False
+    choices: tuple[Any, ...] = ()
+
+    @property
+    def nullable(self) -> bool:
+        """True if null (None) is a valid value: the optional values, whose default is None."""
+        return self.default is None
 
     def with_default(self, default: Any) -> Param:
         """The same parameter with another default (a preset such as momentum = 0.9)."""
@@ -64,6 +71,11 @@ def check(param: Param, value: Any, field: str) -> Any:
     key = param.name
     if value is None and param.nullable:
         return None
+    if param.kind == "choice":
+        if not any(value == c and type(value) is type(c) for c in param.choices):
+            shown = ", ".join("null" if c is None else repr(c) for c in param.choices)
+            raise ConfigError(f"{key} must be one of {shown}, got {value!r}", field)
+        return value
     if param.kind == "bool":
         if not isinstance(value, bool | np.bool_):
             raise ConfigError(f"{key} must be true or false, got {value!r}", field)

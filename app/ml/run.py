@@ -5,11 +5,13 @@ every run. Runs that share an optimizer, a schedule and clipping and start toget
 contiguous slice of lanes, whose optimizer advances them in one vectorised update (a race or a
 learning-rate sweep). Records use arrival semantics: record t of a run holds the point x_t, the loss and
 gradient there, the learning rate in effect at step t, and the update that brought the run from x_{t-1}
-(zero at step 0, where the wire formats say null). No NaN or infinity ever leaves this module: a run
-whose next point is non-finite or far outside the view box ends as ``diverged`` and keeps its last
-finite record. The one exception is ``aux``: an optimizer's auxiliary values (schedule-free's eval point,
-ASGD's average, Prodigy's d), NaN where undefined (ASGD's average at step 0) or where a run's optimizer has
-no such value; the wire formats turn NaN into null.
+(zero at step 0, where the wire formats say null), and how many function-and-gradient evaluations that
+step used (1 for a first-order optimizer, 0 at step 0; optimizers that evaluate the function, such as
+L-BFGS and SAM, also hand over the other points they evaluated). No NaN or infinity ever leaves this
+module: a run whose next point is non-finite or far outside the view box ends as ``diverged`` and
+keeps its last finite record. The one exception is ``aux``: an optimizer's auxiliary values
+(schedule-free's eval point, ASGD's average, Prodigy's d), NaN where undefined (ASGD's average at step 0)
+or where a run's optimizer has no such value; the wire formats turn NaN into null.
 """
 
 from __future__ import annotations
@@ -23,7 +25,22 @@ from typing import Any
 import numpy as np
 
 from app.ml.errors import ConfigError
-from app.ml.optimizers import check_schedule, get_optimizer, make_optimizer, resolve_hyperparameters
+from app.ml.evaluating import EvaluatingTransformation, Problem
+from app.ml.ledger import (
+    Ledger,
+    effective_rates,
+    explain_evaluating,
+    explain_update,
+    state_snapshot,
+    step_sizes,
+)
+from app.ml.optimizers import (
+    check_schedule,
+    get_optimizer,
+    make_optimizer,
+    max_evaluations,
+    resolve_hyperparameters,
+)
 from app.ml.schedules import Schedule
 from app.ml.surfaces import Surface, nearest_minimum
 from app.ml.transforms import (
@@ -71,6 +88,8 @@ class StepRecord:
     grad_norm: np.ndarray  # (M,)
     lr: np.ndarray  # (M,) learning rate the optimizer applies at this step
     update: np.ndarray  # (M, d) move from the previous point; zeros on step-0 rows
+    evaluations: np.ndarray  # (M,) function-and-gradient evaluations of the step; 0 on step-0 rows
+    evaluated: tuple[np.ndarray, ...] | None = None  # per row, (n, d) other points the step evaluated
     aux: Mapping[str, np.ndarray] = field(
         default_factory=lambda: NO_AUX
     )  # name -> (M, d) or (M,); NaN: undefined
@@ -95,11 +114,13 @@ def _per_run(values: list[Any]) -> Any:
         return values[0]
     if isinstance(values[0], tuple):
         return tuple(_per_run([v[i] for v in values]) for i in range(len(values[0])))
+    if any(v is None or isinstance(v, str) for v in values):  # choices and optional values (L-BFGS)
+        return np.array(values, dtype=object)[:, None]
     dtype = bool if isinstance(values[0], bool) else np.float64
     return np.array(values, dtype=dtype)[:, None]
 
 
-def _validate(index: int, spec: RunSpec) -> dict[str, Any]:
+def _validate(index: int, spec: RunSpec, surface: Surface, noise: float) -> dict[str, Any]:
     """Resolve one run's hyperparameters and schedule; errors name the run by its index in the request."""
     for name in ("clip_norm", "clip_value"):
         value = getattr(spec, name)
@@ -109,13 +130,44 @@ def _validate(index: int, spec: RunSpec) -> dict[str, Any]:
         resolved = resolve_hyperparameters(spec.optimizer, spec.hyperparameters)
         spec.schedule.build(resolved["lr"])
         check_schedule(spec.optimizer, spec.schedule.name)
-        not_here = get_optimizer(spec.optimizer).not_on_surfaces
-        if not_here:
-            raise ConfigError(f"{spec.optimizer} is not offered on surfaces: {not_here}", "optimizer")
+        optimizer = get_optimizer(spec.optimizer)
+        if optimizer.not_on_surfaces:
+            raise ConfigError(
+                f"{spec.optimizer} is not offered on surfaces: {optimizer.not_on_surfaces}", "optimizer"
+            )
+        if optimizer.evaluating:
+            _check_evaluating(spec, resolved, surface, noise)
     except ConfigError as error:
         error.field = f"runs.{index}.{error.field}" if error.field else f"runs.{index}"
         raise
     return resolved
+
+
+def _check_evaluating(spec: RunSpec, resolved: dict[str, Any], surface: Surface, noise: float) -> None:
+    """What an optimizer that evaluates the function needs from the run and the surface.
+
+    Gradient noise and clipping are first-order gradient transforms; these optimizers take their own
+    gradients (a line search, a perturbed point), so the two are refused rather than half applied.
+    Polyak's f* falls back to the surface's known minimum value (written into ``resolved``).
+    """
+    for name in ("clip_norm", "clip_value"):
+        if getattr(spec, name) is not None:
+            raise ConfigError(
+                f"{spec.optimizer} takes its own gradients, so {name} does not apply to it", name
+            )
+    if noise > 0:
+        raise ConfigError(
+            f"{spec.optimizer} takes its own gradients; gradient noise needs noise = 0", "noise"
+        )
+    if spec.optimizer == "newton" and surface.hessian is None:
+        raise ConfigError("newton needs the exact Hessian, which this surface does not have", "optimizer")
+    if "f_star" in resolved and resolved["f_star"] is None:
+        if surface.f_star is None:
+            raise ConfigError(
+                f"the minimum value of this surface is not known: give {spec.optimizer} its f_star",
+                "hyperparameters.f_star",
+            )
+        resolved["f_star"] = surface.f_star
 
 
 class _Group:
@@ -151,6 +203,8 @@ class _Group:
         if first.clip_value is not None:
             parts.append(clip_by_value(_per_run([s.clip_value for s in self.specs])))
         optimizer = make_optimizer(first.optimizer, hp, self.schedule)
+        if isinstance(optimizer, EvaluatingTransformation):
+            return optimizer  # _check_evaluating refused noise and clipping for it
         return chain(*parts, optimizer) if parts else optimizer
 
     def lr(self) -> np.ndarray:
@@ -160,11 +214,15 @@ class _Group:
         now = np.asarray(self.schedule(self.t), dtype=np.float64).reshape(-1)
         return np.broadcast_to(now, (len(self.specs),))
 
-    def set_hyperparameters(self, lane: int, changes: Mapping[str, Any]) -> None:
+    def set_hyperparameters(self, lane: int, changes: Mapping[str, Any], surface: Surface) -> None:
         """Change one run's hyperparameters; the next step uses them and the optimizer state is kept."""
         row = lane - self.lanes.start
+        spec = self.specs[row]
         merged = {**self.resolved[row], **changes}
-        self.resolved[row] = resolve_hyperparameters(self.specs[row].optimizer, merged)
+        resolved = resolve_hyperparameters(spec.optimizer, merged)
+        if get_optimizer(spec.optimizer).evaluating:
+            _check_evaluating(spec, resolved, surface, self.noise)
+        self.resolved[row] = resolved
         self.transform = self._build()
 
 
@@ -228,6 +286,9 @@ class Descent:
         self._ids_tuple: tuple[str, ...] = ()
         self._lanes = np.empty(0, dtype=np.int64)
         self._lr_cache: np.ndarray | None = None
+        self._ones_cache: np.ndarray | None = None
+        self._evaluating = False  # some group's optimizer evaluates the function itself
+        self._problem = Problem(surface.value_and_grad, surface.hessian)
         self.aux: dict[str, np.ndarray] = {}  # every lane's auxiliary values, NaN rows where undefined
         self.add_runs(runs)
 
@@ -261,7 +322,7 @@ class Descent:
         for i, r in enumerate(runs):
             if r.id in self.ids or [x.id for x in runs].count(r.id) > 1:
                 raise ConfigError(f"run id {r.id!r} is used twice; run ids must be unique", f"runs.{i}.id")
-        resolved = [_validate(i, r) for i, r in enumerate(runs)]
+        resolved = [_validate(i, r, self.surface, self.noise) for i, r in enumerate(runs)]
         starts = self._start_points(runs)
         with np.errstate(all="ignore"):
             loss, grad = self.surface.value_and_grad(starts)
@@ -283,6 +344,7 @@ class Descent:
             seed = self.seed + 7919 * len(self.groups)
             group = _Group([runs[i] for i in rows], [resolved[i] for i in rows], lanes, self.noise, seed)
             group.state = group.transform.init(starts[rows])
+            self._evaluating |= isinstance(group.transform, EvaluatingTransformation)
             self.groups.append(group)
             self.ids.extend(runs[i].id for i in rows)
         self.params = np.concatenate([self.params, starts[order]])
@@ -296,12 +358,13 @@ class Descent:
         self._refresh_lanes()
         self._lr_cache = None
         new = np.arange(first_lane, len(self.ids))
-        self._pending.extend(self._check(new, np.zeros((len(new), self.surface.dim))))
+        none = np.zeros(len(new), dtype=np.int64)
+        self._pending.extend(self._check(new, np.zeros((len(new), self.surface.dim)), none, None))
 
     def _read_aux(self, groups: Sequence[_Group]) -> None:
         """Refresh ``self.aux`` from the optimizer states of ``groups`` (those whose optimizer has aux)."""
         for group in groups:
-            if group.transform.aux is None:
+            if getattr(group.transform, "aux", None) is None:
                 continue
             for name, values in group.transform.aux(group.state, self.params[group.lanes]).items():
                 values = values.reshape(len(values), -1)
@@ -350,12 +413,45 @@ class Descent:
     def set_hyperparameters(self, run_id: str, changes: Mapping[str, Any]) -> None:
         """Live change of a run's hyperparameters (validated; takes effect at the next step)."""
         group, lane = self._group_of(run_id)
-        group.set_hyperparameters(lane, changes)
+        group.set_hyperparameters(lane, changes, self.surface)
         self._lr_cache = None
 
     def hyperparameters(self, run_id: str) -> dict[str, Any]:
         group, lane = self._group_of(run_id)
         return dict(group.resolved[lane - group.lanes.start])
+
+    def explain(self, run_id: str) -> Ledger:
+        """The ledger of the run's next update (see :mod:`app.ml.ledger`); nothing is stepped."""
+        group, lane = self._group_of(run_id)
+        sl, row = group.lanes, lane - group.lanes.start
+        grad = self.grad[sl]
+        if isinstance(group.transform, EvaluatingTransformation):
+            stages, update = explain_evaluating(
+                group.transform, self.loss[sl], grad, group.state, self.params[sl], self._problem, row
+            )
+        else:
+            stages, update = explain_update(group.transform, grad, group.state, self.params[sl], row)
+        lr = float(group.lr()[row])
+        return Ledger(
+            run_id,
+            group.specs[row].optimizer,
+            int(self.steps[lane]),
+            self.params[lane].tolist(),
+            float(self.loss[lane]),
+            grad[row].tolist(),
+            lr,
+            stages,
+            update.tolist(),
+            effective_rates(grad[row], update),
+            step_sizes(stages, lr, self.surface.dim),
+        )
+
+    def state_of(self, run_id: str) -> dict[str, Any]:
+        """The optimizer state the run's last update left, field by field (``stage.field`` names)."""
+        group, lane = self._group_of(run_id)
+        return state_snapshot(
+            group.transform, group.state, group.lanes.stop - group.lanes.start, lane - group.lanes.start
+        )
 
     def stop(self, run_id: str | None = None) -> list[Event]:
         """End one run, or every run, as ``stopped``; returns the events (pending ones first)."""
@@ -385,26 +481,43 @@ class Descent:
 
     def _step(self) -> list[Event]:
         params, grad = self.params, self.grad
-        if len(self.groups) == 1:
+        evaluations, evaluated = self._ones, None
+        if len(self.groups) == 1 and not self._evaluating:
             group = self.groups[0]
             update, group.state = group.transform.update(grad, group.state, params)
             group.t += 1
+            self.params = params + update
         else:
             update = np.zeros_like(params)
+            moved = params.copy()
+            if self._evaluating:
+                evaluations, evaluated = np.ones(len(params), dtype=np.int64), [None] * len(params)
             for group in self.groups:
                 if group.running:
                     sl = group.lanes
-                    update[sl], group.state = group.transform.update(grad[sl], group.state, params[sl])
+                    if isinstance(group.transform, EvaluatingTransformation):
+                        out = group.transform.update(
+                            self.loss[sl], grad[sl], group.state, params[sl], self._problem
+                        )
+                        moved[sl], update[sl], group.state = out.params, out.updates, out.state
+                        evaluations[sl] = out.evaluations
+                        if out.points is not None:
+                            evaluated[sl] = out.points
+                    else:
+                        update[sl], group.state = group.transform.update(grad[sl], group.state, params[sl])
+                        moved[sl] = params[sl] + update[sl]
                     group.t += 1
-        self.params = params + update
+            self.params = moved
         self.steps = self.steps + self.active
         if self.aux:
             self.aux = {name: values.copy() for name, values in self.aux.items()}  # records keep the old
             self._read_aux([g for g in self.groups if g.running])
         self.loss, self.grad = self.surface.value_and_grad(self.params)
         if self._all_active:
-            return self._check(None, update)
-        return self._check(self._lanes, update[self._lanes])
+            return self._check(None, update, evaluations, evaluated)
+        lanes = self._lanes
+        picked = None if evaluated is None else [evaluated[i] for i in lanes]
+        return self._check(lanes, update[lanes], evaluations[lanes], picked)
 
     def _lr(self) -> np.ndarray:
         """Every lane's learning rate now; cached while no group follows a schedule."""
@@ -415,7 +528,20 @@ class Descent:
             self._lr_cache = lr
         return lr
 
-    def _check(self, lanes: np.ndarray | None, update: np.ndarray) -> list[Event]:
+    @property
+    def _ones(self) -> np.ndarray:
+        """One evaluation per lane (a first-order step), cached while the lane count stays the same."""
+        if self._ones_cache is None or len(self._ones_cache) != len(self.ids):
+            self._ones_cache = np.ones(len(self.ids), dtype=np.int64)
+        return self._ones_cache
+
+    def _check(
+        self,
+        lanes: np.ndarray | None,
+        update: np.ndarray,
+        evaluations: np.ndarray,
+        evaluated: list[Any] | None,
+    ) -> list[Event]:
         """The record of this step for ``lanes`` (None: all), and the ends of runs that stop here."""
         if lanes is None:
             params, loss, grad, steps, lr = self.params, self.loss, self.grad, self.steps, self._lr()
@@ -424,10 +550,27 @@ class Descent:
             steps, lr = self.steps[lanes], self._lr()[lanes]
         grad_norm = vector_norm(grad)  # finite for every finite gradient (no overflow in squaring)
         aux = self.aux if lanes is None or not self.aux else {n: v[lanes] for n, v in self.aux.items()}
+        points = None if evaluated is None else tuple(evaluated)
         if self._quiet(params, loss, grad_norm):
             ids, index = (self._ids_tuple, self._lanes) if lanes is None else self._row_ids(lanes)
-            return [StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update, aux or NO_AUX)]
-        return self._check_ends(lanes, params, loss, grad, grad_norm, steps, lr, update, aux)
+            record = StepRecord(
+                ids,
+                index,
+                steps,
+                params,
+                loss,
+                grad,
+                grad_norm,
+                lr,
+                update,
+                evaluations,
+                points,
+                aux or NO_AUX,
+            )
+            return [record]
+        return self._check_ends(
+            lanes, params, loss, grad, grad_norm, steps, lr, update, evaluations, points, aux
+        )
 
     def _row_ids(self, lanes: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
         if lanes is self._lanes:
@@ -444,6 +587,8 @@ class Descent:
         steps: np.ndarray,
         lr: np.ndarray,
         update: np.ndarray,
+        evaluations: np.ndarray,
+        evaluated: tuple[Any, ...] | None,
         aux: Mapping[str, np.ndarray],
     ) -> list[Event]:
         """The slow path, taken only on a step where some run ends."""
@@ -467,6 +612,8 @@ class Descent:
                     take(grad_norm),
                     take(lr),
                     take(update),
+                    take(evaluations),
+                    None if evaluated is None else tuple(evaluated[i] for i in rows),
                     {name: take(values) for name, values in aux.items()} if aux else NO_AUX,
                 )
             )
@@ -498,6 +645,11 @@ class Descent:
         for group in self.groups:
             group.running = bool(self.active[group.lanes].any())
         self._refresh_lanes()
+
+
+def extra_evaluations(runs: Sequence[RunSpec]) -> int:
+    """The most evaluations per step beyond the first, summed over the runs (the price of a request)."""
+    return sum(max_evaluations(run.optimizer, run.hyperparameters) - 1 for run in runs)
 
 
 def descend(surface: Surface, runs: Sequence[RunSpec], steps: int, **options: Any) -> Iterator[Event]:
@@ -534,6 +686,8 @@ class RunTrace:
     grad_norm: np.ndarray  # (T,)
     lr: np.ndarray  # (T,)
     update: np.ndarray  # (T, d); zero on the step-0 row
+    evaluations: np.ndarray  # (T,) int; 0 on the step-0 row
+    evaluated: list[np.ndarray] | None  # per record, (n, d) other points evaluated; None: first-order only
     end: RunEnd | None
     aux: Mapping[str, np.ndarray] = field(default_factory=lambda: NO_AUX)  # name -> (T, d) or (T,)
 
@@ -555,12 +709,16 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
         lanes = np.concatenate([r.lanes for r in records])
         columns = {
             name: np.concatenate([getattr(r, name) for r in records])
-            for name in ("step", "position", "loss", "grad", "grad_norm", "lr", "update")
+            for name in ("step", "position", "loss", "grad", "grad_norm", "lr", "update", "evaluations")
         }
         aux = _collect_aux(records)
+        points = _evaluated_points(records)
         for lane, rid in names.items():
             rows = lanes == lane
             c = {name: values[rows] for name, values in columns.items()}
+            seen = None if points is None else [points[i] for i in np.flatnonzero(rows)]
+            if seen is not None and all(p is None for p in seen):
+                seen = None
             traces[rid] = RunTrace(
                 rid,
                 c["step"],
@@ -570,13 +728,16 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
                 c["grad_norm"],
                 c["lr"],
                 c["update"],
+                c["evaluations"],
+                seen,
                 ends.get(rid),
                 {name: values[rows] for name, values in aux.items()} if aux else NO_AUX,
             )
     for rid, end in ends.items():
         if rid not in traces:
             empty = np.empty(0)
-            traces[rid] = RunTrace(rid, empty.astype(np.int64), empty, empty, empty, empty, empty, empty, end)
+            count = empty.astype(np.int64)
+            traces[rid] = RunTrace(rid, count, empty, empty, empty, empty, empty, empty, count, None, end)
     return traces
 
 
@@ -595,15 +756,32 @@ def _collect_aux(records: list[StepRecord]) -> dict[str, np.ndarray]:
     }
 
 
+def _evaluated_points(records: list[StepRecord]) -> list[np.ndarray | None] | None:
+    """Every row's evaluated points in record order (None for rows without), or None if no row has any."""
+    if all(r.evaluated is None for r in records):
+        return None
+    out: list[np.ndarray | None] = []
+    for r in records:
+        out.extend([None] * len(r.run_ids) if r.evaluated is None else r.evaluated)
+    return out
+
+
 def summary(
-    surface: Surface, position: Sequence[float] | None, loss: float | None, step: int, end: RunEnd | None
+    surface: Surface,
+    position: Sequence[float] | None,
+    loss: float | None,
+    step: int,
+    end: RunEnd | None,
+    evaluations: int = 0,
 ) -> dict[str, Any]:
-    """Final loss, steps to converge and distance to the nearest known minimum, from a run's last record."""
+    """Final loss, steps to converge and distance to the nearest known minimum, from a run's last record;
+    ``evaluations`` is the run's total of function-and-gradient evaluations (its steps for first order)."""
     nearest = nearest_minimum(surface, position) if position is not None else None
     return {
         "final_loss": loss,
         "final_position": None if position is None else [float(v) for v in position],
         "steps_taken": step,
+        "evaluations": int(evaluations),
         "steps_to_converge": end.step if end is not None and end.reason == "converged" else None,
         "nearest_minimum": None if nearest is None else list(nearest[0]),
         "distance_to_nearest_minimum": None if nearest is None else float(nearest[1]),
@@ -614,4 +792,5 @@ def summarize(surface: Surface, trace: RunTrace) -> dict[str, Any]:
     """The summary of a whole trace."""
     if not len(trace.steps):
         return summary(surface, None, None, 0, trace.end)
-    return summary(surface, trace.position[-1], float(trace.loss[-1]), int(trace.steps[-1]), trace.end)
+    position, loss, step = trace.position[-1], float(trace.loss[-1]), int(trace.steps[-1])
+    return summary(surface, position, loss, step, trace.end, int(trace.evaluations.sum()))

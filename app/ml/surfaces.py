@@ -40,10 +40,19 @@ class Surface:
     value_and_grad: ValueAndGrad = field(repr=False, compare=False)
     cost: float = field(default=1.0, compare=False)
     """Work of one evaluation relative to a built-in surface (the price of a request, app/web/cost.py)."""
+    hessian: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False, compare=False)
+    """Exact second derivatives, points ``(..., dim)`` -> ``(..., dim, dim)`` (analytic or forward mode)."""
 
     def value(self, points: np.ndarray) -> np.ndarray:
         """Values only (shape ``points.shape[:-1]``); the gradient is computed and dropped."""
         return self.value_and_grad(points)[0]
+
+    @property
+    def f_star(self) -> float | None:
+        """The lowest value at the known minima (Polyak's f*); None when no minimum is known."""
+        if not self.minima:
+            return None
+        return float(np.min(self.value(np.asarray(self.minima, dtype=np.float64))))
 
 
 @dataclass(frozen=True)
@@ -228,6 +237,138 @@ def _styblinski_tang(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------------
+# Exact Hessians, derived by hand from the formulas above (tests/ml/test_surfaces.py checks each one
+# against central differences of the gradient). Each takes points (..., dim) and returns (..., dim, dim).
+# --------------------------------------------------------------------------------------------------
+
+Hessian = Callable[[np.ndarray], np.ndarray]
+
+
+def _symmetric(xx: np.ndarray, xy: np.ndarray, yy: np.ndarray) -> np.ndarray:
+    """The 2 x 2 matrices [[xx, xy], [xy, yy]] for arrays of one shape (scalars broadcast)."""
+    xx, xy, yy = np.broadcast_arrays(xx, xy, yy)
+    h = np.empty((*xx.shape, 2, 2))
+    h[..., 0, 0] = xx
+    h[..., 0, 1] = h[..., 1, 0] = xy
+    h[..., 1, 1] = yy
+    return h
+
+
+def _constant_hessian(matrix: np.ndarray) -> Hessian:
+    """A quadratic's Hessian: the same matrix at every point."""
+
+    def hessian(p: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(matrix, (*p.shape[:-1], *matrix.shape)).copy()
+
+    return hessian
+
+
+def _rosenbrock_hessian(a: float = 1.0, b: float = 100.0) -> Hessian:
+    def hessian(p: np.ndarray) -> np.ndarray:
+        x, y = p[..., 0], p[..., 1]
+        return _symmetric(2.0 - (4.0 * b) * y + (12.0 * b) * x * x, (-4.0 * b) * x, np.full(x.shape, 2.0 * b))
+
+    return hessian
+
+
+def _beale_hessian(p: np.ndarray) -> np.ndarray:
+    x, y = p[..., 0], p[..., 1]
+    y2 = y * y
+    y3 = y2 * y
+    t1, t2, t3 = 1.5 - x + x * y, 2.25 - x + x * y2, 2.625 - x + x * y3
+    ax, bx, cx = y - 1.0, y2 - 1.0, y3 - 1.0  # d t_i / dx
+    ay, by, cy = x, 2.0 * x * y, 3.0 * x * y2  # d t_i / dy
+    xx = 2.0 * (ax * ax + bx * bx + cx * cx)
+    xy = 2.0 * (ax * ay + bx * by + cx * cy + t1 + 2.0 * y * t2 + 3.0 * y2 * t3)
+    yy = 2.0 * (ay * ay + by * by + cy * cy + 2.0 * x * t2 + 6.0 * x * y * t3)
+    return _symmetric(xx, xy, yy)
+
+
+def _himmelblau_hessian(p: np.ndarray) -> np.ndarray:
+    x, y = p[..., 0], p[..., 1]
+    u = x * x + y - 11.0
+    v = x + y * y - 7.0
+    return _symmetric(4.0 * u + 8.0 * x * x + 2.0, 4.0 * (x + y), 2.0 + 4.0 * v + 8.0 * y * y)
+
+
+def _saddle_hessian(p: np.ndarray) -> np.ndarray:
+    return _constant_hessian(np.diag([2.0, -2.0]))(p)
+
+
+def _monkey_saddle_hessian(p: np.ndarray) -> np.ndarray:
+    x, y = p[..., 0], p[..., 1]
+    return _symmetric(6.0 * x, -6.0 * y, -6.0 * x)
+
+
+def _rastrigin_hessian(amplitude: float = 10.0) -> Hessian:
+    def hessian(p: np.ndarray) -> np.ndarray:
+        diagonal = 2.0 + (TWO_PI * TWO_PI * amplitude) * np.cos(TWO_PI * p)
+        return diagonal[..., :, None] * np.eye(p.shape[-1])
+
+    return hessian
+
+
+def _ackley_hessian(p: np.ndarray) -> np.ndarray:
+    """The cone term p·c(r), c = 2e^{-0.2r}/r, gives c I − p pᵀ e^{-0.2r}(0.2r + 1)/r³; the ripple term
+    R = e^{Σcos(2πp)/2} gives R (2π² diag(cos 2πp) − π² s sᵀ) with s = sin 2πp. At the origin the cone
+    is not differentiable and the Hessian is infinite (the curvature endpoint says so)."""
+    x, y = p[..., 0], p[..., 1]
+    r = np.sqrt(0.5 * (x * x + y * y))
+    envelope = np.exp(-0.2 * r)
+    angle = TWO_PI * p
+    s, c = np.sin(angle), np.cos(angle)
+    ripple = np.exp(0.5 * c.sum(axis=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cone = 2.0 * envelope / r
+        bend = envelope * (0.2 * r + 1.0) / (r * r * r)
+    outer = p[..., :, None] * p[..., None, :]
+    eye = np.eye(2)
+    cone_part = cone[..., None, None] * eye - bend[..., None, None] * outer
+    ripple_part = ripple[..., None, None] * (
+        (2.0 * math.pi * math.pi) * c[..., :, None] * eye
+        - (math.pi * math.pi) * (s[..., :, None] * s[..., None, :])
+    )
+    return cone_part + ripple_part
+
+
+def _six_hump_camel_hessian(p: np.ndarray) -> np.ndarray:
+    x, y = p[..., 0], p[..., 1]
+    x2 = x * x
+    return _symmetric(8.0 - 25.2 * x2 + 10.0 * x2 * x2, np.ones(x.shape), 48.0 * y * y - 8.0)
+
+
+def _goldstein_price_hessian(p: np.ndarray) -> np.ndarray:
+    """f = a b: f'' = a'' b + a' b'ᵀ + b' a'ᵀ + a b''. The first factor's polynomial has equal x and y
+    slopes and all second derivatives 6, so a'' = a_2 [[1, 1], [1, 1]]."""
+    x, y = p[..., 0], p[..., 1]
+    s = x + y + 1.0
+    poly_a = 19.0 - 14.0 * x + 3.0 * x * x - 14.0 * y + 6.0 * x * y + 3.0 * y * y
+    pa = 6.0 * x + 6.0 * y - 14.0
+    a = 1.0 + s * s * poly_a
+    da = 2.0 * s * poly_a + s * s * pa
+    a2 = 2.0 * poly_a + 4.0 * s * pa + 6.0 * s * s
+    t = 2.0 * x - 3.0 * y
+    q = 18.0 - 32.0 * x + 12.0 * x * x + 48.0 * y - 36.0 * x * y + 27.0 * y * y
+    qx = -32.0 + 24.0 * x - 36.0 * y
+    qy = 48.0 - 36.0 * x + 54.0 * y
+    b = 30.0 + t * t * q
+    bx = 4.0 * t * q + t * t * qx
+    by = -6.0 * t * q + t * t * qy
+    bxx = 8.0 * q + 8.0 * t * qx + 24.0 * t * t
+    bxy = -12.0 * q + 4.0 * t * qy - 6.0 * t * qx - 36.0 * t * t
+    byy = 18.0 * q - 12.0 * t * qy + 54.0 * t * t
+    return _symmetric(
+        a2 * b + 2.0 * da * bx + a * bxx,
+        a2 * b + da * (by + bx) + a * bxy,
+        a2 * b + 2.0 * da * by + a * byy,
+    )
+
+
+def _styblinski_tang_hessian(p: np.ndarray) -> np.ndarray:
+    return (6.0 * p * p - 16.0)[..., :, None] * np.eye(p.shape[-1])
+
+
+# --------------------------------------------------------------------------------------------------
 # Builders: one per registry entry, each returning a fully described Surface.
 # --------------------------------------------------------------------------------------------------
 
@@ -242,6 +383,7 @@ def _build_bowl(spec: SurfaceSpec) -> Surface:
         start=(-2.5, 2.0),
         minima=((0.0, 0.0),),
         value_and_grad=_bowl,
+        hessian=_constant_hessian(2.0 * np.eye(2)),
     )
 
 
@@ -276,6 +418,7 @@ def _build_elongated(spec: SurfaceSpec, condition_number: float = 10.0, angle: f
         minima=((0.0, 0.0),),
         params={"condition_number": float(condition_number), "angle": float(angle)},
         value_and_grad=_quadratic(hessian),
+        hessian=_constant_hessian(hessian),
     )
 
 
@@ -287,6 +430,7 @@ def _build_rosenbrock(spec: SurfaceSpec) -> Surface:
         start=(-1.5, 2.0),
         minima=((1.0, 1.0),),
         value_and_grad=_rosenbrock(),
+        hessian=_rosenbrock_hessian(),
     )
 
 
@@ -298,6 +442,7 @@ def _build_beale(spec: SurfaceSpec) -> Surface:
         start=(1.0, 1.5),
         minima=((3.0, 0.5),),
         value_and_grad=_beale,
+        hessian=_beale_hessian,
     )
 
 
@@ -314,6 +459,7 @@ def _build_himmelblau(spec: SurfaceSpec) -> Surface:
             (3.584428340330492, -1.848126526964404),
         ),
         value_and_grad=_himmelblau,
+        hessian=_himmelblau_hessian,
     )
 
 
@@ -325,7 +471,11 @@ def _build_booth(spec: SurfaceSpec) -> Surface:
         start=(-8.0, -6.0),
         minima=((1.0, 3.0),),
         value_and_grad=_booth,
+        hessian=_constant_hessian(np.array([[10.0, 8.0], [8.0, 10.0]])),
     )
+
+
+MATYAS_HESSIAN = np.array([[0.52, -0.48], [-0.48, 0.52]])
 
 
 def _build_matyas(spec: SurfaceSpec) -> Surface:
@@ -335,7 +485,8 @@ def _build_matyas(spec: SurfaceSpec) -> Surface:
         view=(-10.0, 10.0, -10.0, 10.0),
         start=(-8.0, -4.0),
         minima=((0.0, 0.0),),
-        value_and_grad=_quadratic(np.array([[0.52, -0.48], [-0.48, 0.52]])),
+        value_and_grad=_quadratic(MATYAS_HESSIAN),
+        hessian=_constant_hessian(MATYAS_HESSIAN),
     )
 
 
@@ -347,6 +498,7 @@ def _build_saddle(spec: SurfaceSpec) -> Surface:
         start=(-2.5, 1e-3),
         minima=(),
         value_and_grad=_saddle,
+        hessian=_saddle_hessian,
     )
 
 
@@ -358,6 +510,7 @@ def _build_monkey_saddle(spec: SurfaceSpec) -> Surface:
         start=(1.5, 0.05),
         minima=(),
         value_and_grad=_monkey_saddle,
+        hessian=_monkey_saddle_hessian,
     )
 
 
@@ -369,6 +522,7 @@ def _build_rastrigin(spec: SurfaceSpec) -> Surface:
         start=(-3.3, 2.6),
         minima=((0.0, 0.0),),
         value_and_grad=_rastrigin(),
+        hessian=_rastrigin_hessian(),
     )
 
 
@@ -380,6 +534,7 @@ def _build_ackley(spec: SurfaceSpec) -> Surface:
         start=(3.5, -2.5),
         minima=((0.0, 0.0),),
         value_and_grad=_ackley,
+        hessian=_ackley_hessian,
     )
 
 
@@ -391,6 +546,7 @@ def _build_six_hump_camel(spec: SurfaceSpec) -> Surface:
         start=(-1.6, -0.9),
         minima=((0.08984201310031807, -0.7126564030207396), (-0.08984201310031807, 0.7126564030207396)),
         value_and_grad=_six_hump_camel,
+        hessian=_six_hump_camel_hessian,
     )
 
 
@@ -404,6 +560,7 @@ def _build_goldstein_price(spec: SurfaceSpec) -> Surface:
         start=(-1.5, 1.5),
         minima=((0.0, -1.0),),
         value_and_grad=_goldstein_price,
+        hessian=_goldstein_price_hessian,
     )
 
 
@@ -418,6 +575,7 @@ def _build_styblinski_tang(spec: SurfaceSpec) -> Surface:
         start=(0.5, 4.5),
         minima=((STYBLINSKI_TANG_ARGMIN, STYBLINSKI_TANG_ARGMIN),),
         value_and_grad=_styblinski_tang,
+        hessian=_styblinski_tang_hessian,
     )
 
 
@@ -429,6 +587,7 @@ def _build_parabola(spec: SurfaceSpec) -> Surface:
         start=(2.5,),
         minima=((0.0,),),
         value_and_grad=_parabola,
+        hessian=_constant_hessian(np.array([[2.0]])),
     )
 
 
@@ -631,3 +790,50 @@ def check_view(dim: int, view: Sequence[float]) -> tuple[float, ...]:
 def _format_number(value: float) -> str:
     """Short text for a number: integers without a decimal point, others with up to 6 digits."""
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.6g}"
+
+
+@dataclass(frozen=True)
+class Curvature:
+    """The second-order picture at one point: Hessian, its eigen-decomposition, and the step-size limit.
+
+    ``eigenvalues`` ascend and ``eigenvectors[i]`` belongs to ``eigenvalues[i]`` (unit length). On the
+    local quadratic model, gradient descent with learning rate lr is stable along every direction
+    exactly when lr < 2 / λmax, so ``two_over_lambda_max`` is that limit (None when λmax ≤ 0: no
+    direction curves upwards, and no learning rate is too large for the model).
+    """
+
+    point: tuple[float, ...]
+    loss: float
+    gradient: tuple[float, ...]
+    hessian: np.ndarray  # (d, d)
+    eigenvalues: np.ndarray  # (d,) ascending
+    eigenvectors: np.ndarray  # (d, d), row i for eigenvalue i
+
+    @property
+    def lambda_max(self) -> float:
+        return float(self.eigenvalues[-1])
+
+    @property
+    def two_over_lambda_max(self) -> float | None:
+        return 2.0 / self.lambda_max if self.lambda_max > 0 else None
+
+
+def curvature(surface: Surface, point: Sequence[float]) -> Curvature:
+    """The exact Hessian at ``point`` and its eigen-decomposition; refused where it is not finite."""
+    if len(point) != surface.dim:
+        missing = "y" if len(point) < surface.dim else "x"
+        raise ConfigError(
+            f"a point on this surface has {surface.dim} coordinate(s), got {len(point)}", missing
+        )
+    if surface.hessian is None:
+        raise ConfigError("this surface has no exact Hessian", "name")
+    where = np.asarray(point, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        loss, grad = surface.value_and_grad(where)
+        hessian = surface.hessian(where)
+    if not (np.isfinite(loss) and np.isfinite(grad).all() and np.isfinite(hessian).all()):
+        raise ConfigError(
+            "the surface is not twice differentiable here (its value, gradient or Hessian is not finite)", "x"
+        )
+    values, vectors = np.linalg.eigh(hessian)
+    return Curvature(tuple(where.tolist()), float(loss), tuple(grad.tolist()), hessian, values, vectors.T)

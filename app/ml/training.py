@@ -11,6 +11,14 @@ A schedule's step ``t`` is the epoch index (``schedule_unit="epoch"``, the defau
 ``scheduler.step()`` once per epoch, Keras' LearningRateScheduler) or the update index
 (``"iteration"``).
 
+Optimizers that evaluate the function (:mod:`app.ml.evaluating`) get the training objective on the
+current batch as their oracle: data loss plus the L1/L2 penalties, with this iteration's dropout masks
+held fixed, so every evaluation of one update sees the same function. L-BFGS needs that function to be
+the whole training set (its line search and curvature pairs compare values across evaluations), so it
+is refused unless ``batch_size`` covers every training row; Newton is refused outright (it needs the
+exact Hessian, a P × P matrix these networks do not compute); Polyak's f* defaults to 0, the least
+value of every loss here.
+
 What an epoch reports: ``train_loss`` is the size-weighted mean of the epoch's batch losses (with
 dropout active), exactly the "loss" Keras prints; ``val_loss`` and all metrics are computed after the
 epoch in evaluation mode (no dropout) on the whole split, so the accuracy matches the drawn decision
@@ -29,15 +37,19 @@ import numpy as np
 
 from app.ml.datasets import Dataset, Standardizer, train_val_split
 from app.ml.errors import ConfigError
+from app.ml.evaluating import EvaluatingTransformation, Problem
 from app.ml.nets import Network, predicted_labels
-from app.ml.optimizers import check_schedule, make_optimizer, resolve_hyperparameters
+from app.ml.optimizers import check_schedule, get_optimizer, make_optimizer, resolve_hyperparameters
 from app.ml.regularizers import Dropout, EarlyStopping, EarlyStoppingConfig, WeightPenalty, dropout_rates
 from app.ml.schedules import Schedule
+from app.ml.sharpness import top_eigenvalue
 
 RECORD_LEVELS = ("full", "epochs", "none")
 END_REASONS = ("done", "early_stop", "diverged", "stopped")
 MAX_EPOCHS = 100_000
 MAX_BATCH = 100_000
+SHARPNESS_PRODUCTS = 20  # Hessian-vector products per epoch for the sharpness (each ≈ 2 passes)
+SHARPNESS_TOL = 1e-4  # relative change of the Rayleigh quotient at which power iteration stops
 
 
 # --------------------------------------------------------------------------- inputs
@@ -100,6 +112,7 @@ class TrainConfig:
     record: str = "full"  # "full" | "epochs" | "none"
     every: int = 10  # decision grid and weights every this many epochs (and at epochs 1 and last)
     grid_size: int = 40
+    sharpness: bool = False  # λmax of the training-loss Hessian at every epoch's end (edge of stability)
 
 
 # --------------------------------------------------------------------------- records
@@ -119,6 +132,7 @@ class IterationRecord:
     batch_indices: np.ndarray
     dropout_masks: tuple[np.ndarray | None, ...]  # per hidden layer, True = kept; None where p = 0
     lr: float  # learning rate this update used
+    evaluations: int = 1  # function-and-gradient evaluations of the update (L-BFGS: many, SAM: 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +162,7 @@ class EpochRecord:
     lr: float  # learning rate of the epoch's last update
     decision_grid: DecisionGrid | None
     weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None  # (W, b) per layer, copies
+    sharpness: float | None = None  # λmax of the training loss's Hessian when asked for (see sharpness.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +256,7 @@ class Training:
         self.penalty = WeightPenalty(self.net, config.l1, config.l2)
         rates = dropout_rates(config.dropout, len(self.net.hidden))
         self.dropout = Dropout(rates, self.net.hidden, seed=config.seed + 2)
-        self.hyperparameters = resolve_hyperparameters(config.optimizer, config.hyperparameters)
+        self.hyperparameters = self._resolve(config.hyperparameters)
         check_schedule(config.optimizer, config.schedule.name)
         self.early = EarlyStopping(config.early_stopping) if config.early_stopping is not None else None
         monitor = config.early_stopping.monitor if config.early_stopping else ""
@@ -260,11 +275,13 @@ class Training:
         self.X_val = data.X_val
         self.y_val = None if data.y_val is None else self.net.targets(data.y_val)
         self.n_train = len(self.y)
+        self._check_evaluating()
         self.ipe = iterations_per_epoch(self.n_train, self.batch_size)
         self.params = self.net.init(config.seed)
         self._shuffle = np.random.default_rng(config.seed + 1)
         self._build()
-        self.opt_state = self.transform.init(self.params)
+        lanes = self.params[None] if isinstance(self.transform, EvaluatingTransformation) else self.params
+        self.opt_state = self.transform.init(lanes)  # an evaluating optimizer sees one lane, (1, P)
         self._grid_inputs = self._make_grid()
         self.epoch = 0  # completed epochs
         self.iteration = 0  # completed iterations of the current epoch
@@ -273,8 +290,34 @@ class Training:
         self._loss_sum = 0.0
         self.end: TrainEnd | None = None
         self._records = config.record
+        self._sharpness_direction: np.ndarray | None = None
 
     # ------------------------------------------------------------------ optimizer
+    def _resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """torch's defaults filled in; Polyak's unknown f* is 0 here (no loss of these networks is below)."""
+        resolved = resolve_hyperparameters(self.config.optimizer, given)
+        if resolved.get("f_star", 0.0) is None:
+            resolved["f_star"] = 0.0
+        return resolved
+
+    def _check_evaluating(self) -> None:
+        """Where an optimizer that evaluates the function makes sense on a network (module docstring)."""
+        name = self.config.optimizer
+        if not get_optimizer(name).evaluating:
+            return
+        if name == "newton":
+            raise ConfigError(
+                "newton needs the exact Hessian of the loss, which a network here does not compute (it has"
+                " one row and column per weight); on networks use lbfgs, a quasi-Newton method",
+                "optimizer",
+            )
+        if name == "lbfgs" and self.batch_size < self.n_train:
+            raise ConfigError(
+                f"lbfgs needs the full batch: its line search and curvature pairs compare the loss of one"
+                f" function, so batch_size must be at least the {self.n_train} training rows",
+                "batch_size",
+            )
+
     def _build(self) -> None:
         """The optimizer chain from the current hyperparameters (same state structure on every rebuild)."""
         c = self.config
@@ -291,7 +334,7 @@ class Training:
     def eval_params(self) -> np.ndarray:
         """The weights every evaluation uses: the optimizer's eval point where it has one (schedule-free's
         x, what ``optimizer.eval()`` gives), else the trained weights (also after restoring the best ones)."""
-        read = self.transform.aux
+        read = getattr(self.transform, "aux", None)  # an evaluating optimizer has none
         if read is None or (self.end is not None and self.end.restored_best_weights):
             return self.params
         return read(self.opt_state, self.params).get("eval", self.params)
@@ -304,9 +347,7 @@ class Training:
 
     def set_hyperparameters(self, changes: Mapping[str, Any]) -> None:
         """Live change (validated); the next update uses it and the optimizer state is kept."""
-        self.hyperparameters = resolve_hyperparameters(
-            self.config.optimizer, {**self.hyperparameters, **changes}
-        )
+        self.hyperparameters = self._resolve({**self.hyperparameters, **changes})
         self._build()
 
     # ------------------------------------------------------------------ stepping
@@ -359,8 +400,12 @@ class Training:
         if self.penalty.active:
             self.penalty.add_grad(params, grad)
         lr = self.lr() if self._records == "full" else 0.0
-        updates, state = self.transform.update(grad, self.opt_state, params)
-        new = params + updates
+        evaluations = 1
+        if isinstance(self.transform, EvaluatingTransformation):
+            new, state, evaluations = self._evaluating_update(loss, grad, idx, mult)
+        else:
+            updates, state = self.transform.update(grad, self.opt_state, params)
+            new = params + updates
         if not (math.isfinite(loss) and math.isfinite(float(np.add.reduce(new)))):
             self._diverge(
                 events,
@@ -385,12 +430,36 @@ class Training:
                     idx,
                     tuple(masks) if masks is not None else (None,) * len(self.net.hidden),
                     lr,
+                    evaluations,
                 )
             )
         if self.iteration == self.ipe:
             self.iteration = 0
             self.epoch += 1
             self._end_epoch(events)
+
+    def _evaluating_update(
+        self, loss: float, grad: np.ndarray, idx: np.ndarray, mult: Any
+    ) -> tuple[np.ndarray, Any, int]:
+        """One update of an optimizer that evaluates the function: the batch objective as its oracle."""
+        X, y = self.X[idx], self.y[idx]
+
+        def value_and_grad(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            values, grads = np.empty(len(points)), np.empty_like(points)
+            for k, point in enumerate(points):
+                data_loss, g = self.net.loss_and_grad(point, X, y, mult)
+                if self.penalty.active:
+                    self.penalty.add_grad(point, g)
+                    data_loss += sum(self.penalty.values(point))
+                values[k], grads[k] = data_loss, g
+            return values, grads
+
+        objective = loss + (sum(self.penalty.values(self.params)) if self.penalty.active else 0.0)
+        problem = Problem(value_and_grad)
+        out = self.transform.update(
+            np.array([objective]), grad[None], self.opt_state, self.params[None], problem
+        )
+        return out.params[0], out.state, int(out.evaluations[0])
 
     def _diverge(self, events: list[TrainEvent], detail: str) -> None:
         self.end = TrainEnd("diverged", self.epoch, self.global_step, detail)
@@ -441,6 +510,7 @@ class Training:
                     self.lr() if self.global_step == 0 else self._last_lr(),
                     self.decision_grid() if snapshot else None,
                     tuple((w.copy(), b.copy()) for w, b in net.views(params)) if snapshot else None,
+                    self._sharpness() if self.config.sharpness else None,
                 )
             )
         if stop:
@@ -464,6 +534,26 @@ class Training:
                 "done", epoch, self.global_step, f"trained the {self.max_epochs} epoch(s) asked for"
             )
             events.append(self.end)
+
+    def _sharpness(self) -> float | None:
+        """λmax of the whole training split's loss (eval mode, L2 curvature included), warm-started.
+
+        ``SHARPNESS_PRODUCTS`` Hessian-vector products at most per epoch: warm-started from the last
+        epoch's direction the estimate follows the training (Cohen et al. track it the same way).
+        """
+        found = top_eigenvalue(
+            self.net,
+            self.params,
+            self.X,
+            self.y,
+            start=self._sharpness_direction,
+            l2_vec=self.penalty.l2_vec if self.penalty.has_l2 else None,
+            max_iter=SHARPNESS_PRODUCTS,
+            tol=SHARPNESS_TOL,
+            seed=self.config.seed,
+        )
+        self._sharpness_direction = found.vector
+        return found.value if math.isfinite(found.value) else None
 
     def _last_lr(self) -> float:
         if self.schedule is None:

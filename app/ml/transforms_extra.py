@@ -20,6 +20,11 @@ apart from a first 1-ulp difference.
 Each optimizer that knows more than its point exposes it through ``aux`` (see
 :class:`app.ml.transforms.GradientTransformation`): ASGD its average ``ax``, schedule-free its eval point
 ``eval``, Prodigy its step-size estimate ``d``.
+
+For the ledger (:mod:`app.ml.ledger`) each notes ``scale`` where its step has a per-coordinate (or
+per-run) size: ``lr * scale`` is how far a unit of its direction moves a coordinate (Rprop's step sizes,
+ASGD's eta, Adafactor's and Schedule-Free AdamW's RMS-scaled rates, Prodigy's ``d lr / (sqrt(v) + d eps)``,
+Lion's lr itself); Schedule-Free SGD, like plain SGD, has none.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from app.ml.transforms import Aux, GradientTransformation, _const, _flag, _hyper, _run_shape
+from app.ml.transforms import Aux, GradientTransformation, _const, _flag, _hyper, _note, _run_shape
 
 Shapes = Sequence[tuple[int, ...]] | None
 """The tensors packed in the last axis, in order (a network's W and b per layer); None: one vector."""
@@ -143,6 +148,7 @@ def rprop(lr: Any, etas: Any, step_sizes: Any) -> GradientTransformation:
         factor = np.where(sign > 0, etaplus, np.where(sign < 0, etaminus, 1.0))
         step = np.minimum(np.maximum(state.step_size * factor, low), high)  # torch clamp_(min, max)
         kept = np.where(factor == etaminus, 0.0, grads)
+        _note(scale=step / _lr_now(first, 0))  # the step sizes, relative to lr (the first one)
         return -(np.sign(kept) * step), ScaleByRpropState(kept, step)
 
     return GradientTransformation(init, update)
@@ -186,6 +192,7 @@ def asgd(lr: Any, lambd: Any, alpha: Any, t0: Any, weight_decay: Any) -> Gradien
         lr_t = _lr_now(source, state.count)
         next_eta = lr_t / ((1.0 + lambd * lr_t * t) ** alpha)
         next_mu = 1.0 / _maximum(1.0, t - t0)
+        _note(eta=eta, mu=mu, scale=eta / _lr_now(source, state.count))
         return moved, ScaleByAsgdState(t, next_eta, next_mu, ax)
 
     def aux(state: ScaleByAsgdState, params: np.ndarray) -> Aux:
@@ -193,7 +200,7 @@ def asgd(lr: Any, lambd: Any, alpha: Any, t0: Any, weight_decay: Any) -> Gradien
             return {"ax": np.full_like(params, np.nan)}  # no average before the first step
         return {"ax": state.ax}
 
-    return GradientTransformation(init, update, aux)
+    return GradientTransformation(init, update, aux=aux)
 
 
 # --------------------------------------------------------------------------- Adafactor
@@ -250,6 +257,7 @@ def adafactor(
         rho = _minimum(lr_t, 1.0 / (step**0.5))
         lead = params.shape[:-1]
         moved = np.empty_like(params)
+        scale = np.empty_like(params)  # the per-coordinate rate alpha / (denominator * sqrt(v))
         moments = []
         for (where, shape), moment in zip(_segments(params, shapes), state.moments, strict=True):
             p = params[..., where].reshape(*lead, *shape)
@@ -266,11 +274,16 @@ def adafactor(
                 col = torch_lerp(moment[1], _norm(g, (-2,)) ** 2 / shape[-2], w)
                 estimate = row * col / np.maximum(np.mean(row, axis=-2, keepdims=True), eps1)
                 moments.append((row, col))
-            u = 1.0 / np.sqrt(np.maximum(estimate, eps1 * eps1)) * g
+            inv_rms = 1.0 / np.sqrt(np.maximum(estimate, eps1 * eps1))
+            u = inv_rms * g
             denom = np.maximum(1.0, _norm(u, axes) / ((numel**0.5) * clip))
+            scale[..., where] = np.broadcast_to(alpha / denom * inv_rms, (*lead, *shape)).reshape(
+                *lead, numel
+            )
             decayed = p if isinstance(wd, float) and wd == 0.0 else p * (1.0 - lr_t * wd)
             new = fma(-alpha / denom, u, decayed)
             moved[..., where] = (new - p).reshape(*lead, numel)
+        _note(relative_step=rho, scale=scale / lr_t)
         return moved, ScaleByAdafactorState(t, tuple(moments))
 
     return GradientTransformation(init, update)
@@ -300,6 +313,7 @@ def lion(lr: Any, b1: Any, b2: Any, weight_decay: Any) -> GradientTransformation
         direction = np.sign(fma(w1, grads, m * b1c))
         decayed = params * (1.0 - lr_t * wd)
         new = fma(-lr_t, direction, decayed)
+        _note(scale=1.0)  # every coordinate moves by lr (plus the decay)
         return new - params, LionState(state.count + 1, fma(w2, grads, m * b2c))
 
     return GradientTransformation(init, update)
@@ -360,9 +374,12 @@ def schedule_free(
             with np.errstate(divide="ignore", invalid="ignore"):
                 ckp1 = np.where(weight_sum != 0.0, weight / weight_sum, 0.0)
         v = state.exp_avg_sq
+        _note(warmup=sched, ckp1=ckp1)
         if adamw:
             v = fma((1.0 - b2) * grads, grads, v * b2)
-            grads = grads / (np.sqrt(v / (1.0 - b2 ** (k + 1))) + eps)
+            denom = np.sqrt(v / (1.0 - b2 ** (k + 1))) + eps
+            _note(denominator=denom, scale=sched / denom)
+            grads = grads / denom
         if not (isinstance(wd, float) and wd == 0.0):
             grads = fma(wd, y, grads)
         new_y = fma(lr_t * (b1 * (1.0 - ckp1) - 1.0), grads, torch_lerp(y, state.z, ckp1))
@@ -372,7 +389,7 @@ def schedule_free(
     def aux(state: ScheduleFreeState, y: np.ndarray) -> Aux:
         return {"eval": torch_lerp(y, state.z, to_eval)}
 
-    return GradientTransformation(init, update, aux)
+    return GradientTransformation(init, update, aux=aux)
 
 
 # --------------------------------------------------------------------------- Prodigy
@@ -478,6 +495,8 @@ def prodigy(
         p = params if no_decay else _pick(decouple, fma(-decay * dlr, params, params), params)
         step = _pick(use_m, ((-dlr) * m) / denom, ((-dlr * new_d) * grads) / denom)  # addcdiv
         moved = np.where(moving, (p + step) - params, 0.0)
+        rate = dlr * _pick(use_m, d, new_d) / denom  # per unit of the gradient's EMA m / d (or of g)
+        _note(d_hat=d_hat, denominator=denom, scale=np.where(moving, rate / lr_t, 0.0))
         return moved, ProdigyState(
             state.count + 1,
             np.where(moving, k + 1, k),
@@ -493,4 +512,4 @@ def prodigy(
     def aux(state: ProdigyState, params: np.ndarray) -> Aux:
         return {"d": state.d}
 
-    return GradientTransformation(init, update, aux)
+    return GradientTransformation(init, update, aux=aux)

@@ -73,6 +73,11 @@ class RemoveRun(_Command):
     run: RunId
 
 
+class Explain(_Command):
+    type: Literal["explain"]
+    run: RunId = Field(description="The run whose next update to explain (surfaces).")
+
+
 COMMANDS: dict[str, type[_Command]] = {
     "start": Start,
     "pause": Pause,
@@ -83,6 +88,7 @@ COMMANDS: dict[str, type[_Command]] = {
     "set": Set,
     "add_run": AddRun,
     "remove_run": RemoveRun,
+    "explain": Explain,
 }
 CONFIG_FIELDS = {"config", "run", "hyperparameters"}
 

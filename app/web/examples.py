@@ -34,6 +34,7 @@ OPTIMIZER = {
     "reference": {"class": "torch.optim.SGD", "package": "torch", "version": "2.13"},
     "update_rule": "g_t = \\nabla f(\\theta_{t-1}) + \\lambda\\theta_{t-1}; …",
     "note": "Plain gradient descent: step = slope x learning rate. …",
+    "evaluating": False,
     "hyperparameters": [
         {
             "name": "lr",
@@ -77,7 +78,7 @@ TRACE = {
     "seed": 0,
     "noise": 0.0,
     "tolerance": 1e-06,
-    "columns": ["step", "x", "loss", "grad_x", "grad_norm", "lr", "update_x"],
+    "columns": ["step", "x", "loss", "grad_x", "grad_norm", "lr", "update_x", "evaluations"],
     "runs": [
         {
             "id": "r0",
@@ -98,6 +99,7 @@ TRACE = {
                 "final_loss": 2.56,
                 "final_position": [1.6],
                 "steps_taken": 2,
+                "evaluations": 2,
                 "steps_to_converge": None,
                 "nearest_minimum": [0.0],
                 "distance_to_nearest_minimum": 1.6,
@@ -111,6 +113,7 @@ TRACE = {
                 "grad_norm": [5.0, 4.0, 3.2],
                 "lr": [0.1, 0.1, 0.1],
                 "update_x": [None, -0.5, -0.4],
+                "evaluations": [0, 1, 1],
             },
         }
     ],
@@ -170,6 +173,7 @@ NETWORK_TRACE = {
         "global_step": [1, 2, 3, 4],
         "batch_loss": [0.7508, 0.7631, 0.7609, 0.7303],
         "lr": [0.01, 0.01, 0.01, 0.01],
+        "evaluations": [1, 1, 1, 1],
         "batch": [[8, 4, 7], [6, 3], [0, 1, 8], [5, 2]],
         "masks": [[None], [None], [None], [None]],
         "kept": [[None], [None], [None], [None]],
@@ -226,4 +230,17 @@ LANDSCAPE = {
     "centre": {"weights": "final", "epoch": 2},
     "diverged": False,
     "end": NETWORK_END,
+}
+
+CURVATURE = {  # GET /api/v1/surfaces/rosenbrock/curvature?x=-1&y=1.5 (a real answer)
+    "surface": "rosenbrock",
+    "formula": "(1 - x)^2 + 100 (y - x^2)^2",
+    "point": [-1.0, 1.5],
+    "loss": 29.0,
+    "gradient": [196.0, 100.0],
+    "hessian": [[602.0, 400.0], [400.0, 200.0]],
+    "eigenvalues": [-46.66170262822351, 848.6617026282236],
+    "eigenvectors": [[0.524881050044049, -0.8511755889971566], [-0.8511755889971566, -0.524881050044049]],
+    "lambda_max": 848.6617026282236,
+    "two_over_lambda_max": 0.0023566516478900753,
 }

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.config import Settings
 from app.ml.errors import ConfigError
-from app.ml.surfaces import grid
+from app.ml.surfaces import curvature, grid
 from app.web import networks, serialize
 from app.web.errors import InputError, error_bytes, error_details, reroot
 from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest, TraceRequest
@@ -91,7 +91,7 @@ def prepare_trace(raw: bytes | Any, settings: Settings, fmt: str, root: tuple[st
 
     def work() -> Outcome:
         request = _validated(TraceRequest, raw, root)
-        make_descent(request, settings, price_as=fmt)  # limits, price, names: before it is cached or run
+        make_descent(request, settings, price_as=fmt, search=False)  # limits, price, names: before any work
         key = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
         return Outcome(200, b"", key=key)
 
@@ -121,6 +121,18 @@ def surface_grid(
         if n is not None:
             body["grid"] = serialize.grid_json(grid(surface, n, max_n=settings.max_grid))
         return Outcome(200, serialize.dumps(body))
+
+    return _guarded(("query",), work)
+
+
+def surface_curvature(
+    name: str, params: dict[str, float], expression: str | None, point: list[float], settings: Settings
+) -> Outcome:
+    """The exact Hessian of a surface at a point, its eigenvalues and eigenvectors, and 2 / λmax."""
+
+    def work() -> Outcome:
+        surface = build_surface(name, params, expression, None, settings, root="query")
+        return Outcome(200, serialize.dumps(serialize.curvature_json(surface, curvature(surface, point))))
 
     return _guarded(("query",), work)
 

@@ -14,6 +14,7 @@ from app.ml.errors import ConfigError
 from app.ml.export import keras_code, pytorch_code
 from app.ml.landscape import loss_slice
 from app.ml.nets import LOSSES
+from app.ml.optimizers import max_evaluations
 from app.ml.regularizers import EarlyStoppingConfig
 from app.ml.training import (
     EpochRecord,
@@ -118,6 +119,7 @@ def train_config(request: NetworkRequest, record: str = "full") -> TrainConfig:
         record=record,
         every=request.every,
         grid_size=request.grid_size,
+        sharpness=request.sharpness,
     )
 
 
@@ -147,6 +149,8 @@ def network_shape(request: NetworkRequest, data: PreparedData) -> NetworkShape:
         epochs=request.epochs,
         every=request.every,
         grid_size=request.grid_size,
+        sharpness=request.sharpness,
+        evaluations=max_evaluations(request.optimizer, request.hyperparameters),
     )
 
 
@@ -218,6 +222,7 @@ def iterations_json(records: list[IterationRecord]) -> dict[str, list[Any]]:
         "global_step": [r.global_step for r in records],
         "batch_loss": [r.batch_loss for r in records],
         "lr": [r.lr for r in records],
+        "evaluations": [r.evaluations for r in records],
         "batch": [r.batch_indices.tolist() for r in records],
         "masks": [
             [None if m is None else m[0].astype(np.int8).tolist() for m in r.dropout_masks] for r in records
@@ -239,6 +244,7 @@ def epoch_json(record: EpochRecord) -> dict[str, Any]:
         "l2_penalty": record.l2_penalty,
         "weight_norms": list(record.weight_norms),
         "lr": record.lr,
+        "sharpness": record.sharpness,
         "decision_grid": None
         if grid is None
         else {"x": grid.x.tolist(), "y": grid.y.tolist(), "values": grid.values.tolist()},

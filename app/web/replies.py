@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Value = float | bool | list[float] | None
-"""A hyperparameter's value: a number, a flag, a pair (Adam's betas), or null (a nullable one's None)."""
+Value = float | bool | list[float] | str | None
+"""A hyperparameter's value: a number, a flag, a pair (Adam's betas), a choice (L-BFGS's line_search_fn)
+or null (a nullable value's None, such as max_eval or Prodigy's beta3)."""
 
 
 class _Reply(BaseModel):
@@ -68,6 +69,21 @@ class SurfaceDetail(SurfaceDescription):
     grid: SurfaceGrid | None = None
 
 
+class Curvature(_Reply):
+    """The exact Hessian at a point; ``eigenvectors[i]`` belongs to ``eigenvalues[i]`` (ascending)."""
+
+    surface: str
+    formula: str
+    point: list[float]
+    loss: float
+    gradient: list[float]
+    hessian: list[list[float]]
+    eigenvalues: list[float]
+    eigenvectors: list[list[float]]
+    lambda_max: float
+    two_over_lambda_max: float | None
+
+
 class OptimizerHyperparameter(_Reply):
     name: str
     default: Value
@@ -77,12 +93,15 @@ class OptimizerHyperparameter(_Reply):
     description: str
     log_scale: bool
     nullable: bool
+    choices: list[str | None] | None = None
+    """The allowed values of a ``choice`` hyperparameter (null is one of them where it is the default)."""
 
 
 class OptimizerReference(_Reply):
-    """What it reproduces: ``torch.optim.Rprop`` in torch, ``lion_pytorch.Lion`` in lion-pytorch."""
+    """What it reproduces: ``torch.optim.Rprop`` in torch, ``lion_pytorch.Lion`` in lion-pytorch; no class
+    (null) for a rule no library implements as an optimizer (Newton, Polyak: their ``torch`` says how)."""
 
-    class_: str = Field(alias="class")
+    class_: str | None = Field(alias="class")
     package: str
     version: str
 
@@ -108,6 +127,8 @@ class OptimizerEntry(_Reply):
     reference: OptimizerReference
     update_rule: str
     note: str
+    evaluating: bool
+    """True when the optimizer evaluates the function itself (L-BFGS, SAM, Newton, Polyak)."""
     hyperparameters: list[OptimizerHyperparameter]
     aux_columns: list[AuxColumnEntry]
     surfaces: SurfaceAvailability
@@ -173,9 +194,26 @@ class RunSummary(_Reply):
     final_loss: float | None
     final_position: list[float] | None
     steps_taken: int
+    evaluations: int
+    """Function-and-gradient evaluations of the whole run (its steps for a first-order optimizer)."""
     steps_to_converge: int | None
     nearest_minimum: list[float] | None
     distance_to_nearest_minimum: float | None
+
+
+class TuningBudget(_Reply):
+    steps: int
+
+
+class RunTuning(_Reply):
+    """The run's learning-rate search (``tune``): the chosen rate and every candidate's final loss."""
+
+    lr: float | None
+    """The candidate with the lowest final loss; null when every candidate diverged (the run kept its own)."""
+    candidates: list[float]
+    final_losses: list[float | None]
+    """Null where that candidate diverged or left the view box."""
+    budget: TuningBudget
 
 
 class TraceRun(_Reply):
@@ -189,8 +227,11 @@ class TraceRun(_Reply):
     end: RunEnd | None
     summary: RunSummary
     aux_columns: list[str]
-    trace: dict[str, list[float | None]]
-    """The base columns of ``columns`` and this run's ``aux_columns``; ``update_*`` is null at step 0."""
+    tuning: RunTuning | None = None
+    trace: dict[str, list[float | None] | list[list[list[float]]]]
+    """The base columns of ``columns`` and this run's ``aux_columns``; ``update_*`` is null at step 0.
+    Runs of an optimizer that evaluates the function also have ``evaluated``: per step, the other points
+    it evaluated."""
 
 
 class Trace(_Reply):
@@ -248,6 +289,7 @@ class Iterations(_Reply):
     global_step: list[int]
     batch_loss: list[float]
     lr: list[float]
+    evaluations: list[int]
     batch: list[list[int]]
     masks: list[list[list[int] | None]]
     kept: list[list[float | None]]
@@ -275,6 +317,9 @@ class Epoch(_Reply):
     l2_penalty: float
     weight_norms: list[float]
     lr: float
+    sharpness: float | None = Field(
+        None, description="λmax of the training loss's Hessian (null unless `sharpness` was asked for)."
+    )
     decision_grid: DecisionGrid | None
     weights: list[LayerWeights] | None
 

@@ -46,13 +46,17 @@ def _one_hyper_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
             ) from None
         raise PydanticCustomError(
             "hyperparameter_type",
-            "Input should be a finite number, true/false, a pair of numbers, or null (where the optimizer"
-            " lists the hyperparameter as nullable)",
+            "Input should be a finite number, true/false, a pair of numbers, a choice such as"
+            ' "strong_wolfe", or null (where the optimizer lists the hyperparameter as nullable)',
         ) from None
 
 
 HyperValue = Annotated[
-    bool | FiniteFloat | Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)] | None,
+    bool
+    | FiniteFloat
+    | Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)]
+    | Annotated[str, Field(max_length=32)]
+    | None,
     WrapValidator(_one_hyper_error),
 ]
 
@@ -129,6 +133,20 @@ class RunConfig(_Strict):
     )
 
 
+class TuneConfig(_Strict):
+    """The fair race's learning-rate search: the same log-spaced candidates and step budget for every run."""
+
+    count: Int = Field(12, ge=2, le=24, description="Learning rates tried per run.")
+    low: FiniteFloat = Field(1e-4, gt=0, le=1e3, description="Smallest candidate learning rate.")
+    high: FiniteFloat = Field(1.0, gt=0, le=1e3, description="Largest candidate learning rate.")
+
+    @model_validator(mode="after")
+    def _low_below_high(self) -> TuneConfig:
+        if self.low >= self.high:
+            raise field_error("TuneConfig", ("low",), "low must be below high", self.low)
+        return self
+
+
 class TraceRequest(_Strict):
     """A descent on one surface: which surface, where to start, which runs, how many steps."""
 
@@ -176,6 +194,18 @@ class TraceRequest(_Strict):
         0.0, ge=0, le=1e6, description="Std of Gaussian noise added to each gradient (mimics mini-batch SGD)."
     )
     seed: Int = Field(0, ge=0, le=2**32 - 1, description="Seed of the gradient noise.")
+    tune: TuneConfig | None = Field(
+        None,
+        description="Before the race, give every run the learning rate with the lowest final loss among the"
+        " same log-spaced candidates, each tried for `steps` steps (a fair race; the reply says what was"
+        " chosen).",
+    )
+    include: list[Literal["state"]] = Field(
+        default_factory=list,
+        max_length=1,
+        description='["state"]: each run of a JSON trace also gets its optimizer state at every step'
+        " (the numbers of the ledger: momentum, moments, step counts), as columns.",
+    )
 
     @model_validator(mode="after")
     def _params_need_a_registry_surface(self) -> TraceRequest:
@@ -273,6 +303,11 @@ class NetworkRequest(_Strict):
     seed: Int = Field(0, ge=0, le=2**32 - 1)
     every: Int = Field(10, ge=1, le=100_000, description="Decision grid and weights every this many epochs.")
     grid_size: Int = Field(40, ge=5, le=200)
+    sharpness: bool = Field(
+        False,
+        description="Record λmax of the training loss's Hessian at every epoch (the edge of stability: "
+        "compare it with 2 / lr in full-batch training). Costs up to 20 Hessian-vector products an epoch.",
+    )
 
 
 class DatasetPreviewRequest(_Strict):

@@ -7,7 +7,9 @@ value appears); grids are the exception, and their non-finite points become null
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -15,11 +17,13 @@ import numpy as np
 import orjson
 
 from app.ml.datasets import DATASETS
+from app.ml.ledger import Ledger
 from app.ml.optimizers import OPTIMIZERS, AuxColumn, OptimizerSpec
 from app.ml.params import Param
 from app.ml.run import RunSpec, RunTrace, StepRecord, summarize
 from app.ml.schedules import SCHEDULES, Schedule, ScheduleSpec
-from app.ml.surfaces import SURFACES, Grid, Surface, SurfaceSpec
+from app.ml.surfaces import SURFACES, Curvature, Grid, Surface, SurfaceSpec
+from app.ml.tuning import Tuning
 from app.web.schemas import TraceRequest
 from app.web.service import TraceResult
 
@@ -49,7 +53,10 @@ PARAM_FIELDS = {
 
 
 def param_json(param: Param, registry: str) -> dict[str, Any]:
-    return {name: jsonable(getattr(param, name)) for name in PARAM_FIELDS[registry]}
+    out = {name: jsonable(getattr(param, name)) for name in PARAM_FIELDS[registry]}
+    if param.kind == "choice":
+        out["choices"] = list(param.choices)
+    return out
 
 
 def surface_spec_json(spec: SurfaceSpec) -> dict[str, Any]:
@@ -99,18 +106,34 @@ def grid_json(grid: Grid) -> dict[str, Any]:
     }
 
 
+def curvature_json(surface: Surface, c: Curvature) -> dict[str, Any]:
+    return {
+        "surface": surface.name,
+        "formula": surface.formula,
+        "point": list(c.point),
+        "loss": c.loss,
+        "gradient": list(c.gradient),
+        "hessian": c.hessian.tolist(),
+        "eigenvalues": c.eigenvalues.tolist(),
+        "eigenvectors": c.eigenvectors.tolist(),
+        "lambda_max": c.lambda_max,
+        "two_over_lambda_max": c.two_over_lambda_max,
+    }
+
+
 def optimizer_json(spec: OptimizerSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
         "title": spec.title,
         "torch": spec.torch,
         "reference": {
-            "class": f"{spec.module}.{spec.torch_class}",
+            "class": f"{spec.module}.{spec.torch_class}" if spec.torch_class else None,  # newton, polyak
             "package": spec.package,
             "version": spec.version,
         },
         "update_rule": spec.update_rule,
         "note": spec.note,
+        "evaluating": spec.evaluating,
         "hyperparameters": [param_json(hp, "optimizer") for hp in spec.hyperparameters],
         "aux_columns": [
             {"name": a.name, "kind": a.kind, "description": a.description, "null": a.null or None}
@@ -170,6 +193,7 @@ def columns(dim: int) -> list[str]:
         "grad_norm",
         "lr",
         *(f"update_{c}" for c in coords),
+        "evaluations",
     ]
 
 
@@ -207,7 +231,11 @@ def _aux_columns(values: np.ndarray, column: AuxColumn, dim: int) -> dict[str, l
 
 
 def trace_columns(trace: RunTrace, aux: tuple[AuxColumn, ...] = ()) -> dict[str, list[Any]]:
-    """One run's records as columns; the update at step 0 (no move yet) is null; then its aux columns."""
+    """One run's records as columns; the update at step 0 (no move yet) is null; then its aux columns.
+
+    ``evaluated`` (not one of ``columns``: a list of points per step) is there only for a run whose
+    optimizer evaluates the function besides the start of each step (L-BFGS, SAM).
+    """
     dim = trace.position.shape[1]
     cols: dict[str, list[Any]] = {"step": trace.steps.tolist()}
     for i, c in enumerate(COORDS[:dim]):
@@ -223,11 +251,14 @@ def trace_columns(trace: RunTrace, aux: tuple[AuxColumn, ...] = ()) -> dict[str,
         for row in starts:
             column[row] = None
         cols[f"update_{c}"] = column
+    cols["evaluations"] = trace.evaluations.tolist()
     for a in aux:
         values = trace.aux.get(a.name)
         if values is None:  # no record carried it (cannot happen for the run's own optimizer)
             values = np.full((len(trace.steps), dim) if a.kind == "point" else len(trace.steps), np.nan)
         cols.update(_aux_columns(values, a, dim))
+    if trace.evaluated is not None:
+        cols["evaluated"] = [[] if p is None else p.tolist() for p in trace.evaluated]
     return cols
 
 
@@ -246,9 +277,11 @@ def records_columns(
         steps = record.step.tolist()
         position, grad, update = record.position.tolist(), record.grad.tolist(), record.update.tolist()
         loss, grad_norm, lr = record.loss.tolist(), record.grad_norm.tolist(), record.lr.tolist()
+        evaluations = record.evaluations.tolist()
         for i, run_id in enumerate(record.run_ids):
             moved = None if steps[i] == 0 else update[i]
             row = [steps[i], *position[i], loss[i], *grad[i], grad_norm[i], lr[i], *(moved or [None] * dim)]
+            row.append(evaluations[i])
             cols = out.get(run_id)
             if cols is None:
                 cols = out[run_id] = {name: [] for name in names}
@@ -263,12 +296,74 @@ def records_columns(
                 else:
                     v = None if values is None else float(values[i])
                     cols.setdefault(a.name, []).append(v if v == v else None)
+            if record.evaluated is not None and record.evaluated[i] is not None:
+                seen = cols.setdefault("evaluated", [[] for _ in range(len(cols["step"]) - 1)])
+                seen.append(record.evaluated[i].tolist())
+            elif "evaluated" in cols:
+                cols["evaluated"].append([])
     return out
+
+
+def tuning_json(tuning: Tuning | None) -> dict[str, Any] | None:
+    """A run's learning-rate search (null when the request asked for none)."""
+    if tuning is None:
+        return None
+    return {
+        "lr": tuning.lr,
+        "candidates": list(tuning.candidates),
+        "final_losses": list(tuning.final_losses),
+        "budget": {"steps": tuning.budget},
+    }
+
+
+def _finite(value: Any) -> Any:
+    """A ledger value with every non-finite number as null (a state can hold inf, e.g. a max buffer)."""
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def ledger_json(ledger: Ledger) -> dict[str, Any]:
+    """The ``ledger`` message body: every stage of the next update, its numbers, and Δθ."""
+    body = {k: _finite(v) for k, v in dataclasses.asdict(ledger).items() if k != "stages"}
+    body["update_rule"] = OPTIMIZERS[ledger.optimizer].update_rule
+    body["stages"] = [
+        {
+            "name": stage.name,
+            "input": _finite(stage.input),
+            "output": _finite(stage.output),
+            "state": {k: _finite(v) for k, v in stage.state.items()},
+            "notes": {k: _finite(v) for k, v in stage.notes.items()},
+        }
+        for stage in ledger.stages
+    ]
+    body["run"] = body.pop("run_id")
+    return body
+
+
+def state_columns(snapshots: list[dict[str, Any]], dim: int) -> dict[str, list[Any]]:
+    """Per-step optimizer state as columns: a per-coordinate field ``f`` becomes ``f_x``, ``f_y``."""
+    cols: dict[str, list[Any]] = {}
+    for row, snapshot in enumerate(snapshots):
+        for name, value in snapshot.items():
+            parts = (
+                [(f"{name}_{c}", v) for c, v in zip(COORDS[:dim], value, strict=True)]
+                if isinstance(value, list) and len(value) == dim
+                else [(name, value)]
+            )
+            for column, v in parts:
+                cols.setdefault(column, [None] * row).append(_finite(v))
+    return cols
 
 
 def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
     trace = result.traces[spec.id]
     end = trace.end
+    extra = {}
+    if spec.id in result.states:
+        extra["state"] = state_columns(result.states[spec.id], result.surface.dim)
     return {
         "id": spec.id,
         "optimizer": spec.optimizer,
@@ -279,8 +374,10 @@ def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
         "start": trace.position[0].tolist() if len(trace.position) else None,
         "end": None if end is None else {"reason": end.reason, "step": end.step, "detail": end.detail},
         "summary": summarize(result.surface, trace),
+        "tuning": tuning_json(result.tunings.get(spec.id)),
         "aux_columns": aux_names(run_aux(spec.optimizer), result.surface.dim),
         "trace": trace_columns(trace, run_aux(spec.optimizer)),
+        **extra,
     }
 
 
@@ -340,8 +437,12 @@ def trace_ndjson(payload: dict[str, Any]) -> bytes:
     for run in payload["runs"]:
         own = [name for name in names if name in run["trace"]]  # base columns and the run's aux columns
         cols = [run["trace"][name] for name in own]
-        for values in zip(*cols, strict=True):
-            lines.append(dumps({"type": "step", "run": run["id"], **dict(zip(own, values, strict=True))}))
+        seen = run["trace"].get("evaluated")
+        for row, values in enumerate(zip(*cols, strict=True)):
+            line = {"type": "step", "run": run["id"], **dict(zip(own, values, strict=True))}
+            if seen is not None:
+                line["evaluated"] = seen[row]
+            lines.append(dumps(line))
         end = run["end"] or {}
         lines.append(dumps({"type": "end", "run": run["id"], **end, "summary": run["summary"]}))
     return b"\n".join(lines) + b"\n"

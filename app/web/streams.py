@@ -14,10 +14,10 @@ from pydantic import ValidationError
 
 from app.config import Settings
 from app.ml.errors import ConfigError
-from app.ml.run import Event, RunEnd, RunSpec, StepRecord, collect, summary
+from app.ml.run import Event, RunEnd, RunSpec, StepRecord, collect, extra_evaluations, summary
 from app.ml.training import EpochRecord, TrainEvent
 from app.web import networks, serialize
-from app.web.commands import AddRun, CommandError, RemoveRun, Set
+from app.web.commands import AddRun, CommandError, Explain, RemoveRun, Set
 from app.web.cost import step_price
 from app.web.errors import InputError, error_details
 from app.web.schemas import NetworkRequest, TraceRequest
@@ -29,6 +29,9 @@ MACS_PER_SECOND = 2e9
 HELD_RUNS_PER_LIVE_RUN = 16
 """A stream may have held (added, counting removed ones) this many times ``max_runs`` runs in all: a removed
 run keeps its lane in the Descent, so endless add/remove cycles must not grow the socket's memory forever."""
+SECONDS_PER_EXTRA_EVALUATION = 5e-4
+"""One more evaluation of an L-BFGS lane in a step (its own Python loop: the two-loop recursion and the
+line search): Rosenbrock with torch's defaults takes 10-15 ms for a step of 20 on the dev machine."""
 SMALL_BATCH = 16
 """Batches up to this many records are converted row by row (cheaper than collect's NumPy work)."""
 
@@ -63,6 +66,10 @@ class LiveStream(Protocol):
 
     def remove_run(self, command: RemoveRun) -> list[Message]: ...
 
+    def explain(self, command: Explain) -> Message:
+        """The ``ledger`` message of a run's next update (surfaces; a network refuses)."""
+        ...
+
     def messages(self, events: list[Any]) -> list[Message]:
         """The messages of ``events`` (as ``advance`` and ``stop`` return them), in order."""
         ...
@@ -92,15 +99,19 @@ class SurfaceStream:
         self.request = _validated(TraceRequest, config)
         self.settings = settings
         try:
-            self.surface, specs, self.descent = make_descent(self.request, settings, stream=True)
+            self.surface, specs, self.descent, self.tunings = make_descent(
+                self.request, settings, stream=True
+            )
         except (ConfigError, InputError) as error:
             raise _invalid_config(error, "config") from None
         self.specs = {s.id: s for s in specs}
         self._aux_of = {s.id: serialize.run_aux(s.optimizer) for s in specs}  # each run's aux columns
-        self.step_seconds = 0.0  # small vectorised steps: measured as the stream runs
+        # Small vectorised steps, unless L-BFGS or SAM evaluate more: priced (a long step runs in a thread).
+        self.step_seconds = extra_evaluations(specs) * SECONDS_PER_EXTRA_EVALUATION
         self.step_bytes = float(len(specs) * len(serialize.columns(self.surface.dim)) * 21)
         self._removed: set[str] = set()  # still lanes of the Descent (stopped), no longer in the race
         self._last: dict[str, tuple[list[float], float, int]] = {}
+        self._evaluations: dict[str, int] = {}
         self._ended: dict[str, RunEnd] = {}
         self._done_sent = False
 
@@ -137,6 +148,7 @@ class SurfaceStream:
             "clip_value": spec.clip_value,
             "start": None if spec.start is None else [float(v) for v in spec.start],
             "aux_columns": serialize.aux_names(serialize.run_aux(spec.optimizer), self.surface.dim),
+            "tuning": serialize.tuning_json(self.tunings.get(spec.id)),
         }
 
     @property
@@ -192,8 +204,13 @@ class SurfaceStream:
             raise _invalid_config(error, "run", strip=("runs", 0)) from None
         self.specs[spec.id] = spec
         self._aux_of[spec.id] = serialize.run_aux(spec.optimizer)
+        self.step_seconds += extra_evaluations([spec]) * SECONDS_PER_EXTRA_EVALUATION
         self._done_sent = False
         return [{"type": "run_added", "run": self._run_json(spec)}, *self.messages(self.descent.advance(1))]
+
+    def explain(self, command: Explain) -> Message:
+        run = self._known(command.run)
+        return {"type": "ledger", **serialize.ledger_json(self.descent.explain(run))}
 
     def remove_run(self, command: RemoveRun) -> list[Message]:
         run = self._known(command.run)
@@ -213,6 +230,7 @@ class SurfaceStream:
             coords = serialize.COORDS[: self.surface.dim]
             for rid, cols in runs.items():
                 self._last[rid] = ([cols[c][-1] for c in coords], cols["loss"][-1], cols["step"][-1])
+                self._evaluations[rid] = self._evaluations.get(rid, 0) + sum(cols["evaluations"])
             out.append({"type": "steps", "runs": runs})
         for end in (e for e in events if isinstance(e, RunEnd)):
             self._ended[end.run_id] = end
@@ -233,7 +251,8 @@ class SurfaceStream:
 
     def _summary(self, run_id: str) -> Message:
         position, loss, step = self._last.get(run_id, (None, None, 0))
-        return summary(self.surface, position, loss, step, self._ended.get(run_id))
+        evaluations = self._evaluations.get(run_id, 0)
+        return summary(self.surface, position, loss, step, self._ended.get(run_id), evaluations)
 
 
 class NetworkStream:
@@ -290,6 +309,13 @@ class NetworkStream:
 
     def remove_run(self, command: RemoveRun) -> list[Message]:
         raise CommandError("invalid_command", "a network stream trains one network; use stop", "type")
+
+    def explain(self, command: Explain) -> Message:
+        raise CommandError(
+            "invalid_command",
+            "the ledger explains a surface run's update; a network has thousands of weights",
+            "type",
+        )
 
     def messages(self, events: list[TrainEvent]) -> list[Message]:
         """``iterations``, then ``epoch``, then ``event`` and ``done`` when the run ends."""

@@ -91,6 +91,7 @@ export class StreamClient {
   set(run, hyperparameters) { return this.send({ type: "set", run, hyperparameters }); }
   addRun(run) { return this.send({ type: "add_run", run }); }
   removeRun(run) { return this.send({ type: "remove_run", run }); }
+  explain(run) { return this.send({ type: "explain", run }); }
 
   close() {
     this.closed = true;

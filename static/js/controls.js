@@ -20,6 +20,9 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** The option value of a choice (null, the "none" choice, as an empty string). */
+const choiceKey = (/** @type {string | null} */ choice) => (choice === null ? "" : choice);
+
 let uid = 0;
 const nextId = (prefix) => `${prefix}-${++uid}`;
 
@@ -48,7 +51,8 @@ function numberInput(spec, value, label) {
     step: "any",
     min: spec.minimum ?? undefined,
     max: spec.maximum ?? undefined,
-    value: inputText(value),
+    value: value === null ? "" : inputText(value),
+    placeholder: value === null ? t("controls.default_value") : undefined,
     "aria-label": label,
     inputmode: "decimal",
     dataset: { hp: spec.name },
@@ -85,15 +89,23 @@ export function hyperparameterFields(optimizer, values, onChange, runLabel) {
       a.addEventListener("change", fire);
       b.addEventListener("change", fire);
       field.append(label, el("span", { class: "pair" }, a, b));
+    } else if (spec.kind === "choice") {
+      const select = el("select", { id, dataset: { hp: spec.name } });
+      for (const choice of spec.choices ?? []) {
+        const option = el("option", { value: choiceKey(choice), text: choice === null ? t("controls.choice_none") : choice });
+        option.selected = choice === value;
+        select.append(option);
+      }
+      select.addEventListener("change", () => onChange(spec.name, (spec.choices ?? []).find((c) => choiceKey(c) === select.value) ?? null));
+      field.append(label, select);
     } else {
-      // a nullable value (Prodigy's beta3) shows null as an empty field; emptying the field sends null
-      const input = numberInput(spec, value ?? "", undefined);
+      // a nullable value (max_eval, Prodigy's beta3) shows null as an empty field; emptying it sends null
+      const input = numberInput(spec, value, undefined);
       input.id = id;
-      if (spec.nullable) input.placeholder = "null";
       input.addEventListener("change", () => {
         if (spec.nullable && input.value.trim() === "") {
           input.setAttribute("aria-invalid", "false");
-          onChange(spec.name, null);
+          onChange(spec.name, null); // an optional value left empty: the default rule (e.g. max_eval)
           return;
         }
         const v = readNumber(input, spec);

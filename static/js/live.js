@@ -185,7 +185,7 @@ export class LiveSession {
       on.started?.(msg);
       this.setStatus(msg.paused ? "paused" : "running");
     });
-    for (const type of ["steps", "iterations", "epoch", "updated", "run_added", "run_removed"]) {
+    for (const type of ["steps", "iterations", "epoch", "updated", "run_added", "run_removed", "ledger"]) {
       client.on(type, (msg) => live(msg) && on[type]?.(msg));
     }
     client.on("event", (msg) => {

@@ -37,6 +37,25 @@ export function thin(xs, ys, max = 2000, tail = 500) {
 }
 
 /**
+ * The points an optimizer evaluated inside its steps (L-BFGS's line search, SAM's look uphill) as one
+ * scatter's x and y: the newest `max` points, oldest first, so a long run stays cheap to draw.
+ * @param {ReadonlyArray<ReadonlyArray<ReadonlyArray<number>>> | undefined} evaluated  per step, its points
+ */
+export function evaluatedDots(evaluated, max = 600) {
+  const x = [];
+  const y = [];
+  if (!evaluated) return { x, y };
+  for (let step = evaluated.length - 1; step >= 0 && x.length < max; step--) {
+    const points = evaluated[step];
+    for (let i = points.length - 1; i >= 0 && x.length < max; i--) {
+      x.push(points[i][0]);
+      y.push(points[i][1] ?? 0);
+    }
+  }
+  return { x: x.reverse(), y: y.reverse() };
+}
+
+/**
  * Replace the x/y (and z) of some traces without Plotly's full replot: `animate` with a zero-length
  * transition and `redraw: false` recomputes and redraws only those traces, never the axes, legend or
  * layout (a `react`/`restyle` of new data redraws all of them). Only for traces whose look is unchanged.

@@ -40,6 +40,21 @@ export function appendColumns(target, frame, columns) {
   return rows;
 }
 
+/**
+ * Append a `steps` frame's `evaluated` points (per step, the other points an optimizer such as L-BFGS or SAM
+ * evaluated) to `target.evaluated`, aligned with `target.step`: the column starts only when such points first
+ * arrive, so earlier steps are padded with empty lists. `rows` is how many steps the frame appended.
+ * @param {Record<string, any[]>} target
+ * @param {number[][][]} points
+ * @param {number} rows
+ */
+export function appendEvaluated(target, points, rows) {
+  const into = (target.evaluated ??= []);
+  const before = (target.step ?? EMPTY).length - rows;
+  while (into.length < before) into.push(EMPTY);
+  for (const p of points) into.push(p);
+}
+
 /** The runs of one descent: created by `started` (and `run_added`), filled by `steps`, ended by `event`. */
 export class RunStore {
   constructor() {
@@ -83,7 +98,8 @@ export class RunStore {
     for (const [id, cols] of Object.entries(frame.runs)) {
       const run = this.runs.get(id);
       if (!run) continue;
-      appendColumns(run.cols, cols, this.columns);
+      const rows = appendColumns(run.cols, cols, this.columns);
+      if (cols.evaluated) appendEvaluated(run.cols, cols.evaluated, rows);
       const steps = run.cols.step ?? EMPTY;
       if (steps.length) moved.push([id, steps[steps.length - 1]]);
     }

@@ -94,3 +94,33 @@ def test_the_race_fits_a_phone_screen(browser, live_server: str) -> None:
     shot(page, "race_phone")
     context.close()
     assert overflow <= 0, f"horizontal scrolling on a 375 px wide screen ({overflow} px)"
+
+
+def test_a_race_with_evaluating_optimizers_counts_their_evaluations(page, live_server: str) -> None:
+    """The results table shows each run's function-and-gradient evaluations next to its steps: SAM two a
+    step, L-BFGS many, first-order optimizers one (the same number as the steps)."""
+    runs = [
+        {"id": "adam", "optimizer": "adam", "hyperparameters": {"lr": 0.05}},
+        {"id": "lbfgs", "optimizer": "lbfgs", "hyperparameters": {"lr": 0.5, "max_iter": 2}},
+        {"id": "sam", "optimizer": "sam", "hyperparameters": {"lr": 0.0005, "momentum": 0.9}},
+        {"id": "newton", "optimizer": "newton", "hyperparameters": {"lr": 0.3}},
+        {"id": "polyak", "optimizer": "polyak"},
+    ]
+    open_view(
+        page, live_server + "/race?" + urlencode({"runs": json.dumps(runs), "steps": 200, "speed": "max"})
+    )
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{HOOK}.status() === 'finished'", timeout=WAIT)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#results tbody [data-field=evaluations]')]"
+        ".every((td) => td.textContent !== '…')",
+        timeout=WAIT,
+    )
+
+    def cell(run: str, field: str) -> str:
+        return page.locator(f"#results tbody tr[data-run={run}] [data-field={field}]").inner_text()
+
+    assert cell("adam", "evaluations") == "200" and cell("sam", "evaluations") == "400"
+    assert int(cell("lbfgs", "evaluations")) > 200
+    assert cell("newton", "end") == "converged"
+    shot(page, "race_evaluating")

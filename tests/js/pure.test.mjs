@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { growRange, thin, zScale } from "../../static/js/plot.js";
+import { evaluatedDots, growRange, thin, zScale } from "../../static/js/plot.js";
 import { inputText, speedIndex } from "../../static/js/controls.js";
 import { SPEEDS } from "../../static/js/theme.js";
 import { progressLine } from "../../static/js/netplot.js";
@@ -113,4 +113,11 @@ test("inputText shows tiny values in 6 significant digits and everything else as
   assert.equal(inputText(0.001), "0.001");
   assert.equal(inputText(0), "0");
   assert.equal(inputText(""), "");
+});
+
+test("evaluatedDots flattens the steps' points, keeping the newest max of them in order", () => {
+  const evaluated = [[], [[1, 10], [2, 20]], [], [[3, 30]]];
+  assert.deepEqual(evaluatedDots(evaluated), { x: [1, 2, 3], y: [10, 20, 30] });
+  assert.deepEqual(evaluatedDots(evaluated, 2), { x: [2, 3], y: [20, 30] });
+  assert.deepEqual(evaluatedDots(undefined), { x: [], y: [] });
 });

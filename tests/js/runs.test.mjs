@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { RunStore, TrainingLog, appendColumns, auxKinds, column } from "../../static/js/runs.js";
+import { RunStore, TrainingLog, appendColumns, appendEvaluated, auxKinds, column } from "../../static/js/runs.js";
 
 const started = (columns) => ({
   type: "started",
@@ -107,4 +107,26 @@ test("TrainingLog.fromTrace reads a whole REST trace", () => {
   assert.equal(log.count, 1);
   assert.equal(log.ep.length, 1);
   assert.equal(log.bestEpoch, 1);
+});
+
+test("evaluated points join a run's columns aligned with its steps, padded before they first arrive", () => {
+  const store = new RunStore();
+  store.start(started(["step", "x", "y", "evaluations"]));
+  store.append({ type: "steps", seq: 2, runs: { sgd: { step: [0], x: [1], y: [2], evaluations: [0] } } });
+  assert.equal(store.get("sgd").cols.evaluated, undefined, "a first-order run has no evaluated column");
+  store.append({
+    type: "steps",
+    seq: 3,
+    runs: { sgd: { step: [1, 2], x: [3, 4], y: [5, 6], evaluations: [3, 2], evaluated: [[[1, 1], [2, 2]], [[3, 3]]] } },
+  });
+  const cols = store.get("sgd").cols;
+  assert.deepEqual(cols.evaluations, [0, 3, 2]);
+  assert.deepEqual(cols.evaluated, [[], [[1, 1], [2, 2]], [[3, 3]]]);
+  assert.equal(cols.evaluated.length, cols.step.length);
+});
+
+test("appendEvaluated pads only the steps before the frame", () => {
+  const target = { step: [0, 1, 2, 3] };
+  appendEvaluated(target, [[[9, 9]]], 1);
+  assert.deepEqual(target.evaluated, [[], [], [], [[9, 9]]]);
 });

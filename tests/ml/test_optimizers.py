@@ -16,8 +16,13 @@ from app.ml.errors import ConfigError, UnknownNameError
 from app.ml.optimizers import GRADIENT_ONLY, OPTIMIZERS, make_optimizer, resolve_hyperparameters
 
 FIXTURE = json.loads((Path(__file__).parent / "data" / "torch_reference.json").read_text())
-NAMES = [name for name in OPTIMIZERS if name not in {spec.name for spec in GRADIENT_ONLY}]
-"""The classic torch.optim set; the gradient-only optimizers have their own tests (test_gradient_only.py)."""
+NAMES = [
+    name
+    for name, spec in OPTIMIZERS.items()
+    if not spec.evaluating and name not in {s.name for s in GRADIENT_ONLY}
+]
+"""The classic torch.optim set (gradient chains); the gradient-only optimizers have their own tests
+(test_gradient_only.py), those that evaluate the function theirs (test_evaluating.py)."""
 
 
 def rosenbrock_grad(p: np.ndarray) -> np.ndarray:

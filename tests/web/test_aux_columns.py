@@ -194,3 +194,74 @@ def test_an_optimizer_not_offered_on_surfaces_is_refused_with_its_reason(monkeyp
         Descent(get_surface("beale"), [RunSpec("a", "lion")], 5)
     assert "needs matrix parameters" in error.value.message and error.value.field == "runs.0.optimizer"
     assert optimizer_json(spec)["surfaces"] == {"offered": False, "reason": "needs matrix parameters"}
+
+
+MIXED = {
+    "surface": "himmelblau",
+    "steps": 20,
+    "runs": [
+        {"id": "lbfgs", "optimizer": "lbfgs", "hyperparameters": {"lr": 0.5, "max_iter": 3}},
+        {"id": "sam", "optimizer": "sam", "hyperparameters": {"lr": 0.01, "rho": 0.1}},
+        {"id": "sf", "optimizer": "schedule_free_adamw", "hyperparameters": {"lr": 0.05}},
+        {"id": "asgd", "optimizer": "asgd", "hyperparameters": {"lr": 0.005, "t0": 5}},
+        {"id": "prodigy", "optimizer": "prodigy"},
+    ],
+}
+
+
+def test_evaluations_and_aux_columns_coexist_in_every_format(client: TestClient) -> None:
+    """Evaluating optimizers (evaluations, evaluated points) and gradient-only ones (aux columns) together."""
+    body = client.post("/api/v1/traces", json=MIXED).json()
+    assert body["columns"][-6:] == ["evaluations", *AUX]
+    runs = {r["id"]: r for r in body["runs"]}
+    assert runs["lbfgs"]["trace"]["evaluations"][:2] == [0, 3] and "eval_x" not in runs["lbfgs"]["trace"]
+    assert runs["sam"]["trace"]["evaluations"][1] == 2 and len(runs["sam"]["trace"]["evaluated"][1]) == 1
+    for rid in ("sf", "asgd", "prodigy"):
+        trace = runs[rid]["trace"]
+        assert trace["evaluations"][1:] == [1] * 20 and "evaluated" not in trace
+    assert runs["sf"]["trace"]["eval_x"][5] is not None and runs["asgd"]["trace"]["ax_x"][0] is None
+    assert summary_evaluations(runs) == {"lbfgs": sum(runs["lbfgs"]["trace"]["evaluations"]), "sf": 20}
+    _finite(body)
+    rows = list(csv.DictReader(io.StringIO(client.post("/api/v1/traces?format=csv", json=MIXED).text)))
+    assert {"evaluations", *AUX} <= set(rows[0])
+    assert next(r for r in rows if r["run"] == "lbfgs" and r["step"] == "1")["eval_x"] == ""
+    assert next(r for r in rows if r["run"] == "sf" and r["step"] == "1")["evaluations"] == "1"
+    lines = client.post("/api/v1/traces?format=ndjson", json=MIXED).text.splitlines()
+    steps = [json.loads(line) for line in lines if '"type":"step"' in line.replace(" ", "")]
+    first = {s["run"]: s for s in steps if s["step"] == 1}
+    assert "evaluated" in first["lbfgs"] and "eval_x" not in first["lbfgs"]
+    assert "eval_x" in first["sf"] and "evaluated" not in first["sf"] and first["sf"]["evaluations"] == 1
+    with _connect(client) as ws:
+        ws.receive_json()
+        started = _start(ws, MIXED, speed="max")
+        _, messages = _until(ws, "done")
+    assert started["columns"] == body["columns"]
+    streamed = _merge(messages)
+    for run in body["runs"]:
+        trace, got = dict(run["trace"]), dict(streamed[run["id"]])
+        seen, rest_seen = got.pop("evaluated", []), trace.pop("evaluated", [])
+        assert got == trace, run["id"]
+        assert rest_seen[len(rest_seen) - len(seen) :] == seen  # from the first frame with a point on
+
+
+def summary_evaluations(runs: dict[str, Any]) -> dict[str, int]:
+    return {rid: runs[rid]["summary"]["evaluations"] for rid in ("lbfgs", "sf")}
+
+
+def test_include_state_and_tune_work_for_the_gradient_only_optimizers(client: TestClient) -> None:
+    """`include: ["state"]` lists their state fields; `tune` searches their lr (Rprop's first step size)."""
+    config = {
+        "surface": "himmelblau",
+        "steps": 5,
+        "include": ["state"],
+        "runs": [{"id": "rprop", "optimizer": "rprop"}, {"id": "prodigy", "optimizer": "prodigy"}],
+    }
+    runs = {r["id"]: r for r in client.post("/api/v1/traces", json=config).json()["runs"]}
+    assert len(runs["rprop"]["state"]["rprop.step_size_x"]) == 6
+    assert "prodigy.d" in runs["prodigy"]["state"]
+    tuned = {**config, "steps": 40, "include": [], "tune": {"count": 4, "low": 1e-3, "high": 1.0}}
+    reply = client.post("/api/v1/traces", json=tuned)
+    assert reply.status_code == 200, reply.text
+    for run in reply.json()["runs"]:
+        tuning = run["tuning"]
+        assert tuning["lr"] in tuning["candidates"] and run["hyperparameters"]["lr"] == tuning["lr"]

@@ -27,6 +27,17 @@ RACE = {
     "steps": 5,
     "runs": [{"optimizer": "adam"}, {"optimizer": "sgd", "schedule": {"name": "step", "params": {}}}],
 }
+EVALUATING = {
+    "surface": "beale",
+    "steps": 3,
+    "runs": [
+        {"optimizer": "lbfgs", "hyperparameters": {"line_search_fn": "strong_wolfe"}},
+        {"optimizer": "sam"},
+        {"optimizer": "newton"},
+        {"optimizer": "polyak"},
+        {"optimizer": "adam"},
+    ],
+}
 # (method, path as in /openapi.json, URL, body): at least one representative request per JSON endpoint.
 CALLS: list[tuple[str, str, str, Any]] = [
     ("get", "/api/v1/surfaces", "/api/v1/surfaces", None),
@@ -34,6 +45,15 @@ CALLS: list[tuple[str, str, str, Any]] = [
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/bowl?grid=3", None),
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/parabola?grid=4", None),
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/custom?expression=log(x)%2By&grid=3", None),
+    ("get", "/api/v1/surfaces/{name}/curvature", "/api/v1/surfaces/rosenbrock/curvature?x=-1&y=1.5", None),
+    ("get", "/api/v1/surfaces/{name}/curvature", "/api/v1/surfaces/saddle/curvature?x=0&y=0", None),
+    (
+        "get",
+        "/api/v1/surfaces/{name}/curvature",
+        "/api/v1/surfaces/custom/curvature?x=1&y=1&expression=-x%5E2",
+        None,
+    ),
+    ("get", "/api/v1/surfaces/{name}/curvature", "/api/v1/surfaces/parabola/curvature?x=2", None),
     ("get", "/api/v1/version", "/api/v1/version", None),
     ("get", "/api/v1/optimizers", "/api/v1/optimizers", None),
     ("get", "/api/v1/schedules", "/api/v1/schedules", None),
@@ -46,6 +66,7 @@ CALLS: list[tuple[str, str, str, Any]] = [
         {"surface": "parabola", "steps": 3, "runs": [{"optimizer": "sgd"}]},
     ),
     ("post", "/api/v1/traces", "/api/v1/traces", RACE),
+    ("post", "/api/v1/traces", "/api/v1/traces", EVALUATING),
     (
         "get",
         "/api/v1/traces",

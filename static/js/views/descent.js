@@ -6,10 +6,11 @@ import { LiveSession, exposeHook } from "../live.js";
 import { RunStore, auxKinds, column } from "../runs.js";
 import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { ContourWithOverlay, LossPlot, Surface3D, hasWebGL, thin } from "../plot.js";
+import { ContourWithOverlay, LossPlot, Surface3D, evaluatedDots, hasWebGL, thin } from "../plot.js";
 import { colorOf } from "../theme.js";
 import { el, hyperparameterFields, showExpressionError } from "../controls.js";
 import { copyLink } from "../share.js";
+import { ledgerRows, plainRule, stepSizeBox } from "../ledger.js";
 
 /** Runs the URL may carry before the server's hello says its own limit (hello.limits.max_runs). */
 const URL_MAX_RUNS = 64;
@@ -62,6 +63,8 @@ export function mountDescentView(root, options) {
     status: $("#status"), readouts: $("#readouts"), results: $("#results tbody"),
     plot2d: $("#contour"), plot3d: $("#surface3d"), webgl: $("#webgl-missing"), loss: $("#loss"),
     startOut: $("#start-out"), arrowsKey: $("#arrows-key"), auxKey: $("#aux-key"),
+    ledger: $("#ledger"), ledgerHint: $("#ledger-hint"), ledgerBody: $("#ledger-body"), ledgerRun: $("#ledger-run"),
+    ledgerStep: $("#ledger-step"), ledgerRule: $("#ledger-rule"), ledgerRows: $("#ledger-rows"),
   };
 
   const contour = new ContourWithOverlay(ui.plot2d, { onPick: (x, y) => setStart([x, y]) });
@@ -114,6 +117,7 @@ export function mountDescentView(root, options) {
       steps: (msg) => {
         for (const [id, step] of data.append(msg)) session.embed.step(id, step);
         markDirty();
+        if (session.status === "paused") askLedger();
       },
       event: (msg) => {
         data.end(msg);
@@ -128,12 +132,15 @@ export function mountDescentView(root, options) {
         data.delete(msg.run);
         markDirty();
       },
+      ledger: (msg) => showLedger(msg),
       open: () => renderRuns(),
     },
     onReset: () => {
       data.clear();
+      hideLedger();
       markDirty();
     },
+    onStatus: (status) => (status === "paused" ? askLedger() : hideLedger()),
     embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 1400 : 1150 },
   });
   const reset = () => session.reset();
@@ -285,6 +292,72 @@ export function mountDescentView(root, options) {
     markDirty();
   }
 
+  // ---------- explain this update (the ledger) ----------
+  let ledger = null; // the last `ledger` message while paused, drawn as the next update and its box
+  let ledgerAsked = false;
+
+  function askLedger() {
+    if (!ui.ledger || ledgerAsked) return;
+    const ids = [...data.values()].filter((run) => !run.end).map((run) => run.id);
+    if (!ids.length) return hideLedger();
+    const chosen = ids.includes(ui.ledgerRun.value) ? ui.ledgerRun.value : ids[0];
+    ui.ledgerRun.replaceChildren(...ids.map((id) => el("option", { value: id, text: id })));
+    ui.ledgerRun.value = chosen;
+    ledgerAsked = session.send((client) => client.explain(chosen));
+  }
+
+  ui.ledgerRun?.addEventListener("change", () => {
+    ledgerAsked = false;
+    askLedger();
+  });
+
+  function hideLedger() {
+    ledgerAsked = false;
+    if (!ui.ledger) return;
+    ledger = null;
+    ui.ledgerBody.hidden = true;
+    ui.ledgerHint.hidden = false;
+    dirty.overlay = true;
+  }
+
+  function showLedger(msg) {
+    ledgerAsked = false;
+    if (session.status !== "paused") return;
+    ledger = msg;
+    const words = (key, fallback) => {
+      const text = t(key);
+      return text === key ? fallback : text;
+    };
+    ui.ledgerStep.textContent = t("ledger.step", { run: msg.run, step: msg.step, next: msg.step + 1 });
+    ui.ledgerRule.textContent = plainRule(msg.update_rule);
+    ui.ledgerRows.replaceChildren(
+      ...ledgerRows(msg, words).map((row) =>
+        el("tr", { class: row.kind },
+          el("td", { text: row.label }),
+          ...row.values.map((v) => el("td", { text: v === null ? "—" : typeof v === "boolean" ? String(v) : formatNumber(v, { digits: 4, expDigits: 3 }) })),
+        ),
+      ),
+    );
+    ui.ledgerHint.hidden = true;
+    ui.ledgerBody.hidden = false;
+    dirty.overlay = true;
+  }
+
+  /** The explained next update (dashed, to x_{t+1}) and the per-coordinate step-size box, while paused. */
+  function ledgerTraces() {
+    if (!ledger) return [];
+    const color = data.get(ledger.run)?.color ?? "#111";
+    const [px, py] = ledger.point;
+    /** @type {object[]} */
+    const traces = [{
+      type: "scatter", mode: "lines+markers", x: [px, px + ledger.update[0]], y: [py, py + ledger.update[1]], meta: "ledger",
+      line: { color, width: 2, dash: "dot" }, marker: { size: [0, 9], color, symbol: "circle-open" },
+    }];
+    const box = stepSizeBox(ledger);
+    if (box) traces.push({ type: "scatter", mode: "lines", ...box, meta: "ledger-box", line: { color, width: 1.5, dash: "dash" } });
+    return traces;
+  }
+
   // ---------- drawing ----------
   function overlayTraces() {
     const traces = [];
@@ -314,6 +387,14 @@ export function mountDescentView(root, options) {
       }
     }
     for (const run of data.values()) {
+      if (!run.cols.evaluated) continue; // only optimizers that evaluate inside a step (L-BFGS, SAM)
+      const dots = evaluatedDots(run.cols.evaluated);
+      traces.push({
+        type: "scatter", mode: "markers", x: dots.x, y: dots.y, meta: "evaluated",
+        marker: { size: 5, color: run.color, opacity: 0.75, line: { color: "#fff", width: 0.5 } },
+      });
+    }
+    for (const run of data.values()) {
       const n = run.cols.x.length;
       if (!n) continue;
       traces.push({
@@ -321,6 +402,7 @@ export function mountDescentView(root, options) {
         marker: { size: 12, color: run.color, line: { color: "#fff", width: 2 }, symbol: run.end?.reason === "diverged" ? "x" : "circle" },
       });
     }
+    traces.push(...ledgerTraces());
     return traces;
   }
 
@@ -424,6 +506,7 @@ export function mountDescentView(root, options) {
           { dataset: { run: run.id } },
           el("th", { scope: "row" }, el("span", { class: "swatch", style: `background:${run.color}` }), run.id),
           el("td", { text: n ? String(run.cols.step[n - 1]) : "–" }),
+          el("td", { dataset: { field: "evaluations" }, text: s ? String(s.evaluations) : "…" }),
           el("td", { dataset: { field: "converge" }, text: s ? (s.steps_to_converge ?? t("race.not_converged")) : "…" }),
           el("td", { dataset: { field: "loss" }, text: formatNumber(loss) }),
           el("td", { text: s ? formatNumber(s.distance_to_nearest_minimum) : "…" }),
@@ -538,6 +621,12 @@ export function mountDescentView(root, options) {
   }
   // Read-only hook for the browser tests and the benchmark: they wait on these, never on sleeps.
   exposeHook("playground", {
+    ledger: () => structuredClone(ledger),
+    updateAt: (id, step) => {
+      const c = data.get(id)?.cols;
+      const i = c ? c.step.indexOf(step) : -1;
+      return i < 0 ? null : [c.update_x[i], c.update_y[i]];
+    },
     pathLength: (id) => data.get(id)?.cols.x.length ?? 0,
     lastStep: (id) => {
       const s = data.get(id)?.cols.step;

@@ -88,11 +88,16 @@ function buildHyperparameters() {
     const label = document.createElement("label");
     label.className = spec.kind === "bool" ? "stack check" : "stack";
     label.title = spec.description ?? "";
-    const input = document.createElement("input");
+    const input = document.createElement(spec.kind === "choice" ? "select" : "input");
     input.name = `hp-${spec.name}`;
     input.dataset.hp = spec.name;
     input.dataset.kind = spec.kind;
-    if (spec.kind === "bool") {
+    if (input instanceof HTMLSelectElement) {
+      for (const choice of spec.choices ?? []) {
+        input.append(new Option(choice === null ? t("controls.choice_none") : choice, choice ?? "", false, choice === value));
+      }
+      label.append(document.createTextNode(spec.name), input);
+    } else if (spec.kind === "bool") {
       input.type = "checkbox";
       input.checked = Boolean(value);
       label.append(input, document.createTextNode(` ${spec.name}`));
@@ -103,7 +108,8 @@ function buildHyperparameters() {
         if (spec.minimum !== null) input.min = spec.minimum;
         if (spec.maximum !== null) input.max = spec.maximum;
       }
-      input.value = spec.kind === "pair" ? value.join(", ") : value;
+      input.value = spec.kind === "pair" ? value.join(", ") : (value ?? "");
+      if (value === null) input.placeholder = t("controls.default_value");
       label.append(document.createTextNode(spec.name), input);
     }
     fieldset.appendChild(label);
@@ -140,10 +146,12 @@ function readForm() {
   if (sx !== null && (!Number.isFinite(sx) || !Number.isFinite(sy))) return t("sweep.error.start_numbers");
   state.start = sx === null ? null : [sx, sy];
   const hp = {};
-  for (const input of $("hyperparameters").querySelectorAll("input[data-hp]")) {
+  for (const input of $("hyperparameters").querySelectorAll("input[data-hp], select[data-hp]")) {
     const spec = optimizerSpec().hyperparameters.find((h) => h.name === input.dataset.hp);
     let value;
-    if (spec.kind === "bool") value = input.checked;
+    if (input instanceof HTMLSelectElement) value = input.value === "" ? null : input.value;
+    else if (spec.kind === "bool") value = input.checked;
+    else if (spec.default === null && input.value.trim() === "") value = null;
     else if (spec.kind === "pair") {
       value = input.value.split(",").map((s) => Number(s.trim()));
       if (value.length !== 2 || !value.every(Number.isFinite)) return t("sweep.error.pair", { name: spec.name });
