@@ -112,6 +112,23 @@ def _cross_entropy(z: Array, y: Array) -> tuple[float, Array]:
     return loss, grad * (1.0 / n)
 
 
+KERAS_EPSILON = 1e-7
+"""Keras' ``backend.epsilon()``: a probability is clipped to ``[eps, 1 - eps]`` before its log is taken."""
+
+
+def binary_cross_entropy(y: Array | float, y_hat: Array | float) -> Array:
+    """Each row's loss ``-(y ln ŷ + (1 - y) ln(1 - ŷ))`` from a probability ŷ, the slide's formula.
+
+    Per row, not averaged: a table shows what each prediction costs (the mean over a batch is the
+    ``binary_crossentropy`` the network trains on).  A confident wrong answer costs most: ŷ = 0.01 for
+    y = 1 gives ``-ln 0.01 = 4.605``, the slide's 4.6; ŷ = 0.99 costs 0.01.  ŷ is clipped to
+    ``[1e-7, 1 - 1e-7]`` as Keras clips it, so ŷ = 0 or 1 gives a finite loss (at most 16.12).
+    """
+    p = np.clip(np.asarray(y_hat, dtype=np.float64), KERAS_EPSILON, 1.0 - KERAS_EPSILON)
+    y = np.asarray(y, dtype=np.float64)
+    return -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
+
+
 LOSSES: dict[str, Loss] = {
     "regression": Loss("mean_squared_error", "linear", _mse, lambda z: z),
     "binary": Loss("binary_crossentropy", "sigmoid", _bce, _sigmoid),

@@ -8,10 +8,13 @@ gradient there, the learning rate in effect at step t, and the update that broug
 (zero at step 0, where the wire formats say null), and how many function-and-gradient evaluations that
 step used (1 for a first-order optimizer, 0 at step 0; optimizers that evaluate the function, such as
 L-BFGS and SAM, also hand over the other points they evaluated). No NaN or infinity ever leaves this
-module: a run whose next point is non-finite or far outside the view box ends as ``diverged`` and
-keeps its last finite record. The one exception is ``aux``: an optimizer's auxiliary values
-(schedule-free's eval point, ASGD's average, Prodigy's d), NaN where undefined (ASGD's average at step 0)
-or where a run's optimizer has no such value; the wire formats turn NaN into null.
+module: a run whose next point is non-finite, or more than a view-box width beyond the view box, ends there
+and keeps its last finite record. One rule says how it ended: ``left_view`` when its loss out there is
+below its loss at the start (it went downhill and the surface keeps falling beyond the view, as on a
+saddle), ``diverged`` when the loss or gradient is non-finite or the run left with its loss grown (the
+learning rate is too high). The one exception is ``aux``: an optimizer's auxiliary values (schedule-free's
+eval point, ASGD's average, Prodigy's d), NaN where undefined (ASGD's average at step 0) or where a run's
+optimizer has no such value; the wire formats turn NaN into null.
 """
 
 from __future__ import annotations
@@ -52,10 +55,14 @@ from app.ml.transforms import (
     vector_norm,
 )
 
-END_REASONS = ("max_steps", "converged", "diverged", "stopped")
+END_REASONS = ("max_steps", "max_evaluations", "converged", "diverged", "left_view", "stopped")
 NO_AUX: Mapping[str, np.ndarray] = MappingProxyType({})
-DIVERGENCE_WIDTHS = 10.0
-"""A run has diverged once it is this many view-box widths outside the box (or non-finite)."""
+BUDGETS = ("steps", "evaluations")
+"""What ``steps`` counts: a run's steps, or its function-and-gradient evaluations (a fair race: L-BFGS
+may use 20 evaluations in one step, SAM 2, a first-order optimizer 1)."""
+VIEW_MARGIN = 1.0
+"""A run ends once it is more than this many view-box widths beyond the edge of the view box: far enough
+that a small overshoot which comes back is not cut, near enough that a learner still sees where it went."""
 
 
 @dataclass(frozen=True)
@@ -255,9 +262,13 @@ class Descent:
         tolerance: float = 1e-6,
         noise: float = 0.0,
         seed: int = 0,
+        budget: str = "steps",
     ) -> None:
         if steps < 0:
             raise ConfigError("steps must be ≥ 0", "steps")
+        if budget not in BUDGETS:
+            raise ConfigError(f"budget must be one of {', '.join(BUDGETS)}", "budget")
+        self.budget = budget
         if not (math.isfinite(noise) and noise >= 0):
             raise ConfigError("noise must be a finite standard deviation ≥ 0", "noise")
         if not (math.isfinite(tolerance) and tolerance >= 0):
@@ -270,16 +281,18 @@ class Descent:
         self.seed = seed
         view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
         width = view[:, 1] - view[:, 0]
-        self._lo = view[:, 0] - DIVERGENCE_WIDTHS * width
-        self._hi = view[:, 1] + DIVERGENCE_WIDTHS * width
+        self._lo = view[:, 0] - VIEW_MARGIN * width
+        self._hi = view[:, 1] + VIEW_MARGIN * width
         self._bounds = list(zip(self._lo.tolist(), self._hi.tolist(), strict=True))
         dim = surface.dim
         self.ids: list[str] = []
         self.groups: list[_Group] = []
         self.params = np.empty((0, dim))
         self.loss = np.empty(0)
+        self.start_loss = np.empty(0)  # each lane's loss at its start: leaving below it is going downhill
         self.grad = np.empty((0, dim))
         self.steps = np.empty(0, dtype=np.int64)
+        self.spent = np.empty(0, dtype=np.int64)  # function-and-gradient evaluations used, per lane
         self.active = np.empty(0, dtype=bool)
         self._pending: list[Event] = []
         self._all_active = True
@@ -331,7 +344,7 @@ class Descent:
             i = int(np.flatnonzero(bad)[0])
             raise ConfigError(
                 "the surface is not defined at this start point (its loss or gradient is not finite there),"
-                f" or the point lies more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view",
+                f" or the point lies more than {VIEW_MARGIN:g}× the view box's width beyond its edge",
                 f"runs.{i}.start" if runs[i].start is not None else "start",
             )
         by_key: dict[tuple[Any, ...], list[int]] = {}
@@ -349,8 +362,10 @@ class Descent:
             self.ids.extend(runs[i].id for i in rows)
         self.params = np.concatenate([self.params, starts[order]])
         self.loss = np.concatenate([self.loss, loss[order]])
+        self.start_loss = np.concatenate([self.start_loss, loss[order]])
         self.grad = np.concatenate([self.grad, grad[order]])
         self.steps = np.concatenate([self.steps, np.zeros(len(runs), dtype=np.int64)])
+        self.spent = np.concatenate([self.spent, np.zeros(len(runs), dtype=np.int64)])
         self.active = np.concatenate([self.active, np.ones(len(runs), dtype=bool)])
         for name, values in self.aux.items():
             self.aux[name] = np.concatenate([values, np.full((len(runs), *values.shape[1:]), np.nan)])
@@ -385,6 +400,9 @@ class Descent:
         """
         top = max((g.t for g in self.groups if g.running), default=0)
         if top >= self.max_steps:
+            return False
+        spent = self.spent
+        if self.budget == "evaluations" and np.max(spent, where=self.active, initial=0) >= self.max_steps:
             return False
         if params.size > 16:
             inside = bool(self._inside(params).all())
@@ -512,6 +530,8 @@ class Descent:
         if self.aux:
             self.aux = {name: values.copy() for name, values in self.aux.items()}  # records keep the old
             self._read_aux([g for g in self.groups if g.running])
+        if self.budget == "evaluations":
+            self.spent = self.spent + evaluations * self.active
         self.loss, self.grad = self.surface.value_and_grad(self.params)
         if self._all_active:
             return self._check(None, update, evaluations, evaluated)
@@ -617,17 +637,19 @@ class Descent:
                     {name: take(values) for name, values in aux.items()} if aux else NO_AUX,
                 )
             )
+        start_loss = self.start_loss[index]
         for row in np.flatnonzero(~keep):
-            detail = (
-                "the loss or its gradient became infinite or NaN: the learning rate is too high"
-                if not finite[row]
-                else f"the run went more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view box:"
-                " the learning rate is too high for this surface"
-            )
-            events.append(self._end(int(index[row]), "diverged", detail, last_step=int(steps[row]) - 1))
+            reason, detail = self._left(bool(finite[row]), float(loss[row]), float(start_loss[row]))
+            events.append(self._end(int(index[row]), reason, detail, last_step=int(steps[row]) - 1))
         for row in np.flatnonzero(keep & (grad_norm < self.tolerance)):
             detail = f"gradient norm {grad_norm[row]:.3g} fell below the tolerance {self.tolerance:g}"
             events.append(self._end(int(index[row]), "converged", detail))
+        if self.budget == "evaluations":
+            spent = self.spent[index]
+            for row in np.flatnonzero(keep & (spent >= self.max_steps)):
+                if self.active[index[row]]:
+                    detail = f"used its budget of {self.max_steps} function-and-gradient evaluations"
+                    events.append(self._end(int(index[row]), "max_evaluations", detail))
         for row in np.flatnonzero(keep & (steps >= self.max_steps)):
             if self.active[index[row]]:
                 events.append(
@@ -635,6 +657,25 @@ class Descent:
                 )
         self._after_ends()
         return events
+
+    @staticmethod
+    def _left(finite: bool, loss: float, start_loss: float) -> tuple[str, str]:
+        """Why a run that is no longer kept ended: the one rule of the module docstring, with its words."""
+        if not finite:
+            detail = "the loss or its gradient became infinite or NaN: the learning rate is too high"
+            return "diverged", detail
+        where = f"more than {VIEW_MARGIN:g}× the view box's width beyond its edge"
+        if loss < start_loss:
+            return (
+                "left_view",
+                f"left the view box downhill: {where}, its loss {loss:.4g} is below its start"
+                f" ({start_loss:.4g}) and the surface keeps falling out there",
+            )
+        return (
+            "diverged",
+            f"went {where} with its loss grown from {start_loss:.4g} to {loss:.4g}:"
+            " the learning rate is too high for this surface",
+        )
 
     def _end(self, lane: int, reason: str, detail: str, last_step: int | None = None) -> RunEnd:
         self.active[lane] = False

@@ -669,8 +669,8 @@ SURFACES: dict[str, SurfaceSpec] = {
             "saddle",
             "Saddle",
             "A saddle point, no minimum: plain gradient descent started on the ridge stalls near the "
-            "middle and only slowly escapes; momentum or a nudge escapes faster. The run ends when it "
-            "leaves the box.",
+            "middle and only slowly escapes; momentum or a nudge escapes faster. A run that escapes "
+            "ends as 'left the view box downhill' once it is a box width beyond the view.",
             _build_saddle,
         ),
         _spec(

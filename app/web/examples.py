@@ -124,7 +124,7 @@ DATASET = {
     "task": "binary",
     "features": ["age", "affordability"],
     "note": "The slide's 13 people, then generated ones: older and able to afford → insured.",
-    "default_n": 13,
+    "default_n": 875,
 }
 DATASET_DETAIL = {
     "name": "insurance",
@@ -138,6 +138,7 @@ DATASET_DETAIL = {
     "box": [18.0, 62.0, 0.0, 1.0],
     "train": {"x": [[46.0, 1.0], [56.0, 1.0], [27.0, 0.0]], "y": [1, 1, 1]},
     "val": {"x": [[18.0, 1.0], [47.0, 1.0], [60.0, 0.0]], "y": [0, 1, 1]},
+    "slide_rows": {"x": [[22.0, 1.0], [25.0, 0.0], [47.0, 1.0]], "y": [0, 0, 1]},
 }
 NETWORK_END = {
     "reason": "done",
@@ -146,6 +147,9 @@ NETWORK_END = {
     "detail": "trained the 2 epoch(s) asked for",
     "best_epoch": None,
     "restored_best_weights": False,
+    "decision_grid": None,
+    "weights": None,
+    "slide_rows": None,
 }
 NETWORK_TRACE = {
     "kind": "network",
@@ -177,6 +181,13 @@ NETWORK_TRACE = {
         "batch": [[8, 4, 7], [6, 3], [0, 1, 8], [5, 2]],
         "masks": [[None], [None], [None], [None]],
         "kept": [[None], [None], [None], [None]],
+        "logs": [
+            {"accuracy": 0.375, "loss": 0.7508},
+            {"accuracy": 0.3, "loss": 0.7557},
+            {"accuracy": 0.25, "loss": 0.7609},
+            {"accuracy": 0.3, "loss": 0.7456},
+        ],
+        "seconds": [0.00012, 0.00021, 0.00011, 0.00020],
     },
     "epochs": [
         {
@@ -189,6 +200,8 @@ NETWORK_TRACE = {
             "l1_penalty": 0.0,
             "l2_penalty": 0.0,
             "weight_norms": [0.6324, 0.5982],
+            "zero_weights": 0,
+            "collapsed": False,
             "lr": 0.01,
             "decision_grid": {
                 "x": [15.8, 17.04],
@@ -199,6 +212,9 @@ NETWORK_TRACE = {
                 {"W": [[0.0885, -0.0953], [0.6107, 0.0999]], "b": [-0.0297, -0.0118]},
                 {"W": [[-0.5002], [0.3280]], "b": [0.0254]},
             ],
+            "logs": {"accuracy": 0.3, "loss": 0.7456, "val_accuracy": 0.6667, "val_loss": 0.7147},
+            "seconds": 0.00031,
+            "slide_rows": {"y_hat": [0.4975, 0.5021, 0.5086], "loss": [0.6882, 0.6974, 0.6760]},
         }
     ],
     "end": NETWORK_END,

@@ -185,6 +185,9 @@ class RunSchedule(_Reply):
 
 
 class RunEnd(_Reply):
+    """How a run ended: ``reason`` is one of app.ml.run.END_REASONS (``max_steps``, ``converged``,
+    ``diverged``, ``left_view``, ``stopped``; docs/api.md says when each happens), ``detail`` in words."""
+
     reason: str
     step: int
     detail: str
@@ -202,7 +205,10 @@ class RunSummary(_Reply):
 
 
 class TuningBudget(_Reply):
-    steps: int
+    """What every candidate could spend: ``steps``, or ``evaluations`` with ``budget: "evaluations"``."""
+
+    steps: int | None = None
+    evaluations: int | None = None
 
 
 class RunTuning(_Reply):
@@ -266,6 +272,9 @@ class DatasetDetail(_Reply):
     box: list[float]
     train: DatasetRows
     val: DatasetRows
+    slide_rows: DatasetRows | None = Field(
+        description="A course slide's table (insurance: the 13 rows), whose ŷ and loss every epoch reports."
+    )
 
 
 class DatasetPreview(_Reply):
@@ -293,6 +302,15 @@ class Iterations(_Reply):
     batch: list[list[int]]
     masks: list[list[list[int] | None]]
     kept: list[list[float | None]]
+    logs: list[dict[str, float]] = Field(
+        description="Keras' running logs of the epoch so far (accuracy/loss, or loss/r2/rmse), by name."
+    )
+    seconds: list[float] = Field(description="Measured compute time of the epoch so far, in seconds.")
+
+
+class SlideRowsLoss(_Reply):
+    y_hat: list[float] = Field(description="P(y = 1) of each slide-table row.")
+    loss: list[float] = Field(description="Each row's binary cross-entropy −(y ln ŷ + (1 − y) ln(1 − ŷ)).")
 
 
 class DecisionGrid(_Reply):
@@ -316,12 +334,17 @@ class Epoch(_Reply):
     l1_penalty: float
     l2_penalty: float
     weight_norms: list[float]
+    zero_weights: int
+    collapsed: bool
     lr: float
     sharpness: float | None = Field(
         None, description="λmax of the training loss's Hessian (null unless `sharpness` was asked for)."
     )
     decision_grid: DecisionGrid | None
     weights: list[LayerWeights] | None
+    logs: dict[str, float] = Field(description="The epoch's logs as Keras' fit prints them, sorted by name.")
+    seconds: float = Field(description="Measured compute time of the epoch (updates and evaluation).")
+    slide_rows: SlideRowsLoss | None
 
 
 class NetworkEnd(_Reply):
@@ -331,6 +354,9 @@ class NetworkEnd(_Reply):
     detail: str
     best_epoch: int | None
     restored_best_weights: bool
+    decision_grid: DecisionGrid | None = Field(description="When the best weights were restored: theirs.")
+    weights: list[LayerWeights] | None = Field(description="When the best weights were restored: them.")
+    slide_rows: SlideRowsLoss | None = Field(description="When restored: the slide rows under them.")
 
 
 class NetworkSummary(_Reply):

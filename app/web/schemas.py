@@ -194,6 +194,11 @@ class TraceRequest(_Strict):
         0.0, ge=0, le=1e6, description="Std of Gaussian noise added to each gradient (mimics mini-batch SGD)."
     )
     seed: Int = Field(0, ge=0, le=2**32 - 1, description="Seed of the gradient noise.")
+    budget: Literal["steps", "evaluations"] = Field(
+        "steps",
+        description="What `steps` counts per run: steps, or function-and-gradient evaluations (fair to"
+        " L-BFGS, which evaluates many times a step, and SAM, twice).",
+    )
     tune: TuneConfig | None = Field(
         None,
         description="Before the race, give every run the learning rate with the lowest final loss among the"

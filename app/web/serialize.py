@@ -312,7 +312,7 @@ def tuning_json(tuning: Tuning | None) -> dict[str, Any] | None:
         "lr": tuning.lr,
         "candidates": list(tuning.candidates),
         "final_losses": list(tuning.final_losses),
-        "budget": {"steps": tuning.budget},
+        "budget": {tuning.budget_kind: tuning.budget},
     }
 
 

@@ -80,7 +80,24 @@ def _invalid_config(
 ) -> CommandError:
     """The first bad field of ``error`` as an ``invalid_config`` error whose field is under ``root``."""
     first = error_details(error, (root,), strip=strip)[0]
-    return CommandError("invalid_config", first["msg"], ".".join(str(p) for p in first["loc"]))
+    return CommandError(
+        "invalid_config",
+        first["msg"],
+        ".".join(str(p) for p in first["loc"]),
+        key=first.get("key"),
+        params=first.get("params"),
+    )
+
+
+def _refused_hyperparameters(error: ConfigError) -> CommandError:
+    """A live ``set`` the core refused: an ``invalid_config`` error on its field (or ``hyperparameters``)."""
+    return CommandError(
+        "invalid_config",
+        error.message,
+        error.field or "hyperparameters",
+        key=error.key,
+        params=error.params,
+    )
 
 
 def _validated(model: type[TraceRequest] | type[NetworkRequest], config: Any) -> Any:
@@ -168,7 +185,7 @@ class SurfaceStream:
         try:
             self.descent.set_hyperparameters(run, command.hyperparameters)
         except ConfigError as error:
-            raise CommandError("invalid_config", error.message, error.field or "hyperparameters") from None
+            raise _refused_hyperparameters(error) from None
         hp = self.descent.hyperparameters(run)
         return {
             "type": "updated",
@@ -294,7 +311,7 @@ class NetworkStream:
         try:
             self.training.set_hyperparameters(command.hyperparameters)
         except ConfigError as error:
-            raise CommandError("invalid_config", error.message, error.field or "hyperparameters") from None
+            raise _refused_hyperparameters(error) from None
         return {
             "type": "updated",
             "run": None,

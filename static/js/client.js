@@ -12,6 +12,7 @@
 //
 // Messages of an older descent (a `seq` below the latest `started`) are dropped here, so views never
 // draw stale steps after a restart.
+import { errorText } from "./i18n.js";
 
 export class StreamClient {
   constructor(url = StreamClient.defaultUrl()) {
@@ -105,7 +106,7 @@ async function request(path, options = {}) {
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = body?.detail?.[0] ?? { msg: `HTTP ${response.status}`, loc: [] };
-    const error = /** @type {Error & {detail?: any, status?: number}} */ (new Error(detail.msg));
+    const error = /** @type {Error & {detail?: any, status?: number}} */ (new Error(errorText(detail)));
     error.detail = detail;
     error.status = response.status;
     throw error;

@@ -23,7 +23,7 @@ import { StreamClient } from "./client.js";
 import { bindShortcuts, speedIndex } from "./controls.js";
 import { SPEEDS } from "./theme.js";
 import { registerView } from "./embed.js";
-import { t } from "./i18n.js";
+import { errorText, t } from "./i18n.js";
 
 /** @typedef {"idle" | "running" | "paused" | "finished"} Status */
 /** @typedef {number | "max"} Speed */
@@ -44,7 +44,7 @@ import { t } from "./i18n.js";
  * @property {(status: Status) => void} [onStatus]
  * @property {boolean} [stepRestarts]            Step on a finished descent starts a new one (descent views)
  * @property {string} [run]                      the run name of gdp:event when a message has none
- * @property {{set?: (run: string | null, hyperparameters: object) => unknown, query?: () => string, height?: number}} [embed]
+ * @property {{set?: (run: string | null, hyperparameters: object) => unknown, query?: () => string, height?: number, note?: () => string}} [embed]
  * @property {ParentNode} [root]                 where the transport lives (default: the document)
  * @property {boolean} [autostart]               connect, then start paused (and again after every reset): step 0 shows
  * @property {string} [playAgain]                the Play button's words on a finished descent
@@ -104,7 +104,7 @@ export class LiveSession {
           return options.embed.set(run, hyperparameters);
         },
       },
-      { query: options.embed?.query, height: options.embed?.height },
+      { query: options.embed?.query, height: options.embed?.height, note: options.embed?.note },
     );
     this.#bind();
   }
@@ -207,7 +207,7 @@ export class LiveSession {
     });
     client.on("error", (msg) => {
       if (on.error) on.error(msg);
-      else this.say(t("error.server_refused", { message: msg.message }));
+      else this.say(t("error.server_refused", { message: errorText(msg) }));
     });
     client.on("close", (info) => {
       if (this.client === client) this.client = null;

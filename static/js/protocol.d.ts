@@ -62,7 +62,7 @@ export interface RunEvent {
   type?: "event";
   seq?: number;
   run: string;
-  reason: "converged" | "diverged" | "max_steps" | "stopped" | "early_stop" | "done" | string;
+  reason: "converged" | "diverged" | "left_view" | "max_steps" | "max_evaluations" | "stopped" | "early_stop" | "done" | string;
   step?: number;
   detail?: string;
   summary?: Record<string, any>;

@@ -17,6 +17,8 @@
  * @property {{reason: string, step: number, detail: string} | null} end
  * @property {Record<string, any> | null} summary
  * @property {string} [color]
+ * @property {string} [dash]     Plotly line.dash of its path and loss line (theme.js styleOf)
+ * @property {string} [symbol]   Plotly marker.symbol of its current point
  */
 
 const EMPTY = Object.freeze([]);
@@ -157,7 +159,7 @@ export function auxKinds(auxColumns) {
 }
 
 /** Columns of an `iterations` message that every log has from the start (the rest appear as they come). */
-const IT_COLUMNS = ["epoch", "iteration", "global_step", "batch_loss", "lr", "batch", "masks"];
+const IT_COLUMNS = ["epoch", "iteration", "global_step", "batch_loss", "lr", "batch", "masks", "logs", "seconds"];
 
 /** One network training's messages gathered into arrays (full data; drawing decides what to show). */
 export class TrainingLog {
@@ -180,6 +182,11 @@ export class TrainingLog {
     this.gridEpoch = 0;
     /** @type {any} */
     this.masks = null;
+    /** @type {{y_hat: number[], loss: number[]} | null} the slide table's ŷ and loss under the weights shown */
+    this.slide = null;
+    this.slideEpoch = 0;
+    /** early stopping restored the best weights: grid, weights and slide rows are that epoch's */
+    this.restored = false;
     /** @type {any} */
     this.end = null;
     /** @type {any} */
@@ -209,11 +216,22 @@ export class TrainingLog {
         this.grid = r.decision_grid;
         this.gridEpoch = r.epoch;
       }
+      if (r.slide_rows) {
+        this.slide = r.slide_rows;
+        this.slideEpoch = r.epoch;
+      }
     }
   }
 
+  /** How the training ended; restored best weights replace what is shown (grid, weights, slide rows). */
   event(/** @type {any} */ msg) {
     this.end = msg;
+    if (!msg.restored_best_weights) return;
+    this.restored = true;
+    const best = msg.best_epoch;
+    if (msg.weights) [this.weights, this.weightsEpoch] = [msg.weights, best];
+    if (msg.decision_grid) [this.grid, this.gridEpoch] = [msg.decision_grid, best];
+    if (msg.slide_rows) [this.slide, this.slideEpoch] = [msg.slide_rows, best];
   }
 
   done(/** @type {any} */ msg) {
@@ -236,21 +254,6 @@ export class TrainingLog {
     const n = this.count;
     if (!n) return null;
     return Object.fromEntries(IT_COLUMNS.map((c) => [c, this.it[c][n - 1]]));
-  }
-
-  /** The Keras "loss" of the epoch in progress: the size-weighted mean of its batch losses so far. */
-  runningLoss() {
-    const n = this.count;
-    if (!n) return null;
-    const epoch = this.it.epoch[n - 1];
-    let sum = 0;
-    let rows = 0;
-    for (let i = n - 1; i >= 0 && this.it.epoch[i] === epoch; i--) {
-      const size = this.it.batch[i]?.length ?? 1;
-      sum += this.it.batch_loss[i] * size;
-      rows += size;
-    }
-    return rows ? sum / rows : null;
   }
 
   /** A whole REST trace (POST /api/v1/traces/network) as a log. */

@@ -10,18 +10,18 @@ import { dropoutSchema } from "../../static/js/views/dropout-schema.js";
 import { DEFAULT_LIMITS, validLayers } from "../../static/js/limits.js";
 
 test("learning-rate: each rate's URL key is its run id", () => {
-  const state = readState(LR_SCHEMA, "?too_low=0.02&just_right=0.5&too_high=0.8&much_too_high=1.2&own=0.3");
+  const state = readState(LR_SCHEMA, "?too_low=0.02&just_right=0.4&too_high=0.8&much_too_high=1.2&own=0.3");
   assert.deepEqual(
     RUN_IDS.map((id) => state[id]),
-    [0.02, 0.5, 0.8, 1.2, 0.3],
+    [0.02, 0.4, 0.8, 1.2, 0.3],
   );
-  assert.equal(encodeState(LR_SCHEMA, state), "too_low=0.02&just_right=0.5&too_high=0.8&much_too_high=1.2&own=0.3");
+  assert.equal(encodeState(LR_SCHEMA, state), "too_low=0.02&just_right=0.4&too_high=0.8&much_too_high=1.2&own=0.3");
 });
 
 test("learning-rate: the old low / right / high / diverge keys are read as aliases", () => {
-  const state = readState(LR_SCHEMA, "?low=0.02&right=0.5&high=0.8&diverge=1.2");
-  assert.deepEqual([state.too_low, state.just_right, state.too_high, state.much_too_high], [0.02, 0.5, 0.8, 1.2]);
-  assert.equal(encodeState(LR_SCHEMA, state), "too_low=0.02&just_right=0.5&too_high=0.8&much_too_high=1.2", "written under the new names");
+  const state = readState(LR_SCHEMA, "?low=0.02&right=0.4&high=0.8&diverge=1.2");
+  assert.deepEqual([state.too_low, state.just_right, state.too_high, state.much_too_high], [0.02, 0.4, 0.8, 1.2]);
+  assert.equal(encodeState(LR_SCHEMA, state), "too_low=0.02&just_right=0.4&too_high=0.8&much_too_high=1.2", "written under the new names");
   assert.equal(readState(LR_SCHEMA, "?low=0.02&too_low=0.03").too_low, 0.03, "the run id wins over its alias");
   assert.equal(readState(LR_SCHEMA, "?diverge=-1").much_too_high, 1.05, "an invalid rate falls back to the default");
 });

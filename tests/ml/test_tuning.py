@@ -8,7 +8,7 @@ import pytest
 from app.ml.errors import ConfigError
 from app.ml.run import Descent, RunSpec, collect
 from app.ml.surfaces import get_surface
-from app.ml.tuning import apply_tuning, candidate_learning_rates, tune_learning_rates
+from app.ml.tuning import COUNTED_ENDS, apply_tuning, candidate_learning_rates, tune_learning_rates
 
 
 def _alone(surface, run: RunSpec, lr: float, steps: int):
@@ -83,7 +83,29 @@ def test_the_gradient_only_optimizers_are_searched_lane_for_lane(optimizer):
     (tuning,) = tune_learning_rates(surface, [run], 60, count=4, low=1e-3, high=1.0)
     for lr, loss in zip(tuning.candidates, tuning.final_losses, strict=True):
         reason, alone = _alone(surface, run, lr, 60)
-        assert (loss is not None) == (reason in ("max_steps", "converged"))
+        assert (loss is not None) == (reason in COUNTED_ENDS)
         if loss is not None:
             assert loss == pytest.approx(alone, rel=1e-12)
     assert tuning.lr is not None
+
+
+def test_an_evaluation_budget_counts_what_each_step_evaluated():
+    """A fair race: L-BFGS may evaluate the function many times a step; the budget counts evaluations."""
+    surface = get_surface("rosenbrock")
+    runs = [RunSpec("lbfgs", "lbfgs", {"lr": 1.0}), RunSpec("adam", "adam", {"lr": 0.05})]
+    traces = collect(Descent(surface, runs, 60, budget="evaluations", tolerance=0.0))
+    adam, lbfgs = traces["adam"], traces["lbfgs"]
+    assert adam.end.reason == "max_evaluations" and int(adam.steps[-1]) == 60  # one evaluation a step
+    spent = int(lbfgs.evaluations.sum())
+    assert lbfgs.end.reason in ("max_evaluations", "converged")
+    if lbfgs.end.reason == "max_evaluations":
+        assert spent >= 60 and spent - int(lbfgs.evaluations[-1]) < 60  # ends on the step that reached it
+    assert int(lbfgs.steps[-1]) < 60  # fewer steps than evaluations
+    steps_only = collect(Descent(surface, runs, 60, tolerance=0.0))
+    assert steps_only["lbfgs"].end.reason in ("max_steps", "converged")
+
+
+def test_a_bad_budget_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        Descent(get_surface("bowl"), [RunSpec("a", "sgd")], 5, budget="hours")
+    assert caught.value.field == "budget"

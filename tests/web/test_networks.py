@@ -180,8 +180,13 @@ def test_network_stream_equals_the_rest_trace(client: TestClient) -> None:
                 merged.setdefault(k, []).extend(v)
         elif m["type"] == "epoch":
             epochs.extend(m["records"])
-    assert merged == rest["iterations"]
-    assert epochs == rest["epochs"]
+    # everything but the measured compute time ("seconds", Keras' "2ms/step") is the same
+    assert {k: v for k, v in merged.items() if k != "seconds"} == {
+        k: v for k, v in rest["iterations"].items() if k != "seconds"
+    }
+    assert len(merged["seconds"]) == len(rest["iterations"]["seconds"])
+    assert [{**r, "seconds": 0} for r in epochs] == [{**r, "seconds": 0} for r in rest["epochs"]]
+    assert all(r["seconds"] > 0 for r in epochs)
     assert done["summary"] == rest["summary"]
 
 
