@@ -7,7 +7,9 @@ learning-rate sweep). Records use arrival semantics: record t of a run holds the
 gradient there, the learning rate in effect at step t, and the update that brought the run from x_{t-1}
 (zero at step 0, where the wire formats say null), and how many function-and-gradient evaluations that
 step used (1 for a first-order optimizer, 0 at step 0; optimizers that evaluate the function, such as
-L-BFGS and SAM, also hand over the other points they evaluated). No NaN or infinity ever leaves this
+L-BFGS and SAM, also hand over the other points they evaluated). On a data-set surface trained in
+mini-batches (``Surface.batch_value_and_grad``) record t's loss and gradient are those of the batch step t
+uses, as Keras reports a batch loss. No NaN or infinity ever leaves this
 module: a run whose next point is non-finite, or more than a view-box width beyond the view box, ends there
 and keeps its last finite record. One rule says how it ended: ``left_view`` when its loss out there is
 below its loss at the start (it went downhill and the surface keeps falling beyond the view, as on a
@@ -63,6 +65,13 @@ may use 20 evaluations in one step, SAM 2, a first-order optimizer 1)."""
 VIEW_MARGIN = 1.0
 """A run ends once it is more than this many view-box widths beyond the edge of the view box: far enough
 that a small overshoot which comes back is not cut, near enough that a learner still sees where it went."""
+
+
+def divergence_bounds(surface: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """Per coordinate, the lowest and highest value a run may reach before it ends (left_view or diverged)."""
+    view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
+    width = view[:, 1] - view[:, 0]
+    return view[:, 0] - VIEW_MARGIN * width, view[:, 1] + VIEW_MARGIN * width
 
 
 @dataclass(frozen=True)
@@ -279,10 +288,7 @@ class Descent:
         self.tolerance = tolerance
         self.noise = noise
         self.seed = seed
-        view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
-        width = view[:, 1] - view[:, 0]
-        self._lo = view[:, 0] - VIEW_MARGIN * width
-        self._hi = view[:, 1] + VIEW_MARGIN * width
+        self._lo, self._hi = divergence_bounds(surface)
         self._bounds = list(zip(self._lo.tolist(), self._hi.tolist(), strict=True))
         dim = surface.dim
         self.ids: list[str] = []
@@ -338,7 +344,7 @@ class Descent:
         resolved = [_validate(i, r, self.surface, self.noise) for i, r in enumerate(runs)]
         starts = self._start_points(runs)
         with np.errstate(all="ignore"):
-            loss, grad = self.surface.value_and_grad(starts)
+            loss, grad = self._evaluate(starts, np.zeros(len(starts), dtype=np.int64))
             bad = ~(np.isfinite(loss) & np.isfinite(grad).all(axis=1)) | ~self._inside(starts)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -532,12 +538,17 @@ class Descent:
             self._read_aux([g for g in self.groups if g.running])
         if self.budget == "evaluations":
             self.spent = self.spent + evaluations * self.active
-        self.loss, self.grad = self.surface.value_and_grad(self.params)
+        self.loss, self.grad = self._evaluate(self.params, self.steps)
         if self._all_active:
             return self._check(None, update, evaluations, evaluated)
         lanes = self._lanes
         picked = None if evaluated is None else [evaluated[i] for i in lanes]
         return self._check(lanes, update[lanes], evaluations[lanes], picked)
+
+    def _evaluate(self, params: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and gradient at each lane's point: exact, or on the mini-batch its step uses (data sets)."""
+        batched = self.surface.batch_value_and_grad
+        return self.surface.value_and_grad(params) if batched is None else batched(params, steps)
 
     def _lr(self) -> np.ndarray:
         """Every lane's learning rate now; cached while no group follows a schedule."""

@@ -29,8 +29,10 @@ class _Command(BaseModel):
 
 class Start(_Command):
     type: Literal["start"]
-    kind: Literal["surface", "network"] = "surface"
-    config: dict[str, Any] = Field(description="A TraceRequest (surface) or a NetworkRequest (network).")
+    kind: Literal["surface", "network", "map"] = "surface"
+    config: dict[str, Any] = Field(
+        description="A TraceRequest (surface), a NetworkRequest (network) or a MapRequest (map)."
+    )
     speed: Speed = 30.0
     paused: bool = False
 

@@ -130,7 +130,8 @@ export function zScale(grid) {
   return { log: true, f: (v) => Math.log10(Math.max(v - lo, 0) + eps), label: t("plot.loss_log_scale"), lo, hi, eps };
 }
 
-function transformGrid(grid, scale) {
+/** A grid's heights on `scale` (zScale); null where a height is missing or not finite. */
+export function transformGrid(grid, scale) {
   return grid.z.map((row) => row.map((v) => (v === null || !Number.isFinite(v) ? null : scale.f(v))));
 }
 
@@ -209,16 +210,20 @@ const SMALL_MARGIN = { l: 4, r: 4, t: 4, b: 4, autoexpand: false };
  * The 2-D surface: a contour plot drawn once per surface and a transparent overlay plot stacked on top
  * for the paths. `onPick(x, y)` is called with data coordinates when the contour is clicked (not dragged).
  * `small: true` makes a static small multiple: no axes, colour bar, hover, zoom or mode bar, a smaller
- * minimum star; its size is the container's (set it in CSS).
+ * minimum star; its size is the container's (set it in CSS). `axes` names the two axes (default x and y). A
+ * `.plot-layer` between the base and the overlay (kit.html `contour_frame(layer=True)`) takes slow-changing
+ * extras through `drawLayer` (the /cross-entropy view's current mini-batch surface), so the overlay stays cheap.
  */
 export class ContourWithOverlay {
-  /** @param {any} container (Plotly adds its own properties to the divs) @param {{onPick?: (x: number, y: number) => void, small?: boolean}} [options] */
-  constructor(container, { onPick, small = false } = {}) {
+  /** @param {any} container (Plotly adds its own properties to the divs) @param {{onPick?: (x: number, y: number) => void, small?: boolean, axes?: string[]}} [options] */
+  constructor(container, { onPick, small = false, axes = ["x", "y"] } = {}) {
     /** @type {(() => void) | null} */
     this.onRangeChange = null;
     this.container = container;
     this.base = container.querySelector(".plot-base");
     this.overlay = container.querySelector(".plot-overlay");
+    this.layer = container.querySelector(".plot-layer");
+    this.axes = axes;
     this.onPick = onPick;
     this.small = small;
     this.margin = small ? SMALL_MARGIN : MARGIN;
@@ -240,7 +245,7 @@ export class ContourWithOverlay {
       y: surface.grid.y,
       z: transformGrid(surface.grid, this.scale),
       customdata: surface.grid.z,
-      hovertemplate: `x %{x:.3f}<br>y %{y:.3f}<br>${t("common.loss")} %{customdata:.4g}<extra></extra>`,
+      hovertemplate: `${this.axes[0]} %{x:.3f}<br>${this.axes[1]} %{y:.3f}<br>${t("common.loss")} %{customdata:.4g}<extra></extra>`,
       colorscale: SURFACE_SCALE,
       ncontours: this.scale.log ? 28 : 22,
       contours: { coloring: "fill", showlines: true },
@@ -265,8 +270,8 @@ export class ContourWithOverlay {
       ...plotlyLocale(),
       margin: this.margin,
       font: FONT,
-      xaxis: { ...axis(this.range.x, "x"), ...EQUAL_X },
-      yaxis: { ...axis(this.range.y, "y"), ...EQUAL_Y },
+      xaxis: { ...axis(this.range.x, this.axes[0]), ...EQUAL_X },
+      yaxis: { ...axis(this.range.y, this.axes[1]), ...EQUAL_Y },
       showlegend: false,
       dragmode: this.small ? false : "zoom",
       paper_bgcolor: "rgba(0,0,0,0)",
@@ -321,8 +326,19 @@ export class ContourWithOverlay {
       return patchTraces(this.overlay, changed.map((i) => ({ x: traces[i].x, y: traces[i].y })), changed);
     }
     this.overlayLook = look;
+    return Plotly.react(this.overlay, traces, this.#stackedLayout(annotations), { staticPlot: true, responsive: true });
+  }
+
+  /** Draw `traces` (e.g. a faint contour) in the `.plot-layer` between contour and overlay; its own react. */
+  drawLayer(traces) {
+    if (!this.range || !this.layer) return Promise.resolve();
+    return Plotly.react(this.layer, traces, this.#stackedLayout([]), { staticPlot: true, responsive: true });
+  }
+
+  /** The layout of a transparent plot stacked on the contour: same margins and ranges, no axes. */
+  #stackedLayout(annotations) {
     const axis = (range) => ({ range, autorange: false, visible: false, fixedrange: true });
-    const layout = {
+    return {
       margin: this.margin,
       xaxis: { ...axis(this.range.x), ...EQUAL_X },
       yaxis: { ...axis(this.range.y), ...EQUAL_Y },
@@ -331,7 +347,6 @@ export class ContourWithOverlay {
       plot_bgcolor: "rgba(0,0,0,0)",
       annotations,
     };
-    return Plotly.react(this.overlay, traces, layout, { staticPlot: true, responsive: true });
   }
 
   /** Clicks that were not drags become start points, in data coordinates of the contour's axes. */
@@ -354,14 +369,16 @@ export class ContourWithOverlay {
 }
 
 /**
- * Loss against step for every run, log y when every loss is positive. The axes are fixed ranges computed
+ * Loss against step for every run, log y when every loss is positive (unless `log: false`). The axes are fixed ranges computed
  * here and grown by factors of two when the data leaves them, so the usual redraw only replaces the lines'
  * data (no autorange, axes, legend or layout pass); a full `react` happens when a range grows or a run is
  * added, removed or recoloured.
  */
 export class LossPlot {
-  constructor(element) {
+  /** @param {any} element @param {{log?: boolean}} [options] `log: false` keeps a linear y axis (losses within a decade) */
+  constructor(element, { log = true } = {}) {
     this.element = element;
+    this.log = log;
     this.look = null;
     this.xMax = 0;
     this.yRange = null;
@@ -372,7 +389,7 @@ export class LossPlot {
    * step-size estimate d), dotted on a log axis at the right; null values leave gaps.
    */
   draw(series, secondary = []) {
-    const positive = series.length > 0 && series.every((s) => s.y.every((v) => v > 0));
+    const positive = this.log && series.length > 0 && series.every((s) => s.y.every((v) => v > 0));
     let lastStep = 0;
     let lo = Infinity;
     let hi = -Infinity;
@@ -420,6 +437,7 @@ export class LossPlot {
     this.look = look;
     while (this.xMax < Math.max(lastStep, 32)) this.xMax = this.xMax ? this.xMax * 2 : 64;
     this.yRange = lo <= hi ? growRange(this.yRange, lo, hi, positive) : null;
+    if (this.yRange && !positive && lo >= 0) this.yRange[0] = Math.max(this.yRange[0], 0); // a loss is never below 0
     const yaxis = { type: positive ? "log" : "linear", title: { text: positive ? t("plot.loss_log") : t("common.loss") }, exponentformat: "power" };
     if (this.yRange) Object.assign(yaxis, { range: this.yRange, autorange: false });
     const layout = {

@@ -50,6 +50,10 @@ VIEWS: dict[str, View] = {
         View("dropout", "Dropout"),
         View("regularization", "L1 and L2"),
         View("landscape", "Loss landscape of a network"),
+        # ---- issue 12, lesson 1 ----
+        View("cross-entropy", "Cross-entropy on the insurance data"),
+        # convergence maps (issue 12, section 2)
+        View("convergence-map", "Convergence maps"),
     )
 }
 # /embed/{name} -> the view it shows: every view under its name, and the older names as aliases.

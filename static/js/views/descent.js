@@ -3,7 +3,7 @@
 // requestAnimationFrame loop that draws whatever steps arrived since the last frame.
 import { embeddedRegistry, surfaceGrid } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
-import { RunStore, auxKinds, column } from "../runs.js";
+import { RunStore, auxKinds, column, followRuns } from "../runs.js";
 import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { ContourWithOverlay, LossPlot, Surface3D, clipSegment, evaluatedDots, hasWebGL, thin } from "../plot.js";
@@ -115,18 +115,11 @@ export function mountDescentView(root, options) {
     speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); } },
     words: (status) => t(`descent.status.${status}`),
     on: {
-      started: (msg) => {
-        data.start(msg, (run) => styleFor(run.id));
-        markDirty();
-      },
+      ...followRuns(data, () => session, markDirty, (run) => styleFor(run.id)),
       steps: (msg) => {
         for (const [id, step] of data.append(msg)) session.embed.step(id, step);
         markDirty();
         if (session.status === "paused") askLedger();
-      },
-      event: (msg) => {
-        data.end(msg);
-        markDirty();
       },
       updated: (msg) => {
         const run = data.get(msg.run);
