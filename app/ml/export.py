@@ -14,6 +14,7 @@ decay), which the Keras script says where it matters (docs/networks.md gives the
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -244,6 +245,12 @@ def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any], config: TrainConfig
         )
     if spec.keras.lower() != spec.torch_class.lower():
         notes.append(f"# Keras has no {spec.torch_class}; {spec.keras} is the closest built-in optimizer.")
+    if spec.name == "prodigy":
+        notes.append(
+            "# Prodigy's lr scales its own step-size estimate d; Adam keeps its default learning rate."
+        )
+    if spec.package != "torch":
+        notes.append(f"# The playground follows {spec.reference}; the PyTorch export uses it.")
     if KERAS_FORMULAS.get(spec.keras):
         notes.append(KERAS_FORMULAS[spec.keras])
     return f"keras.optimizers.{spec.keras}({', '.join(args)})", notes
@@ -429,8 +436,21 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
 # --------------------------------------------------------------------------- PyTorch
 
 
-def torch_kwargs(h: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={tuple(v) if isinstance(v, tuple | list) else v!r}" for k, v in h.items())
+def torch_kwargs(h: dict[str, Any], spec: OptimizerSpec) -> str:
+    """Keyword arguments as the reference takes them: Adafactor's default eps1 is None (machine epsilon),
+    Prodigy's unbounded growth_rate is float('inf')."""
+    values = dict(h)
+    if spec.name == "adafactor" and values["eps"][0] == float(np.finfo(np.float64).eps):
+        values["eps"] = (None, values["eps"][1])
+    if spec.name == "prodigy" and values["growth_rate"] is None:
+        values["growth_rate"] = math.inf
+
+    def show(v: Any) -> str:
+        if isinstance(v, float) and math.isinf(v):
+            return 'float("inf")'
+        return repr(tuple(v)) if isinstance(v, tuple | list) else repr(v)
+
+    return ", ".join(f"{k}={show(v)}" for k, v in values.items())
 
 
 SAM_CLASS = '''
@@ -496,15 +516,15 @@ def _torch_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> list[str]:
             *SAM_CLASS,
             "",
             f"optimizer = SAM(model.parameters(), torch.optim.SGD, rho={h['rho']!r}, "
-            f"adaptive={h['adaptive']!r}, {torch_kwargs(base)})",
+            f"adaptive={h['adaptive']!r}, {torch_kwargs(base, spec)})",
         ]
     if spec.name == "polyak":
         h = {
             **h,
             "f_star": 0.0 if h["f_star"] is None else h["f_star"],
         }  # as the training: no loss is below 0
-        return [*POLYAK_CLASS, "", f"optimizer = Polyak(model.parameters(), {torch_kwargs(h)})"]
-    line = f"optimizer = torch.optim.{spec.torch_class}(model.parameters(), {torch_kwargs(h)})"
+        return [*POLYAK_CLASS, "", f"optimizer = Polyak(model.parameters(), {torch_kwargs(h, spec)})"]
+    line = f"optimizer = {spec.module}.{spec.torch_class}(model.parameters(), {torch_kwargs(h, spec)})"
     if spec.name == "lbfgs":
         return ["# L-BFGS evaluates the loss several times per step: step() takes a closure.", line]
     return [line]
@@ -668,6 +688,8 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
     """
     _, acts, _, l1, l2 = _layers(config, data)
     h = resolve_hyperparameters(config.optimizer, config.hyperparameters)
+    spec = get_optimizer(config.optimizer)
+    schedule_free = spec.package == "schedulefree"
     task = data.task
     has_val = data.X_val is not None
     target = "torch.long" if task == "multiclass" else "torch.float64"
@@ -688,6 +710,11 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "import numpy as np",
         "import torch",
+        *(
+            [f"import {spec.module}  # pip install {spec.package}=={spec.version} (the reference)"]
+            if spec.package != "torch"
+            else []
+        ),
         "from torch import nn",
         "",
         "torch.set_default_dtype(torch.float64)",
@@ -725,7 +752,12 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "# L2 joins the gradient; L1 is a proximal (soft-threshold) step after each update, as in the",
         "# playground: it sets weights to exactly 0 (Keras' L1L2 adds the subgradient l1*sign(w) instead).",
         f"loss_fn = {TORCH_LOSSES[task]}  # on logits: the output activation is inside the loss",
-        *_torch_optimizer(get_optimizer(config.optimizer), h),
+        *_torch_optimizer(spec, h),
+        *(
+            ["optimizer.train()  # schedule-free: train mode while stepping, eval mode to evaluate"]
+            if schedule_free
+            else []
+        ),
     ]
     expr = _lr_expression(config, float(h["lr"]))
     if expr is not None:
@@ -760,10 +792,12 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "def evaluate(x, y):",
         '    """Loss and metrics in evaluation mode (no dropout) on a whole split (as the playground)."""',
+        *(["    optimizer.eval()  # the weights become the averaged point x"] if schedule_free else []),
         "    with torch.no_grad():",
         "        out = model(x)",
         "        logs = {'loss': loss_fn(out, y).item()}",
         *TORCH_METRICS[task],
+        *(["    optimizer.train()"] if schedule_free else []),
         "    return logs",
         "",
         "",

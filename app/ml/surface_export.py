@@ -189,17 +189,16 @@ EVALUATIONS = {
 
 
 def _optimizer_line(name: str, h: dict[str, Any], surface: Surface) -> str:
+    spec = get_optimizer(name)
     if name == "sam":
-        base = {k: v for k, v in h.items() if k not in ("rho", "adaptive")}
-        return (
-            f"SAM([p], torch.optim.SGD, rho={h['rho']!r}, adaptive={h['adaptive']!r}, {torch_kwargs(base)})"
-        )
+        base = torch_kwargs({k: v for k, v in h.items() if k not in ("rho", "adaptive")}, spec)
+        return f"SAM([p], torch.optim.SGD, rho={h['rho']!r}, adaptive={h['adaptive']!r}, {base})"
     if name == "polyak":
         f_star = surface.f_star if h["f_star"] is None else h["f_star"]
-        return f"Polyak([p], {torch_kwargs({**h, 'f_star': f_star})})"
+        return f"Polyak([p], {torch_kwargs({**h, 'f_star': f_star}, spec)})"
     if name == "newton":
-        return f"Newton([p], {torch_kwargs(h)})"
-    return f"torch.optim.{get_optimizer(name).torch_class}([p], {torch_kwargs(h)})"
+        return f"Newton([p], {torch_kwargs(h, spec)})"
+    return f"{spec.module}.{spec.torch_class}([p], {torch_kwargs(h, spec)})"
 
 
 def _float_list(values: np.ndarray) -> str:
