@@ -224,6 +224,13 @@ def surface_code(descent: Descent) -> str:
         "import sys",
         "",
         "import torch",
+        *sorted(
+            {
+                f"import {spec.module}  # pip install {spec.package}=={spec.version} (the reference)"
+                for spec in map(get_optimizer, names)
+                if spec.package != "torch" and spec.module
+            }
+        ),
         "",
         "torch.set_default_dtype(torch.float64)",
         f"STEPS, BUDGET, TOLERANCE = {descent.max_steps}, {descent.budget!r}, {descent.tolerance!r}"
@@ -279,6 +286,11 @@ def _run_lines(spec: Any, h: dict[str, Any], start: np.ndarray, surface: Surface
         f'    """Run {spec.id!r}: {spec.optimizer} from {_float_list(start)}."""',
         f"    p = torch.tensor({_float_list(start)}, requires_grad=True)",
         f"    optimizer = {_optimizer_line(spec.optimizer, h, surface)}",
+        *(
+            ["    optimizer.train()  # schedule-free: steps in train mode"]
+            if get_optimizer(spec.optimizer).package == "schedulefree"
+            else []
+        ),
         "    losses, points, end, spent = [], [], 'max_steps', 0",
         "    start_loss = f(p).item()",
         "    for step in range(10**9):",
