@@ -79,6 +79,7 @@ CALLS: list[tuple[str, str, str, Any]] = [
         {"surface": "parabola", "steps": 3, "runs": [{"optimizer": "sgd"}]},
     ),
     ("post", "/api/v1/traces", "/api/v1/traces", RACE),
+    ("post", "/api/v1/traces/code", "/api/v1/traces/code", RACE),
     ("post", "/api/v1/traces", "/api/v1/traces", EVALUATING),
     (
         "get",
