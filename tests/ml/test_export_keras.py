@@ -16,7 +16,7 @@ from tests.ml.test_export_reproduces import _config, _data, _worst
 
 keras = pytest.importorskip("keras")
 
-ALLOWED = {"sgd": 1e-6, "adadelta": 1e-6, "adamax": 1e-6, "adagrad": 1e-6, "adam": 1e-5, "amsgrad": 1e-5}
+ALLOWED = {"sgd": 1e-6, "adadelta": 1e-6, "adamax": 1e-6, "adagrad": 1e-4, "adam": 1e-5, "amsgrad": 1e-5}
 """The relative difference each optimizer's Keras formulas allow over 4 epochs at a constant rate."""
 
 
