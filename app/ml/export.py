@@ -42,6 +42,24 @@ KERAS_ARGUMENTS = (
 """torch hyperparameter -> Keras argument, in the order Keras' constructors take them. The others have
 no Keras counterpart (dampening is noted; lr_decay, momentum_decay, decoupled_weight_decay are dropped);
 weight_decay follows last, when it is not zero."""
+KERAS_OWN_ARGUMENTS: dict[str, tuple[tuple[str, str | tuple[str, str]], ...]] = {
+    "rprop": (("lr", "learning_rate"),),
+    "asgd": (("lr", "learning_rate"),),
+    "adafactor": (
+        ("lr", "learning_rate"),
+        ("beta2_decay", "beta_2_decay"),
+        ("eps", ("epsilon_1", "epsilon_2")),
+        ("d", "clip_threshold"),
+    ),
+    "lion": (("lr", "learning_rate"), ("betas", ("beta_1", "beta_2"))),
+    "schedule_free_sgd": (("lr", "learning_rate"), ("momentum", "momentum")),
+    "schedule_free_adamw": (("lr", "learning_rate"), ("betas", ("beta_1", "beta_2")), ("eps", "epsilon")),
+    "prodigy": (("betas", ("beta_1", "beta_2")), ("eps", "epsilon")),
+}
+"""The gradient-only optimizers' arguments where Keras has the optimizer (Lion, Adafactor) or a closest one;
+Prodigy's lr multiplies its own estimate d, so Keras' Adam keeps its default learning rate."""
+DECOUPLED_DECAY = {"adamw", "lion", "adafactor", "schedule_free_sgd", "schedule_free_adamw"}
+"""Optimizers whose weight_decay already shrinks the weights directly, as Keras' weight_decay does."""
 TORCH_ACTIVATIONS = {
     "relu": "nn.ReLU()",
     "leaky_relu": f"nn.LeakyReLU({LEAKY_SLOPE})",
@@ -222,16 +240,17 @@ def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any], config: TrainConfig
         return f"keras.optimizers.SGD({', '.join(args)})", [KERAS_STAND_IN[spec.name]]
     notes: list[str] = []
     args: list[str] = []
-    for torch_name, keras_name in KERAS_ARGUMENTS:
+    for torch_name, keras_name in KERAS_OWN_ARGUMENTS.get(spec.name, KERAS_ARGUMENTS):
         if torch_name not in h:
             continue
         if isinstance(keras_name, tuple):
             args += [f"{k}={v!r}" for k, v in zip(keras_name, h[torch_name], strict=True)]
         else:
             args.append(f"{keras_name}={h[torch_name]!r}")
-    if h.get("weight_decay", 0):
-        args.append(f"weight_decay={h['weight_decay']!r}")
-        if spec.keras != "AdamW":
+    if h.get("weight_decay", 0) or spec.keras == "AdamW":  # Keras' AdamW decays by 0.004 unless told
+        args.append(f"weight_decay={h.get('weight_decay', 0.0)!r}")
+        decoupled = spec.name in DECOUPLED_DECAY or (spec.name == "prodigy" and h["decouple"])
+        if not decoupled:
             notes.append(
                 "# torch's weight_decay is an L2 term in the gradient; Keras' weight_decay is decoupled."
             )
