@@ -72,6 +72,7 @@ def test_the_script_reproduces_the_trace(
         ({"noise": 0.5}, ["body", "noise"]),
         ({"tune": {"count": 3}}, ["body", "tune"]),
         ({"surface": "nowhere"}, ["body", "surface"]),
+        ({"surface": "insurance_bce", "start": None}, ["body", "surface"]),
         (
             {"runs": [{"optimizer": "adam", "hyperparameters": {"lr": -1}}]},
             ["body", "runs", 0, "hyperparameters", "lr"],
