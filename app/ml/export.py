@@ -26,6 +26,8 @@ from app.ml.schedules import SCHEDULES
 from app.ml.training import TrainConfig, TrainData
 
 EMBED_ROWS = 2_000
+SCRIPT_IMPORTS = ['"""', "", "import json", "import math", "import sys", ""]
+"""The end of a script's docstring and the standard-library imports every exported script starts with."""
 
 KERAS_ARGUMENTS = (
     ("lr", "learning_rate"),
@@ -331,12 +333,7 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
         "order with train_on_batch and dropout multiplies by the playground's masks. Where Keras' optimizer",
         "computes differently from torch's (and the playground's), a comment below says so.",
         "Run: python this_script.py [losses.json]",
-        '"""',
-        "",
-        "import json",
-        "import math",
-        "import sys",
-        "",
+        *SCRIPT_IMPORTS,
         "import keras",
         "import numpy as np",
         "from keras import layers, regularizers",
@@ -720,13 +717,9 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "playground's (regenerated below with the same NumPy generators and seeds), so the per-epoch losses",
         "printed here are the playground's to about 9 significant digits (only the order of float",
         "roundings differs). Run: python this_script.py [losses.json]",
-        '"""',
-        "",
+        *SCRIPT_IMPORTS[:2],
         "import copy",
-        "import json",
-        "import math",
-        "import sys",
-        "",
+        *SCRIPT_IMPORTS[2:],
         "import numpy as np",
         "import torch",
         *(

@@ -21,7 +21,7 @@ import numpy as np
 
 from app.ml import expressions as ex
 from app.ml.errors import ConfigError
-from app.ml.export import POLYAK_CLASS, SAM_CLASS, torch_kwargs
+from app.ml.export import POLYAK_CLASS, SAM_CLASS, SCRIPT_IMPORTS, torch_kwargs
 from app.ml.optimizers import get_optimizer
 from app.ml.run import VIEW_MARGIN, Descent, divergence_bounds
 from app.ml.schedules import SCHEDULES
@@ -217,12 +217,7 @@ def surface_code(descent: Descent) -> str:
         "Same function, start, optimizer, hyperparameters, schedule and clipping per run; the gradient comes",
         "from autograd (the playground's is derived by hand), so the losses agree to about 9 significant",
         "digits. Run: python this_script.py [trace.json]",
-        '"""',
-        "",
-        "import json",
-        "import math",
-        "import sys",
-        "",
+        *SCRIPT_IMPORTS,
         "import torch",
         *sorted(
             {
