@@ -101,18 +101,20 @@ def test_early_stopping_marks_best_epoch(page, live_server):
 
 def test_code_panel_follows_config(page, live_server):
     open_view(page, live_server, "?bs=16&epochs=42")
-    wait(page, "h.codeKeras.includes('model.fit(')")
+    wait(page, "h.codeKeras.includes('train_on_batch(')")
     state = hook(page)
-    fit = next(line for line in state["codeKeras"].splitlines() if "model.fit(" in line)
-    assert "batch_size=16" in fit and "epochs=42" in fit
+    sizes = next(line for line in state["codeKeras"].splitlines() if line.startswith("N_TRAIN, BATCH_SIZE"))
+    assert sizes.endswith(", 16, 42")
     assert "torch.optim." in state["codePytorch"]
-    assert "model.fit(" in page.text_content("#code-keras")
+    assert "train_on_batch(" in page.text_content("#code-keras")
+    assert "Adam adds ε" in page.text_content("#fidelity-keras") and not page.is_visible("#fidelity-pytorch")
     page.fill("#batch-size", "8")
     page.dispatch_event("#batch-size", "change")
-    wait(page, "h.codeKeras.includes('batch_size=8,')")
+    wait(page, "h.codeKeras.includes(', 8, 42')")
     page.click("#tab-pytorch")
     assert page.is_visible("#code-pytorch") and not page.is_visible("#code-keras")
     assert "torch.optim." in page.text_content("#code-pytorch")
+    assert page.is_visible("#fidelity-pytorch") and "9 digits" in page.text_content("#fidelity-pytorch")
 
 
 def test_bad_csv_error_inline(page, live_server):
