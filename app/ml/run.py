@@ -126,21 +126,11 @@ class _Group:
     def _build(self) -> GradientTransformation:
         """The chain noise → clipping → optimizer; rebuilt with the same state structure on live changes."""
         first = self.specs[0]
-        hp = {name: _per_run([r[name] for r in self.resolved]) for name in self.resolved[0]}
         constant = first.schedule.name == "constant"
-        self.schedule = None if constant else first.schedule.build(hp["lr"])
-        self.lr_constant = np.broadcast_to(
-            np.asarray(hp["lr"], dtype=np.float64).reshape(-1), (len(self.specs),)
-        )
-        parts: list[GradientTransformation] = []
-        if self.noise > 0:
-            parts.append(add_gradient_noise(self.noise, self.seed))
-        if first.clip_norm is not None:
-            parts.append(clip_by_norm(_per_run([s.clip_norm for s in self.specs])))
-        if first.clip_value is not None:
-            parts.append(clip_by_value(_per_run([s.clip_value for s in self.specs])))
-        optimizer = make_optimizer(first.optimizer, hp, self.schedule)
-        return chain(*parts, optimizer) if parts else optimizer
+        lr = _per_run([r["lr"] for r in self.resolved])
+        self.schedule = None if constant else first.schedule.build(lr)
+        self.lr_constant = np.broadcast_to(np.asarray(lr, dtype=np.float64).reshape(-1), (len(self.specs),))
+        return _transform(self.specs, self.resolved, self.schedule, self.noise, self.seed)
 
     def lr(self) -> np.ndarray:
         """Learning rate in effect at the group's current step, one value per run."""
@@ -155,6 +145,23 @@ class _Group:
         merged = {**self.resolved[row], **changes}
         self.resolved[row] = resolve_hyperparameters(self.specs[row].optimizer, merged)
         self.transform = self._build()
+
+
+def _transform(
+    specs: list[RunSpec], resolved: list[dict[str, Any]], schedule: Any, noise: float, seed: int
+) -> GradientTransformation:
+    """The chain noise → clipping → optimizer of runs sharing a group key, hyperparameters one row per run."""
+    first = specs[0]
+    hp = {name: _per_run([r[name] for r in resolved]) for name in resolved[0]}
+    parts: list[GradientTransformation] = []
+    if noise > 0:
+        parts.append(add_gradient_noise(noise, seed))
+    if first.clip_norm is not None:
+        parts.append(clip_by_norm(_per_run([s.clip_norm for s in specs])))
+    if first.clip_value is not None:
+        parts.append(clip_by_value(_per_run([s.clip_value for s in specs])))
+    optimizer = make_optimizer(first.optimizer, hp, schedule)
+    return chain(*parts, optimizer) if parts else optimizer
 
 
 def _group_key(spec: RunSpec) -> tuple[Any, ...]:
@@ -228,6 +235,21 @@ class Descent:
     def finished(self) -> bool:
         """True when every run has ended and every event has been handed out."""
         return not self._pending and not self.active.any()
+
+    @property
+    def lane_key(self) -> tuple[Any, ...] | None:
+        """Descents with equal keys can step as lanes of one array (:func:`step_lanes`); None: not this one.
+
+        That takes one optimizer chain (one group) on an equal surface with equal tolerance, every run
+        active and no step-0 record pending; no gradient noise (each descent draws from its own
+        generator) and a constant learning rate (a schedule reads the group's own step count).
+        """
+        if len(self.groups) != 1 or not self._all_active or self._pending or self.noise > 0:
+            return None
+        group = self.groups[0]
+        if group.schedule is not None or not group.running:
+            return None
+        return (self.surface, self.tolerance, _group_key(group.specs[0]))
 
     def _start_points(self, specs: Sequence[RunSpec]) -> np.ndarray:
         """Each run's start (its own, else the shared one, else the surface's default) as a (K, d) array."""
@@ -384,14 +406,20 @@ class Descent:
             self._lr_cache = lr
         return lr
 
-    def _check(self, lanes: np.ndarray | None, update: np.ndarray) -> list[Event]:
-        """The record of this step for ``lanes`` (None: all), and the ends of runs that stop here."""
+    def _check(
+        self, lanes: np.ndarray | None, update: np.ndarray, grad_norm: np.ndarray | None = None
+    ) -> list[Event]:
+        """The record of this step for ``lanes`` (None: all), and the ends of runs that stop here.
+
+        ``grad_norm`` of every lane may be given (step_lanes computes it once for many descents).
+        """
         if lanes is None:
             params, loss, grad, steps, lr = self.params, self.loss, self.grad, self.steps, self._lr()
         else:
             params, loss, grad = self.params[lanes], self.loss[lanes], self.grad[lanes]
             steps, lr = self.steps[lanes], self._lr()[lanes]
-        grad_norm = vector_norm(grad)  # finite for every finite gradient (no overflow in squaring)
+        if grad_norm is None:
+            grad_norm = vector_norm(grad)  # finite for every finite gradient (no overflow in squaring)
         if self._quiet(params, loss, grad_norm):
             ids, index = (self._ids_tuple, self._lanes) if lanes is None else self._row_ids(lanes)
             return [StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update)]
@@ -464,6 +492,85 @@ class Descent:
         for group in self.groups:
             group.running = bool(self.active[group.lanes].any())
         self._refresh_lanes()
+
+
+def step_lanes(descents: Sequence[Descent]) -> list[list[Event]]:
+    """One step of each descent, exactly the events ``advance(1)`` would give it, computed together.
+
+    Descents of equal :attr:`Descent.lane_key` (many sockets each racing one run on the same surface)
+    are stacked as lanes of one array: one optimizer update and one surface evaluation for all, instead
+    of a dozen NumPy calls on a (1, d) array each. Their hyperparameters become one row per lane, and so
+    do the step counts in the optimizer states (descents started at different times), so every lane's
+    arithmetic is elementwise the same as alone: each descent gets the very values it would get alone.
+    The others (several groups, a schedule, noise, an ended run) simply ``advance(1)``.
+    """
+    out: list[list[Event]] = [[] for _ in descents]
+    buckets: dict[tuple[Any, ...], list[int]] = {}
+    for i, descent in enumerate(descents):
+        key = descent.lane_key
+        if key is None:
+            out[i] = descent.advance(1)
+        else:
+            buckets.setdefault(key, []).append(i)
+    for rows in buckets.values():
+        if len(rows) == 1:
+            out[rows[0]] = descents[rows[0]].advance(1)
+            continue
+        with np.errstate(all="ignore"):
+            merged = _step_merged([descents[i] for i in rows])
+        for i, events in zip(rows, merged, strict=True):
+            out[i] = events
+    return out
+
+
+def _step_merged(descents: list[Descent]) -> list[list[Event]]:
+    """``Descent._step`` for single-group descents of one lane key, stacked along the lane axis."""
+    groups = [d.groups[0] for d in descents]
+    sizes = [len(d.ids) for d in descents]
+    specs = [spec for g in groups for spec in g.specs]
+    transform = _transform(specs, [r for g in groups for r in g.resolved], None, 0.0, 0)
+    params = np.concatenate([d.params for d in descents])
+    grad = np.concatenate([d.grad for d in descents])
+    update, state = transform.update(grad, _stack_states([g.state for g in groups], sizes), params)
+    moved = params + update
+    loss, grad = descents[0].surface.value_and_grad(moved)
+    grad_norm = vector_norm(grad)
+    out: list[list[Event]] = []
+    start = 0
+    for descent, group, size in zip(descents, groups, sizes, strict=True):
+        stop = start + size
+        group.state = _unstack_state(state, group.state, start, stop)
+        group.t += 1
+        descent.params, descent.loss, descent.grad = moved[start:stop], loss[start:stop], grad[start:stop]
+        descent.steps = descent.steps + descent.active
+        out.append(descent._check(None, update[start:stop], grad_norm[start:stop]))
+        start = stop
+    return out
+
+
+def _stack_states(states: list[Any], sizes: list[int]) -> Any:
+    """Optimizer states of several descents as one, lane after lane: arrays are concatenated, and a
+    scalar (a step count, NAdam's momentum product) becomes one row per lane."""
+    first = states[0]
+    if isinstance(first, tuple):
+        parts = [_stack_states([s[i] for s in states], sizes) for i in range(len(first))]
+        return type(first)(*parts) if hasattr(first, "_fields") else tuple(parts)
+    if isinstance(first, np.ndarray) and first.ndim:
+        return np.concatenate(states)
+    return np.repeat(np.asarray(states), sizes)[:, None]
+
+
+def _unstack_state(stacked: Any, own: Any, start: int, stop: int) -> Any:
+    """One descent's lanes ``start:stop`` of a stacked state, shaped like its own state ``own`` (a scalar
+    stays a Python scalar: the lanes of one descent share their step count)."""
+    if isinstance(own, tuple):
+        parts = [_unstack_state(s, o, start, stop) for s, o in zip(stacked, own, strict=True)]
+        return type(own)(*parts) if hasattr(own, "_fields") else tuple(parts)
+    if not isinstance(stacked, np.ndarray):
+        return stacked
+    if isinstance(own, np.ndarray) and own.ndim:
+        return stacked[start:stop]
+    return type(own)(stacked[start, 0])
 
 
 def descend(surface: Surface, runs: Sequence[RunSpec], steps: int, **options: Any) -> Iterator[Event]:
