@@ -13,6 +13,7 @@ finite record.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,8 +121,24 @@ class _Group:
         self.seed = seed
         self.t = 0
         self.running = True
+        self.key = _group_key(specs[0])
+        self.version = 0  # counts live changes, so a stack of lanes knows when to rebuild its transform
         self.transform = self._build()
-        self.state: Any = None
+        self._state: Any = None
+        self._stacked: tuple[_Stack, int, int] | None = None  # (stack, start, stop) while state lives there
+
+    @property
+    def state(self) -> Any:
+        """The optimizer state; taken out of a stack of lanes (step_lanes) the first time it is needed."""
+        if self._stacked is not None:
+            stack, start, stop = self._stacked
+            self._state = _unstack_state(stack.state, self._state, start, stop)
+            self._stacked = None
+        return self._state
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        self._state, self._stacked = value, None
 
     def _build(self) -> GradientTransformation:
         """The chain noise → clipping → optimizer; rebuilt with the same state structure on live changes."""
@@ -145,6 +162,7 @@ class _Group:
         merged = {**self.resolved[row], **changes}
         self.resolved[row] = resolve_hyperparameters(self.specs[row].optimizer, merged)
         self.transform = self._build()
+        self.version += 1
 
 
 def _transform(
@@ -249,7 +267,7 @@ class Descent:
         group = self.groups[0]
         if group.schedule is not None or not group.running:
             return None
-        return (self.surface, self.tolerance, _group_key(group.specs[0]))
+        return (self.surface, self.tolerance, group.key)
 
     def _start_points(self, specs: Sequence[RunSpec]) -> np.ndarray:
         """Each run's start (its own, else the shared one, else the surface's default) as a (K, d) array."""
@@ -523,27 +541,70 @@ def step_lanes(descents: Sequence[Descent]) -> list[list[Event]]:
     return out
 
 
+class _Stack:
+    """The optimizer state of several descents' groups stacked lane after lane, and the transform that
+    steps them. It outlives its step: while the same groups step together beat after beat, their state
+    stays stacked (each group only points at its rows) and the transform is reused."""
+
+    def __init__(self, groups: list[_Group], transform: GradientTransformation, state: Any) -> None:
+        self.groups = groups
+        self.versions = [g.version for g in groups]
+        self.transform = transform
+        self.state = state
+
+
+def _stacked(groups: list[_Group], sizes: list[int]) -> tuple[GradientTransformation, Any]:
+    """The transform and stacked state for ``groups`` in this order, from the last stack if they all
+    still live there (rows gathered if the members changed), else stacked afresh."""
+    last = groups[0]._stacked[0] if groups[0]._stacked is not None else None
+    if last is not None and all(g._stacked is not None and g._stacked[0] is last for g in groups):
+        same = len(groups) == len(last.groups) and all(map(operator.is_, groups, last.groups))
+        if same and all(g.version == v for g, v in zip(groups, last.versions, strict=True)):
+            return last.transform, last.state
+        if same:
+            state = last.state
+        else:
+            rows = np.concatenate([np.arange(g._stacked[1], g._stacked[2]) for g in groups])  # type: ignore[index]
+            state = _take_rows(last.state, rows)
+    else:
+        state = _stack_states([g.state for g in groups], sizes)
+    specs = [spec for g in groups for spec in g.specs]
+    return _transform(specs, [r for g in groups for r in g.resolved], None, 0.0, 0), state
+
+
 def _step_merged(descents: list[Descent]) -> list[list[Event]]:
     """``Descent._step`` for single-group descents of one lane key, stacked along the lane axis."""
     groups = [d.groups[0] for d in descents]
     sizes = [len(d.ids) for d in descents]
-    specs = [spec for g in groups for spec in g.specs]
-    transform = _transform(specs, [r for g in groups for r in g.resolved], None, 0.0, 0)
+    transform, state = _stacked(groups, sizes)
     params = np.concatenate([d.params for d in descents])
-    grad = np.concatenate([d.grad for d in descents])
-    update, state = transform.update(grad, _stack_states([g.state for g in groups], sizes), params)
+    update, state = transform.update(np.concatenate([d.grad for d in descents]), state, params)
+    stack = _Stack(groups, transform, state)
     moved = params + update
-    loss, grad = descents[0].surface.value_and_grad(moved)
+    first = descents[0]
+    loss, grad = first.surface.value_and_grad(moved)
     grad_norm = vector_norm(grad)
+    quiet = (
+        all(g.t + 1 < d.max_steps for g, d in zip(groups, descents, strict=True))
+        and bool(first._inside(moved).all())
+        and float(grad_norm.min()) >= first.tolerance
+        and math.isfinite(float(loss.sum()))
+    )
     out: list[list[Event]] = []
     start = 0
     for descent, group, size in zip(descents, groups, sizes, strict=True):
         stop = start + size
-        group.state = _unstack_state(state, group.state, start, stop)
+        group._stacked = (stack, start, stop)
         group.t += 1
-        descent.params, descent.loss, descent.grad = moved[start:stop], loss[start:stop], grad[start:stop]
+        params, loss_d, grad_d = moved[start:stop], loss[start:stop], grad[start:stop]
+        descent.params, descent.loss, descent.grad = params, loss_d, grad_d
         descent.steps = descent.steps + descent.active
-        out.append(descent._check(None, update[start:stop], grad_norm[start:stop]))
+        if quiet:  # no run ends at this step: the record, as Descent._check makes it
+            norm, lr, moved_by = grad_norm[start:stop], descent._lr(), update[start:stop]
+            ids, lanes = descent._ids_tuple, descent._lanes
+            out.append([StepRecord(ids, lanes, descent.steps, params, loss_d, grad_d, norm, lr, moved_by)])
+        else:
+            out.append(descent._check(None, update[start:stop], grad_norm[start:stop]))
         start = stop
     return out
 
@@ -558,6 +619,14 @@ def _stack_states(states: list[Any], sizes: list[int]) -> Any:
     if isinstance(first, np.ndarray) and first.ndim:
         return np.concatenate(states)
     return np.repeat(np.asarray(states), sizes)[:, None]
+
+
+def _take_rows(state: Any, rows: np.ndarray) -> Any:
+    """The lanes ``rows`` of a stacked state, in that order."""
+    if isinstance(state, tuple):
+        parts = [_take_rows(s, rows) for s in state]
+        return type(state)(*parts) if hasattr(state, "_fields") else tuple(parts)
+    return state[rows] if isinstance(state, np.ndarray) and state.ndim else state
 
 
 def _unstack_state(stacked: Any, own: Any, start: int, stop: int) -> Any:

@@ -37,6 +37,7 @@ from app.web.commands import (
 )
 from app.web.schemas import NetworkRequest
 from app.web.streams import STREAMS, LiveStream
+from app.web.ticker import MAX_TICK_STEPS, Ticker
 
 # Hidden layers a network config may have: the `hidden` field's own bound, sent to the client in `hello`.
 MAX_LAYERS = next(
@@ -86,9 +87,10 @@ FLOOD_LIMIT = 20.0
 class StreamSession:
     """The state of one socket: the descent in progress, its pace, and the last record of each run."""
 
-    def __init__(self, send: Send, settings: Settings) -> None:
+    def __init__(self, send: Send, settings: Settings, ticker: Ticker | None = None) -> None:
         self._send_raw = send
         self.settings = settings
+        self.ticker = ticker if ticker is not None else Ticker(settings.stream_frame_s)
         self._send_lock = asyncio.Lock()
         self._wake: asyncio.Future[None] | None = None
         self.stream: LiveStream | None = None
@@ -318,20 +320,17 @@ class StreamSession:
     def _reset_pace(self) -> None:
         self._anchor = (time.monotonic(), self._made)
 
-    async def _wait(self, timeout: float | None) -> None:
-        """Sleep until ``timeout`` passes or a command pokes the pump, whichever is first.
+    async def _wait(self, until: float | None) -> None:
+        """Sleep until the ticker's first beat at or after ``until`` (None: forever), or until a command
+        pokes the pump, whichever is first.
 
-        A bare future and a timer handle, not ``wait_for`` (which makes a task per call): a paced socket
-        sleeps 60 times a second, and 200 of them must not spend the worker on their alarm clocks.
+        A bare future woken by the ticker, not ``wait_for`` (a task and a timer per call): a paced socket
+        sleeps 60 times a second, and 200 of them share one timer and wake on the same beat.
         """
-        loop = asyncio.get_running_loop()
-        wake = self._wake = loop.create_future()
-        timer = None if timeout is None else loop.call_later(max(timeout, 0.0), _resolve, wake)
-        try:
-            await wake
-        finally:
-            if timer is not None:
-                timer.cancel()
+        wake = self._wake = asyncio.get_running_loop().create_future()
+        if until is not None:
+            self.ticker.alarm(until, wake)
+        await wake
 
     async def pump(self) -> None:
         """Forever: make the steps that are due at the current speed and send them (cancelled on close)."""
@@ -351,23 +350,32 @@ class StreamSession:
 
     async def _pump_paced(self, speed: float) -> None:
         """Send the steps due at ``speed``; what cannot be computed within one frame is dropped from the
-        schedule (the stream falls behind and says so in a ``lag`` message), never caught up in a block."""
-        interval = max(1.0 / speed, self.settings.stream_frame_s)
+        schedule (the stream falls behind and says so in a ``lag`` message), never caught up in a block.
+
+        A light stream (a few steps per beat, one optimizer chain) has its steps made by the ticker
+        together with the other sockets'; the rest compute their own slices.
+        """
         start_time, start_made = self._anchor
         now = time.monotonic()
         due = math.floor((now - start_time) * speed) - (self._made - start_made)
         if due <= 0:  # sleep until the next step is due (a command may wake the pump sooner)
-            await self._wait(start_time + (self._made - start_made + 1) / speed - now)
+            await self._wait(start_time + (self._made - start_made + 1) / speed)
             return
         seq, stream = self.seq, self.stream
         assert stream is not None
-        budget = self.settings.stream_frame_s
-        events, made = await self._advance(stream, due, now + budget)
+        lanes = None if self._heavy or speed * self.ticker.frame_s > MAX_TICK_STEPS else stream.lanes
+        if lanes is not None:
+            events, made = await self.ticker.advance(lanes, due, lambda: self.running and seq == self.seq)
+            self._made += made
+        else:
+            events, made = await self._advance(stream, due, now + self.settings.stream_frame_s)
         if seq == self.seq:
             await self._emit(events, made)
             if made < due:
                 await self._fell_behind(speed)
-        await self._wait(interval)
+        # The next step's beat, and never this one again: a fast stream sends once per beat.
+        next_due = start_time + (self._made - start_made + 1) / speed
+        await self._wait(max(next_due, now + self.ticker.frame_s / 2))
 
     async def _fell_behind(self, speed: float) -> None:
         """Forget the debt (no catching up in one block) and tell the client, at most once a second."""
