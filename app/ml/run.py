@@ -132,7 +132,8 @@ class _Group:
         """The optimizer state; taken out of a stack of lanes (step_lanes) the first time it is needed."""
         if self._stacked is not None:
             stack, start, stop = self._stacked
-            self._state = _unstack_state(stack.state, self._state, start, stop)
+            rows = iter([leaf[start:stop] for leaf in stack.leaves])
+            self._state = _rebuild(self._state, rows, stacked=False)
             self._stacked = None
         return self._state
 
@@ -542,44 +543,75 @@ def step_lanes(descents: Sequence[Descent]) -> list[list[Event]]:
 
 
 class _Stack:
-    """The optimizer state of several descents' groups stacked lane after lane, and the transform that
-    steps them. It outlives its step: while the same groups step together beat after beat, their state
-    stays stacked (each group only points at its rows) and the transform is reused."""
+    """The optimizer state of several descents' groups stacked lane after lane, as a flat list of
+    (lanes, ·) arrays, and the transform that steps them. It outlives its step: while the same groups
+    step together beat after beat their state stays stacked (each group only points at its rows) and
+    the transform is reused; a group taken out of step takes its rows back (``_Group.state``)."""
 
-    def __init__(self, groups: list[_Group], transform: GradientTransformation, state: Any) -> None:
+    def __init__(self, groups: list[_Group], transform: GradientTransformation, leaves: list[np.ndarray]):
         self.groups = groups
         self.versions = [g.version for g in groups]
         self.transform = transform
-        self.state = state
+        self.leaves = leaves
 
 
-def _stacked(groups: list[_Group], sizes: list[int]) -> tuple[GradientTransformation, Any]:
-    """The transform and stacked state for ``groups`` in this order, from the last stack if they all
-    still live there (rows gathered if the members changed), else stacked afresh."""
+def _gather(groups: list[_Group], sizes: list[int]) -> tuple[GradientTransformation | None, list[np.ndarray]]:
+    """The stacked state leaves of ``groups`` in this order, and the last stack's transform if it is
+    still theirs: reused as it is when the same groups step again, gathered row by row otherwise."""
     last = groups[0]._stacked[0] if groups[0]._stacked is not None else None
     if last is not None and all(g._stacked is not None and g._stacked[0] is last for g in groups):
-        same = len(groups) == len(last.groups) and all(map(operator.is_, groups, last.groups))
-        if same and all(g.version == v for g, v in zip(groups, last.versions, strict=True)):
-            return last.transform, last.state
-        if same:
-            state = last.state
+        if len(groups) == len(last.groups) and all(map(operator.is_, groups, last.groups)):
+            same = all(g.version == v for g, v in zip(groups, last.versions, strict=True))
+            return (last.transform if same else None), last.leaves
+        rows = np.concatenate([np.arange(*g._stacked[1:]) for g in groups])  # type: ignore[index]
+        return None, [leaf[rows] for leaf in last.leaves]
+    pieces = []
+    for group, size in zip(groups, sizes, strict=True):
+        if group._stacked is not None:
+            stack, start, stop = group._stacked
+            pieces.append([leaf[start:stop] for leaf in stack.leaves])
         else:
-            rows = np.concatenate([np.arange(g._stacked[1], g._stacked[2]) for g in groups])  # type: ignore[index]
-            state = _take_rows(last.state, rows)
-    else:
-        state = _stack_states([g.state for g in groups], sizes)
-    specs = [spec for g in groups for spec in g.specs]
-    return _transform(specs, [r for g in groups for r in g.resolved], None, 0.0, 0), state
+            pieces.append([_lane_rows(leaf, size) for leaf in _flatten(group._state)])
+    return None, [np.concatenate(leaf) for leaf in zip(*pieces, strict=True)]
+
+
+def _lane_rows(leaf: Any, size: int) -> np.ndarray:
+    """A state leaf as rows of lanes: an array as it is, a scalar (a step count) once per lane."""
+    return leaf if isinstance(leaf, np.ndarray) and leaf.ndim else np.full((size, 1), leaf)
+
+
+def _flatten(state: Any) -> list[Any]:
+    """The leaves of an optimizer state (nested tuples and NamedTuples), in order."""
+    if isinstance(state, tuple):
+        return [leaf for part in state for leaf in _flatten(part)]
+    return [state]
+
+
+def _rebuild(own: Any, leaves: Iterator[Any], stacked: bool) -> Any:
+    """A state shaped like ``own`` from ``leaves``; a scalar of ``own`` takes its stacked rows as they
+    are (``stacked``) or back as a Python scalar (one descent's lanes share their step count)."""
+    if isinstance(own, tuple):
+        parts = [_rebuild(part, leaves, stacked) for part in own]
+        return type(own)(*parts) if hasattr(own, "_fields") else tuple(parts)
+    leaf = next(leaves)
+    if stacked or (isinstance(own, np.ndarray) and own.ndim):
+        return leaf
+    return type(own)(leaf[0, 0])
 
 
 def _step_merged(descents: list[Descent]) -> list[list[Event]]:
     """``Descent._step`` for single-group descents of one lane key, stacked along the lane axis."""
     groups = [d.groups[0] for d in descents]
     sizes = [len(d.ids) for d in descents]
-    transform, state = _stacked(groups, sizes)
+    transform, leaves = _gather(groups, sizes)
+    if transform is None:
+        specs = [spec for g in groups for spec in g.specs]
+        transform = _transform(specs, [r for g in groups for r in g.resolved], None, 0.0, 0)
+    state = _rebuild(groups[0]._state, iter(leaves), stacked=True)
     params = np.concatenate([d.params for d in descents])
     update, state = transform.update(np.concatenate([d.grad for d in descents]), state, params)
-    stack = _Stack(groups, transform, state)
+    lanes = len(params)
+    stack = _Stack(groups, transform, [_lane_rows(leaf, lanes) for leaf in _flatten(state)])
     moved = params + update
     first = descents[0]
     loss, grad = first.surface.value_and_grad(moved)
@@ -607,39 +639,6 @@ def _step_merged(descents: list[Descent]) -> list[list[Event]]:
             out.append(descent._check(None, update[start:stop], grad_norm[start:stop]))
         start = stop
     return out
-
-
-def _stack_states(states: list[Any], sizes: list[int]) -> Any:
-    """Optimizer states of several descents as one, lane after lane: arrays are concatenated, and a
-    scalar (a step count, NAdam's momentum product) becomes one row per lane."""
-    first = states[0]
-    if isinstance(first, tuple):
-        parts = [_stack_states([s[i] for s in states], sizes) for i in range(len(first))]
-        return type(first)(*parts) if hasattr(first, "_fields") else tuple(parts)
-    if isinstance(first, np.ndarray) and first.ndim:
-        return np.concatenate(states)
-    return np.repeat(np.asarray(states), sizes)[:, None]
-
-
-def _take_rows(state: Any, rows: np.ndarray) -> Any:
-    """The lanes ``rows`` of a stacked state, in that order."""
-    if isinstance(state, tuple):
-        parts = [_take_rows(s, rows) for s in state]
-        return type(state)(*parts) if hasattr(state, "_fields") else tuple(parts)
-    return state[rows] if isinstance(state, np.ndarray) and state.ndim else state
-
-
-def _unstack_state(stacked: Any, own: Any, start: int, stop: int) -> Any:
-    """One descent's lanes ``start:stop`` of a stacked state, shaped like its own state ``own`` (a scalar
-    stays a Python scalar: the lanes of one descent share their step count)."""
-    if isinstance(own, tuple):
-        parts = [_unstack_state(s, o, start, stop) for s, o in zip(stacked, own, strict=True)]
-        return type(own)(*parts) if hasattr(own, "_fields") else tuple(parts)
-    if not isinstance(stacked, np.ndarray):
-        return stacked
-    if isinstance(own, np.ndarray) and own.ndim:
-        return stacked[start:stop]
-    return type(own)(stacked[start, 0])
 
 
 def descend(surface: Surface, runs: Sequence[RunSpec], steps: int, **options: Any) -> Iterator[Event]:

@@ -107,3 +107,24 @@ def test_lanes_on_transcendental_surfaces_equal_their_runs_alone(surface: str) -
         while not alone[i].finished:
             want += alone[i].advance(1)
         assert _rows(got[i]) == _rows(want), f"{surface}: descent {i} differs from its run alone"
+
+
+def test_members_may_change_from_beat_to_beat() -> None:
+    """Stacked state is kept between beats; leaving, rejoining, reordering or stepping alone keeps values."""
+    make = [
+        lambda i=i: Descent(ROSENBROCK, [RunSpec(f"r{i}", "nadam", {"lr": 1e-3 * (i + 1)})], 60)
+        for i in range(4)
+    ]
+    together, alone = [m() for m in make], [m() for m in make]
+    for d in together + alone:
+        d.advance(1)
+    beats = [[0, 1, 2, 3]] * 3 + [[0, 2], [3, 0, 2, 1], [1], [1, 3], [2, 0, 1, 3], [0, 1, 2, 3]] * 3
+    for members in beats:
+        stepped = step_lanes([together[i] for i in members])
+        for i, events in zip(members, stepped, strict=True):
+            assert _rows(events) == _rows(alone[i].advance(1)), f"descent {i} at beat {members}"
+    together[2].set_hyperparameters("r2", {"lr": 0.01})
+    alone[2].set_hyperparameters("r2", {"lr": 0.01})
+    for _ in range(3):
+        for i, events in enumerate(step_lanes(together)):
+            assert _rows(events) == _rows(alone[i].advance(1))
