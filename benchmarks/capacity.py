@@ -131,6 +131,7 @@ class Result:
     gaps: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     messages: int = 0
+    total: int = 0  # steps messages over the whole run, for the server's CPU time per message
     seconds: float = 0.0
     client_cpu_s: float = 0.0
     server_cpu_s: float = 0.0
@@ -140,6 +141,11 @@ class Result:
     @property
     def rate(self) -> float:
         return self.messages / self.seconds if self.seconds else float("nan")
+
+    @property
+    def cpu_per_message_us(self) -> float:
+        """Server CPU time per steps message sent: what a message costs, whatever else runs on the box."""
+        return self.server_cpu_s / self.total * 1e6 if self.total else float("nan")
 
 
 async def _client(url: str, end: float, result: Result, counting: list[float]) -> None:
@@ -156,6 +162,7 @@ async def _client(url: str, end: float, result: Result, counting: list[float]) -
             if not text.startswith(STEPS_PREFIX):
                 continue
             now = time.monotonic()
+            result.total += 1
             if counting[0] <= now < counting[1]:
                 result.messages += 1
             if last is not None:
@@ -229,6 +236,7 @@ def capacity_rows(quick: bool) -> list[Row]:
             f"{ours.server_cpu_s / ours.wall_s:.2f}, {ours.client_cpu_s / ours.wall_s:.2f}",
             "",
         ),
+        ("  … server CPU per message (ours)", f"{ours.cpu_per_message_us:.0f} µs", ""),
         (f"LIMIT: bare Uvicorn app, same frames ({len(frames['steps'])} B): gap", _gaps(bare), ""),
         ("  … messages/s (bare)", f"{bare.rate:,.0f}", ""),
         ("  … /healthz alongside (bare)", bare.healthz, ""),
@@ -238,6 +246,7 @@ def capacity_rows(quick: bool) -> list[Row]:
             f"{bare.server_cpu_s / bare.wall_s:.2f}, {bare.client_cpu_s / bare.wall_s:.2f}",
             "",
         ),
+        ("  … server CPU per message (bare)", f"{bare.cpu_per_message_us:.0f} µs", ""),
         ("ours / bare messages/s", f"{ours.rate / bare.rate:.2f}", "≥ 0.5"),
         ("machine load (1/5/15 min) at end", " / ".join(f"{x:.2f}" for x in load_end), ""),
     ]

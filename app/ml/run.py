@@ -253,7 +253,7 @@ class Descent:
     @property
     def finished(self) -> bool:
         """True when every run has ended and every event has been handed out."""
-        return not self._pending and not self.active.any()
+        return not self._pending and not len(self._lanes)  # the active lanes, kept by _refresh_lanes
 
     @property
     def lane_key(self) -> tuple[Any, ...] | None:

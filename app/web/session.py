@@ -357,7 +357,10 @@ class StreamSession:
         """
         start_time, start_made = self._anchor
         now = time.monotonic()
-        due = math.floor((now - start_time) * speed) - (self._made - start_made)
+        # Steps fall due on the beat (however late the loop wakes after it), so a steady speed gives
+        # the same number of steps each beat. The nudge absorbs rounding at a step due on the beat.
+        beat = self.ticker.last_beat(now)
+        due = math.floor((beat - start_time) * speed + 1e-6) - (self._made - start_made)
         if due <= 0:  # sleep until the next step is due (a command may wake the pump sooner)
             await self._wait(start_time + (self._made - start_made + 1) / speed)
             return

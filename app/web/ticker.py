@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from app.ml.run import Descent, Event, step_lanes
 
+BEAT_SLACK = 1e-6
+"""A timer that fires this close to a beat (in beats) counts as on it: rounding never makes a lost beat."""
 MAX_TICK_STEPS = 4
 """At most this many steps of one session per beat (speed × frame ≤ this): more is not a light stream."""
 
@@ -58,9 +60,9 @@ class Ticker:
         return loop
 
     # ------------------------------------------------------------------ the beat
-    def beat_at(self, when: float) -> float:
-        """The first beat at or after ``when`` (``time.monotonic()`` seconds)."""
-        return math.ceil(when / self.frame_s) * self.frame_s
+    def last_beat(self, now: float) -> float:
+        """The latest beat at or before ``now`` (``time.monotonic()`` seconds)."""
+        return math.floor(now / self.frame_s + BEAT_SLACK) * self.frame_s
 
     def alarm(self, when: float, wake: asyncio.Future[None]) -> None:
         """Resolve ``wake`` at the first beat at or after ``when`` (unless it is resolved before)."""
@@ -89,7 +91,7 @@ class Ticker:
         self._timer = self._timer_beat = None
         now = time.monotonic() / self.frame_s
         woke = False
-        while self._beats and self._beats[0] <= now + 1e-6:
+        while self._beats and self._beats[0] <= now + BEAT_SLACK:
             for wake in self._sleepers.pop(heapq.heappop(self._beats)):
                 if not wake.done():
                     wake.set_result(None)
