@@ -3,7 +3,8 @@
 The session knows nothing of Starlette: it is given an async ``send`` for text frames, so the same
 logic is testable and the route stays thin. Computation happens in the event loop in short slices
 (``stream_chunk_s``) with a yield between them, so a fast stream never stalls the other sockets; only one
-message is ever being built or sent at a time, so memory per connection stays bounded.
+message is ever being built or sent at a time, so memory per connection stays bounded. Paced streams
+sleep until the process's beat (app.web.ticker), which also makes the light ones' steps together.
 """
 
 from __future__ import annotations
