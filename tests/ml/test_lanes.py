@@ -26,6 +26,19 @@ def _rows(events: list[Event]) -> list[tuple]:
     return rows
 
 
+def _together_equals_alone(together: list[Descent], alone: list[Descent], what: str) -> None:
+    """Step ``together`` by step_lanes and each of ``alone`` by itself to the end: the same events."""
+    got: list[list[Event]] = [[] for _ in together]
+    while not all(d.finished for d in together):
+        for i, events in enumerate(step_lanes(together)):
+            got[i] += events
+    for i, descent in enumerate(alone):
+        want = []
+        while not descent.finished:
+            want += descent.advance(1)
+        assert _rows(got[i]) == _rows(want), f"{what}: descent {i} differs from its run alone"
+
+
 def _pair(optimizer: str, lrs: tuple[float, float], steps: int = 40) -> list[Descent]:
     hp = OPTIMIZERS[optimizer].hyperparameters
     lr_default = next(p.default for p in hp if p.name == "lr")
@@ -38,16 +51,10 @@ def _pair(optimizer: str, lrs: tuple[float, float], steps: int = 40) -> list[Des
 @pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 def test_two_descents_stepped_together_get_exactly_their_values_alone(optimizer: str) -> None:
     together, alone = _pair(optimizer, (0.5, 1.0)), _pair(optimizer, (0.5, 1.0))
-    got: list[list[Event]] = [together[0].advance(4), together[1].advance(1)]  # step counts differ
+    for d, n in zip(together + alone, (4, 1, 4, 1), strict=True):  # the lanes' step counts differ
+        d.advance(n)
     assert together[0].lane_key == together[1].lane_key is not None
-    while not (together[0].finished and together[1].finished):
-        for i, events in enumerate(step_lanes(together)):
-            got[i] += events
-    for i in range(2):
-        want = []
-        while not alone[i].finished:
-            want += alone[i].advance(1)
-        assert _rows(got[i]) == _rows(want), f"{optimizer}: descent {i} differs from its run alone"
+    _together_equals_alone(together, alone, optimizer)
 
 
 def test_a_live_change_to_one_descent_leaves_the_other_as_alone() -> None:
@@ -98,15 +105,7 @@ def test_lanes_on_transcendental_surfaces_equal_their_runs_alone(surface: str) -
     together, alone = [m() for m in make], [m() for m in make]
     for i, d in enumerate(together + alone):
         d.advance(1 + i % 3)
-    got: list[list[Event]] = [[], [], []]
-    for _ in range(35):
-        for i, events in enumerate(step_lanes(together)):
-            got[i] += events
-    for i in range(3):
-        want = []
-        while not alone[i].finished:
-            want += alone[i].advance(1)
-        assert _rows(got[i]) == _rows(want), f"{surface}: descent {i} differs from its run alone"
+    _together_equals_alone(together, alone, surface)
 
 
 def test_members_may_change_from_beat_to_beat() -> None:
