@@ -379,7 +379,7 @@ class StreamSession:
                 await self._fell_behind(speed)
         # The next step's beat, and never this one again: a fast stream sends once per beat.
         next_due = start_time + (self._made - start_made + 1) / speed
-        await self._wait(max(next_due, now + self.ticker.frame_s / 2))
+        await self._wait(max(next_due, beat + self.ticker.frame_s / 2))
 
     async def _fell_behind(self, speed: float) -> None:
         """Forget the debt (no catching up in one block) and tell the client, at most once a second."""
