@@ -74,7 +74,9 @@ def _open(sockets: contextlib.ExitStack, client: TestClient, config: dict[str, A
     return ws
 
 
-def test_two_paced_sockets_step_together_and_each_gets_its_rest_trace(client: TestClient, app, sockets) -> None:
+def test_two_paced_sockets_step_together_and_each_get_their_rest_trace(
+    client: TestClient, app, sockets
+) -> None:
     configs = [_config(0.01), _config(0.02)]
     opened = [_open(sockets, client, c) for c in configs]
     seen: list[list[dict[str, Any]]] = [[], []]
@@ -88,7 +90,8 @@ def test_two_paced_sockets_step_together_and_each_gets_its_rest_trace(client: Te
 
 
 def test_a_paused_socket_does_not_advance_while_its_neighbour_plays(client: TestClient, sockets) -> None:
-    playing, paused = _open(sockets, client, _config(0.01)), _open(sockets, client, _config(0.02), paused=True)
+    playing = _open(sockets, client, _config(0.01))
+    paused = _open(sockets, client, _config(0.02), paused=True)
     first: list[dict[str, Any]] = []
     _read_until(paused, "steps", first)  # step 0, sent at once even when paused
     _read_until(playing, "done", [])
