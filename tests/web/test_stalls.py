@@ -214,7 +214,7 @@ def test_a_chunked_body_over_the_limit_is_refused_with_413(live: Live) -> None:
 
 
 def test_a_class_of_paced_sockets_streams_on_one_worker(live: Live) -> None:
-    """100 learners at 60 steps/s on one worker (the benchmark runs 200 and holds the tight figures):
+    """50 learners at 60 steps/s on one worker (the benchmark runs 200 and holds the tight figures):
     every socket streams (none starves), nobody gets an error, and /healthz keeps answering."""
     config = {
         "surface": "rosenbrock",
@@ -226,10 +226,10 @@ def test_a_class_of_paced_sockets_streams_on_one_worker(live: Live) -> None:
     start = {"type": "start", "speed": 60, "config": config}
 
     async def scenario() -> list[dict]:
-        return await asyncio.gather(*(_stream(live.ws, start, 3.0) for _ in range(100)))
+        return await asyncio.gather(*(_stream(live.ws, start, 3.0) for _ in range(50)))
 
     seen, samples = probed(live, lambda: run_async(scenario()))
-    assert_responsive(samples, "100 paced sockets")
+    assert_responsive(samples, "50 paced sockets")
     assert all(not s["errors"] for s in seen), [s["errors"] for s in seen if s["errors"]][:3]
     steps = sorted(int(s.get("steps", 0)) for s in seen)  # a busy machine sends fewer, fuller messages
-    assert steps[0] >= 15 and steps[0] >= steps[50] / 3, f"a socket starved: {steps[0]}, median {steps[50]}"
+    assert steps[0] >= 15 and steps[0] >= steps[25] / 3, f"a socket starved: {steps[0]}, median {steps[25]}"
