@@ -197,13 +197,14 @@ def records_columns(records: list[StepRecord], dim: int) -> dict[str, dict[str, 
         position, grad, update = record.position.tolist(), record.grad.tolist(), record.update.tolist()
         loss, grad_norm, lr = record.loss.tolist(), record.grad_norm.tolist(), record.lr.tolist()
         for i, run_id in enumerate(record.run_ids):
-            moved = None if steps[i] == 0 else update[i]
-            row = [steps[i], *position[i], loss[i], *grad[i], grad_norm[i], lr[i], *(moved or [None] * dim)]
+            moved = update[i] if steps[i] else [None] * dim
+            row = (steps[i], *position[i], loss[i], *grad[i], grad_norm[i], lr[i], *moved)
             cols = out.get(run_id)
-            if cols is None:
-                cols = out[run_id] = {name: [] for name in names}
-            for name, value in zip(names, row, strict=True):
-                cols[name].append(value)
+            if cols is None:  # the columns in the order of ``names``, so later rows append by position
+                out[run_id] = {name: [value] for name, value in zip(names, row, strict=True)}
+            else:
+                for column, value in zip(cols.values(), row, strict=True):
+                    column.append(value)
     return out
 
 
