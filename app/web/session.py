@@ -354,7 +354,9 @@ class StreamSession:
         schedule (the stream falls behind and says so in a ``lag`` message), never caught up in a block.
 
         A light stream (a few steps per beat, one optimizer chain) has its steps made by the ticker
-        together with the other sockets'; the rest compute their own slices.
+        together with the other sockets', at most a beat's share of its speed: when the worker is
+        behind, catching up would only make each beat longer, so the debt is dropped at once. The rest
+        compute their own slices.
         """
         start_time, start_made = self._anchor
         now = time.monotonic()
@@ -368,8 +370,9 @@ class StreamSession:
         seq, stream = self.seq, self.stream
         assert stream is not None
         lanes = None if self._heavy or speed * self.ticker.frame_s > MAX_TICK_STEPS else stream.lanes
-        if lanes is not None:
-            events, made = await self.ticker.advance(lanes, due, lambda: self.running and seq == self.seq)
+        if lanes is not None:  # a beat's share of the speed, no more: a debt is dropped, not caught up
+            share = max(1, math.ceil(speed * self.ticker.frame_s - 1e-9))
+            events, made = await self.ticker.advance(lanes, min(due, share), self._still(seq))
             self._made += made
         else:
             events, made = await self._advance(stream, due, now + self.settings.stream_frame_s)
@@ -380,6 +383,10 @@ class StreamSession:
         # The next step's beat, and never this one again: a fast stream sends once per beat.
         next_due = start_time + (self._made - start_made + 1) / speed
         await self._wait(max(next_due, beat + self.ticker.frame_s / 2))
+
+    def _still(self, seq: int) -> Callable[[], bool]:
+        """Whether the ticker may go on stepping this run: the session plays, and the run is the same."""
+        return lambda: self.running and seq == self.seq
 
     async def _fell_behind(self, speed: float) -> None:
         """Forget the debt (no catching up in one block) and tell the client, at most once a second."""
