@@ -2,8 +2,9 @@
 
 `python -m benchmarks.capacity [--quick]` prints one table. 200 WebSocket clients each start a paced
 surface stream (60 steps/s, 1 run, 100,000-step budget) on ONE Uvicorn worker for 15 s (5 s quick):
-gaps between `steps` messages per client (p50/p99), messages/s in all, errors, and /healthz p50/p99
-sampled concurrently by a prober in its own process.
+gaps between `steps` messages per client (p50/p99), messages/s in all, errors, /healthz p50/p99
+sampled concurrently by a prober in its own process, and the server's CPU time per message while every
+socket streams (on a shared machine the rates follow the other work; the CPU per message much less).
 
 The limit: a bare Starlette app under the same Uvicorn settings (one worker, `ws_per_message_deflate`
 off, as app.cli runs it) that answers the same `start` with a captured `started` frame and then sends a
