@@ -17,10 +17,14 @@ networks, datasets and the run generators. Imports numpy only.
     opt = make_optimizer("adam", resolve_hyperparameters("adam", {"lr": 0.1}))
     state = opt.init(params)
     updates, state = opt.update(grads, state, params)  # params + updates
+
+    from app.ml import curvature  # exact Hessian, eigenvalues, 2 / lambda_max
+    curvature(get_surface("rosenbrock"), (-1.0, 1.5)).two_over_lambda_max
 """
 
 from app.ml.datasets import DATASETS, Dataset, make_dataset, parse_csv
 from app.ml.errors import ConfigError, UnknownNameError
+from app.ml.evaluating import EvaluatingTransformation, Problem
 from app.ml.expressions import custom_surface
 from app.ml.optimizers import (
     OPTIMIZERS,
@@ -32,7 +36,16 @@ from app.ml.optimizers import (
 from app.ml.params import Param, resolve
 from app.ml.run import Descent, RunEnd, RunSpec, RunTrace, StepRecord, collect, descend, summarize, sweep
 from app.ml.schedules import SCHEDULES, Schedule, ScheduleSpec, make_schedule
-from app.ml.surfaces import SURFACES, Surface, SurfaceSpec, get_surface, grid, nearest_minimum
+from app.ml.surfaces import (
+    SURFACES,
+    Curvature,
+    Surface,
+    SurfaceSpec,
+    curvature,
+    get_surface,
+    grid,
+    nearest_minimum,
+)
 from app.ml.training import EpochRecord, IterationRecord, TrainConfig, TrainData, TrainEnd, Training, train
 from app.ml.transforms import GradientTransformation, chain
 
@@ -42,13 +55,16 @@ __all__ = [
     "SCHEDULES",
     "SURFACES",
     "ConfigError",
+    "Curvature",
     "Dataset",
     "Descent",
     "EpochRecord",
+    "EvaluatingTransformation",
     "GradientTransformation",
     "IterationRecord",
     "OptimizerSpec",
     "Param",
+    "Problem",
     "RunEnd",
     "RunSpec",
     "RunTrace",
@@ -64,6 +80,7 @@ __all__ = [
     "UnknownNameError",
     "chain",
     "collect",
+    "curvature",
     "custom_surface",
     "descend",
     "get_optimizer",

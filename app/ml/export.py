@@ -6,7 +6,10 @@ batch size, epochs and early stopping.  The data the network saw (already standa
 when it has at most ``EMBED_ROWS`` rows; otherwise random stand-in data of the same shape is made and
 a comment says to load your own.  The PyTorch script follows our arithmetic exactly (same optimizer
 algorithms); Keras' optimizers differ in small details (eps placement, decoupled weight decay), which
-the script notes where it matters.
+the script notes where it matters.  L1 is where the two scripts part: the playground applies L1 as a
+proximal (soft-threshold) step after each update (:mod:`app.ml.regularizers`); the PyTorch script does
+the same, while Keras' ``L1L2`` adds the plain subgradient ``l1 sign(w)`` to the loss, so its weights
+hover near 0 instead of reaching it, and the Keras script says so.
 """
 
 from __future__ import annotations
@@ -114,8 +117,26 @@ def _layers(
 # --------------------------------------------------------------------------- Keras
 
 
+KERAS_STAND_IN = {
+    "lbfgs": "# Keras has no L-BFGS. TensorFlow Probability has one for a function, not for model.fit:\n"
+    "# pip install tensorflow-probability; tfp.optimizer.lbfgs_minimize(value_and_gradients_function, ...).\n"
+    "# This script trains with SGD at the same learning rate as a stand-in: expect another path.",
+    "sam": "# Keras 3 has no SAM. TensorFlow's Keras 2 API wraps a model in it: pip install tensorflow;\n"
+    "# tf.keras.models.experimental.SharpnessAwareMinimization(model, rho=...). This script trains the\n"
+    "# base optimizer (SGD) alone.",
+    "polyak": "# Keras has no Polyak step size; this script uses SGD with lr as a fixed step size instead.",
+}
+"""What the Keras script says for an optimizer that evaluates the function (Keras has none of them)."""
+STAND_IN_ARGUMENTS = ("lr", "momentum", "nesterov")
+"""The hyperparameters an SGD stand-in takes over (SAM's rho is not SGD's rho)."""
+
+
 def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> tuple[str, list[str]]:
     """``keras.optimizers.<spec.keras>(…)`` with our values, and comment lines on what differs."""
+    if spec.evaluating:
+        h = {k: v for k, v in h.items() if k in STAND_IN_ARGUMENTS}
+        args = [f"{keras}={h[name]!r}" for name, keras in KERAS_ARGUMENTS if name in h]
+        return f"keras.optimizers.SGD({', '.join(args)})", [KERAS_STAND_IN[spec.name]]
     notes: list[str] = []
     args: list[str] = []
     for torch_name, keras_name in KERAS_ARGUMENTS:
@@ -172,6 +193,13 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
         f"kernel_regularizer=regularizers.L1L2(l1={l1[-1]!r}, l2={l2[-1]!r})),"
     )
     lines.append("])")
+    if any(l1):
+        lines += [
+            "# L1 differs from the playground: Keras adds the subgradient l1 * sign(w) to the loss's",
+            "# gradient, so weights jitter around 0 by about lr * l1 and rarely become exactly 0; the",
+            "# playground (and the PyTorch export) applies a proximal step after each update instead,",
+            "# w = sign(w) * max(|w| - lr * l1, 0), which sets weights to exactly 0.",
+        ]
     opt, notes = _keras_optimizer(get_optimizer(config.optimizer), h)
     lines += notes
     metrics = (
@@ -231,6 +259,119 @@ def _torch_kwargs(h: dict[str, Any]) -> str:
     return ", ".join(f"{k}={tuple(v) if isinstance(v, tuple | list) else v!r}" for k, v in h.items())
 
 
+SAM_CLASS = '''
+
+class SAM(torch.optim.Optimizer):
+    """Sharpness-aware minimisation, as davda54/sam (github.com/davda54/sam, MIT; Foret et al. 2021)."""
+
+    def __init__(self, params, base_optimizer, rho=0.05, adaptive=False, **kwargs):
+        super().__init__(params, dict(rho=rho, adaptive=adaptive, **kwargs))
+        self.base_optimizer = base_optimizer(self.param_groups, **kwargs)
+        self.param_groups = self.base_optimizer.param_groups
+
+    @torch.no_grad()
+    def first_step(self):
+        grads = [((torch.abs(p) if g["adaptive"] else 1.0) * p.grad).norm(p=2)
+                 for g in self.param_groups for p in g["params"] if p.grad is not None]
+        grad_norm = torch.norm(torch.stack(grads), p=2)
+        for group in self.param_groups:
+            scale = group["rho"] / (grad_norm + 1e-12)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                self.state[p]["old_p"] = p.data.clone()
+                p.add_((torch.pow(p, 2) if group["adaptive"] else 1.0) * p.grad * scale.to(p))
+        self.zero_grad()
+
+    @torch.no_grad()
+    def second_step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.data = self.state[p]["old_p"]
+        self.base_optimizer.step()
+        self.zero_grad()
+'''.splitlines()
+
+POLYAK_CLASS = '''
+
+class Polyak(torch.optim.Optimizer):
+    """Polyak step size, capped (SPS_max, Loizou et al. 2021): min((f - f_star) / (c |g|^2), lr)."""
+
+    def __init__(self, params, lr=1.0, c=1.0, f_star=0.0):
+        super().__init__(params, dict(lr=lr, c=c, f_star=f_star))
+
+    @torch.no_grad()
+    def step(self, loss):
+        group = self.param_groups[0]
+        grads = [p.grad for p in group["params"] if p.grad is not None]
+        squared = float(sum((g * g).sum() for g in grads))
+        gap = max(float(loss) - group["f_star"], 0.0)
+        size = min(gap / (group["c"] * squared), group["lr"]) if squared > 0 else 0.0
+        for p in group["params"]:
+            if p.grad is not None:
+                p.add_(p.grad, alpha=-size)
+'''.splitlines()
+
+
+def _torch_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> list[str]:
+    """The line that makes the optimizer, after the class it needs when torch.optim has none."""
+    if spec.name == "sam":
+        base = {k: v for k, v in h.items() if k not in ("rho", "adaptive")}
+        return [
+            *SAM_CLASS,
+            "",
+            f"optimizer = SAM(model.parameters(), torch.optim.SGD, rho={h['rho']!r}, "
+            f"adaptive={h['adaptive']!r}, {_torch_kwargs(base)})",
+        ]
+    if spec.name == "polyak":
+        h = {
+            **h,
+            "f_star": 0.0 if h["f_star"] is None else h["f_star"],
+        }  # as the training: no loss is below 0
+        return [*POLYAK_CLASS, "", f"optimizer = Polyak(model.parameters(), {_torch_kwargs(h)})"]
+    line = f"optimizer = torch.optim.{spec.torch_class}(model.parameters(), {_torch_kwargs(h)})"
+    if spec.name == "lbfgs":
+        return ["# L-BFGS evaluates the loss several times per step: step() takes a closure.", line]
+    return [line]
+
+
+TORCH_UPDATE = {
+    "default": [
+        "        optimizer.zero_grad()",
+        "        loss = loss_fn(model(xb), yb)",
+        "        (loss + penalty()).backward()",
+        "        optimizer.step()",
+    ],
+    "lbfgs": [
+        "        def closure():",
+        "            optimizer.zero_grad()",
+        "            objective = loss_fn(model(xb), yb) + penalty()",
+        "            objective.backward()",
+        "            return objective",
+        "",
+        "        with torch.no_grad():",
+        "            loss = loss_fn(model(xb), yb)  # the batch loss before the update, as reported",
+        "        optimizer.step(closure)  # (the playground keeps one dropout mask for a step's calls)",
+    ],
+    "sam": [
+        "        loss = loss_fn(model(xb), yb)",
+        "        (loss + penalty()).backward()",
+        "        optimizer.first_step()  # to the worst nearby point",
+        "        (loss_fn(model(xb), yb) + penalty()).backward()",
+        "        optimizer.second_step()  # back, then the SGD step with the gradient found there",
+    ],
+    "polyak": [
+        "        optimizer.zero_grad()",
+        "        loss = loss_fn(model(xb), yb)",
+        "        objective = loss + penalty()",
+        "        objective.backward()",
+        "        optimizer.step(objective.item())",
+    ],
+}
+"""The body of the batch loop for each optimizer (default: backward, then step)."""
+
+
 def pytorch_code(config: TrainConfig, data: TrainData) -> str:
     """A runnable PyTorch script: ``nn.Sequential``, the torch.optim class with our hyperparameters,
     a DataLoader loop with Keras-style epoch lines, L1/L2 on the weights, dropout and early stopping."""
@@ -280,9 +421,10 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "model = nn.Sequential(*layers)",
         "linears = [m for m in model if isinstance(m, nn.Linear)]",
         f"l1, l2 = {l1!r}, {l2!r}  # per dense layer, on weights only (Keras' L1L2 convention)",
+        "# L2 joins the gradient; L1 is a proximal (soft-threshold) step after each update, as in the",
+        "# playground: it sets weights to exactly 0 (Keras' L1L2 adds the subgradient l1*sign(w) instead).",
         f"loss_fn = {TORCH_LOSSES[data.task]}  # on logits: the output activation is inside the loss",
-        f"optimizer = torch.optim.{get_optimizer(config.optimizer).torch_class}(model.parameters(), "
-        f"{_torch_kwargs(h)})",
+        *_torch_optimizer(get_optimizer(config.optimizer), h),
     ]
     expr = _lr_expression(config, float(h["lr"]))
     if expr is not None:
@@ -307,9 +449,16 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "def penalty():",
         "    total = 0.0",
-        "    for a, b, layer in zip(l1, l2, linears):",
-        "        total = total + a * layer.weight.abs().sum() + b * (layer.weight**2).sum()",
+        "    for b, layer in zip(l2, linears):",
+        "        total = total + b * (layer.weight**2).sum()",
         "    return total",
+        "",
+        "",
+        "@torch.no_grad()",
+        "def l1_proximal_step(lr):",
+        "    for a, layer in zip(l1, linears):",
+        "        w = layer.weight",
+        "        w.copy_(torch.sign(w) * torch.clamp(w.abs() - lr * a, min=0.0))",
         "",
         "",
         "def evaluate(x, y):",
@@ -351,10 +500,8 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "for epoch in range(1, EPOCHS + 1):",
         "    seen, total = 0, 0.0",
         "    for xb, yb in loader:",
-        "        optimizer.zero_grad()",
-        "        loss = loss_fn(model(xb), yb)",
-        "        (loss + penalty()).backward()",
-        "        optimizer.step()",
+        *TORCH_UPDATE.get(config.optimizer, TORCH_UPDATE["default"]),
+        "        l1_proximal_step(optimizer.param_groups[0]['lr'])",
     ]
     if expr is not None and config.schedule_unit == "iteration":
         lines.append("        scheduler.step()")

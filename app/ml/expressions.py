@@ -184,6 +184,17 @@ class Expr:
     def value(self, points: np.ndarray) -> np.ndarray:
         return self.value_and_grad(points)[0]
 
+    def hessian(self, points: np.ndarray) -> np.ndarray:
+        """Exact second derivatives, shape ``points.shape + (2,)``, non-finite where the expression is."""
+        p = np.asarray(points, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            xx, xy, yy = self.program.hessian(p[..., 0], p[..., 1])
+        h = np.empty((*p.shape, 2))
+        h[..., 0, 0] = xx
+        h[..., 0, 1] = h[..., 1, 0] = xy
+        h[..., 1, 1] = yy
+        return h
+
 
 def parse_expression(
     text: str, max_length: int = MAX_EXPRESSION_LENGTH, max_depth: int = 32, max_nodes: int = 200
@@ -194,17 +205,19 @@ def parse_expression(
     pathological string never reaches the parser.
     """
     if not isinstance(text, str):
-        raise ExpressionError(f"the expression must be text, got {type(text).__name__}", "")
+        raise ExpressionError(f"the expression must be text, got {type(text).__name__}", "", key="not_text")
     if len(text) > max_length:
         raise ExpressionError(
             f"expression is {len(text)} characters long; the limit is {max_length}",
             text[:max_length] + "...",
             max_length,
             max_length + 3,
+            key="too_long",
+            params={"length": len(text), "limit": max_length},
         )
     text = _normalise_whitespace(text)
     if not text.strip():
-        raise ExpressionError("the expression is empty; type something like x^2 + y^2", text)
+        raise ExpressionError("the expression is empty; type something like x^2 + y^2", text, key="empty")
     _check_characters(text)
     _check_bracket_depth(text, max_depth)
     tree_ast, to_user = _parse(text)
@@ -246,6 +259,7 @@ def custom_surface(
         params={},
         value_and_grad=expr.value_and_grad,
         cost=expression_cost(expr),
+        hessian=expr.hessian,
     )
 
 
@@ -283,7 +297,14 @@ def _check_characters(text: str) -> None:
     """Printable ASCII only: rules out null bytes, and look-alike Unicode that Python would normalise."""
     for col, ch in enumerate(text):
         if not " " <= ch <= "~":
-            raise ExpressionError(f"character {ch!r} is not allowed", text, col, col + 1)
+            raise ExpressionError(
+                f"character {ch!r} is not allowed",
+                text,
+                col,
+                col + 1,
+                key="character",
+                params={"character": ch},
+            )
 
 
 def _check_bracket_depth(text: str, max_depth: int) -> None:
@@ -293,7 +314,12 @@ def _check_bracket_depth(text: str, max_depth: int) -> None:
             depth += 1
             if depth > max_depth:
                 raise ExpressionError(
-                    f"brackets are nested too deeply (more than {max_depth} levels)", text, col, col + 1
+                    f"brackets are nested too deeply (more than {max_depth} levels)",
+                    text,
+                    col,
+                    col + 1,
+                    key="brackets_too_deep",
+                    params={"limit": max_depth},
                 )
         elif ch in ")]}":
             depth -= 1
@@ -324,15 +350,41 @@ def _parse(text: str) -> tuple[ast.expr, Callable[[int], int]]:
             warnings.simplefilter("error", SyntaxWarning)  # "2x" becomes a SyntaxError, not a log line
             module = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        start = to_user((exc.offset or 1) - 1)
-        end = (
-            to_user(exc.end_offset - 2) + 1 if exc.end_offset and exc.end_offset > (exc.offset or 0) else None
-        )
+        if not exc.offset:
+            # Python gives no column when the text stops mid-expression ("x**", "x +"): the culprit is
+            # the operand missing after the last character, so point there, not at column 1.
+            end_of_text = len(text.rstrip())
+            message = (
+                "syntax error: the expression ends too early: a number or variable is missing at the end"
+            )
+            raise ExpressionError(message, text, end_of_text) from None
+        start = to_user(exc.offset - 1)
+        end = to_user(exc.end_offset - 2) + 1 if exc.end_offset and exc.end_offset > exc.offset else None
         hint = "; write 2*x, not 2x" if "decimal literal" in exc.msg else ""
-        raise ExpressionError(f"syntax error: {exc.msg}{hint}", text, start, end) from None
+        key, params = _syntax_key(exc.msg)
+        raise ExpressionError(
+            f"syntax error: {exc.msg}{hint}", text, start, end, key=key, params=params
+        ) from None
     except (ValueError, MemoryError, RecursionError) as exc:
-        raise ExpressionError(f"the expression could not be read ({type(exc).__name__})", text) from None
+        raise ExpressionError(
+            f"the expression could not be read ({type(exc).__name__})", text, key="unreadable"
+        ) from None
     return module.body, to_user
+
+
+def _syntax_key(message: str) -> tuple[str, dict[str, str]]:
+    """The message key of a Python SyntaxError's text: the few a learner meets, else ``syntax`` + the text."""
+    if "decimal literal" in message:
+        return "decimal_literal", {}
+    if "was never closed" in message:
+        return "never_closed", {"bracket": message[1:2]}
+    if message.startswith("unmatched"):
+        return "unmatched", {"bracket": message[-2:-1]}
+    if message.startswith("closing parenthesis"):
+        return "mismatched", {"detail": message}
+    if message == "invalid syntax" or message.startswith("invalid syntax"):
+        return "invalid_syntax", {}
+    return "syntax", {"detail": message}
 
 
 def _check_size(
@@ -348,13 +400,20 @@ def _check_size(
             if depth > max_depth:
                 start, end = _ast_span(node, to_user)
                 raise ExpressionError(
-                    f"the expression is nested too deeply (more than {max_depth} levels)", text, start, end
+                    f"the expression is nested too deeply (more than {max_depth} levels)",
+                    text,
+                    start,
+                    end,
+                    key="too_deep",
+                    params={"limit": max_depth},
                 )
             if count > max_nodes:
                 raise ExpressionError(
                     f"the expression is too big (more than {max_nodes} parts)",
                     text,
                     *_ast_span(node, to_user),
+                    key="too_big",
+                    params={"limit": max_nodes},
                 )
         child_depth = depth + 1 if isinstance(node, ast.expr) else depth
         stack.extend((child, child_depth) for child in ast.iter_child_nodes(node))
@@ -374,8 +433,8 @@ class _Converter:
         self.text = text
         self.to_user = to_user
 
-    def refuse(self, message: str, node: ast.AST) -> ExpressionError:
-        return ExpressionError(message, self.text, *_ast_span(node, self.to_user))
+    def refuse(self, message: str, node: ast.AST, key: str, **params: object) -> ExpressionError:
+        return ExpressionError(message, self.text, *_ast_span(node, self.to_user), key=key, params=params)
 
     def segment(self, node: ast.AST) -> str:
         start, end = _ast_span(node, self.to_user)
@@ -390,27 +449,31 @@ class _Converter:
             return self.name(node, span)
         if isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, ast.USub | ast.UAdd):
-                raise self.refuse(f"operator '{_OPERATOR_TEXT.get(type(node.op), '?')}' is not allowed", node)
+                symbol = _OPERATOR_TEXT.get(type(node.op), "?")
+                raise self.refuse(f"operator '{symbol}' is not allowed", node, "operator", operator=symbol)
             return Unary("-" if isinstance(node.op, ast.USub) else "+", self.convert(node.operand), span)
         if isinstance(node, ast.BinOp):
             return self.binary(node, span)
         if isinstance(node, ast.Call):
             return self.call(node, span)
         reason = _REFUSED_NODES.get(type(node), f"{type(node).__name__} is not allowed")
-        raise self.refuse(f"'{self.segment(node)}': {reason}", node)
+        raise self.refuse(f"'{self.segment(node)}': {reason}", node, "construct", part=self.segment(node))
 
     def constant(self, node: ast.Constant, span: tuple[int, int]) -> Num:
         value = node.value
+        part = self.segment(node)
         if isinstance(value, bool) or value is None or value is Ellipsis:
-            raise self.refuse(f"'{self.segment(node)}' is not a number", node)
+            raise self.refuse(f"'{part}' is not a number", node, "not_a_number", part=part)
         if isinstance(value, complex):
-            raise self.refuse(f"'{self.segment(node)}': complex numbers are not allowed", node)
+            raise self.refuse(f"'{part}': complex numbers are not allowed", node, "complex", part=part)
         if isinstance(value, str | bytes):
-            raise self.refuse("text in quotes (strings) is not allowed", node)
+            raise self.refuse("text in quotes (strings) is not allowed", node, "string")
         if not isinstance(value, int | float):
-            raise self.refuse(f"'{self.segment(node)}' is not a number", node)
+            raise self.refuse(f"'{part}' is not a number", node, "not_a_number", part=part)
         if not (isinstance(value, int) or math.isfinite(value)) or abs(value) > MAX_LITERAL:
-            raise self.refuse(f"number '{self.segment(node)}' is too large (at most 1e12)", node)
+            raise self.refuse(
+                f"number '{part}' is too large (at most 1e12)", node, "number_too_large", part=part
+            )
         return Num(float(value), span=span)
 
     def name(self, node: ast.Name, span: tuple[int, int]) -> Node:
@@ -419,14 +482,23 @@ class _Converter:
         if node.id in CONSTANTS:
             return Num(CONSTANTS[node.id], node.id, span)
         if node.id in FUNCTION_NAMES:
-            raise self.refuse(f"'{node.id}' is a function; call it like {node.id}(x)", node)
-        raise self.refuse(f"unknown name '{node.id}'; allowed: x, y, pi, e", node)
+            raise self.refuse(
+                f"'{node.id}' is a function; call it like {node.id}(x)",
+                node,
+                "function_not_called",
+                name=node.id,
+            )
+        raise self.refuse(
+            f"unknown name '{node.id}'; allowed: x, y, pi, e", node, "unknown_name", name=node.id
+        )
 
     def binary(self, node: ast.BinOp, span: tuple[int, int]) -> Binary:
         op = _OPERATORS.get(type(node.op))
         if op is None:
             symbol = _OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)
-            raise self.refuse(f"operator '{symbol}' is not allowed; use + - * / ^", node)
+            raise self.refuse(
+                f"operator '{symbol}' is not allowed; use + - * / ^", node, "operator", operator=symbol
+            )
         left = self.convert(node.left)
         right = self.convert(node.right)
         if op == "^" and not _variables(right):
@@ -435,7 +507,11 @@ class _Converter:
                 size = "too large" if exponent > 0 else "too large in magnitude"
                 limit = _format_number(MAX_CONSTANT_EXPONENT)
                 raise self.refuse(
-                    f"exponent {_format_number(exponent)} is {size} (at most {limit})", node.right
+                    f"exponent {_format_number(exponent)} is {size} (at most {limit})",
+                    node.right,
+                    "exponent_too_large",
+                    exponent=_format_number(exponent),
+                    limit=limit,
                 )
         return Binary(op, left, right, span)
 
@@ -443,21 +519,44 @@ class _Converter:
         if not isinstance(node.func, ast.Name):
             self.convert(node.func)  # refuses attribute access etc. with its own message
             raise self.refuse(
-                f"'{self.segment(node.func)}': only named functions like sin(x) can be called", node
+                f"'{self.segment(node.func)}': only named functions like sin(x) can be called",
+                node,
+                "not_callable",
+                part=self.segment(node.func),
             )
         name = node.func.id
         if name in VARIABLES or name in CONSTANTS:
-            raise self.refuse(f"'{name}' is not a function; write {name}*(...) to multiply", node.func)
+            raise self.refuse(
+                f"'{name}' is not a function; write {name}*(...) to multiply",
+                node.func,
+                "not_a_function",
+                name=name,
+            )
         if name not in FUNCTION_NAMES:
             allowed = ", ".join(FUNCTION_NAMES)
-            raise self.refuse(f"unknown function '{name}'; allowed: {allowed}", node.func)
+            raise self.refuse(
+                f"unknown function '{name}'; allowed: {allowed}",
+                node.func,
+                "unknown_function",
+                name=name,
+                allowed=allowed,
+            )
         if node.keywords:
-            raise self.refuse(f"{name}(): keyword arguments are not allowed", node.keywords[0])
+            raise self.refuse(
+                f"{name}(): keyword arguments are not allowed", node.keywords[0], "keyword", name=name
+            )
         canonical = ALIASES.get(name, name)
         arity = 2 if canonical in BINARY_FUNCTIONS else 1
         if len(node.args) != arity:
             plural = "argument" if arity == 1 else "arguments"
-            raise self.refuse(f"{name}() takes {arity} {plural}, got {len(node.args)}", node)
+            raise self.refuse(
+                f"{name}() takes {arity} {plural}, got {len(node.args)}",
+                node,
+                "arity",
+                name=name,
+                arity=arity,
+                got=len(node.args),
+            )
         return Call(canonical, tuple(self.convert(arg) for arg in node.args), span)
 
 
@@ -655,6 +754,8 @@ class Program:
     operations: int  # NumPy operations per evaluation (after sharing common subexpressions)
     evaluate: Callable[[np.ndarray, np.ndarray], tuple[Any, Any, Any]] = field(repr=False, compare=False)
     fresh_value: bool  # the value output is a newly computed array (not x, y or a constant)
+    hessian: Callable[[np.ndarray, np.ndarray], tuple[Any, Any, Any]] = field(repr=False, compare=False)
+    """(x, y) -> (f_xx, f_xy, f_yy), exact: the gradient's tangents differentiated once more."""
 
 
 class _Builder:
@@ -668,6 +769,7 @@ class _Builder:
         self.x = self._node(("x",))
         self.y = self._node(("y",))
         self.one = self.const(1.0)
+        self._derivatives: dict[tuple[int, int], int | None] = {}
 
     # ----- nodes
     def _node(self, key: tuple[Any, ...]) -> int:
@@ -738,7 +840,11 @@ class _Builder:
         value = float(self.constants[self._dual(node)[0]])
         if not math.isfinite(value):
             raise ExpressionError(
-                f"this part evaluates to {value}, not a finite number", self.text, *node.span
+                f"this part evaluates to {value}, not a finite number",
+                self.text,
+                *node.span,
+                key="not_finite",
+                params={"value": str(value)},
             )
         return value
 
@@ -849,11 +955,79 @@ class _Builder:
 
         return self.call("where", first, av, bv), pick(adx, bdx), pick(ady, bdy)
 
+    # ----- second order: forward mode over the DAG itself
+    def derivative(self, node: int, var: int) -> int | None:
+        """d node / d var as a DAG node (None: exactly zero), memoised.
+
+        The tangents built above are ordinary DAG nodes made of the same primitives, so differentiating
+        a gradient node once more (forward over forward) gives the exact second derivatives, sharing
+        every common subexpression with the value and the gradient.
+        """
+        key = (node, var)
+        if key in self._derivatives:
+            return self._derivatives[key]
+        kind, *args = self.keys[node]
+        if kind in ("x", "y"):
+            found = self.one if node == var else None
+        elif kind == "c" or kind in ("sign", "less_equal", "greater_equal"):
+            found = None
+        else:
+            found = self._derivative_rule(node, kind, args, [self.derivative(a, var) for a in args])
+        self._derivatives[key] = found
+        return found
+
+    def _derivative_rule(self, node: int, kind: str, args: list[int], d: list[int | None]) -> int | None:
+        if kind == "+":
+            return self.t_add(d[0], d[1])
+        if kind == "-":
+            return self.t_sub(d[0], d[1])
+        if kind == "neg":
+            return self.t_neg(d[0])
+        if kind == "*":
+            return self.t_add(self.t_scale(args[1], d[0]), self.t_scale(args[0], d[1]))
+        if kind == "/":  # (a/b)' = (a' - (a/b) b') / b
+            return self.t_scale(self.div(self.one, args[1]), self.t_sub(d[0], self.t_scale(node, d[1])))
+        if kind == "power":  # b a^(b-1) a' + a^b ln(a) b'
+            a, b = args
+            base = (
+                None
+                if d[0] is None
+                else self.mul(self.mul(b, self.call("power", a, self.sub(b, self.one))), d[0])
+            )
+            exponent = None if d[1] is None else self.mul(self.mul(node, self.call("log", a)), d[1])
+            return self.t_add(base, exponent)
+        if kind == "logaddexp":  # d log(e^a + e^b) = e^(a - v) a' + e^(b - v) b'
+            return self.t_add(
+                self.t_scale(self.call("exp", self.sub(args[0], node)), d[0]),
+                self.t_scale(self.call("exp", self.sub(args[1], node)), d[1]),
+            )
+        if kind == "where":
+            if d[1] is None and d[2] is None:
+                return None
+            zero = self.const(0.0)
+            return self.call("where", args[0], zero if d[1] is None else d[1], zero if d[2] is None else d[2])
+        return self.t_scale(_DERIVATIVES[kind](self, args[0], node), d[0])
+
     # ----- DAG -> program
     def program(self, tree: Node) -> Program:
         outputs = self.dual(tree)
-        value = outputs[0]
-        out = [self.const(0.0) if t is None else t for t in outputs]
+        value, dx, dy = outputs
+        evaluate, operations, source = self._compile([self.const(0.0) if t is None else t for t in outputs])
+        zero = self.const(0.0)
+        second = [
+            self.derivative(t, v) if t is not None else None
+            for t, v in ((dx, self.x), (dx, self.y), (dy, self.y))
+        ]
+        hessian, _, _ = self._compile([zero if h is None else h for h in second])
+        fresh = self.keys[value][0] not in ("x", "y", "c")
+        return Program(
+            source=source, operations=operations, evaluate=evaluate, fresh_value=fresh, hessian=hessian
+        )
+
+    def _compile(
+        self, out: list[int]
+    ) -> tuple[Callable[[np.ndarray, np.ndarray], tuple[Any, ...]], int, str]:
+        """Straight-line NumPy code computing the nodes ``out`` from x and y: function, operations, source."""
         needed = set(out)
         for node in range(len(self.keys) - 1, -1, -1):  # operands have smaller ids than their users
             if node in needed and self.keys[node][0] not in ("x", "y", "c"):
@@ -877,9 +1051,7 @@ class _Builder:
         source = "\n".join(lines) + "\n"
         namespace: dict[str, Any] = {"__builtins__": {}, **_NUMPY_FUNCTIONS}
         namespace.update({names[c]: self.constants[c] for c in needed if c in self.constants})
-        function = types.FunctionType(_function_code(source), namespace, "evaluate")
-        fresh = self.keys[value][0] not in ("x", "y", "c")
-        return Program(source=source, operations=operations, evaluate=function, fresh_value=fresh)
+        return types.FunctionType(_function_code(source), namespace, "evaluate"), operations, source
 
     def _name(self, node: int) -> str:
         kind = self.keys[node][0]

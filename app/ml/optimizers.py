@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from app.ml import evaluating as ev
 from app.ml import transforms as tx
 from app.ml.errors import ConfigError, UnknownNameError
 from app.ml.params import Param, resolve
@@ -29,6 +30,9 @@ _BETA_MAX = 0.9999  # betas and momentum live in [0, 1); the bound is inclusive,
 Chain = Callable[[Mapping[str, Any]], list[tx.GradientTransformation]]
 """Resolved hyperparameters -> the transforms before the learning rate (optax ``alias.py`` style)."""
 
+Stepper = Callable[[Mapping[str, Any], Any], ev.EvaluatingTransformation]
+"""(resolved hyperparameters, lr or schedule) -> an optimizer that evaluates the function itself."""
+
 
 @dataclass(frozen=True)
 class OptimizerSpec:
@@ -38,6 +42,10 @@ class OptimizerSpec:
     the same for every value (live changes keep the state). ``torch_class`` is the ``torch.optim``
     class the PyTorch export uses; ``keras`` the ``keras.optimizers`` class of the Keras export (the
     closest one when Keras has no equivalent, which the export then says).
+
+    An optimizer that needs more than one gradient (the loss, extra evaluations, the Hessian) has a
+    ``stepper`` instead of a chain (:mod:`app.ml.evaluating`); ``max_evaluations`` bounds the
+    function-and-gradient evaluations of one of its steps (the price of a request).
     """
 
     name: str
@@ -49,6 +57,15 @@ class OptimizerSpec:
     chain: Chain = field(repr=False, compare=False)
     torch_class: str
     keras: str
+    stepper: Stepper | None = field(default=None, repr=False, compare=False)
+    max_evaluations: Callable[[Mapping[str, Any]], int] = field(
+        default=lambda h: 1, repr=False, compare=False
+    )
+
+    @property
+    def evaluating(self) -> bool:
+        """True for the optimizers that evaluate the function themselves (no gradient chain)."""
+        return self.stepper is not None
 
 
 def _lr(default: float) -> Param:
@@ -82,6 +99,7 @@ def _flag(name: str, description: str) -> Param:
     return Param(name, False, description=description, kind="bool")
 
 
+_RHO = "Adadelta: decay of the running averages; SAM: radius of the neighbourhood it looks around"
 _DAMPENING = Param("dampening", 0.0, 0.0, 1.0, "fraction of the new gradient left out of momentum")
 _NESTEROV = _flag("nesterov", "look ahead along the momentum (Nesterov)")
 _ALPHA = Param("alpha", 0.99, 0.0, 1.0, "decay of the running average of squared gradients")
@@ -259,7 +277,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
             "torch.optim.Adadelta(params, lr=1.0, rho=0.9, eps=1e-06, weight_decay=0)",
             (
                 _lr(1.0),
-                Param("rho", 0.9, 0.0, 1.0, "decay of the running averages"),
+                Param("rho", 0.9, 0.0, 1.0, _RHO),
                 _eps(1e-6),
                 _wd(),
             ),
@@ -389,6 +407,175 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 }
 
 
+# --------------------------------------------------------------------------- evaluating optimizers
+# L-BFGS, SAM, Newton and Polyak need the loss, further evaluations or the Hessian (app/ml/evaluating.py);
+# they take no gradient chain, so noise and clipping (first-order gradient transforms) do not apply.
+
+
+def _no_chain(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
+    raise ConfigError("this optimizer evaluates the function itself and has no gradient chain", "optimizer")
+
+
+def _evaluating(
+    name: str,
+    title: str,
+    torch: str,
+    hyperparameters: tuple[Param, ...],
+    update_rule: str,
+    note: str,
+    *,
+    build: Callable[..., ev.EvaluatingTransformation],
+    torch_class: str = "",
+    keras: str = "",
+    max_evaluations: Callable[[Mapping[str, Any]], int] = lambda h: 1,
+) -> OptimizerSpec:
+    """A registry entry whose ``stepper`` calls ``build(lr, **the other hyperparameters)`` (torch's names
+    are the builders' keywords); ``torch_class`` and ``keras`` stay empty where neither has one."""
+
+    def stepper(h: Mapping[str, Any], lr: Any) -> ev.EvaluatingTransformation:
+        return build(lr, **{key: value for key, value in h.items() if key != "lr"})
+
+    return OptimizerSpec(
+        name,
+        title,
+        torch,
+        hyperparameters,
+        update_rule,
+        note,
+        chain=_no_chain,
+        torch_class=torch_class,
+        keras=keras,
+        stepper=stepper,
+        max_evaluations=max_evaluations,
+    )
+
+
+def _lbfgs_evaluations(h: Mapping[str, Any]) -> int:
+    """torch's count is bounded by max_eval (with a line search the last search may pass it by its own
+    max_ls) and by max_iter + 1 without one."""
+    budget = h["max_eval"] if h["max_eval"] is not None else h["max_iter"] * 5 // 4
+    return int(max(np.max(budget), np.max(h["max_iter"]))) + 1
+
+
+_LINE_SEARCH = Param(
+    "line_search_fn",
+    None,
+    description="null: fixed steps of lr; strong_wolfe: a line search for each direction",
+    kind="choice",
+    choices=ev.LINE_SEARCH_FNS,
+)
+_LBFGS_PARAMS = (
+    _lr(1.0),
+    Param("max_iter", 20, 1, 100, "iterations per optimizer step", kind="int"),
+    Param("max_eval", None, 1, 250, "function evaluations per step (null: max_iter * 5 // 4)", kind="int"),
+    Param(
+        "tolerance_grad",
+        1e-7,
+        1e-16,
+        1.0,
+        "stop when the largest gradient component is this small",
+        log_scale=True,
+    ),
+    Param(
+        "tolerance_change", 1e-9, 1e-16, 1.0, "stop when the loss or the step changes less", log_scale=True
+    ),
+    Param("history_size", 100, 1, 1000, "pairs of steps and gradient changes remembered", kind="int"),
+    _LINE_SEARCH,
+)
+_SAM_PARAMS = (
+    *_SGD_PARAMS,
+    Param("rho", 0.05, 0.0, 10.0, _RHO),
+    _flag("adaptive", "scale the neighbourhood by the weights (ASAM)"),
+)
+
+OPTIMIZERS.update(
+    {
+        spec.name: spec
+        for spec in (
+            _evaluating(
+                "lbfgs",
+                "L-BFGS",
+                "torch.optim.LBFGS(params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-07, "
+                "tolerance_change=1e-09, history_size=100, line_search_fn=None)",
+                _LBFGS_PARAMS,
+                r"d_k = -H_k g_k\ \text{(two-loop recursion over the last } m \text{ pairs } "
+                r"s_i = \theta_{i+1} - \theta_i,\ y_i = g_{i+1} - g_i,\ "
+                r"H_0 = \tfrac{s^\top y}{y^\top y} I);\ "
+                r"\theta_{k+1} = \theta_k + t_k d_k,\ t_k = \eta\ \text{or strong Wolfe};\ "
+                r"\text{up to max\_iter such iterations per step}",
+                "A quasi-Newton method: it builds a picture of the curvature from the last steps and "
+                "evaluates the function several times per step. Each dot is one evaluation.",
+                torch_class="LBFGS",
+                build=ev.lbfgs,
+                max_evaluations=_lbfgs_evaluations,
+            ),
+            _evaluating(
+                "sam",
+                "SAM (sharpness-aware)",
+                "SAM(params, torch.optim.SGD, rho=0.05, adaptive=False, lr=0.001, momentum=0)"
+                "  # davda54/sam (Foret et al. 2021, arXiv:2010.01412) around torch.optim.SGD",
+                _SAM_PARAMS,
+                r"\epsilon_t = \rho\,\frac{w \odot g_t}{\lVert \sqrt{w} \odot g_t\rVert + 10^{-12}}"
+                r"\ (w = 1, \text{adaptive: } w = \theta^2);\ "
+                r"\tilde g_t = \nabla f(\theta_{t-1} + \epsilon_t);\ "
+                r"\theta_t = \mathrm{SGD}(\theta_{t-1}, \tilde g_t)",
+                "Looks a small distance uphill first and steps with the gradient found there: it prefers "
+                "wide, flat minima. Two evaluations per step; the dot is the looked-at point.",
+                torch_class="SGD",
+                keras="SGD",
+                build=ev.sam,
+                max_evaluations=lambda h: 2,
+            ),
+            _evaluating(
+                "newton",
+                "Newton (damped)",
+                "no torch.optim class: theta -= lr * torch.linalg.solve(H + damping * I, g) with the exact "
+                "Hessian (torch.autograd.functional.hessian)",
+                (
+                    _lr(1.0),
+                    Param("damping", 0.0, 0.0, 1e6, "added to the Hessian's diagonal: shorter, safer steps"),
+                ),
+                r"\theta_t = \theta_{t-1} - \eta\,(\nabla^2 f(\theta_{t-1}) + \lambda I)^{-1}"
+                r" \nabla f(\theta_{t-1})",
+                "Jumps to the bottom of the local quadratic model using the exact curvature: one step on "
+                "a bowl, but it is just as happy to jump onto a saddle point.",
+                build=ev.newton,
+            ),
+            _evaluating(
+                "polyak",
+                "Polyak step size",
+                "no torch.optim class: lr_t = min((f(x) - f_star) / (c * |g|^2), lr)"
+                "  # SPS_max, Loizou et al. 2021 (arXiv:2002.10542); c=1 without the cap is Polyak 1987",
+                (
+                    _lr(1.0),
+                    Param(
+                        "c",
+                        1.0,
+                        1e-3,
+                        1e3,
+                        "divides the Polyak step size (SPS: 0.5 in theory)",
+                        log_scale=True,
+                    ),
+                    Param(
+                        "f_star",
+                        None,
+                        -1e12,
+                        1e12,
+                        "the minimum value f*; null: the surface's known minimum value",
+                    ),
+                ),
+                r"\eta_t = \min\left(\frac{f(\theta_{t-1}) - f^*}{c\,\lVert g_t\rVert^2},\ "
+                r"\eta_{\max}\right);\ "
+                r"\theta_t = \theta_{t-1} - \eta_t g_t",
+                "Knows how far down the minimum is and picks the step that would reach it if the slope "
+                "stayed the same: large steps far away, small ones close to the bottom.",
+                build=ev.polyak,
+            ),
+        )
+    }
+)
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -419,12 +606,22 @@ def resolve_hyperparameters(name: str, given: Mapping[str, Any]) -> dict[str, An
     return values
 
 
+def max_evaluations(name: str, given: Mapping[str, Any]) -> int:
+    """The most function-and-gradient evaluations one step of ``name`` may use (the price of a request);
+    1 for a first-order optimizer, and 1 when the values do not resolve (the run refuses them later)."""
+    try:
+        spec = get_optimizer(name)
+        return spec.max_evaluations(resolve_hyperparameters(name, given)) if spec.evaluating else 1
+    except ConfigError:
+        return 1
+
+
 # --------------------------------------------------------------------------- assembly
 
 
 def make_optimizer(
     name: str, hyperparameters: Mapping[str, Any], schedule: ScheduleFn | None = None
-) -> tx.GradientTransformation:
+) -> tx.GradientTransformation | ev.EvaluatingTransformation:
     """The chain for ``name``; lr comes from ``schedule(step)`` if given, else ``hyperparameters['lr']``.
 
     ``hyperparameters`` must be resolved (see :func:`resolve_hyperparameters`); values may be
@@ -433,4 +630,6 @@ def make_optimizer(
     """
     spec = get_optimizer(name)
     lr = schedule if schedule is not None else hyperparameters["lr"]
+    if spec.stepper is not None:
+        return spec.stepper(hyperparameters, lr)
     return tx.chain(*spec.chain(hyperparameters), tx.scale_by_learning_rate(lr))

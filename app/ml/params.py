@@ -15,15 +15,17 @@ import numpy as np
 
 from app.ml.errors import ConfigError, UnknownNameError
 
-KINDS = ("float", "int", "bool", "pair")
+KINDS = ("float", "int", "bool", "pair", "choice")
 
 
 @dataclass(frozen=True)
 class Param:
-    """A tunable value: ``kind`` is float, int (a whole number), bool or pair (two floats, e.g. betas).
+    """A tunable value: ``kind`` is float, int (a whole number), bool, pair (two floats, e.g. betas) or
+    choice (one of ``choices``, e.g. L-BFGS's ``line_search_fn``).
 
     Bounds are inclusive and apply to each component of a pair; ``log_scale`` tells a slider to move
-    in powers of ten (learning rates, eps).
+    in powers of ten (learning rates, eps). A default of None makes the value optional, as torch's
+    ``max_eval=None``: null is then accepted and means what the description says.
     """
 
     name: str
@@ -33,6 +35,7 @@ class Param:
     description: str = ""
     kind: str = "float"
     log_scale: bool = False
+    choices: tuple[Any, ...] = ()
 
     def with_default(self, default: Any) -> Param:
         """The same parameter with another default (a preset such as momentum = 0.9)."""
@@ -60,6 +63,13 @@ def _number(key: str, value: Any, param: Param, field: str) -> float:
 def check(param: Param, value: Any, field: str) -> Any:
     """One value of ``param`` as a Python float, int, bool or pair of floats; anything else refused."""
     key = param.name
+    if value is None and param.default is None:
+        return None
+    if param.kind == "choice":
+        if not any(value == c and type(value) is type(c) for c in param.choices):
+            shown = ", ".join("null" if c is None else repr(c) for c in param.choices)
+            raise ConfigError(f"{key} must be one of {shown}, got {value!r}", field)
+        return value
     if param.kind == "bool":
         if not isinstance(value, bool | np.bool_):
             raise ConfigError(f"{key} must be true or false, got {value!r}", field)

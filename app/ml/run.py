@@ -5,9 +5,16 @@ every run. Runs that share an optimizer, a schedule and clipping and start toget
 contiguous slice of lanes, whose optimizer advances them in one vectorised update (a race or a
 learning-rate sweep). Records use arrival semantics: record t of a run holds the point x_t, the loss and
 gradient there, the learning rate in effect at step t, and the update that brought the run from x_{t-1}
-(zero at step 0, where the wire formats say null). No NaN or infinity ever leaves this module: a run
-whose next point is non-finite or far outside the view box ends as ``diverged`` and keeps its last
-finite record.
+(zero at step 0, where the wire formats say null), and how many function-and-gradient evaluations that
+step used (1 for a first-order optimizer, 0 at step 0; optimizers that evaluate the function, such as
+L-BFGS and SAM, also hand over the other points they evaluated). On a data-set surface trained in
+mini-batches (``Surface.batch_value_and_grad``) record t's loss and gradient are those of the batch step t
+uses, as Keras reports a batch loss. No NaN or infinity ever leaves this
+module: a run whose next point is non-finite, or more than a view-box width beyond the view box, ends there
+and keeps its last finite record. One rule says how it ended: ``left_view`` when its loss out there is
+below its loss at the start (it went downhill and the surface keeps falling beyond the view, as on a
+saddle), ``diverged`` when the loss or gradient is non-finite or the run left with its loss grown (the
+learning rate is too high).
 """
 
 from __future__ import annotations
@@ -21,7 +28,16 @@ from typing import Any
 import numpy as np
 
 from app.ml.errors import ConfigError
-from app.ml.optimizers import make_optimizer, resolve_hyperparameters
+from app.ml.evaluating import EvaluatingTransformation, Problem
+from app.ml.ledger import (
+    Ledger,
+    effective_rates,
+    explain_evaluating,
+    explain_update,
+    state_snapshot,
+    step_sizes,
+)
+from app.ml.optimizers import get_optimizer, make_optimizer, max_evaluations, resolve_hyperparameters
 from app.ml.schedules import Schedule
 from app.ml.surfaces import Surface, nearest_minimum
 from app.ml.transforms import (
@@ -33,9 +49,20 @@ from app.ml.transforms import (
     vector_norm,
 )
 
-END_REASONS = ("max_steps", "converged", "diverged", "stopped")
-DIVERGENCE_WIDTHS = 10.0
-"""A run has diverged once it is this many view-box widths outside the box (or non-finite)."""
+END_REASONS = ("max_steps", "max_evaluations", "converged", "diverged", "left_view", "stopped")
+BUDGETS = ("steps", "evaluations")
+"""What ``steps`` counts: a run's steps, or its function-and-gradient evaluations (a fair race: L-BFGS
+may use 20 evaluations in one step, SAM 2, a first-order optimizer 1)."""
+VIEW_MARGIN = 1.0
+"""A run ends once it is more than this many view-box widths beyond the edge of the view box: far enough
+that a small overshoot which comes back is not cut, near enough that a learner still sees where it went."""
+
+
+def divergence_bounds(surface: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """Per coordinate, the lowest and highest value a run may reach before it ends (left_view or diverged)."""
+    view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
+    width = view[:, 1] - view[:, 0]
+    return view[:, 0] - VIEW_MARGIN * width, view[:, 1] + VIEW_MARGIN * width
 
 
 @dataclass(frozen=True)
@@ -68,6 +95,8 @@ class StepRecord:
     grad_norm: np.ndarray  # (M,)
     lr: np.ndarray  # (M,) learning rate the optimizer applies at this step
     update: np.ndarray  # (M, d) move from the previous point; zeros on step-0 rows
+    evaluations: np.ndarray  # (M,) function-and-gradient evaluations of the step; 0 on step-0 rows
+    evaluated: tuple[np.ndarray, ...] | None = None  # per row, (n, d) other points the step evaluated
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +118,13 @@ def _per_run(values: list[Any]) -> Any:
         return values[0]
     if isinstance(values[0], tuple):
         return tuple(_per_run([v[i] for v in values]) for i in range(len(values[0])))
+    if any(v is None or isinstance(v, str) for v in values):  # choices and optional values (L-BFGS)
+        return np.array(values, dtype=object)[:, None]
     dtype = bool if isinstance(values[0], bool) else np.float64
     return np.array(values, dtype=dtype)[:, None]
 
 
-def _validate(index: int, spec: RunSpec) -> dict[str, Any]:
+def _validate(index: int, spec: RunSpec, surface: Surface, noise: float) -> dict[str, Any]:
     """Resolve one run's hyperparameters and schedule; errors name the run by its index in the request."""
     for name in ("clip_norm", "clip_value"):
         value = getattr(spec, name)
@@ -102,10 +133,39 @@ def _validate(index: int, spec: RunSpec) -> dict[str, Any]:
     try:
         resolved = resolve_hyperparameters(spec.optimizer, spec.hyperparameters)
         spec.schedule.build(resolved["lr"])
+        if get_optimizer(spec.optimizer).evaluating:
+            _check_evaluating(spec, resolved, surface, noise)
     except ConfigError as error:
         error.field = f"runs.{index}.{error.field}" if error.field else f"runs.{index}"
         raise
     return resolved
+
+
+def _check_evaluating(spec: RunSpec, resolved: dict[str, Any], surface: Surface, noise: float) -> None:
+    """What an optimizer that evaluates the function needs from the run and the surface.
+
+    Gradient noise and clipping are first-order gradient transforms; these optimizers take their own
+    gradients (a line search, a perturbed point), so the two are refused rather than half applied.
+    Polyak's f* falls back to the surface's known minimum value (written into ``resolved``).
+    """
+    for name in ("clip_norm", "clip_value"):
+        if getattr(spec, name) is not None:
+            raise ConfigError(
+                f"{spec.optimizer} takes its own gradients, so {name} does not apply to it", name
+            )
+    if noise > 0:
+        raise ConfigError(
+            f"{spec.optimizer} takes its own gradients; gradient noise needs noise = 0", "noise"
+        )
+    if spec.optimizer == "newton" and surface.hessian is None:
+        raise ConfigError("newton needs the exact Hessian, which this surface does not have", "optimizer")
+    if "f_star" in resolved and resolved["f_star"] is None:
+        if surface.f_star is None:
+            raise ConfigError(
+                f"the minimum value of this surface is not known: give {spec.optimizer} its f_star",
+                "hyperparameters.f_star",
+            )
+        resolved["f_star"] = surface.f_star
 
 
 class _Group:
@@ -157,11 +217,15 @@ class _Group:
         now = np.asarray(self.schedule(self.t), dtype=np.float64).reshape(-1)
         return np.broadcast_to(now, (len(self.specs),))
 
-    def set_hyperparameters(self, lane: int, changes: Mapping[str, Any]) -> None:
+    def set_hyperparameters(self, lane: int, changes: Mapping[str, Any], surface: Surface) -> None:
         """Change one run's hyperparameters; the next step uses them and the optimizer state is kept."""
         row = lane - self.lanes.start
+        spec = self.specs[row]
         merged = {**self.resolved[row], **changes}
-        self.resolved[row] = resolve_hyperparameters(self.specs[row].optimizer, merged)
+        resolved = resolve_hyperparameters(spec.optimizer, merged)
+        if get_optimizer(spec.optimizer).evaluating:
+            _check_evaluating(spec, resolved, surface, self.noise)
+        self.resolved[row] = resolved
         self.transform = self._build()
         self.version += 1
 
@@ -180,6 +244,8 @@ def _transform(
     if first.clip_value is not None:
         parts.append(clip_by_value(_per_run([s.clip_value for s in specs])))
     optimizer = make_optimizer(first.optimizer, hp, schedule)
+    if isinstance(optimizer, EvaluatingTransformation):
+        return optimizer  # _check_evaluating refused noise and clipping for it
     return chain(*parts, optimizer) if parts else optimizer
 
 
@@ -212,9 +278,13 @@ class Descent:
         tolerance: float = 1e-6,
         noise: float = 0.0,
         seed: int = 0,
+        budget: str = "steps",
     ) -> None:
         if steps < 0:
             raise ConfigError("steps must be ≥ 0", "steps")
+        if budget not in BUDGETS:
+            raise ConfigError(f"budget must be one of {', '.join(BUDGETS)}", "budget")
+        self.budget = budget
         if not (math.isfinite(noise) and noise >= 0):
             raise ConfigError("noise must be a finite standard deviation ≥ 0", "noise")
         if not (math.isfinite(tolerance) and tolerance >= 0):
@@ -225,24 +295,26 @@ class Descent:
         self.tolerance = tolerance
         self.noise = noise
         self.seed = seed
-        view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
-        width = view[:, 1] - view[:, 0]
-        self._lo = view[:, 0] - DIVERGENCE_WIDTHS * width
-        self._hi = view[:, 1] + DIVERGENCE_WIDTHS * width
+        self._lo, self._hi = divergence_bounds(surface)
         self._bounds = list(zip(self._lo.tolist(), self._hi.tolist(), strict=True))
         dim = surface.dim
         self.ids: list[str] = []
         self.groups: list[_Group] = []
         self.params = np.empty((0, dim))
         self.loss = np.empty(0)
+        self.start_loss = np.empty(0)  # each lane's loss at its start: leaving below it is going downhill
         self.grad = np.empty((0, dim))
         self.steps = np.empty(0, dtype=np.int64)
+        self.spent = np.empty(0, dtype=np.int64)  # function-and-gradient evaluations used, per lane
         self.active = np.empty(0, dtype=bool)
         self._pending: list[Event] = []
         self._all_active = True
         self._ids_tuple: tuple[str, ...] = ()
         self._lanes = np.empty(0, dtype=np.int64)
         self._lr_cache: np.ndarray | None = None
+        self._ones_cache: np.ndarray | None = None
+        self._evaluating = False  # some group's optimizer evaluates the function itself
+        self._problem = Problem(surface.value_and_grad, surface.hessian)
         self.add_runs(runs)
 
     # ------------------------------------------------------------------ runs
@@ -261,14 +333,21 @@ class Descent:
 
         That takes one optimizer chain (one group) on an equal surface with equal tolerance, every run
         active and no step-0 record pending; no gradient noise (each descent draws from its own
-        generator) and a constant learning rate (a schedule reads the group's own step count).
+        generator) and a constant learning rate (a schedule reads the group's own step count). Not an
+        optimizer that evaluates the function itself (its own loop over a line search), a budget in
+        evaluations, or a surface that is not rowwise (a matrix product; a data set in mini-batches, whose
+        batch follows each lane's own step).
         """
         if len(self.groups) != 1 or not self._all_active or self._pending or self.noise > 0:
+            return None
+        surface = self.surface
+        exact = surface.rowwise and surface.batch_value_and_grad is None
+        if self._evaluating or self.budget != "steps" or not exact:
             return None
         group = self.groups[0]
         if group.schedule is not None or not group.running:
             return None
-        return (self.surface, self.tolerance, group.key)
+        return (surface, self.tolerance, group.key)
 
     def _start_points(self, specs: Sequence[RunSpec]) -> np.ndarray:
         """Each run's start (its own, else the shared one, else the surface's default) as a (K, d) array."""
@@ -290,16 +369,16 @@ class Descent:
         for i, r in enumerate(runs):
             if r.id in self.ids or [x.id for x in runs].count(r.id) > 1:
                 raise ConfigError(f"run id {r.id!r} is used twice; run ids must be unique", f"runs.{i}.id")
-        resolved = [_validate(i, r) for i, r in enumerate(runs)]
+        resolved = [_validate(i, r, self.surface, self.noise) for i, r in enumerate(runs)]
         starts = self._start_points(runs)
         with np.errstate(all="ignore"):
-            loss, grad = self.surface.value_and_grad(starts)
+            loss, grad = self._evaluate(starts, np.zeros(len(starts), dtype=np.int64))
             bad = ~(np.isfinite(loss) & np.isfinite(grad).all(axis=1)) | ~self._inside(starts)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ConfigError(
                 "the surface is not defined at this start point (its loss or gradient is not finite there),"
-                f" or the point lies more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view",
+                f" or the point lies more than {VIEW_MARGIN:g}× the view box's width beyond its edge",
                 f"runs.{i}.start" if runs[i].start is not None else "start",
             )
         by_key: dict[tuple[Any, ...], list[int]] = {}
@@ -312,17 +391,21 @@ class Descent:
             seed = self.seed + 7919 * len(self.groups)
             group = _Group([runs[i] for i in rows], [resolved[i] for i in rows], lanes, self.noise, seed)
             group.state = group.transform.init(starts[rows])
+            self._evaluating |= isinstance(group.transform, EvaluatingTransformation)
             self.groups.append(group)
             self.ids.extend(runs[i].id for i in rows)
         self.params = np.concatenate([self.params, starts[order]])
         self.loss = np.concatenate([self.loss, loss[order]])
+        self.start_loss = np.concatenate([self.start_loss, loss[order]])
         self.grad = np.concatenate([self.grad, grad[order]])
         self.steps = np.concatenate([self.steps, np.zeros(len(runs), dtype=np.int64)])
+        self.spent = np.concatenate([self.spent, np.zeros(len(runs), dtype=np.int64)])
         self.active = np.concatenate([self.active, np.ones(len(runs), dtype=bool)])
         self._refresh_lanes()
         self._lr_cache = None
         new = np.arange(first_lane, len(self.ids))
-        self._pending.extend(self._check(new, np.zeros((len(new), self.surface.dim))))
+        none = np.zeros(len(new), dtype=np.int64)
+        self._pending.extend(self._check(new, np.zeros((len(new), self.surface.dim)), none, None))
 
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return ((points >= self._lo) & (points <= self._hi)).all(axis=1)
@@ -335,6 +418,9 @@ class Descent:
         """
         top = max((g.t for g in self.groups if g.running), default=0)
         if top >= self.max_steps:
+            return False
+        spent = self.spent
+        if self.budget == "evaluations" and np.max(spent, where=self.active, initial=0) >= self.max_steps:
             return False
         if params.size > 16:
             inside = bool(self._inside(params).all())
@@ -363,12 +449,45 @@ class Descent:
     def set_hyperparameters(self, run_id: str, changes: Mapping[str, Any]) -> None:
         """Live change of a run's hyperparameters (validated; takes effect at the next step)."""
         group, lane = self._group_of(run_id)
-        group.set_hyperparameters(lane, changes)
+        group.set_hyperparameters(lane, changes, self.surface)
         self._lr_cache = None
 
     def hyperparameters(self, run_id: str) -> dict[str, Any]:
         group, lane = self._group_of(run_id)
         return dict(group.resolved[lane - group.lanes.start])
+
+    def explain(self, run_id: str) -> Ledger:
+        """The ledger of the run's next update (see :mod:`app.ml.ledger`); nothing is stepped."""
+        group, lane = self._group_of(run_id)
+        sl, row = group.lanes, lane - group.lanes.start
+        grad = self.grad[sl]
+        if isinstance(group.transform, EvaluatingTransformation):
+            stages, update = explain_evaluating(
+                group.transform, self.loss[sl], grad, group.state, self.params[sl], self._problem, row
+            )
+        else:
+            stages, update = explain_update(group.transform, grad, group.state, self.params[sl], row)
+        lr = float(group.lr()[row])
+        return Ledger(
+            run_id,
+            group.specs[row].optimizer,
+            int(self.steps[lane]),
+            self.params[lane].tolist(),
+            float(self.loss[lane]),
+            grad[row].tolist(),
+            lr,
+            stages,
+            update.tolist(),
+            effective_rates(grad[row], update),
+            step_sizes(stages, lr, self.surface.dim),
+        )
+
+    def state_of(self, run_id: str) -> dict[str, Any]:
+        """The optimizer state the run's last update left, field by field (``stage.field`` names)."""
+        group, lane = self._group_of(run_id)
+        return state_snapshot(
+            group.transform, group.state, group.lanes.stop - group.lanes.start, lane - group.lanes.start
+        )
 
     def stop(self, run_id: str | None = None) -> list[Event]:
         """End one run, or every run, as ``stopped``; returns the events (pending ones first)."""
@@ -398,23 +517,47 @@ class Descent:
 
     def _step(self) -> list[Event]:
         params, grad = self.params, self.grad
-        if len(self.groups) == 1:
+        evaluations, evaluated = self._ones, None
+        if len(self.groups) == 1 and not self._evaluating:
             group = self.groups[0]
             update, group.state = group.transform.update(grad, group.state, params)
             group.t += 1
+            self.params = params + update
         else:
             update = np.zeros_like(params)
+            moved = params.copy()
+            if self._evaluating:
+                evaluations, evaluated = np.ones(len(params), dtype=np.int64), [None] * len(params)
             for group in self.groups:
                 if group.running:
                     sl = group.lanes
-                    update[sl], group.state = group.transform.update(grad[sl], group.state, params[sl])
+                    if isinstance(group.transform, EvaluatingTransformation):
+                        out = group.transform.update(
+                            self.loss[sl], grad[sl], group.state, params[sl], self._problem
+                        )
+                        moved[sl], update[sl], group.state = out.params, out.updates, out.state
+                        evaluations[sl] = out.evaluations
+                        if out.points is not None:
+                            evaluated[sl] = out.points
+                    else:
+                        update[sl], group.state = group.transform.update(grad[sl], group.state, params[sl])
+                        moved[sl] = params[sl] + update[sl]
                     group.t += 1
-        self.params = params + update
+            self.params = moved
         self.steps = self.steps + self.active
-        self.loss, self.grad = self.surface.value_and_grad(self.params)
+        if self.budget == "evaluations":
+            self.spent = self.spent + evaluations * self.active
+        self.loss, self.grad = self._evaluate(self.params, self.steps)
         if self._all_active:
-            return self._check(None, update)
-        return self._check(self._lanes, update[self._lanes])
+            return self._check(None, update, evaluations, evaluated)
+        lanes = self._lanes
+        picked = None if evaluated is None else [evaluated[i] for i in lanes]
+        return self._check(lanes, update[lanes], evaluations[lanes], picked)
+
+    def _evaluate(self, params: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and gradient at each lane's point: exact, or on the mini-batch its step uses (data sets)."""
+        batched = self.surface.batch_value_and_grad
+        return self.surface.value_and_grad(params) if batched is None else batched(params, steps)
 
     def _lr(self) -> np.ndarray:
         """Every lane's learning rate now; cached while no group follows a schedule."""
@@ -425,24 +568,34 @@ class Descent:
             self._lr_cache = lr
         return lr
 
-    def _check(
-        self, lanes: np.ndarray | None, update: np.ndarray, grad_norm: np.ndarray | None = None
-    ) -> list[Event]:
-        """The record of this step for ``lanes`` (None: all), and the ends of runs that stop here.
+    @property
+    def _ones(self) -> np.ndarray:
+        """One evaluation per lane (a first-order step), cached while the lane count stays the same."""
+        if self._ones_cache is None or len(self._ones_cache) != len(self.ids):
+            self._ones_cache = np.ones(len(self.ids), dtype=np.int64)
+        return self._ones_cache
 
-        ``grad_norm`` of every lane may be given (step_lanes computes it once for many descents).
-        """
+    def _check(
+        self,
+        lanes: np.ndarray | None,
+        update: np.ndarray,
+        evaluations: np.ndarray,
+        evaluated: list[Any] | None,
+    ) -> list[Event]:
+        """The record of this step for ``lanes`` (None: all), and the ends of runs that stop here."""
         if lanes is None:
             params, loss, grad, steps, lr = self.params, self.loss, self.grad, self.steps, self._lr()
         else:
             params, loss, grad = self.params[lanes], self.loss[lanes], self.grad[lanes]
             steps, lr = self.steps[lanes], self._lr()[lanes]
-        if grad_norm is None:
-            grad_norm = vector_norm(grad)  # finite for every finite gradient (no overflow in squaring)
+        grad_norm = vector_norm(grad)  # finite for every finite gradient (no overflow in squaring)
+        points = None if evaluated is None else tuple(evaluated)
         if self._quiet(params, loss, grad_norm):
             ids, index = (self._ids_tuple, self._lanes) if lanes is None else self._row_ids(lanes)
-            return [StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update)]
-        return self._check_ends(lanes, params, loss, grad, grad_norm, steps, lr, update)
+            return [
+                StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update, evaluations, points)
+            ]
+        return self._check_ends(lanes, params, loss, grad, grad_norm, steps, lr, update, evaluations, points)
 
     def _row_ids(self, lanes: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
         if lanes is self._lanes:
@@ -459,6 +612,8 @@ class Descent:
         steps: np.ndarray,
         lr: np.ndarray,
         update: np.ndarray,
+        evaluations: np.ndarray,
+        evaluated: tuple[Any, ...] | None,
     ) -> list[Event]:
         """The slow path, taken only on a step where some run ends."""
         index = np.arange(len(self.ids)) if lanes is None else lanes
@@ -481,19 +636,23 @@ class Descent:
                     take(grad_norm),
                     take(lr),
                     take(update),
+                    take(evaluations),
+                    None if evaluated is None else tuple(evaluated[i] for i in rows),
                 )
             )
+        start_loss = self.start_loss[index]
         for row in np.flatnonzero(~keep):
-            detail = (
-                "the loss or its gradient became infinite or NaN: the learning rate is too high"
-                if not finite[row]
-                else f"the run went more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view box:"
-                " the learning rate is too high for this surface"
-            )
-            events.append(self._end(int(index[row]), "diverged", detail, last_step=int(steps[row]) - 1))
+            reason, detail = self._left(bool(finite[row]), float(loss[row]), float(start_loss[row]))
+            events.append(self._end(int(index[row]), reason, detail, last_step=int(steps[row]) - 1))
         for row in np.flatnonzero(keep & (grad_norm < self.tolerance)):
             detail = f"gradient norm {grad_norm[row]:.3g} fell below the tolerance {self.tolerance:g}"
             events.append(self._end(int(index[row]), "converged", detail))
+        if self.budget == "evaluations":
+            spent = self.spent[index]
+            for row in np.flatnonzero(keep & (spent >= self.max_steps)):
+                if self.active[index[row]]:
+                    detail = f"used its budget of {self.max_steps} function-and-gradient evaluations"
+                    events.append(self._end(int(index[row]), "max_evaluations", detail))
         for row in np.flatnonzero(keep & (steps >= self.max_steps)):
             if self.active[index[row]]:
                 events.append(
@@ -501,6 +660,25 @@ class Descent:
                 )
         self._after_ends()
         return events
+
+    @staticmethod
+    def _left(finite: bool, loss: float, start_loss: float) -> tuple[str, str]:
+        """Why a run that is no longer kept ended: the one rule of the module docstring, with its words."""
+        if not finite:
+            detail = "the loss or its gradient became infinite or NaN: the learning rate is too high"
+            return "diverged", detail
+        where = f"more than {VIEW_MARGIN:g}× the view box's width beyond its edge"
+        if loss < start_loss:
+            return (
+                "left_view",
+                f"left the view box downhill: {where}, its loss {loss:.4g} is below its start"
+                f" ({start_loss:.4g}) and the surface keeps falling out there",
+            )
+        return (
+            "diverged",
+            f"went {where} with its loss grown from {start_loss:.4g} to {loss:.4g}:"
+            " the learning rate is too high for this surface",
+        )
 
     def _end(self, lane: int, reason: str, detail: str, last_step: int | None = None) -> RunEnd:
         self.active[lane] = False
@@ -631,14 +809,20 @@ def _step_merged(descents: list[Descent]) -> list[list[Event]]:
         params, loss_d, grad_d = moved[start:stop], loss[start:stop], grad[start:stop]
         descent.params, descent.loss, descent.grad = params, loss_d, grad_d
         descent.steps = descent.steps + descent.active
+        moved_by, ones = update[start:stop], descent._ones
         if quiet:  # no run ends at this step: the record, as Descent._check makes it
-            norm, lr, moved_by = grad_norm[start:stop], descent._lr(), update[start:stop]
-            ids, lanes = descent._ids_tuple, descent._lanes
-            out.append([StepRecord(ids, lanes, descent.steps, params, loss_d, grad_d, norm, lr, moved_by)])
-        else:
-            out.append(descent._check(None, update[start:stop], grad_norm[start:stop]))
+            norm, lr, ids, index = grad_norm[start:stop], descent._lr(), descent._ids_tuple, descent._lanes
+            record = StepRecord(ids, index, descent.steps, params, loss_d, grad_d, norm, lr, moved_by, ones)
+            out.append([record])
+        else:  # some run may end (in any descent of the stack): Descent's own rules decide
+            out.append(descent._check(None, moved_by, ones, None))
         start = stop
     return out
+
+
+def extra_evaluations(runs: Sequence[RunSpec]) -> int:
+    """The most evaluations per step beyond the first, summed over the runs (the price of a request)."""
+    return sum(max_evaluations(run.optimizer, run.hyperparameters) - 1 for run in runs)
 
 
 def descend(surface: Surface, runs: Sequence[RunSpec], steps: int, **options: Any) -> Iterator[Event]:
@@ -675,6 +859,8 @@ class RunTrace:
     grad_norm: np.ndarray  # (T,)
     lr: np.ndarray  # (T,)
     update: np.ndarray  # (T, d); zero on the step-0 row
+    evaluations: np.ndarray  # (T,) int; 0 on the step-0 row
+    evaluated: list[np.ndarray] | None  # per record, (n, d) other points evaluated; None: first-order only
     end: RunEnd | None
 
 
@@ -695,11 +881,15 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
         lanes = np.concatenate([r.lanes for r in records])
         columns = {
             name: np.concatenate([getattr(r, name) for r in records])
-            for name in ("step", "position", "loss", "grad", "grad_norm", "lr", "update")
+            for name in ("step", "position", "loss", "grad", "grad_norm", "lr", "update", "evaluations")
         }
+        points = _evaluated_points(records)
         for lane, rid in names.items():
             rows = lanes == lane
             c = {name: values[rows] for name, values in columns.items()}
+            seen = None if points is None else [points[i] for i in np.flatnonzero(rows)]
+            if seen is not None and all(p is None for p in seen):
+                seen = None
             traces[rid] = RunTrace(
                 rid,
                 c["step"],
@@ -709,24 +899,44 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
                 c["grad_norm"],
                 c["lr"],
                 c["update"],
+                c["evaluations"],
+                seen,
                 ends.get(rid),
             )
     for rid, end in ends.items():
         if rid not in traces:
             empty = np.empty(0)
-            traces[rid] = RunTrace(rid, empty.astype(np.int64), empty, empty, empty, empty, empty, empty, end)
+            count = empty.astype(np.int64)
+            traces[rid] = RunTrace(rid, count, empty, empty, empty, empty, empty, empty, count, None, end)
     return traces
 
 
+def _evaluated_points(records: list[StepRecord]) -> list[np.ndarray | None] | None:
+    """Every row's evaluated points in record order (None for rows without), or None if no row has any."""
+    if all(r.evaluated is None for r in records):
+        return None
+    out: list[np.ndarray | None] = []
+    for r in records:
+        out.extend([None] * len(r.run_ids) if r.evaluated is None else r.evaluated)
+    return out
+
+
 def summary(
-    surface: Surface, position: Sequence[float] | None, loss: float | None, step: int, end: RunEnd | None
+    surface: Surface,
+    position: Sequence[float] | None,
+    loss: float | None,
+    step: int,
+    end: RunEnd | None,
+    evaluations: int = 0,
 ) -> dict[str, Any]:
-    """Final loss, steps to converge and distance to the nearest known minimum, from a run's last record."""
+    """Final loss, steps to converge and distance to the nearest known minimum, from a run's last record;
+    ``evaluations`` is the run's total of function-and-gradient evaluations (its steps for first order)."""
     nearest = nearest_minimum(surface, position) if position is not None else None
     return {
         "final_loss": loss,
         "final_position": None if position is None else [float(v) for v in position],
         "steps_taken": step,
+        "evaluations": int(evaluations),
         "steps_to_converge": end.step if end is not None and end.reason == "converged" else None,
         "nearest_minimum": None if nearest is None else list(nearest[0]),
         "distance_to_nearest_minimum": None if nearest is None else float(nearest[1]),
@@ -737,4 +947,5 @@ def summarize(surface: Surface, trace: RunTrace) -> dict[str, Any]:
     """The summary of a whole trace."""
     if not len(trace.steps):
         return summary(surface, None, None, 0, trace.end)
-    return summary(surface, trace.position[-1], float(trace.loss[-1]), int(trace.steps[-1]), trace.end)
+    position, loss, step = trace.position[-1], float(trace.loss[-1]), int(trace.steps[-1])
+    return summary(surface, position, loss, step, trace.end, int(trace.evaluations.sum()))

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.ml import insurance_bce
 from app.ml.errors import ConfigError, UnknownNameError
 from app.ml.params import Param, resolve
 
 ValueAndGrad = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+BatchValueAndGrad = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 TWO_PI = 2.0 * math.pi
 
@@ -40,10 +42,26 @@ class Surface:
     value_and_grad: ValueAndGrad = field(repr=False, compare=False)
     cost: float = field(default=1.0, compare=False)
     """Work of one evaluation relative to a built-in surface (the price of a request, app/web/cost.py)."""
+    hessian: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False, compare=False)
+    """Exact second derivatives, points ``(..., dim)`` -> ``(..., dim, dim)`` (analytic or forward mode)."""
+    batch_value_and_grad: BatchValueAndGrad | None = field(default=None, repr=False, compare=False)
+    """A data-set surface trained in mini-batches: ``(points (K, d), steps (K,)) -> (loss, grad)`` on the
+    batch each run's step uses (app/ml/run.py calls it instead of ``value_and_grad``); None: exact."""
+    rowwise: bool = field(default=True, compare=False)
+    """Each point's value and gradient come from elementwise NumPy operations, so they are bit for bit the
+    same whichever other points share the call. A matrix product is not (BLAS kernels group rows, an ulp
+    apart): ``app.ml.run.step_lanes`` stacks several descents' lanes only on a rowwise surface."""
 
     def value(self, points: np.ndarray) -> np.ndarray:
         """Values only (shape ``points.shape[:-1]``); the gradient is computed and dropped."""
         return self.value_and_grad(points)[0]
+
+    @property
+    def f_star(self) -> float | None:
+        """The lowest value at the known minima (Polyak's f*); None when no minimum is known."""
+        if not self.minima:
+            return None
+        return float(np.min(self.value(np.asarray(self.minima, dtype=np.float64))))
 
 
 @dataclass(frozen=True)
@@ -228,6 +246,138 @@ def _styblinski_tang(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------------------------------
+# Exact Hessians, derived by hand from the formulas above (tests/ml/test_surfaces.py checks each one
+# against central differences of the gradient). Each takes points (..., dim) and returns (..., dim, dim).
+# --------------------------------------------------------------------------------------------------
+
+Hessian = Callable[[np.ndarray], np.ndarray]
+
+
+def _symmetric(xx: np.ndarray, xy: np.ndarray, yy: np.ndarray) -> np.ndarray:
+    """The 2 x 2 matrices [[xx, xy], [xy, yy]] for arrays of one shape (scalars broadcast)."""
+    xx, xy, yy = np.broadcast_arrays(xx, xy, yy)
+    h = np.empty((*xx.shape, 2, 2))
+    h[..., 0, 0] = xx
+    h[..., 0, 1] = h[..., 1, 0] = xy
+    h[..., 1, 1] = yy
+    return h
+
+
+def _constant_hessian(matrix: np.ndarray) -> Hessian:
+    """A quadratic's Hessian: the same matrix at every point."""
+
+    def hessian(p: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(matrix, (*p.shape[:-1], *matrix.shape)).copy()
+
+    return hessian
+
+
+def _rosenbrock_hessian(a: float = 1.0, b: float = 100.0) -> Hessian:
+    def hessian(p: np.ndarray) -> np.ndarray:
+        x, y = p[..., 0], p[..., 1]
+        return _symmetric(2.0 - (4.0 * b) * y + (12.0 * b) * x * x, (-4.0 * b) * x, np.full(x.shape, 2.0 * b))
+
+    return hessian
+
+
+def _beale_hessian(p: np.ndarray) -> np.ndarray:
+    x, y = p[..., 0], p[..., 1]
+    y2 = y * y
+    y3 = y2 * y
+    t1, t2, t3 = 1.5 - x + x * y, 2.25 - x + x * y2, 2.625 - x + x * y3
+    ax, bx, cx = y - 1.0, y2 - 1.0, y3 - 1.0  # d t_i / dx
+    ay, by, cy = x, 2.0 * x * y, 3.0 * x * y2  # d t_i / dy
+    xx = 2.0 * (ax * ax + bx * bx + cx * cx)
+    xy = 2.0 * (ax * ay + bx * by + cx * cy + t1 + 2.0 * y * t2 + 3.0 * y2 * t3)
+    yy = 2.0 * (ay * ay + by * by + cy * cy + 2.0 * x * t2 + 6.0 * x * y * t3)
+    return _symmetric(xx, xy, yy)
+
+
+def _himmelblau_hessian(p: np.ndarray) -> np.ndarray:
+    x, y = p[..., 0], p[..., 1]
+    u = x * x + y - 11.0
+    v = x + y * y - 7.0
+    return _symmetric(4.0 * u + 8.0 * x * x + 2.0, 4.0 * (x + y), 2.0 + 4.0 * v + 8.0 * y * y)
+
+
+def _saddle_hessian(p: np.ndarray) -> np.ndarray:
+    return _constant_hessian(np.diag([2.0, -2.0]))(p)
+
+
+def _monkey_saddle_hessian(p: np.ndarray) -> np.ndarray:
+    x, y = p[..., 0], p[..., 1]
+    return _symmetric(6.0 * x, -6.0 * y, -6.0 * x)
+
+
+def _rastrigin_hessian(amplitude: float = 10.0) -> Hessian:
+    def hessian(p: np.ndarray) -> np.ndarray:
+        diagonal = 2.0 + (TWO_PI * TWO_PI * amplitude) * np.cos(TWO_PI * p)
+        return diagonal[..., :, None] * np.eye(p.shape[-1])
+
+    return hessian
+
+
+def _ackley_hessian(p: np.ndarray) -> np.ndarray:
+    """The cone term p·c(r), c = 2e^{-0.2r}/r, gives c I − p pᵀ e^{-0.2r}(0.2r + 1)/r³; the ripple term
+    R = e^{Σcos(2πp)/2} gives R (2π² diag(cos 2πp) − π² s sᵀ) with s = sin 2πp. At the origin the cone
+    is not differentiable and the Hessian is infinite (the curvature endpoint says so)."""
+    x, y = p[..., 0], p[..., 1]
+    r = np.sqrt(0.5 * (x * x + y * y))
+    envelope = np.exp(-0.2 * r)
+    angle = TWO_PI * p
+    s, c = np.sin(angle), np.cos(angle)
+    ripple = np.exp(0.5 * c.sum(axis=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cone = 2.0 * envelope / r
+        bend = envelope * (0.2 * r + 1.0) / (r * r * r)
+    outer = p[..., :, None] * p[..., None, :]
+    eye = np.eye(2)
+    cone_part = cone[..., None, None] * eye - bend[..., None, None] * outer
+    ripple_part = ripple[..., None, None] * (
+        (2.0 * math.pi * math.pi) * c[..., :, None] * eye
+        - (math.pi * math.pi) * (s[..., :, None] * s[..., None, :])
+    )
+    return cone_part + ripple_part
+
+
+def _six_hump_camel_hessian(p: np.ndarray) -> np.ndarray:
+    x, y = p[..., 0], p[..., 1]
+    x2 = x * x
+    return _symmetric(8.0 - 25.2 * x2 + 10.0 * x2 * x2, np.ones(x.shape), 48.0 * y * y - 8.0)
+
+
+def _goldstein_price_hessian(p: np.ndarray) -> np.ndarray:
+    """f = a b: f'' = a'' b + a' b'ᵀ + b' a'ᵀ + a b''. The first factor's polynomial has equal x and y
+    slopes and all second derivatives 6, so a'' = a_2 [[1, 1], [1, 1]]."""
+    x, y = p[..., 0], p[..., 1]
+    s = x + y + 1.0
+    poly_a = 19.0 - 14.0 * x + 3.0 * x * x - 14.0 * y + 6.0 * x * y + 3.0 * y * y
+    pa = 6.0 * x + 6.0 * y - 14.0
+    a = 1.0 + s * s * poly_a
+    da = 2.0 * s * poly_a + s * s * pa
+    a2 = 2.0 * poly_a + 4.0 * s * pa + 6.0 * s * s
+    t = 2.0 * x - 3.0 * y
+    q = 18.0 - 32.0 * x + 12.0 * x * x + 48.0 * y - 36.0 * x * y + 27.0 * y * y
+    qx = -32.0 + 24.0 * x - 36.0 * y
+    qy = 48.0 - 36.0 * x + 54.0 * y
+    b = 30.0 + t * t * q
+    bx = 4.0 * t * q + t * t * qx
+    by = -6.0 * t * q + t * t * qy
+    bxx = 8.0 * q + 8.0 * t * qx + 24.0 * t * t
+    bxy = -12.0 * q + 4.0 * t * qy - 6.0 * t * qx - 36.0 * t * t
+    byy = 18.0 * q - 12.0 * t * qy + 54.0 * t * t
+    return _symmetric(
+        a2 * b + 2.0 * da * bx + a * bxx,
+        a2 * b + da * (by + bx) + a * bxy,
+        a2 * b + 2.0 * da * by + a * byy,
+    )
+
+
+def _styblinski_tang_hessian(p: np.ndarray) -> np.ndarray:
+    return (6.0 * p * p - 16.0)[..., :, None] * np.eye(p.shape[-1])
+
+
+# --------------------------------------------------------------------------------------------------
 # Builders: one per registry entry, each returning a fully described Surface.
 # --------------------------------------------------------------------------------------------------
 
@@ -242,6 +392,7 @@ def _build_bowl(spec: SurfaceSpec) -> Surface:
         start=(-2.5, 2.0),
         minima=((0.0, 0.0),),
         value_and_grad=_bowl,
+        hessian=_constant_hessian(2.0 * np.eye(2)),
     )
 
 
@@ -276,6 +427,8 @@ def _build_elongated(spec: SurfaceSpec, condition_number: float = 10.0, angle: f
         minima=((0.0, 0.0),),
         params={"condition_number": float(condition_number), "angle": float(angle)},
         value_and_grad=_quadratic(hessian),
+        hessian=_constant_hessian(hessian),
+        rowwise=False,
     )
 
 
@@ -287,6 +440,7 @@ def _build_rosenbrock(spec: SurfaceSpec) -> Surface:
         start=(-1.5, 2.0),
         minima=((1.0, 1.0),),
         value_and_grad=_rosenbrock(),
+        hessian=_rosenbrock_hessian(),
     )
 
 
@@ -298,6 +452,7 @@ def _build_beale(spec: SurfaceSpec) -> Surface:
         start=(1.0, 1.5),
         minima=((3.0, 0.5),),
         value_and_grad=_beale,
+        hessian=_beale_hessian,
     )
 
 
@@ -314,6 +469,7 @@ def _build_himmelblau(spec: SurfaceSpec) -> Surface:
             (3.584428340330492, -1.848126526964404),
         ),
         value_and_grad=_himmelblau,
+        hessian=_himmelblau_hessian,
     )
 
 
@@ -325,7 +481,11 @@ def _build_booth(spec: SurfaceSpec) -> Surface:
         start=(-8.0, -6.0),
         minima=((1.0, 3.0),),
         value_and_grad=_booth,
+        hessian=_constant_hessian(np.array([[10.0, 8.0], [8.0, 10.0]])),
     )
+
+
+MATYAS_HESSIAN = np.array([[0.52, -0.48], [-0.48, 0.52]])
 
 
 def _build_matyas(spec: SurfaceSpec) -> Surface:
@@ -335,7 +495,9 @@ def _build_matyas(spec: SurfaceSpec) -> Surface:
         view=(-10.0, 10.0, -10.0, 10.0),
         start=(-8.0, -4.0),
         minima=((0.0, 0.0),),
-        value_and_grad=_quadratic(np.array([[0.52, -0.48], [-0.48, 0.52]])),
+        value_and_grad=_quadratic(MATYAS_HESSIAN),
+        hessian=_constant_hessian(MATYAS_HESSIAN),
+        rowwise=False,
     )
 
 
@@ -347,6 +509,7 @@ def _build_saddle(spec: SurfaceSpec) -> Surface:
         start=(-2.5, 1e-3),
         minima=(),
         value_and_grad=_saddle,
+        hessian=_saddle_hessian,
     )
 
 
@@ -358,6 +521,7 @@ def _build_monkey_saddle(spec: SurfaceSpec) -> Surface:
         start=(1.5, 0.05),
         minima=(),
         value_and_grad=_monkey_saddle,
+        hessian=_monkey_saddle_hessian,
     )
 
 
@@ -369,6 +533,7 @@ def _build_rastrigin(spec: SurfaceSpec) -> Surface:
         start=(-3.3, 2.6),
         minima=((0.0, 0.0),),
         value_and_grad=_rastrigin(),
+        hessian=_rastrigin_hessian(),
     )
 
 
@@ -380,6 +545,7 @@ def _build_ackley(spec: SurfaceSpec) -> Surface:
         start=(3.5, -2.5),
         minima=((0.0, 0.0),),
         value_and_grad=_ackley,
+        hessian=_ackley_hessian,
     )
 
 
@@ -391,6 +557,7 @@ def _build_six_hump_camel(spec: SurfaceSpec) -> Surface:
         start=(-1.6, -0.9),
         minima=((0.08984201310031807, -0.7126564030207396), (-0.08984201310031807, 0.7126564030207396)),
         value_and_grad=_six_hump_camel,
+        hessian=_six_hump_camel_hessian,
     )
 
 
@@ -404,6 +571,7 @@ def _build_goldstein_price(spec: SurfaceSpec) -> Surface:
         start=(-1.5, 1.5),
         minima=((0.0, -1.0),),
         value_and_grad=_goldstein_price,
+        hessian=_goldstein_price_hessian,
     )
 
 
@@ -418,6 +586,7 @@ def _build_styblinski_tang(spec: SurfaceSpec) -> Surface:
         start=(0.5, 4.5),
         minima=((STYBLINSKI_TANG_ARGMIN, STYBLINSKI_TANG_ARGMIN),),
         value_and_grad=_styblinski_tang,
+        hessian=_styblinski_tang_hessian,
     )
 
 
@@ -429,6 +598,59 @@ def _build_parabola(spec: SurfaceSpec) -> Surface:
         start=(2.5,),
         minima=((0.0,),),
         value_and_grad=_parabola,
+        hessian=_constant_hessian(np.array([[2.0]])),
+    )
+
+
+ROWS_PER_COST = 50.0
+"""Data rows whose logistic loss costs about one evaluation of a built-in formula surface (measured)."""
+BATCH_STEP_COST = 2.0
+"""A mini-batch step also finds its batch: measured 1.9× a Rosenbrock step at batch size 1, 2.6× at 32."""
+
+
+def _build_insurance_bce(
+    spec: SurfaceSpec,
+    rows: int = 875,
+    val_fraction: float = 0.2,
+    batch_size: int = 32,
+    seed: int = 0,
+    batch: int = -1,
+) -> Surface:
+    """Mean BCE of ŷ = σ(w·age_scaled + b) on the insurance training rows (``batch`` ≥ 0: on that one
+    mini-batch), descended in mini-batches of ``batch_size`` (app/ml/insurance_bce.py)."""
+    data = insurance_bce.insurance_rows(rows, val_fraction, seed)
+    x, y = data.x, data.y
+    stochastic = None
+    if batch >= 0:
+        index = insurance_bce.batch_rows(data.n_train, batch_size, batch, seed)
+        x, y = x[index], y[index]
+    else:
+        if batch_size < data.n_train:
+            stochastic = insurance_bce.batched_value_and_grad(data, batch_size, seed)
+    minimum = insurance_bce.bce_minimum(x, y)
+    xs, ys, counts = insurance_bce.distinct_rows(x, y)
+    cost = len(xs) / ROWS_PER_COST if stochastic is None else BATCH_STEP_COST + batch_size / ROWS_PER_COST
+    mean, std = _format_number(round(data.age_mean, 4)), _format_number(round(data.age_std, 4))
+    return spec.surface(
+        latex=r"\tfrac{1}{N}\sum_i -\left[y_i \ln \hat y_i + (1 - y_i)\ln(1 - \hat y_i)\right],\ "
+        rf"\hat y_i = \sigma(w\,x_i + b),\ x_i = (\mathrm{{age}}_i - {mean}) / {std},\ N = {len(y)}",
+        formula=f"-(1/N) sum_i (y_i ln(yhat_i) + (1 - y_i) ln(1 - yhat_i)), yhat_i = sigmoid(w x_i + b),"
+        f" x_i = (age_i - {mean}) / {std}, N = {len(y)}",
+        view=(-1.0, 5.0, -3.0, 3.0),
+        start=(3.0, -1.25),  # the slide's case: the insured 27-year-old gets ŷ = 0.01, loss 4.6
+        minima=() if minimum is None else (minimum,),
+        params={
+            "rows": rows,
+            "val_fraction": float(val_fraction),
+            "batch_size": batch_size,
+            "seed": seed,
+            "batch": batch,
+        },
+        value_and_grad=lambda p: insurance_bce.bce_value_and_grad(p, xs, ys, counts),
+        hessian=lambda p: insurance_bce.bce_hessian(p, xs, ys, counts),
+        cost=max(1.0, cost),
+        batch_value_and_grad=stochastic,
+        rowwise=False,  # a matrix-vector product over the rows
     )
 
 
@@ -510,8 +732,8 @@ SURFACES: dict[str, SurfaceSpec] = {
             "saddle",
             "Saddle",
             "A saddle point, no minimum: plain gradient descent started on the ridge stalls near the "
-            "middle and only slowly escapes; momentum or a nudge escapes faster. The run ends when it "
-            "leaves the box.",
+            "middle and only slowly escapes; momentum or a nudge escapes faster. A run that escapes "
+            "ends as 'left the view box downhill' once it is a box width beyond the view.",
             _build_saddle,
         ),
         _spec(
@@ -563,6 +785,39 @@ SURFACES: dict[str, SurfaceSpec] = {
             "it jumps straight to the bottom, between 0.5 and 1 it oscillates, above 1 it diverges.",
             _build_parabola,
             dim=1,
+        ),
+        # ---- data-set surfaces (insurance_bce: the /cross-entropy view) ----
+        _spec(
+            "insurance_bce",
+            "Insurance: cross-entropy over (w, b)",
+            "The course's insurance table as a loss surface: the mean binary cross-entropy of the model "
+            "ŷ = σ(w·age_scaled + b) over the training rows, for every weight w (x axis) and bias b "
+            "(y axis). "
+            "With a batch size below the training rows each step sees one mini-batch, so the path zig-zags.",
+            _build_insurance_bce,
+            params=(
+                Param("rows", 875, 13, 5000, "Rows of the insurance set (the slide's 13 come first).", "int"),
+                Param("val_fraction", 0.2, 0.0, 0.9, "Share of the rows held out for validation."),
+                Param(
+                    "batch_size",
+                    32,
+                    1,
+                    5000,
+                    "Rows per mini-batch; at least the training rows = full batch (plain gradient descent).",
+                    "int",
+                ),
+                Param(
+                    "seed", 0, 0, 2**31 - 1, "Seed of the generated rows, the split and the shuffles.", "int"
+                ),
+                Param(
+                    "batch",
+                    -1,
+                    -1,
+                    10**6,
+                    "-1: the loss over all training rows; n ≥ 0: the loss of mini-batch n alone (0-based).",
+                    "int",
+                ),
+            ),
         ),
     )
 }
@@ -631,3 +886,50 @@ def check_view(dim: int, view: Sequence[float]) -> tuple[float, ...]:
 def _format_number(value: float) -> str:
     """Short text for a number: integers without a decimal point, others with up to 6 digits."""
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.6g}"
+
+
+@dataclass(frozen=True)
+class Curvature:
+    """The second-order picture at one point: Hessian, its eigen-decomposition, and the step-size limit.
+
+    ``eigenvalues`` ascend and ``eigenvectors[i]`` belongs to ``eigenvalues[i]`` (unit length). On the
+    local quadratic model, gradient descent with learning rate lr is stable along every direction
+    exactly when lr < 2 / λmax, so ``two_over_lambda_max`` is that limit (None when λmax ≤ 0: no
+    direction curves upwards, and no learning rate is too large for the model).
+    """
+
+    point: tuple[float, ...]
+    loss: float
+    gradient: tuple[float, ...]
+    hessian: np.ndarray  # (d, d)
+    eigenvalues: np.ndarray  # (d,) ascending
+    eigenvectors: np.ndarray  # (d, d), row i for eigenvalue i
+
+    @property
+    def lambda_max(self) -> float:
+        return float(self.eigenvalues[-1])
+
+    @property
+    def two_over_lambda_max(self) -> float | None:
+        return 2.0 / self.lambda_max if self.lambda_max > 0 else None
+
+
+def curvature(surface: Surface, point: Sequence[float]) -> Curvature:
+    """The exact Hessian at ``point`` and its eigen-decomposition; refused where it is not finite."""
+    if len(point) != surface.dim:
+        missing = "y" if len(point) < surface.dim else "x"
+        raise ConfigError(
+            f"a point on this surface has {surface.dim} coordinate(s), got {len(point)}", missing
+        )
+    if surface.hessian is None:
+        raise ConfigError("this surface has no exact Hessian", "name")
+    where = np.asarray(point, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        loss, grad = surface.value_and_grad(where)
+        hessian = surface.hessian(where)
+    if not (np.isfinite(loss) and np.isfinite(grad).all() and np.isfinite(hessian).all()):
+        raise ConfigError(
+            "the surface is not twice differentiable here (its value, gradient or Hessian is not finite)", "x"
+        )
+    values, vectors = np.linalg.eigh(hessian)
+    return Curvature(tuple(where.tolist()), float(loss), tuple(grad.tolist()), hessian, values, vectors.T)

@@ -4,12 +4,21 @@ Keras arithmetic: an epoch is one pass over the training rows in a fresh seeded 
 ``ceil(n_train / batch_size)`` iterations; the last batch holds the remainder (700 rows at batch 32:
 21 batches of 32 and one of 28 = 22 iterations).  ``batch_size = 1`` is SGD, ``batch_size >= n`` is
 full-batch gradient descent.  Each iteration draws dropout masks, computes the batch loss and the
-gradient (data loss + L1/L2), and applies ONE update of the same optimizer chain that descends the
-surfaces (:func:`app.ml.optimizers.make_optimizer` on the flat parameter vector).
+gradient (data loss + L2), and applies ONE update of the same optimizer chain that descends the
+surfaces (:func:`app.ml.optimizers.make_optimizer` on the flat parameter vector), then L1's proximal
+(soft-threshold) step, which sets weights to exactly 0 (:mod:`app.ml.regularizers` says why).
 
 A schedule's step ``t`` is the epoch index (``schedule_unit="epoch"``, the default: torch's
 ``scheduler.step()`` once per epoch, Keras' LearningRateScheduler) or the update index
 (``"iteration"``).
+
+Optimizers that evaluate the function (:mod:`app.ml.evaluating`) get the training objective on the
+current batch as their oracle: data loss plus the L1/L2 penalties, with this iteration's dropout masks
+held fixed, so every evaluation of one update sees the same function. L-BFGS needs that function to be
+the whole training set (its line search and curvature pairs compare values across evaluations), so it
+is refused unless ``batch_size`` covers every training row; Newton is refused outright (it needs the
+exact Hessian, a P × P matrix these networks do not compute); Polyak's f* defaults to 0, the least
+value of every loss here.
 
 What an epoch reports: ``train_loss`` is the size-weighted mean of the epoch's batch losses (with
 dropout active), exactly the "loss" Keras prints; ``val_loss`` and all metrics are computed after the
@@ -21,7 +30,8 @@ leaves: a non-finite loss or parameter ends the run as ``diverged`` and keeps th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,15 +39,27 @@ import numpy as np
 
 from app.ml.datasets import Dataset, Standardizer, train_val_split
 from app.ml.errors import ConfigError
-from app.ml.nets import Network, predicted_labels
-from app.ml.optimizers import make_optimizer, resolve_hyperparameters
-from app.ml.regularizers import Dropout, EarlyStopping, EarlyStoppingConfig, WeightPenalty, dropout_rates
+from app.ml.evaluating import EvaluatingTransformation, Problem
+from app.ml.nets import Network, binary_cross_entropy, predicted_labels
+from app.ml.optimizers import get_optimizer, make_optimizer, resolve_hyperparameters
+from app.ml.regularizers import (
+    Dropout,
+    EarlyStopping,
+    EarlyStoppingConfig,
+    WeightPenalty,
+    collapsed,
+    dropout_rates,
+    zero_weights,
+)
 from app.ml.schedules import Schedule
+from app.ml.sharpness import top_eigenvalue
 
 RECORD_LEVELS = ("full", "epochs", "none")
 END_REASONS = ("done", "early_stop", "diverged", "stopped")
 MAX_EPOCHS = 100_000
 MAX_BATCH = 100_000
+SHARPNESS_PRODUCTS = 20  # Hessian-vector products per epoch for the sharpness (each ≈ 2 passes)
+SHARPNESS_TOL = 1e-4  # relative change of the Rayleigh quotient at which power iteration stops
 
 
 # --------------------------------------------------------------------------- inputs
@@ -54,6 +76,8 @@ class TrainData:
     X_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
     scaler: Standardizer | None = None  # maps original feature units to the network's inputs
+    X_slide: np.ndarray | None = None  # a course slide's table rows (scaled), reported row by row
+    y_slide: np.ndarray | None = None
 
     @classmethod
     def from_dataset(
@@ -65,6 +89,8 @@ class TrainData:
         if scaler is not None:
             X_tr, X_va = scaler.transform(X_tr), scaler.transform(X_va)
         has_val = len(y_va) > 0
+        k = data.slide_rows if data.task == "binary" else 0
+        X_slide = data.X[:k] if scaler is None else scaler.transform(data.X[:k])
         return cls(
             X_tr,
             y_tr,
@@ -73,6 +99,8 @@ class TrainData:
             X_va if has_val else None,
             y_va if has_val else None,
             scaler,
+            X_slide if k else None,
+            data.y[:k] if k else None,
         )
 
     @property
@@ -100,6 +128,7 @@ class TrainConfig:
     record: str = "full"  # "full" | "epochs" | "none"
     every: int = 10  # decision grid and weights every this many epochs (and at epochs 1 and last)
     grid_size: int = 40
+    sharpness: bool = False  # λmax of the training-loss Hessian at every epoch's end (edge of stability)
 
 
 # --------------------------------------------------------------------------- records
@@ -119,6 +148,9 @@ class IterationRecord:
     batch_indices: np.ndarray
     dropout_masks: tuple[np.ndarray | None, ...]  # per hidden layer, True = kept; None where p = 0
     lr: float  # learning rate this update used
+    evaluations: int = 1  # function-and-gradient evaluations of the update (L-BFGS: many, SAM: 2)
+    logs: dict[str, float] = field(default_factory=dict)  # Keras' running logs of the epoch so far
+    seconds: float = 0.0  # measured compute time of the epoch so far (its updates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +167,14 @@ class DecisionGrid:
 
 
 @dataclass(frozen=True, slots=True)
+class SlideRows:
+    """The slide table's rows under the current weights: each row's ŷ = P(y = 1) and its BCE loss."""
+
+    y_hat: np.ndarray
+    loss: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
 class EpochRecord:
     epoch: int  # 1-based
     global_step: int
@@ -148,6 +188,12 @@ class EpochRecord:
     lr: float  # learning rate of the epoch's last update
     decision_grid: DecisionGrid | None
     weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None  # (W, b) per layer, copies
+    logs: dict[str, float] = field(default_factory=dict)  # what Keras' fit logs and prints (see fit_logs)
+    seconds: float = 0.0  # measured compute time of the epoch: its updates and its evaluation
+    slide_rows: SlideRows | None = None
+    sharpness: float | None = None  # λmax of the training loss's Hessian when asked for (see sharpness.py)
+    zero_weights: int = 0  # weights (not biases) exactly 0, what L1's proximal step produces
+    collapsed: bool = False  # the same prediction for every training row (regularizers.collapsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +206,10 @@ class TrainEnd:
     detail: str
     best_epoch: int | None = None  # early stopping: the epoch whose monitor value was best
     restored_best_weights: bool = False
+    # when the best weights were restored: the model as it now is (the last epoch record shows the stop epoch)
+    decision_grid: DecisionGrid | None = None
+    weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+    slide_rows: SlideRows | None = None
 
 
 TrainEvent = IterationRecord | EpochRecord | TrainEnd
@@ -192,9 +242,73 @@ def metrics(task: str, logits: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return {"accuracy": float(np.mean(labels == y.reshape(-1)))}
 
 
+KERAS_METRICS = {"binary": ("accuracy",), "multiclass": ("accuracy",), "regression": ("r2", "rmse")}
+"""The metrics the exported Keras code compiles (app.ml.export), by the names Keras logs them under."""
+
+
+class RunningLogs:
+    """Keras' running epoch logs: the loss and the compiled metrics over the epoch's batches so far.
+
+    As Keras' fit computes them: from the training-mode forward pass of each batch (dropout active, the
+    weights before that batch's update), weighted by batch size. ``loss`` is the mean batch loss,
+    ``accuracy`` the share of rows predicted right; regression's ``rmse`` and ``r2`` accumulate the
+    squared residuals and the target's sums (keras.metrics.RootMeanSquaredError and R2Score).
+    """
+
+    def __init__(self, task: str) -> None:
+        self.task = task
+        self.sums = np.zeros(5)  # rows, loss × rows, correct | Σ residual², Σ y, Σ y²
+
+    def reset(self) -> None:
+        self.sums[:] = 0.0
+
+    def add(self, loss: float, logits: np.ndarray, y: np.ndarray) -> None:
+        rows = len(y)
+        s = self.sums
+        s[0] += rows
+        s[1] += loss * rows
+        if self.task == "regression":
+            resid = logits - y
+            s[2] += float(np.vdot(resid, resid))
+            s[3] += float(y.sum())
+            s[4] += float(np.vdot(y, y))
+        else:
+            s[2] += float(np.sum(predicted_labels(self.task, logits) == y.reshape(-1)))
+
+    def result(self) -> dict[str, float]:
+        """``{"accuracy", "loss"}`` or ``{"loss", "r2", "rmse"}``, in Keras' (alphabetical) order."""
+        rows, loss_sum, a, sum_y, sum_y2 = self.sums
+        n = max(rows, 1.0)
+        if self.task != "regression":
+            return {"accuracy": float(a / n), "loss": float(loss_sum / n)}
+        ss_tot = sum_y2 - sum_y * sum_y / n
+        r2 = 1.0 - a / ss_tot if ss_tot > 0 else 0.0
+        return {"loss": float(loss_sum / n), "r2": float(r2), "rmse": math.sqrt(a / n)}
+
+
+def fit_logs(
+    running: Mapping[str, float], val_loss: float | None, val_metrics: Mapping[str, float]
+) -> dict[str, float]:
+    """An epoch's logs as Keras' fit returns and prints them: the running training logs, then ``val_*``.
+
+    Keras sorts the logs by name (``python_utils.pythonify_logs``), so a classifier prints ``accuracy``,
+    ``loss``, ``val_accuracy``, ``val_loss``.
+    """
+    logs = dict(running)
+    if val_loss is not None:
+        logs["val_loss"] = val_loss
+        logs.update({f"val_{k}": v for k, v in val_metrics.items()})
+    return dict(sorted(logs.items()))
+
+
 def _check_int(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}", name)
+        raise ConfigError(
+            f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}",
+            name,
+            key="whole_number",
+            params={"name": name, "low": low, "high": high},
+        )
     return int(value)
 
 
@@ -223,8 +337,11 @@ class Training:
     kept) or ``stop()`` it.
     """
 
-    def __init__(self, config: TrainConfig, data: TrainData) -> None:
+    def __init__(
+        self, config: TrainConfig, data: TrainData, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
         self.config = config
+        self.clock = clock  # times the computation of each update and evaluation (Keras' "2ms/step")
         self.data = data
         _check_data(data)
         self.batch_size = _check_int(config.batch_size, "batch_size", 1, MAX_BATCH)
@@ -241,7 +358,7 @@ class Training:
         self.penalty = WeightPenalty(self.net, config.l1, config.l2)
         rates = dropout_rates(config.dropout, len(self.net.hidden))
         self.dropout = Dropout(rates, self.net.hidden, seed=config.seed + 2)
-        self.hyperparameters = resolve_hyperparameters(config.optimizer, config.hyperparameters)
+        self.hyperparameters = self._resolve(config.hyperparameters)
         self.early = EarlyStopping(config.early_stopping) if config.early_stopping is not None else None
         monitor = config.early_stopping.monitor if config.early_stopping else ""
         if monitor.startswith("val_") and data.X_val is None:
@@ -259,21 +376,51 @@ class Training:
         self.X_val = data.X_val
         self.y_val = None if data.y_val is None else self.net.targets(data.y_val)
         self.n_train = len(self.y)
+        self._check_evaluating()
         self.ipe = iterations_per_epoch(self.n_train, self.batch_size)
         self.params = self.net.init(config.seed)
         self._shuffle = np.random.default_rng(config.seed + 1)
         self._build()
-        self.opt_state = self.transform.init(self.params)
+        lanes = self.params[None] if isinstance(self.transform, EvaluatingTransformation) else self.params
+        self.opt_state = self.transform.init(lanes)  # an evaluating optimizer sees one lane, (1, P)
         self._grid_inputs = self._make_grid()
         self.epoch = 0  # completed epochs
         self.iteration = 0  # completed iterations of the current epoch
         self.global_step = 0
         self._order = np.arange(self.n_train)
         self._loss_sum = 0.0
+        self._running = RunningLogs(data.task)
+        self._seconds = 0.0  # compute time of the epoch in progress
         self.end: TrainEnd | None = None
         self._records = config.record
+        self._sharpness_direction: np.ndarray | None = None
 
     # ------------------------------------------------------------------ optimizer
+    def _resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """torch's defaults filled in; Polyak's unknown f* is 0 here (no loss of these networks is below)."""
+        resolved = resolve_hyperparameters(self.config.optimizer, given)
+        if resolved.get("f_star", 0.0) is None:
+            resolved["f_star"] = 0.0
+        return resolved
+
+    def _check_evaluating(self) -> None:
+        """Where an optimizer that evaluates the function makes sense on a network (module docstring)."""
+        name = self.config.optimizer
+        if not get_optimizer(name).evaluating:
+            return
+        if name == "newton":
+            raise ConfigError(
+                "newton needs the exact Hessian of the loss, which a network here does not compute (it has"
+                " one row and column per weight); on networks use lbfgs, a quasi-Newton method",
+                "optimizer",
+            )
+        if name == "lbfgs" and self.batch_size < self.n_train:
+            raise ConfigError(
+                f"lbfgs needs the full batch: its line search and curvature pairs compare the loss of one"
+                f" function, so batch_size must be at least the {self.n_train} training rows",
+                "batch_size",
+            )
+
     def _build(self) -> None:
         """The optimizer chain from the current hyperparameters (same state structure on every rebuild)."""
         c = self.config
@@ -294,9 +441,7 @@ class Training:
 
     def set_hyperparameters(self, changes: Mapping[str, Any]) -> None:
         """Live change (validated); the next update uses it and the optimizer state is kept."""
-        self.hyperparameters = resolve_hyperparameters(
-            self.config.optimizer, {**self.hyperparameters, **changes}
-        )
+        self.hyperparameters = self._resolve({**self.hyperparameters, **changes})
         self._build()
 
     # ------------------------------------------------------------------ stepping
@@ -336,21 +481,30 @@ class Training:
 
     def _iterate(self, events: list[TrainEvent]) -> None:
         """One update, then the epoch's record and checks when it completes the epoch."""
+        started = self.clock()
         if self.iteration == 0:
             self._order = self._shuffle.permutation(self.n_train)
             self._loss_sum = 0.0
+            self._running.reset()
+            self._seconds = 0.0
         start = self.iteration * self.batch_size
         stop = min(start + self.batch_size, self.n_train)
         idx = self._order[start:stop]
         params = self.params
         masks = self.dropout.masks(stop - start) if self.dropout.active else None
         mult = self.dropout.multipliers(masks) if masks is not None else None
-        loss, grad = self.net.loss_and_grad(params, self.X[idx], self.y[idx], mult)
+        cache = self.net.forward(params, self.X[idx], mult)
+        loss, grad = self.net.backward(params, cache, self.y[idx])
         if self.penalty.active:
             self.penalty.add_grad(params, grad)
-        lr = self.lr() if self._records == "full" else 0.0
-        updates, state = self.transform.update(grad, self.opt_state, params)
-        new = params + updates
+        lr = self.lr() if self._records == "full" or self.penalty.has_l1 else 0.0
+        evaluations = 1
+        if isinstance(self.transform, EvaluatingTransformation):
+            new, state, evaluations = self._evaluating_update(loss, grad, idx, mult)
+        else:
+            updates, state = self.transform.update(grad, self.opt_state, params)
+            new = params + updates
+        new = self.penalty.prox(new, lr)
         if not (math.isfinite(loss) and math.isfinite(float(np.add.reduce(new)))):
             self._diverge(
                 events,
@@ -362,6 +516,8 @@ class Training:
         self.iteration += 1
         self.global_step += 1
         self._loss_sum += loss * (stop - start)
+        self._running.add(loss, cache.logits, self.y[idx])
+        self._seconds += self.clock() - started
         if self._records == "full":
             events.append(
                 IterationRecord(
@@ -375,6 +531,9 @@ class Training:
                     idx,
                     tuple(masks) if masks is not None else (None,) * len(self.net.hidden),
                     lr,
+                    evaluations,
+                    self._running.result(),
+                    self._seconds,
                 )
             )
         if self.iteration == self.ipe:
@@ -382,11 +541,35 @@ class Training:
             self.epoch += 1
             self._end_epoch(events)
 
+    def _evaluating_update(
+        self, loss: float, grad: np.ndarray, idx: np.ndarray, mult: Any
+    ) -> tuple[np.ndarray, Any, int]:
+        """One update of an optimizer that evaluates the function: the batch objective as its oracle."""
+        X, y = self.X[idx], self.y[idx]
+
+        def value_and_grad(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            values, grads = np.empty(len(points)), np.empty_like(points)
+            for k, point in enumerate(points):
+                data_loss, g = self.net.loss_and_grad(point, X, y, mult)
+                if self.penalty.has_l2:  # the smooth part; L1 is the proximal step after the update
+                    self.penalty.add_grad(point, g)
+                    data_loss += self.penalty.values(point)[1]
+                values[k], grads[k] = data_loss, g
+            return values, grads
+
+        objective = loss + (self.penalty.values(self.params)[1] if self.penalty.has_l2 else 0.0)
+        problem = Problem(value_and_grad)
+        out = self.transform.update(
+            np.array([objective]), grad[None], self.opt_state, self.params[None], problem
+        )
+        return out.params[0], out.state, int(out.evaluations[0])
+
     def _diverge(self, events: list[TrainEvent], detail: str) -> None:
         self.end = TrainEnd("diverged", self.epoch, self.global_step, detail)
         events.append(self.end)
 
     def _end_epoch(self, events: list[TrainEvent]) -> None:
+        started = self.clock()
         epoch, params, net = self.epoch, self.params, self.net
         train_loss = self._loss_sum / self.n_train
         val_loss, val_metrics = None, {}
@@ -395,8 +578,11 @@ class Training:
             val_metrics = metrics(net.task, logits, self.y_val)
         monitor = self.config.early_stopping.monitor if self.early else ""
         train_metrics: dict[str, float] = {}
+        constant = False
         if self._records != "none" or (monitor and not monitor.startswith("val_") and monitor != "loss"):
-            train_metrics = metrics(net.task, net.evaluate(params, self.X, self.y)[1], self.y)
+            train_logits = net.evaluate(params, self.X, self.y)[1]
+            train_metrics = metrics(net.task, train_logits, self.y)
+            constant = collapsed(net.loss.predict(train_logits))
         values = [train_loss, *train_metrics.values(), *val_metrics.values()]
         if val_loss is not None:
             values.append(val_loss)
@@ -417,6 +603,8 @@ class Training:
         if self._records != "none":
             snapshot = epoch == 1 or last or epoch % self.every == 0
             l1, l2 = self.penalty.values(params)
+            logs = fit_logs(self._running.result(), val_loss, val_metrics)
+            seconds = self._seconds + self.clock() - started
             events.append(
                 EpochRecord(
                     epoch,
@@ -430,7 +618,13 @@ class Training:
                     tuple(float(np.linalg.norm(w)) for w, _ in net.views(params)),
                     self.lr() if self.global_step == 0 else self._last_lr(),
                     self.decision_grid() if snapshot else None,
-                    tuple((w.copy(), b.copy()) for w, b in net.views(params)) if snapshot else None,
+                    self._weights() if snapshot else None,
+                    logs,
+                    seconds,
+                    self.slide_rows(),
+                    self._sharpness() if self.config.sharpness else None,
+                    zero_weights(net, params),
+                    constant,
                 )
             )
         if stop:
@@ -447,6 +641,9 @@ class Training:
                 early.reason() + ("; restored the weights of that epoch" if restored else ""),
                 early.best_epoch,
                 restored,
+                self.decision_grid() if restored else None,
+                self._weights() if restored else None,
+                self.slide_rows() if restored else None,
             )
             events.append(self.end)
         elif epoch >= self.max_epochs:
@@ -454,6 +651,26 @@ class Training:
                 "done", epoch, self.global_step, f"trained the {self.max_epochs} epoch(s) asked for"
             )
             events.append(self.end)
+
+    def _sharpness(self) -> float | None:
+        """λmax of the whole training split's loss (eval mode, L2 curvature included), warm-started.
+
+        ``SHARPNESS_PRODUCTS`` Hessian-vector products at most per epoch: warm-started from the last
+        epoch's direction the estimate follows the training (Cohen et al. track it the same way).
+        """
+        found = top_eigenvalue(
+            self.net,
+            self.params,
+            self.X,
+            self.y,
+            start=self._sharpness_direction,
+            l2_vec=self.penalty.l2_vec if self.penalty.has_l2 else None,
+            max_iter=SHARPNESS_PRODUCTS,
+            tol=SHARPNESS_TOL,
+            seed=self.config.seed,
+        )
+        self._sharpness_direction = found.vector
+        return found.value if math.isfinite(found.value) else None
 
     def _last_lr(self) -> float:
         if self.schedule is None:
@@ -480,6 +697,16 @@ class Training:
             ys = axes[1]
         inputs = d.scaler.transform(points) if d.scaler is not None else points
         return axes[0], ys, inputs
+
+    def _weights(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        return tuple((w.copy(), b.copy()) for w, b in self.net.views(self.params))
+
+    def slide_rows(self) -> SlideRows | None:
+        """ŷ and the binary cross-entropy of each slide-table row under the current weights (or None)."""
+        if self.data.X_slide is None:
+            return None
+        y_hat = self.net.predict(self.params, self.data.X_slide)
+        return SlideRows(y_hat, binary_cross_entropy(self.data.y_slide, y_hat))
 
     def decision_grid(self) -> DecisionGrid | None:
         """The model's output over the data's box (None unless there are 1 or 2 input features)."""

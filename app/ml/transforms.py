@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,10 +33,42 @@ ScheduleFn = Callable[[int], float | np.ndarray]
 
 
 class GradientTransformation(NamedTuple):
-    """A pair of pure functions; ``update`` returns updates that are *added* to the params."""
+    """A pair of pure functions; ``update`` returns updates that are *added* to the params.
+
+    ``stages`` is set by :func:`chain` (the transforms it applies in order) so the ledger
+    (:mod:`app.ml.ledger`) can show what each one did; a single transform has none.
+    """
 
     init: Callable[[np.ndarray], Any]
     update: Callable[[np.ndarray, Any, np.ndarray], tuple[np.ndarray, Any]]
+    stages: tuple[GradientTransformation, ...] = ()
+
+
+_NOTES: ContextVar[dict[str, Any] | None] = ContextVar("transform_notes", default=None)
+"""Where transforms note the intermediate numbers of an update (bias corrections, denominators)
+while the ledger explains one; None (nothing is kept) the rest of the time."""
+
+
+def noting() -> Any:
+    """Collect the notes of the updates run inside ``with noting() as notes:`` into the dict ``notes``."""
+    return _Noting()
+
+
+class _Noting:
+    def __enter__(self) -> dict[str, Any]:
+        self.notes: dict[str, Any] = {}
+        self.token = _NOTES.set(self.notes)
+        return self.notes
+
+    def __exit__(self, *exc: object) -> None:
+        _NOTES.reset(self.token)
+
+
+def _note(**values: Any) -> None:
+    """Keep intermediate numbers of this update for the ledger (a no-op unless one is explaining)."""
+    notes = _NOTES.get()
+    if notes is not None:
+        notes.update(values)
 
 
 class EmptyState(NamedTuple):
@@ -192,7 +225,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_state.append(sub)
         return grads, tuple(new_state)
 
-    return GradientTransformation(init, update)
+    return GradientTransformation(init, update, tuple(transforms))
 
 
 def _empty_init(params: np.ndarray) -> EmptyState:
@@ -315,6 +348,7 @@ def scale_by_adam(
             v_used = np.where(ams, v_max, v)
         bc1, bc2 = 1.0 - _pow(b1, t), 1.0 - _pow(b2, t)
         denom = np.sqrt(v_used) / _sqrt(bc2) + eps
+        _note(bias_correction1=bc1, bias_correction2=bc2, m_hat=m / bc1, denominator=denom, scale=1.0 / denom)
         return m / denom / bc1, ScaleByAdamState(t, m, v, v_max)
 
     return GradientTransformation(init, update)
@@ -347,6 +381,7 @@ def scale_by_rms(
             ga = np.where(cen, _lerp(ga, grads, w), ga)
             avg = np.where(cen, np.sqrt(sq - ga * ga), np.sqrt(sq)) + eps
         scaled = grads / avg
+        _note(denominator=avg, scale=1.0 / avg)
         buf = state.momentum_buffer
         if isinstance(mom, float):
             if mom > 0.0:
@@ -376,7 +411,9 @@ def scale_by_adagrad(
     def update(grads: np.ndarray, state: ScaleByAdagradState, params: np.ndarray) -> tuple[np.ndarray, Any]:
         t = state.count + 1
         acc = state.sum + grads * grads
-        scaled = grads / (np.sqrt(acc) + eps)
+        denom = np.sqrt(acc) + eps
+        _note(denominator=denom, scale=1.0 / denom)
+        scaled = grads / denom
         if not (isinstance(decay, float) and decay == 0.0):
             scaled = scaled / (1.0 + (t - 1) * decay)
         return scaled, ScaleByAdagradState(t, acc)
@@ -397,7 +434,9 @@ def scale_by_adadelta(rho: Any = 0.9, eps: Any = 1e-6) -> GradientTransformation
 
     def update(grads: np.ndarray, state: ScaleByAdadeltaState, params: np.ndarray) -> tuple[np.ndarray, Any]:
         sq = _ema_sq(state.square_avg, grads, rho, w)
-        delta = np.sqrt(state.acc_delta + eps) / np.sqrt(sq + eps) * grads
+        ratio = np.sqrt(state.acc_delta + eps) / np.sqrt(sq + eps)
+        _note(scale=ratio)
+        delta = ratio * grads
         acc = _ema_sq(state.acc_delta, delta, rho, w)
         return delta, ScaleByAdadeltaState(sq, acc)
 
@@ -431,6 +470,8 @@ def scale_by_nadam(
         denom = np.sqrt(v / bc2) + eps
         coef_g = (1.0 - mu) / (1.0 - mu_product)
         coef_m = mu_next / (1.0 - mu_product * mu_next)
+        _note(mu=mu, mu_next=mu_next, gradient_weight=coef_g, momentum_weight=coef_m, denominator=denom)
+        _note(scale=1.0 / denom)
         out = (coef_g * grads + coef_m * m) / denom
         return out, ScaleByNadamState(t, m, v, mu_product)
 
@@ -459,12 +500,14 @@ def scale_by_radam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> GradientT
         bc1, bc2 = 1.0 - _pow(b1, t), 1.0 - _pow(b2, t)
         m_hat = m / bc1
         rho_t = rho_inf - 2.0 * t * _pow(b2, t) / bc2
+        _note(bias_correction1=bc1, bias_correction2=bc2, m_hat=m_hat, rho=rho_t)
         new_state = ScaleByRadamState(t, m, v)
         if isinstance(rho_t, float) and rho_t <= 5.0:
             return m_hat, new_state
         adaptive = _sqrt(bc2) / (np.sqrt(v) + eps)
         if isinstance(rho_t, float):
             rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            _note(rectification=rect, scale=adaptive * rect)
             return m_hat * adaptive * rect, new_state
         with np.errstate(invalid="ignore", divide="ignore"):  # masked out below where rho_t <= 5
             rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
@@ -486,7 +529,9 @@ def scale_by_adamax(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> Gradient
         t = state.count + 1
         m = _lerp(state.exp_avg, grads, w1)
         u = np.maximum(state.exp_inf * b2, np.abs(grads) + eps)
-        return m / u / (1.0 - _pow(b1, t)), ScaleByAdamaxState(t, m, u)
+        bc1 = 1.0 - _pow(b1, t)
+        _note(bias_correction1=bc1, denominator=u, scale=1.0 / u)
+        return m / u / bc1, ScaleByAdamaxState(t, m, u)
 
     return GradientTransformation(init, update)
 

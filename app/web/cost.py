@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.surfaces import Surface
+from app.ml.training import SHARPNESS_PRODUCTS
 
 MB = 1_000_000
 JSON_BYTES_PER_VALUE = 21
@@ -43,12 +44,52 @@ def _mb(value: float) -> str:
     return f"{value / MB:,.1f} MB"
 
 
-def surface_price(surface: Surface, steps: int, runs: int, fmt: str = "json") -> Price:
-    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full."""
-    work = (steps + 1) * (1 + (runs - 1) / 8) * surface.cost
-    columns = 4 + 3 * surface.dim  # step, loss, grad_norm, lr + position, gradient, update
-    size = (steps + 1) * runs * columns * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
+STATE_COLUMNS = 12
+"""Optimizer-state columns a run adds with ``include: ["state"]``, at most (Adam: 4 fields × 2 + …)."""
+STATE_STEP_WORK = 20.0
+"""A step recorded with its state is advanced alone and snapshotted: about this many plain run-steps."""
+
+
+def surface_price(
+    surface: Surface,
+    steps: int,
+    runs: int,
+    fmt: str = "json",
+    extra_evaluations: int = 0,
+    with_state: bool = False,
+) -> Price:
+    """A surface trace: ``steps`` per run for ``runs`` runs recorded in full (and their state, if asked).
+
+    ``extra_evaluations`` is the most evaluations per step beyond the first, summed over the runs
+    (L-BFGS's iterations and line search, SAM's second look): each costs a lone run-step (L-BFGS
+    evaluates one lane at a time) and its point is recorded for the drawing.
+    """
+    work = (steps + 1) * (1 + (runs - 1) / 8 + extra_evaluations) * surface.cost
+    columns = 5 + 3 * surface.dim  # step, loss, grad_norm, lr, evaluations + position, gradient, update
+    if with_state:
+        work += (steps + 1) * runs * STATE_STEP_WORK
+        columns += STATE_COLUMNS
+    values = runs * columns + extra_evaluations * surface.dim
+    size = (steps + 1) * values * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
     return Price(work, size)
+
+
+def tuning_price(surface: Surface, steps: int, runs: int, count: int, extra_evaluations: int = 0) -> Price:
+    """A learning-rate search: ``count`` candidates of every run, ``steps`` each, nothing recorded."""
+    return Price(
+        surface_price(surface, steps, runs * count, extra_evaluations=count * extra_evaluations).work, 0.0
+    )
+
+
+def check_tuning_price(price: Price, settings: Settings) -> None:
+    """422 naming the search when it alone is over the work budget of a request."""
+    if price.work > settings.max_trace_work:
+        raise ConfigError(
+            f"this learning-rate search would cost {price.work:,.0f} run-steps of work; the budget per"
+            f" request is {settings.max_trace_work:,.0f} (fewer `tune.count` candidates, lower `steps` or"
+            " use fewer `runs`)",
+            "tune.count",
+        )
 
 
 def check_surface_price(price: Price, settings: Settings, root: str = "") -> None:
@@ -84,6 +125,9 @@ class NetworkShape:
     epochs: int
     every: int
     grid_size: int
+    sharpness: bool = False
+    evaluations: int = 1
+    """The most function-and-gradient evaluations of one update (L-BFGS: up to max_eval, SAM: 2)."""
 
     @property
     def iterations_per_epoch(self) -> int:
@@ -106,25 +150,38 @@ class NetworkShape:
         return self.grid_size**2 if self.sizes[0] == 2 else self.grid_size
 
 
+def sharpness_work(shape: NetworkShape) -> int:
+    """One epoch's sharpness estimate: each Hessian-vector product is about two forward+backward passes."""
+    if not shape.sharpness:
+        return 0
+    return SHARPNESS_PRODUCTS * 2 * 3 * shape.n_train * weights(shape.sizes)
+
+
 def network_price(shape: NetworkShape) -> Price:
     """A whole training recorded for REST: every iteration, every epoch and the decision grids."""
     w = weights(shape.sizes)
     iterations = shape.epochs * shape.iterations_per_epoch
-    train = shape.epochs * 3 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS
+    train = (shape.epochs * 3 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS) * shape.evaluations
     evaluate = shape.epochs * (shape.n_train + shape.n_val) * w
     grids = shape.grids * shape.grid_cells() * w
+    curvature = shape.epochs * sharpness_work(shape)
     hidden_units = sum(shape.sizes[1:-1])
     per_iteration = (shape.batch_rows * 6) + hidden_units * 2 + 120  # batch indices, masks, figures
     per_grid = shape.grid_cells() * shape.outputs * JSON_BYTES_PER_VALUE
     size = iterations * per_iteration + shape.grids * per_grid + shape.epochs * 600
-    return Price(train + evaluate + grids, size)
+    return Price(train + evaluate + grids + curvature, size)
 
 
 def step_price(shape: NetworkShape) -> Price:
     """The worst single update of a live network stream: one batch, and at an epoch's end the evaluation
     of both splits and a decision grid. This is the indivisible unit a stream computes at once."""
     w = weights(shape.sizes)
-    work = 3 * shape.batch_rows * w + (shape.n_train + shape.n_val) * w + shape.grid_cells() * w
+    work = (
+        3 * shape.batch_rows * w * shape.evaluations
+        + (shape.n_train + shape.n_val) * w
+        + shape.grid_cells() * w
+    )
+    work += sharpness_work(shape)
     per_grid = shape.grid_cells() * shape.outputs * JSON_BYTES_PER_VALUE
     return Price(work + UPDATE_OVERHEAD_MACS, shape.batch_rows * 6 + per_grid + 2_000)
 
@@ -171,3 +228,31 @@ def landscape_price(shape: NetworkShape, n: int) -> Price:
     train = shape.epochs * 4 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS
     slice_work = n * n * shape.n_train * w
     return Price(train + slice_work, n * n * JSON_BYTES_PER_VALUE + shape.epochs * 4 * JSON_BYTES_PER_VALUE)
+
+
+MAP_CELL_BYTES = JSON_BYTES_PER_VALUE + 3 * 4
+"""One cell of a map in JSON: its final loss (a float) and three small integers (basin, reason, steps)."""
+
+
+def map_price(surface: Surface, n: int, steps: int, runs: int) -> Price:
+    """A convergence map: every cell of every panel is one lane of ``steps`` vectorised steps. Lanes cost
+    the same whether a run ends early or not (the budget holds for the worst case, no lane ending)."""
+    work = n * n * (steps + 1) * runs * surface.cost
+    return Price(work, n * n * runs * MAP_CELL_BYTES + 2 * n * JSON_BYTES_PER_VALUE)
+
+
+def check_map_price(price: Price, settings: Settings, root: str = "") -> None:
+    """422 naming ``n`` when a map is over the work or the response budget."""
+    if price.work > settings.max_map_work:
+        raise ConfigError(
+            f"this map would cost {price.work:,.0f} lane-steps (cells × (steps + 1) × runs × surface cost);"
+            f" the budget per map is {settings.max_map_work:,.0f} (a smaller `n`, fewer `steps` or `runs`,"
+            " or a simpler expression)",
+            f"{root}n",
+        )
+    if price.bytes > settings.max_response_bytes:
+        raise ConfigError(
+            f"this map would be about {_mb(price.bytes)}; at most {_mb(settings.max_response_bytes)}"
+            " per response (a smaller `n` or fewer `runs`)",
+            f"{root}n",
+        )

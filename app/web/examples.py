@@ -33,6 +33,7 @@ OPTIMIZER = {
     "torch": "torch.optim.SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False)",
     "update_rule": "g_t = \\nabla f(\\theta_{t-1}) + \\lambda\\theta_{t-1}; …",
     "note": "Plain gradient descent: step = slope x learning rate. …",
+    "evaluating": False,
     "hyperparameters": [
         {
             "name": "lr",
@@ -73,7 +74,7 @@ TRACE = {
     "seed": 0,
     "noise": 0.0,
     "tolerance": 1e-06,
-    "columns": ["step", "x", "loss", "grad_x", "grad_norm", "lr", "update_x"],
+    "columns": ["step", "x", "loss", "grad_x", "grad_norm", "lr", "update_x", "evaluations"],
     "runs": [
         {
             "id": "r0",
@@ -94,6 +95,7 @@ TRACE = {
                 "final_loss": 2.56,
                 "final_position": [1.6],
                 "steps_taken": 2,
+                "evaluations": 2,
                 "steps_to_converge": None,
                 "nearest_minimum": [0.0],
                 "distance_to_nearest_minimum": 1.6,
@@ -106,6 +108,7 @@ TRACE = {
                 "grad_norm": [5.0, 4.0, 3.2],
                 "lr": [0.1, 0.1, 0.1],
                 "update_x": [None, -0.5, -0.4],
+                "evaluations": [0, 1, 1],
             },
         }
     ],
@@ -116,7 +119,7 @@ DATASET = {
     "task": "binary",
     "features": ["age", "affordability"],
     "note": "The slide's 13 people, then generated ones: older and able to afford → insured.",
-    "default_n": 13,
+    "default_n": 875,
 }
 DATASET_DETAIL = {
     "name": "insurance",
@@ -130,6 +133,7 @@ DATASET_DETAIL = {
     "box": [18.0, 62.0, 0.0, 1.0],
     "train": {"x": [[46.0, 1.0], [56.0, 1.0], [27.0, 0.0]], "y": [1, 1, 1]},
     "val": {"x": [[18.0, 1.0], [47.0, 1.0], [60.0, 0.0]], "y": [0, 1, 1]},
+    "slide_rows": {"x": [[22.0, 1.0], [25.0, 0.0], [47.0, 1.0]], "y": [0, 0, 1]},
 }
 NETWORK_END = {
     "reason": "done",
@@ -138,6 +142,9 @@ NETWORK_END = {
     "detail": "trained the 2 epoch(s) asked for",
     "best_epoch": None,
     "restored_best_weights": False,
+    "decision_grid": None,
+    "weights": None,
+    "slide_rows": None,
 }
 NETWORK_TRACE = {
     "kind": "network",
@@ -165,9 +172,17 @@ NETWORK_TRACE = {
         "global_step": [1, 2, 3, 4],
         "batch_loss": [0.7508, 0.7631, 0.7609, 0.7303],
         "lr": [0.01, 0.01, 0.01, 0.01],
+        "evaluations": [1, 1, 1, 1],
         "batch": [[8, 4, 7], [6, 3], [0, 1, 8], [5, 2]],
         "masks": [[None], [None], [None], [None]],
         "kept": [[None], [None], [None], [None]],
+        "logs": [
+            {"accuracy": 0.375, "loss": 0.7508},
+            {"accuracy": 0.3, "loss": 0.7557},
+            {"accuracy": 0.25, "loss": 0.7609},
+            {"accuracy": 0.3, "loss": 0.7456},
+        ],
+        "seconds": [0.00012, 0.00021, 0.00011, 0.00020],
     },
     "epochs": [
         {
@@ -180,6 +195,8 @@ NETWORK_TRACE = {
             "l1_penalty": 0.0,
             "l2_penalty": 0.0,
             "weight_norms": [0.6324, 0.5982],
+            "zero_weights": 0,
+            "collapsed": False,
             "lr": 0.01,
             "decision_grid": {
                 "x": [15.8, 17.04],
@@ -190,6 +207,9 @@ NETWORK_TRACE = {
                 {"W": [[0.0885, -0.0953], [0.6107, 0.0999]], "b": [-0.0297, -0.0118]},
                 {"W": [[-0.5002], [0.3280]], "b": [0.0254]},
             ],
+            "logs": {"accuracy": 0.3, "loss": 0.7456, "val_accuracy": 0.6667, "val_loss": 0.7147},
+            "seconds": 0.00031,
+            "slide_rows": {"y_hat": [0.4975, 0.5021, 0.5086], "loss": [0.6882, 0.6974, 0.6760]},
         }
     ],
     "end": NETWORK_END,
@@ -222,3 +242,120 @@ LANDSCAPE = {
     "diverged": False,
     "end": NETWORK_END,
 }
+
+CURVATURE = {  # GET /api/v1/surfaces/rosenbrock/curvature?x=-1&y=1.5 (a real answer)
+    "surface": "rosenbrock",
+    "formula": "(1 - x)^2 + 100 (y - x^2)^2",
+    "point": [-1.0, 1.5],
+    "loss": 29.0,
+    "gradient": [196.0, 100.0],
+    "hessian": [[602.0, 400.0], [400.0, 200.0]],
+    "eigenvalues": [-46.66170262822351, 848.6617026282236],
+    "eigenvectors": [[0.524881050044049, -0.8511755889971566], [-0.8511755889971566, -0.524881050044049]],
+    "lambda_max": 848.6617026282236,
+    "two_over_lambda_max": 0.0023566516478900753,
+}
+
+CROSS_ENTROPY = {
+    "surface": "insurance_bce",
+    "params": {"rows": 875, "val_fraction": 0.2, "batch_size": 32, "seed": 0, "batch": -1},
+    "w": 3.0,
+    "b": -1.25,
+    "n_train": 700,
+    "batch_size": 32,
+    "iterations_per_epoch": 22,
+    "age_mean": 42.668571428571425,
+    "age_std": 14.049458991690162,
+    "columns": ["age", "affordability", "have_insurance", "age_scaled", "z", "y_hat", "loss"],
+    "rows": [
+        {
+            "age": 22.0,
+            "affordability": 1.0,
+            "have_insurance": 0.0,
+            "age_scaled": -1.4711293467453994,
+            "z": -5.663388040236198,
+            "y_hat": 0.003458733597892505,
+            "loss": 0.0034647288449097635,
+        },
+        {
+            "age": 27.0,
+            "affordability": 0.0,
+            "have_insurance": 1.0,
+            "age_scaled": -1.1152437569189617,
+            "z": -4.595731270756885,
+            "y_hat": 0.009993948748959036,
+            "loss": 4.605775494254278,
+        },
+    ],
+    "mean_loss": 0.7403706783905716,
+    "worst": 12,
+    "bce": 0.4801681485329082,
+    "slide_case": {"y": 1.0, "y_hat": 0.01, "loss": 4.605170185988091},
+}
+
+CONVERGENCE_MAP = {
+    "kind": "basins",
+    "surface": {
+        "name": "himmelblau",
+        "title": "Himmelblau",
+        "dim": 2,
+        "formula": "(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
+        "latex": "(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
+        "view": [-5.0, 5.0, -5.0, 5.0],
+        "start": [-0.3, -0.9],
+        "minima": [
+            [3.0, 2.0],
+            [-2.805118086952745, 3.131312518250573],
+            [-3.779310253377747, -3.283185991286169],
+            [3.584428340330492, -1.848126526964404],
+        ],
+        "params": {},
+        "note": (
+            "Four equally good minima: where you start, and the optimizer's path, decide which one you reach."
+            " Try nudging the start or switching on momentum."
+        ),
+    },
+    "n": 3,
+    "steps": 200,
+    "tolerance": 0.001,
+    "start": None,
+    "x": {"name": "x", "scale": "linear", "values": [-5.0, 0.0, 5.0]},
+    "y": {"name": "y", "scale": "linear", "values": [-5.0, 0.0, 5.0]},
+    "reasons": ["converged", "max_steps", "diverged"],
+    "basin_codes": {"other": -1, "not_converged": -2, "diverged": -3},
+    "runs": [
+        {
+            "id": "sgd",
+            "optimizer": "sgd",
+            "hyperparameters": {
+                "lr": 0.01,
+                "momentum": 0.0,
+                "dampening": 0.0,
+                "weight_decay": 0.0,
+                "nesterov": False,
+            },
+        }
+    ],
+    "maps": [
+        {
+            "id": "sgd",
+            "basin": [[2, 2, 3], [2, 0, 3], [1, 1, 0]],
+            "reason": [[0, 0, 0], [0, 0, 0], [0, 0, 0]],
+            "steps_taken": [[11, 22, 41], [25, 39, 49], [15, 21, 44]],
+            "final_loss": [
+                [3.55e-09, 1.1e-09, 1.03e-08],
+                [6.52e-10, 1.26e-08, 1.52e-08],
+                [1.97e-09, 2.68e-09, 1.62e-08],
+            ],
+            "summary": {
+                "minima": [2, 2, 3, 2],
+                "other": 0,
+                "not_converged": 0,
+                "diverged": 0,
+                "converged": 9,
+                "median_steps_to_converge": 25.0,
+            },
+        }
+    ],
+}
+"""POST /api/v1/maps for Himmelblau, n = 3, 200 steps of SGD at lr 0.01 (final losses rounded)."""

@@ -14,10 +14,13 @@ from app.ml.errors import ConfigError
 from app.ml.export import keras_code, pytorch_code
 from app.ml.landscape import loss_slice
 from app.ml.nets import LOSSES
+from app.ml.optimizers import max_evaluations
 from app.ml.regularizers import EarlyStoppingConfig
 from app.ml.training import (
+    DecisionGrid,
     EpochRecord,
     IterationRecord,
+    SlideRows,
     TrainConfig,
     TrainData,
     TrainEnd,
@@ -118,6 +121,7 @@ def train_config(request: NetworkRequest, record: str = "full") -> TrainConfig:
         record=record,
         every=request.every,
         grid_size=request.grid_size,
+        sharpness=request.sharpness,
     )
 
 
@@ -147,6 +151,8 @@ def network_shape(request: NetworkRequest, data: PreparedData) -> NetworkShape:
         epochs=request.epochs,
         every=request.every,
         grid_size=request.grid_size,
+        sharpness=request.sharpness,
+        evaluations=max_evaluations(request.optimizer, request.hyperparameters),
     )
 
 
@@ -176,6 +182,9 @@ def dataset_json(data: PreparedData) -> dict[str, Any]:
         "box": [float(v) for pair in zip(lo, hi, strict=True) for v in pair],
         "train": _rows(tr.X_train, tr.y_train, tr.scaler),
         "val": _rows(tr.X_val, tr.y_val, tr.scaler),
+        "slide_rows": None
+        if tr.y_slide is None
+        else {"x": ds.X[: len(tr.y_slide)].tolist(), "y": tr.y_slide.tolist()},
     }
 
 
@@ -218,16 +227,32 @@ def iterations_json(records: list[IterationRecord]) -> dict[str, list[Any]]:
         "global_step": [r.global_step for r in records],
         "batch_loss": [r.batch_loss for r in records],
         "lr": [r.lr for r in records],
+        "evaluations": [r.evaluations for r in records],
         "batch": [r.batch_indices.tolist() for r in records],
         "masks": [
             [None if m is None else m[0].astype(np.int8).tolist() for m in r.dropout_masks] for r in records
         ],
         "kept": [[None if m is None else float(m.mean()) for m in r.dropout_masks] for r in records],
+        "logs": [r.logs for r in records],
+        "seconds": [r.seconds for r in records],
     }
 
 
+def _grid_json(grid: DecisionGrid | None) -> dict[str, Any] | None:
+    return (
+        None if grid is None else {"x": grid.x.tolist(), "y": grid.y.tolist(), "values": grid.values.tolist()}
+    )
+
+
+def _weights_json(weights: tuple[tuple[np.ndarray, np.ndarray], ...] | None) -> list[dict] | None:
+    return None if weights is None else [{"W": w.tolist(), "b": b.tolist()} for w, b in weights]
+
+
+def _slide_json(rows: SlideRows | None) -> dict[str, list[float]] | None:
+    return None if rows is None else {"y_hat": rows.y_hat.tolist(), "loss": rows.loss.tolist()}
+
+
 def epoch_json(record: EpochRecord) -> dict[str, Any]:
-    grid = record.decision_grid
     return {
         "epoch": record.epoch,
         "global_step": record.global_step,
@@ -238,13 +263,15 @@ def epoch_json(record: EpochRecord) -> dict[str, Any]:
         "l1_penalty": record.l1_penalty,
         "l2_penalty": record.l2_penalty,
         "weight_norms": list(record.weight_norms),
+        "zero_weights": record.zero_weights,
+        "collapsed": record.collapsed,
         "lr": record.lr,
-        "decision_grid": None
-        if grid is None
-        else {"x": grid.x.tolist(), "y": grid.y.tolist(), "values": grid.values.tolist()},
-        "weights": None
-        if record.weights is None
-        else [{"W": w.tolist(), "b": b.tolist()} for w, b in record.weights],
+        "sharpness": record.sharpness,
+        "decision_grid": _grid_json(record.decision_grid),
+        "weights": _weights_json(record.weights),
+        "logs": record.logs,
+        "seconds": record.seconds,
+        "slide_rows": _slide_json(record.slide_rows),
     }
 
 
@@ -256,6 +283,9 @@ def end_json(end: TrainEnd) -> dict[str, Any]:
         "detail": end.detail,
         "best_epoch": end.best_epoch,
         "restored_best_weights": end.restored_best_weights,
+        "decision_grid": _grid_json(end.decision_grid),
+        "weights": _weights_json(end.weights),
+        "slide_rows": _slide_json(end.slide_rows),
     }
 
 

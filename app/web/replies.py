@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-Value = float | bool | list[float]
-"""A hyperparameter's value: a number, a flag, or a pair (Adam's betas)."""
+Value = float | bool | list[float] | str | None
+"""A hyperparameter's value: a number, a flag, a pair (Adam's betas), a choice (L-BFGS's line_search_fn)
+or null (an optional value such as max_eval)."""
 
 
 class _Reply(BaseModel):
@@ -68,6 +69,59 @@ class SurfaceDetail(SurfaceDescription):
     grid: SurfaceGrid | None = None
 
 
+class Curvature(_Reply):
+    """The exact Hessian at a point; ``eigenvectors[i]`` belongs to ``eigenvalues[i]`` (ascending)."""
+
+    surface: str
+    formula: str
+    point: list[float]
+    loss: float
+    gradient: list[float]
+    hessian: list[list[float]]
+    eigenvalues: list[float]
+    eigenvectors: list[list[float]]
+    lambda_max: float
+    two_over_lambda_max: float | None
+
+
+class CrossEntropyRow(_Reply):
+    """One row of the slide's insurance table with the model's prediction and its loss."""
+
+    age: float
+    affordability: float
+    have_insurance: float
+    age_scaled: float
+    z: float
+    y_hat: float
+    loss: float
+
+
+class SlideCase(_Reply):
+    y: float
+    y_hat: float
+    loss: float
+
+
+class CrossEntropyTable(_Reply):
+    """The insurance table at one (w, b) of the ``insurance_bce`` surface (GET /api/v1/cross-entropy)."""
+
+    surface: str
+    params: dict[str, float]
+    w: float
+    b: float
+    n_train: int
+    batch_size: int
+    iterations_per_epoch: int
+    age_mean: float
+    age_std: float
+    columns: list[str]
+    rows: list[CrossEntropyRow]
+    mean_loss: float
+    worst: int
+    bce: float
+    slide_case: SlideCase
+
+
 class OptimizerHyperparameter(_Reply):
     name: str
     default: Value
@@ -76,6 +130,8 @@ class OptimizerHyperparameter(_Reply):
     maximum: float | None
     description: str
     log_scale: bool
+    choices: list[str | None] | None = None
+    """The allowed values of a ``choice`` hyperparameter (null is one of them where it is the default)."""
 
 
 class OptimizerEntry(_Reply):
@@ -84,6 +140,8 @@ class OptimizerEntry(_Reply):
     torch: str
     update_rule: str
     note: str
+    evaluating: bool
+    """True when the optimizer evaluates the function itself (L-BFGS, SAM, Newton, Polyak)."""
     hyperparameters: list[OptimizerHyperparameter]
 
 
@@ -138,6 +196,9 @@ class RunSchedule(_Reply):
 
 
 class RunEnd(_Reply):
+    """How a run ended: ``reason`` is one of app.ml.run.END_REASONS (``max_steps``, ``converged``,
+    ``diverged``, ``left_view``, ``stopped``; docs/api.md says when each happens), ``detail`` in words."""
+
     reason: str
     step: int
     detail: str
@@ -147,9 +208,29 @@ class RunSummary(_Reply):
     final_loss: float | None
     final_position: list[float] | None
     steps_taken: int
+    evaluations: int
+    """Function-and-gradient evaluations of the whole run (its steps for a first-order optimizer)."""
     steps_to_converge: int | None
     nearest_minimum: list[float] | None
     distance_to_nearest_minimum: float | None
+
+
+class TuningBudget(_Reply):
+    """What every candidate could spend: ``steps``, or ``evaluations`` with ``budget: "evaluations"``."""
+
+    steps: int | None = None
+    evaluations: int | None = None
+
+
+class RunTuning(_Reply):
+    """The run's learning-rate search (``tune``): the chosen rate and every candidate's final loss."""
+
+    lr: float | None
+    """The candidate with the lowest final loss; null when every candidate diverged (the run kept its own)."""
+    candidates: list[float]
+    final_losses: list[float | None]
+    """Null where that candidate diverged or left the view box."""
+    budget: TuningBudget
 
 
 class TraceRun(_Reply):
@@ -162,8 +243,10 @@ class TraceRun(_Reply):
     start: list[float] | None
     end: RunEnd | None
     summary: RunSummary
-    trace: dict[str, list[float | None]]
-    """One column per name in ``columns``; ``update_*`` is null at step 0."""
+    tuning: RunTuning | None = None
+    trace: dict[str, list[float | None] | list[list[list[float]]]]
+    """One column per name in ``columns``; ``update_*`` is null at step 0. Runs of an optimizer that
+    evaluates the function also have ``evaluated``: per step, the other points it evaluated."""
 
 
 class Trace(_Reply):
@@ -198,6 +281,9 @@ class DatasetDetail(_Reply):
     box: list[float]
     train: DatasetRows
     val: DatasetRows
+    slide_rows: DatasetRows | None = Field(
+        description="A course slide's table (insurance: the 13 rows), whose ŷ and loss every epoch reports."
+    )
 
 
 class DatasetPreview(_Reply):
@@ -221,9 +307,19 @@ class Iterations(_Reply):
     global_step: list[int]
     batch_loss: list[float]
     lr: list[float]
+    evaluations: list[int]
     batch: list[list[int]]
     masks: list[list[list[int] | None]]
     kept: list[list[float | None]]
+    logs: list[dict[str, float]] = Field(
+        description="Keras' running logs of the epoch so far (accuracy/loss, or loss/r2/rmse), by name."
+    )
+    seconds: list[float] = Field(description="Measured compute time of the epoch so far, in seconds.")
+
+
+class SlideRowsLoss(_Reply):
+    y_hat: list[float] = Field(description="P(y = 1) of each slide-table row.")
+    loss: list[float] = Field(description="Each row's binary cross-entropy −(y ln ŷ + (1 − y) ln(1 − ŷ)).")
 
 
 class DecisionGrid(_Reply):
@@ -247,9 +343,17 @@ class Epoch(_Reply):
     l1_penalty: float
     l2_penalty: float
     weight_norms: list[float]
+    zero_weights: int
+    collapsed: bool
     lr: float
+    sharpness: float | None = Field(
+        None, description="λmax of the training loss's Hessian (null unless `sharpness` was asked for)."
+    )
     decision_grid: DecisionGrid | None
     weights: list[LayerWeights] | None
+    logs: dict[str, float] = Field(description="The epoch's logs as Keras' fit prints them, sorted by name.")
+    seconds: float = Field(description="Measured compute time of the epoch (updates and evaluation).")
+    slide_rows: SlideRowsLoss | None
 
 
 class NetworkEnd(_Reply):
@@ -259,6 +363,9 @@ class NetworkEnd(_Reply):
     detail: str
     best_epoch: int | None
     restored_best_weights: bool
+    decision_grid: DecisionGrid | None = Field(description="When the best weights were restored: theirs.")
+    weights: list[LayerWeights] | None = Field(description="When the best weights were restored: them.")
+    slide_rows: SlideRowsLoss | None = Field(description="When restored: the slide rows under them.")
 
 
 class NetworkSummary(_Reply):
@@ -318,3 +425,61 @@ class Landscape(_Reply):
     centre: LandscapeCentre
     diverged: bool
     end: NetworkEnd | None
+
+
+# ------------------------------------------------------------------------------------- convergence maps
+
+
+class MapAxis(_Reply):
+    """The values an axis takes (``x`` across, ``y`` up): coordinates, or a hyperparameter's values."""
+
+    name: str
+    scale: Literal["linear", "log"]
+    values: list[float]
+
+
+class MapRun(_Reply):
+    id: str
+    optimizer: str
+    hyperparameters: dict[str, Value]
+
+
+class MapSummary(_Reply):
+    """Cells per known minimum (in the surface's order), per other outcome, and the median steps taken by
+    the runs that converged."""
+
+    minima: list[int]
+    other: int
+    not_converged: int
+    diverged: int
+    converged: int
+    median_steps_to_converge: float | None
+
+
+class MapPanel(_Reply):
+    """One optimizer's map; ``basin[i][j]`` is the cell at ``(x.values[j], y.values[i])``."""
+
+    id: str
+    basin: list[list[int]]
+    reason: list[list[int]]
+    steps_taken: list[list[int]]
+    final_loss: list[list[float | None]]
+    summary: MapSummary
+
+
+class ConvergenceMap(_Reply):
+    """How a run from every cell ended: ``basin`` is the index of the known minimum it reached, or a
+    negative code of ``basin_codes``; ``reason`` an index of ``reasons``."""
+
+    kind: Literal["basins", "trainability"]
+    surface: SurfaceDescription
+    n: int
+    steps: int
+    tolerance: float
+    start: list[float] | None
+    x: MapAxis
+    y: MapAxis
+    reasons: list[str]
+    basin_codes: dict[str, int]
+    runs: list[MapRun]
+    maps: list[MapPanel]

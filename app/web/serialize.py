@@ -7,7 +7,9 @@ value appears); grids are the exception, and their non-finite points become null
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,11 +17,15 @@ import numpy as np
 import orjson
 
 from app.ml.datasets import DATASETS
+from app.ml.insurance_bce import SLIDE_Y_HAT, InsuranceRows, SlideTable, slide_case_loss
+from app.ml.ledger import Ledger
 from app.ml.optimizers import OPTIMIZERS, OptimizerSpec
 from app.ml.params import Param
 from app.ml.run import RunSpec, RunTrace, StepRecord, summarize
 from app.ml.schedules import SCHEDULES, Schedule, ScheduleSpec
-from app.ml.surfaces import SURFACES, Grid, Surface, SurfaceSpec
+from app.ml.surfaces import SURFACES, Curvature, Grid, Surface, SurfaceSpec
+from app.ml.training import iterations_per_epoch
+from app.ml.tuning import Tuning
 from app.web.schemas import TraceRequest
 from app.web.service import TraceResult
 
@@ -49,7 +55,10 @@ PARAM_FIELDS = {
 
 
 def param_json(param: Param, registry: str) -> dict[str, Any]:
-    return {name: jsonable(getattr(param, name)) for name in PARAM_FIELDS[registry]}
+    out = {name: jsonable(getattr(param, name)) for name in PARAM_FIELDS[registry]}
+    if param.kind == "choice":
+        out["choices"] = list(param.choices)
+    return out
 
 
 def surface_spec_json(spec: SurfaceSpec) -> dict[str, Any]:
@@ -69,6 +78,30 @@ def surface_json(surface: Surface) -> dict[str, Any]:
         "minima": [list(m) for m in surface.minima],
         "params": dict(surface.params),
         "note": surface.note,
+    }
+
+
+def cross_entropy_json(surface: Surface, rows: InsuranceRows, table: SlideTable) -> dict[str, Any]:
+    """The slide's table at (w, b) with ŷ and the loss per row, and the surface's height there."""
+    batch_size = min(int(surface.params["batch_size"]), rows.n_train)
+    columns = ("age", "affordability", "have_insurance", "age_scaled", "z", "y_hat", "loss")
+    values = [getattr(table, name).tolist() for name in columns]
+    return {
+        "surface": surface.name,
+        "params": dict(surface.params),
+        "w": table.w,
+        "b": table.b,
+        "n_train": rows.n_train,
+        "batch_size": batch_size,
+        "iterations_per_epoch": iterations_per_epoch(rows.n_train, batch_size),
+        "age_mean": rows.age_mean,
+        "age_std": rows.age_std,
+        "columns": list(columns),
+        "rows": [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)],
+        "mean_loss": table.mean_loss,
+        "worst": table.worst,
+        "bce": float(surface.value(np.array([table.w, table.b]))),
+        "slide_case": {"y": 1.0, "y_hat": SLIDE_Y_HAT, "loss": slide_case_loss()},
     }
 
 
@@ -99,6 +132,21 @@ def grid_json(grid: Grid) -> dict[str, Any]:
     }
 
 
+def curvature_json(surface: Surface, c: Curvature) -> dict[str, Any]:
+    return {
+        "surface": surface.name,
+        "formula": surface.formula,
+        "point": list(c.point),
+        "loss": c.loss,
+        "gradient": list(c.gradient),
+        "hessian": c.hessian.tolist(),
+        "eigenvalues": c.eigenvalues.tolist(),
+        "eigenvectors": c.eigenvectors.tolist(),
+        "lambda_max": c.lambda_max,
+        "two_over_lambda_max": c.two_over_lambda_max,
+    }
+
+
 def optimizer_json(spec: OptimizerSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
@@ -106,6 +154,7 @@ def optimizer_json(spec: OptimizerSpec) -> dict[str, Any]:
         "torch": spec.torch,
         "update_rule": spec.update_rule,
         "note": spec.note,
+        "evaluating": spec.evaluating,
         "hyperparameters": [param_json(hp, "optimizer") for hp in spec.hyperparameters],
     }
 
@@ -160,11 +209,16 @@ def columns(dim: int) -> list[str]:
         "grad_norm",
         "lr",
         *(f"update_{c}" for c in coords),
+        "evaluations",
     ]
 
 
 def trace_columns(trace: RunTrace) -> dict[str, list[Any]]:
-    """One run's records as columns; the update at step 0 (no move yet) is null."""
+    """One run's records as columns; the update at step 0 (no move yet) is null.
+
+    ``evaluated`` (not one of ``columns``: a list of points per step) is there only for a run whose
+    optimizer evaluates the function besides the start of each step (L-BFGS, SAM).
+    """
     dim = trace.position.shape[1]
     cols: dict[str, list[Any]] = {"step": trace.steps.tolist()}
     for i, c in enumerate(COORDS[:dim]):
@@ -180,6 +234,9 @@ def trace_columns(trace: RunTrace) -> dict[str, list[Any]]:
         for row in starts:
             column[row] = None
         cols[f"update_{c}"] = column
+    cols["evaluations"] = trace.evaluations.tolist()
+    if trace.evaluated is not None:
+        cols["evaluated"] = [[] if p is None else p.tolist() for p in trace.evaluated]
     return cols
 
 
@@ -196,21 +253,84 @@ def records_columns(records: list[StepRecord], dim: int) -> dict[str, dict[str, 
         steps = record.step.tolist()
         position, grad, update = record.position.tolist(), record.grad.tolist(), record.update.tolist()
         loss, grad_norm, lr = record.loss.tolist(), record.grad_norm.tolist(), record.lr.tolist()
+        evaluations = record.evaluations.tolist()
         for i, run_id in enumerate(record.run_ids):
             moved = update[i] if steps[i] else [None] * dim
-            row = (steps[i], *position[i], loss[i], *grad[i], grad_norm[i], lr[i], *moved)
+            row = (steps[i], *position[i], loss[i], *grad[i], grad_norm[i], lr[i], *moved, evaluations[i])
             cols = out.get(run_id)
             if cols is None:  # the columns in the order of ``names``, so later rows append by position
-                out[run_id] = {name: [value] for name, value in zip(names, row, strict=True)}
-            else:
-                for column, value in zip(cols.values(), row, strict=True):
+                cols = out[run_id] = {name: [value] for name, value in zip(names, row, strict=True)}
+            else:  # an "evaluated" column, if any, comes after ``names`` and is filled below
+                for column, value in zip(cols.values(), row, strict=False):
                     column.append(value)
+            if record.evaluated is not None and record.evaluated[i] is not None:
+                seen = cols.setdefault("evaluated", [[] for _ in range(len(cols["step"]) - 1)])
+                seen.append(record.evaluated[i].tolist())
+            elif "evaluated" in cols:
+                cols["evaluated"].append([])
     return out
+
+
+def tuning_json(tuning: Tuning | None) -> dict[str, Any] | None:
+    """A run's learning-rate search (null when the request asked for none)."""
+    if tuning is None:
+        return None
+    return {
+        "lr": tuning.lr,
+        "candidates": list(tuning.candidates),
+        "final_losses": list(tuning.final_losses),
+        "budget": {tuning.budget_kind: tuning.budget},
+    }
+
+
+def _finite(value: Any) -> Any:
+    """A ledger value with every non-finite number as null (a state can hold inf, e.g. a max buffer)."""
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def ledger_json(ledger: Ledger) -> dict[str, Any]:
+    """The ``ledger`` message body: every stage of the next update, its numbers, and Δθ."""
+    body = {k: _finite(v) for k, v in dataclasses.asdict(ledger).items() if k != "stages"}
+    body["update_rule"] = OPTIMIZERS[ledger.optimizer].update_rule
+    body["stages"] = [
+        {
+            "name": stage.name,
+            "input": _finite(stage.input),
+            "output": _finite(stage.output),
+            "state": {k: _finite(v) for k, v in stage.state.items()},
+            "notes": {k: _finite(v) for k, v in stage.notes.items()},
+        }
+        for stage in ledger.stages
+    ]
+    body["run"] = body.pop("run_id")
+    return body
+
+
+def state_columns(snapshots: list[dict[str, Any]], dim: int) -> dict[str, list[Any]]:
+    """Per-step optimizer state as columns: a per-coordinate field ``f`` becomes ``f_x``, ``f_y``."""
+    cols: dict[str, list[Any]] = {}
+    for row, snapshot in enumerate(snapshots):
+        for name, value in snapshot.items():
+            parts = (
+                [(f"{name}_{c}", v) for c, v in zip(COORDS[:dim], value, strict=True)]
+                if isinstance(value, list) and len(value) == dim
+                else [(name, value)]
+            )
+            for column, v in parts:
+                cols.setdefault(column, [None] * row).append(_finite(v))
+    return cols
 
 
 def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
     trace = result.traces[spec.id]
     end = trace.end
+    extra = {}
+    if spec.id in result.states:
+        extra["state"] = state_columns(result.states[spec.id], result.surface.dim)
     return {
         "id": spec.id,
         "optimizer": spec.optimizer,
@@ -221,7 +341,9 @@ def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
         "start": trace.position[0].tolist() if len(trace.position) else None,
         "end": None if end is None else {"reason": end.reason, "step": end.step, "detail": end.detail},
         "summary": summarize(result.surface, trace),
+        "tuning": tuning_json(result.tunings.get(spec.id)),
         "trace": trace_columns(trace),
+        **extra,
     }
 
 
@@ -277,8 +399,12 @@ def trace_ndjson(payload: dict[str, Any]) -> bytes:
     lines = [dumps({"type": "meta", **meta})]
     for run in payload["runs"]:
         cols = [run["trace"][name] for name in names]
-        for values in zip(*cols, strict=True):
-            lines.append(dumps({"type": "step", "run": run["id"], **dict(zip(names, values, strict=True))}))
+        seen = run["trace"].get("evaluated")
+        for row, values in enumerate(zip(*cols, strict=True)):
+            line = {"type": "step", "run": run["id"], **dict(zip(names, values, strict=True))}
+            if seen is not None:
+                line["evaluated"] = seen[row]
+            lines.append(dumps(line))
         end = run["end"] or {}
         lines.append(dumps({"type": "end", "run": run["id"], **end, "summary": run["summary"]}))
     return b"\n".join(lines) + b"\n"

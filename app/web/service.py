@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.expressions import custom_surface
-from app.ml.run import Descent, RunSpec, RunTrace, collect
+from app.ml.run import Descent, Event, RunSpec, RunTrace, StepRecord, collect, extra_evaluations
 from app.ml.surfaces import Surface, get_surface
-from app.web.cost import check_surface_price, surface_price
+from app.ml.tuning import Tuning, apply_tuning, tune_learning_rates
+from app.web.cost import check_surface_price, check_tuning_price, surface_price, tuning_price
 from app.web.errors import InputError
 from app.web.schemas import TraceRequest
 
@@ -60,6 +62,9 @@ class TraceResult:
     specs: list[RunSpec]
     traces: dict[str, RunTrace]
     descent: Descent
+    tunings: dict[str, Tuning] = field(default_factory=dict)
+    states: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """With ``include: ["state"]``: per run, the optimizer state after each recorded step."""
 
 
 def check_limits(request: TraceRequest, settings: Settings, stream: bool = False) -> None:
@@ -78,33 +83,73 @@ def check_limits(request: TraceRequest, settings: Settings, stream: bool = False
         )
 
 
+class DescentSetup(NamedTuple):
+    surface: Surface
+    specs: list[RunSpec]  # with the tuned learning rates when the request asked for a search
+    descent: Descent
+    tunings: dict[str, Tuning]  # run id -> its learning-rate search (empty without `tune`)
+
+
 def make_descent(
-    request: TraceRequest, settings: Settings, stream: bool = False, price_as: str | None = None
-) -> tuple[Surface, list[RunSpec], Descent]:
+    request: TraceRequest,
+    settings: Settings,
+    stream: bool = False,
+    price_as: str | None = None,
+    search: bool = True,
+) -> DescentSetup:
     """Validate everything the schema cannot (limits, names, hyperparameters) and set up the runs.
 
     ``price_as`` (a response format) also checks the price of the whole trace in that format, once the
-    surface is known and before the runs are set up.
+    surface is known and before the runs are set up. A learning-rate search (``tune``) is always priced,
+    and run first unless ``search`` is off (validation only).
     """
     check_limits(request, settings, stream)
     surface = build_surface(request.surface, request.params, request.expression, request.view, settings)
-    if price_as is not None:
-        check_surface_price(surface_price(surface, request.steps, len(request.runs), price_as), settings)
     specs = request.run_specs()
-    descent = Descent(
-        surface,
-        specs,
-        request.steps,
-        start=request.start,
-        tolerance=request.tolerance,
-        noise=request.noise,
-        seed=request.seed,
-    )
-    return surface, specs, descent
+    extra = extra_evaluations(specs)
+    if price_as is not None:
+        if request.include and price_as != "json":
+            raise InputError(
+                ("body", "include"), "the optimizer state comes in JSON traces only", "value_error"
+            )
+        price = surface_price(
+            surface, request.steps, len(specs), price_as, extra, with_state=bool(request.include)
+        )
+        check_surface_price(price, settings)
+    tune = request.tune
+    if tune is not None:
+        check_tuning_price(tuning_price(surface, request.steps, len(specs), tune.count, extra), settings)
+    options = {
+        "start": request.start,
+        "tolerance": request.tolerance,
+        "noise": request.noise,
+        "seed": request.seed,
+        "budget": request.budget,
+    }
+    descent = Descent(surface, specs, request.steps, **options)  # validates every run before any search
+    tunings: dict[str, Tuning] = {}
+    if tune is not None and search:
+        found = tune_learning_rates(
+            surface, specs, request.steps, count=tune.count, low=tune.low, high=tune.high, **options
+        )
+        tunings = {t.run_id: t for t in found}
+        specs = apply_tuning(specs, found)
+        descent = Descent(surface, specs, request.steps, **options)
+    return DescentSetup(surface, specs, descent, tunings)
 
 
 def compute_trace(request: TraceRequest, settings: Settings) -> TraceResult:
     """Run every run of the request to its end and gather the columns."""
-    surface, specs, descent = make_descent(request, settings)
-    traces = collect(descent)
-    return TraceResult(surface, specs, traces, descent)
+    surface, specs, descent, tunings = make_descent(request, settings)
+    if "state" not in request.include:
+        return TraceResult(surface, specs, collect(descent), descent, tunings)
+    events: list[Event] = []
+    states: dict[str, list[dict[str, Any]]] = {spec.id: [] for spec in specs}
+    while not descent.finished:  # one step at a time, so each record gets the state that step left
+        batch = descent.advance(1)
+        events.extend(batch)
+        for event in batch:
+            if isinstance(event, StepRecord):
+                for run_id in event.run_ids:
+                    states[run_id].append(descent.state_of(run_id))
+    return TraceResult(surface, specs, collect(events), descent, tunings, states)

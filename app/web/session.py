@@ -26,6 +26,7 @@ from app.web.commands import (
     PROTOCOL_VERSION,
     AddRun,
     CommandError,
+    Explain,
     Pause,
     RemoveRun,
     Resume,
@@ -166,6 +167,7 @@ class StreamSession:
                 "message": error.message,
                 "field": error.field,
                 "ref": error.ref,
+                **({"key": error.key, "params": error.params} if error.key else {}),
             }
         )
 
@@ -259,10 +261,15 @@ class StreamSession:
         elif isinstance(command, AddRun):
             async with self._lock:
                 messages = stream.add_run(command)
+                self._heavy = stream.step_seconds > self.settings.stream_thread_s  # an L-BFGS run joined
             await self._send_all(messages)
         elif isinstance(command, RemoveRun):
             async with self._lock:
                 messages = stream.remove_run(command)
+            await self._send_all(messages)
+        elif isinstance(command, Explain):
+            async with self._lock:
+                messages = [stream.explain(command)]
             await self._send_all(messages)
         self._poke()
 
@@ -281,7 +288,8 @@ class StreamSession:
         self.seq += 1
         self.stream = stream
         # From the price, not from timing: a busy machine makes any step look slow now and then, and
-        # sending light steps to a thread only adds GIL hand-offs. Surface steps are never heavy.
+        # sending light steps to a thread only adds GIL hand-offs. Surface steps are heavy only with
+        # optimizers that evaluate many times a step (L-BFGS).
         self._heavy = stream.step_seconds > self.settings.stream_thread_s
         self._bytes_per_step = stream.step_bytes  # a first guess too, so the first message is bounded
         self.speed, self.paused = command.speed, command.paused

@@ -1,7 +1,7 @@
 // @ts-check
 // Shared control widgets built from the registry: hyperparameter inputs with bounds and defaults, the
 // speed slider, the surface picker with its formula and parameters, and the Space / → keyboard shortcuts.
-import { t } from "./i18n.js";
+import { errorText, t } from "./i18n.js";
 import { SPEEDS } from "./theme.js";
 
 /** Create an element with attributes and children in one call (keeps the builders short). */
@@ -19,6 +19,9 @@ export function el(tag, attrs = {}, ...children) {
   }
   return node;
 }
+
+/** The option value of a choice (null, the "none" choice, as an empty string). */
+const choiceKey = (/** @type {string | null} */ choice) => (choice === null ? "" : choice);
 
 let uid = 0;
 const nextId = (prefix) => `${prefix}-${++uid}`;
@@ -42,7 +45,8 @@ function numberInput(spec, value, label) {
     step: "any",
     min: spec.minimum ?? undefined,
     max: spec.maximum ?? undefined,
-    value: String(value),
+    value: value === null ? "" : String(value),
+    placeholder: value === null ? t("controls.default_value") : undefined,
     "aria-label": label,
     inputmode: "decimal",
     dataset: { hp: spec.name },
@@ -79,10 +83,24 @@ export function hyperparameterFields(optimizer, values, onChange, runLabel) {
       a.addEventListener("change", fire);
       b.addEventListener("change", fire);
       field.append(label, el("span", { class: "pair" }, a, b));
+    } else if (spec.kind === "choice") {
+      const select = el("select", { id, dataset: { hp: spec.name } });
+      for (const choice of spec.choices ?? []) {
+        const option = el("option", { value: choiceKey(choice), text: choice === null ? t("controls.choice_none") : choice });
+        option.selected = choice === value;
+        select.append(option);
+      }
+      select.addEventListener("change", () => onChange(spec.name, (spec.choices ?? []).find((c) => choiceKey(c) === select.value) ?? null));
+      field.append(label, select);
     } else {
       const input = numberInput(spec, value, undefined);
       input.id = id;
       input.addEventListener("change", () => {
+        if (spec.default === null && input.value.trim() === "") {
+          input.setAttribute("aria-invalid", "false");
+          onChange(spec.name, null); // an optional value left empty: the default rule (e.g. max_eval)
+          return;
+        }
         const v = readNumber(input, spec);
         if (v !== null) onChange(spec.name, v);
       });
@@ -133,7 +151,7 @@ export function showExpressionError(box, expression, detail) {
     box.hidden = true;
     return;
   }
-  const firstLine = String(detail.msg).split("\n")[0];
+  const firstLine = errorText(detail);
   const start = detail.ctx?.start;
   const end = detail.ctx?.end;
   box.append(el("p", { class: "error-msg", text: firstLine }));

@@ -8,8 +8,11 @@
 //   formatLoss(v)                        4 decimals as Keras prints them ("0.4132"; "0,4132" in tr), "–" when missing
 //   Texts come from the catalogs (app/i18n/{lang}.networks.json, keys netplot.*); the progress line stays
 //   exactly as Keras prints it (English words, decimal point), as a learner sees it in a notebook.
-//   progressLine({epoch, epochs, iteration, iterations, loss, valLoss, width})
-//                                        "Epoch 3/300 — 22/22 [==========] — loss: 0.4132 — val_loss: 0.4410"
+//   progressLine({epoch, epochs, step, steps, seconds, logs, final, style})
+//                                        Keras 3's "Epoch 11/100\n10/10 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step -
+//                                        accuracy: 0.9281 - loss: 0.2945 - val_accuracy: 1.0000 - val_loss:
+//                                        0.2144", or tf.keras 2's "22/22 [=====…] - 0s 2ms/step - loss: …"
+//   progressParts(same)                  the same line in parts (header, count, done, todo, info) to colour
 //   (TrainingLog, the messages of one training gathered into arrays, lives in runs.js.)
 //   class NetworkDiagram(container)      SVG network: draw({layers, weights, masks, activations});
 //                                        neurons are <circle class="neuron" data-layer data-unit>, dropped
@@ -45,17 +48,84 @@ export function formatLoss(v) {
   return localizeDecimal(kerasLoss(v));
 }
 
+/** A number as Python's `%.4f`, or `%.4e` when |v| ≤ 1e-3 (Keras' metric format: "1.2340e-04"). */
+export function kerasNumber(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "nan";
+  if (Math.abs(v) > 1e-3) return v.toFixed(4);
+  return v.toExponential(4).replace(/e([+-])(\d)$/, "e$10$2");
+}
+
+/** Keras' `_format_time`: " 2ms/step", " 850us/step", " 1s/step" (0 prints as " 0s/step"). */
+export function kerasStepTime(seconds) {
+  if (seconds >= 1 || seconds === 0) return ` ${seconds.toFixed(0)}s/step`;
+  if (seconds >= 1e-3) return ` ${(seconds * 1e3).toFixed(0)}ms/step`;
+  return ` ${(seconds * 1e6).toFixed(0)}us/step`;
+}
+
+/** Keras' ETA: "5s", "2:05", "1:02:05" (whole seconds, truncated as `%d` does). */
+function kerasEta(eta) {
+  const s = Math.trunc(eta);
+  const two = (n) => String(n).padStart(2, "0");
+  if (eta > 3600) return `${Math.trunc(s / 3600)}:${two(Math.trunc((s % 3600) / 60))}:${two(s % 60)}`;
+  if (eta > 60) return `${Math.trunc(s / 60)}:${two(s % 60)}`;
+  return `${s}s`;
+}
+
+/** Keras 2 prints the loss, then the compiled metrics in compile order, then the same with val_. */
+const KERAS2_ORDER = ["loss", "accuracy", "rmse", "r2"];
+
 /**
- * The Keras progress line, e.g. `Epoch 3/300 — 22/22 [==========] — loss: 0.4132 — val_loss: 0.4410`.
- * @param {{epoch: number, epochs: number, iteration: number, iterations: number, loss: number | null, valLoss?: number, width?: number}} line
+ * The parts of the progress line `model.fit(verbose=1)` prints at `step` of `steps` in an epoch, exactly
+ * as Keras 3's Progbar (keras/src/utils/progbar.py, width 20) or, with `style: "keras2"`, as tf.keras 2
+ * (width 30, the course slide's form). `logs` are the server's (Keras' running logs, sorted by name as Keras
+ * 3 sorts them); `seconds` the measured compute time of the epoch so far; `final` once the epoch ended
+ * (elapsed time instead of the ETA, and the val_ logs). Keras 3's bar is one character ━, green where done.
+ * @param {{epoch: number, epochs: number, step: number, steps: number, seconds?: number, logs?: Record<string, number> | null, final?: boolean, style?: string}} p
  */
-export function progressLine({ epoch, epochs, iteration, iterations, loss, valLoss, width = 10 }) {
-  const done = iterations ? Math.round((width * iteration) / iterations) : 0;
-  let bar = "=".repeat(Math.min(done, width));
-  if (done < width) bar += ">" + ".".repeat(width - done - 1);
-  const parts = [`Epoch ${epoch}/${epochs}`, `${iteration}/${iterations} [${bar}]`, `loss: ${kerasLoss(loss)}`];
-  if (valLoss !== undefined && valLoss !== null) parts.push(`val_loss: ${kerasLoss(valLoss)}`);
-  return parts.join(" — ");
+export function progressParts({ epoch, epochs, step, steps, seconds = 0, logs = null, final = false, style = "keras3" }) {
+  const keras2 = style === "keras2";
+  const width = keras2 ? 30 : 20;
+  const digits = steps > 0 ? String(steps).length : 1;
+  const count = `${String(step).padStart(digits)}/${steps}`;
+  const perStep = step > 0 ? seconds / step : 0;
+  const doneWidth = steps > 0 ? Math.trunc((width * step) / steps) : 0;
+  let done;
+  let todo;
+  if (keras2) {
+    done = doneWidth > 0 ? "=".repeat(doneWidth - 1) + (step < steps ? ">" : "=") : "";
+    todo = ".".repeat(width - doneWidth);
+  } else {
+    done = "━".repeat(doneWidth);
+    todo = "━".repeat(width - doneWidth);
+  }
+  const eta = kerasEta(perStep * (steps - step));
+  let info;
+  if (keras2) info = final ? ` - ${seconds.toFixed(0)}s${kerasStepTime(perStep)}` : ` - ETA: ${eta}`;
+  else info = ` ${final ? `${seconds.toFixed(0)}s` : eta}${kerasStepTime(perStep)}`;
+  const entries = Object.entries(logs ?? {});
+  if (keras2) {
+    const rank = (/** @type {[string, number]} */ [k]) => {
+      const val = k.startsWith("val_");
+      const i = KERAS2_ORDER.indexOf(val ? k.slice(4) : k);
+      return (val ? 100 : 0) + (i < 0 ? 50 : i);
+    };
+    entries.sort((a, b) => rank(a) - rank(b));
+  }
+  for (const [k, v] of entries) info += ` - ${k}: ${kerasNumber(v)}`;
+  return {
+    header: epochs > 1 ? `Epoch ${epoch}/${epochs}` : "",
+    count: keras2 ? `${count} [` : `${count} `,
+    done,
+    todo: keras2 ? `${todo}]` : todo,
+    info,
+  };
+}
+
+/** The progress line as text: `Epoch 11/100` on the line before (as Keras prints it when epochs > 1). */
+export function progressLine(/** @type {Parameters<typeof progressParts>[0]} */ p) {
+  const parts = progressParts(p);
+  const line = parts.count + parts.done + parts.todo + parts.info;
+  return parts.header ? `${parts.header}\n${line}` : line;
 }
 
 export function metricText(task, metrics) {
@@ -85,8 +155,9 @@ export class NetworkDiagram {
   #build(layers, activations, featureNames) {
     this.layers = layers.slice();
     const W = 560;
-    const H = this.height;
     const maxUnits = Math.max(...layers);
+    // taller for wide layers, so 32 neurons stay apart (13 units of height each) instead of touching
+    const H = Math.max(this.height, 44 + 13 * maxUnits);
     const r = Math.max(3.5, Math.min(11, (H - 40) / maxUnits / 2.6));
     const xs = layers.map((_, l) => 50 + (l * (W - 100)) / Math.max(1, layers.length - 1));
     const ys = layers.map((n) => {
@@ -94,7 +165,7 @@ export class NetworkDiagram {
       const top = 22 + (H - 40 - gap * (n - 1)) / 2;
       return Array.from({ length: n }, (_, i) => top + i * gap);
     });
-    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "net-svg", role: "img", preserveAspectRatio: "xMidYMid meet" });
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "net-svg", role: "img", preserveAspectRatio: "xMidYMid meet", style: `max-height: ${H + 40}px` });
     const title = svg("title");
     title.textContent = t("netplot.diagram_title", { layers: layers.join("–") });
     root.append(title);

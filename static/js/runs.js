@@ -16,6 +16,8 @@
  * @property {{reason: string, step: number, detail: string} | null} end
  * @property {Record<string, any> | null} summary
  * @property {string} [color]
+ * @property {string} [dash]     Plotly line.dash of its path and loss line (theme.js styleOf)
+ * @property {string} [symbol]   Plotly marker.symbol of its current point
  */
 
 const EMPTY = Object.freeze([]);
@@ -37,6 +39,21 @@ export function appendColumns(target, frame, columns) {
     rows = Math.max(rows, values.length);
   }
   return rows;
+}
+
+/**
+ * Append a `steps` frame's `evaluated` points (per step, the other points an optimizer such as L-BFGS or SAM
+ * evaluated) to `target.evaluated`, aligned with `target.step`: the column starts only when such points first
+ * arrive, so earlier steps are padded with empty lists. `rows` is how many steps the frame appended.
+ * @param {Record<string, any[]>} target
+ * @param {number[][][]} points
+ * @param {number} rows
+ */
+export function appendEvaluated(target, points, rows) {
+  const into = (target.evaluated ??= []);
+  const before = (target.step ?? EMPTY).length - rows;
+  while (into.length < before) into.push(EMPTY);
+  for (const p of points) into.push(p);
 }
 
 /** The runs of one descent: created by `started` (and `run_added`), filled by `steps`, ended by `event`. */
@@ -79,7 +96,8 @@ export class RunStore {
     for (const [id, cols] of Object.entries(frame.runs)) {
       const run = this.runs.get(id);
       if (!run) continue;
-      appendColumns(run.cols, cols, this.columns);
+      const rows = appendColumns(run.cols, cols, this.columns);
+      if (cols.evaluated) appendEvaluated(run.cols, cols.evaluated, rows);
       const steps = run.cols.step ?? EMPTY;
       if (steps.length) moved.push([id, steps[steps.length - 1]]);
     }
@@ -117,11 +135,36 @@ export class RunStore {
   }
 }
 
+/**
+ * The LiveSession handlers (`on`) of a surface view: `started`, `steps` and `event` kept in `store`, each moved
+ * run's latest step reported to the embed, and `changed()` after each message (mark the figures dirty).
+ * @param {RunStore} store
+ * @param {() => {embed: {step: (run: string, step: number) => void}}} session  the session (built after this)
+ * @param {() => void} changed
+ * @param {(run: any) => object} [extra]  what `store.start` adds to each run (its colour)
+ */
+export function followRuns(store, session, changed, extra = () => ({})) {
+  return {
+    started: (/** @type {Started} */ msg) => {
+      store.start(msg, extra);
+      changed();
+    },
+    steps: (/** @type {StepsFrame} */ msg) => {
+      for (const [id, step] of store.append(msg)) session().embed.step(id, step);
+      changed();
+    },
+    event: (/** @type {RunEvent} */ msg) => {
+      store.end(msg);
+      changed();
+    },
+  };
+}
+
 /** A run's column (an empty one when the run has not seen that column yet). */
 export const column = (/** @type {RunData} */ run, /** @type {string} */ name) => run.cols[name] ?? EMPTY;
 
 /** Columns of an `iterations` message that every log has from the start (the rest appear as they come). */
-const IT_COLUMNS = ["epoch", "iteration", "global_step", "batch_loss", "lr", "batch", "masks"];
+const IT_COLUMNS = ["epoch", "iteration", "global_step", "batch_loss", "lr", "batch", "masks", "logs", "seconds"];
 
 /** One network training's messages gathered into arrays (full data; drawing decides what to show). */
 export class TrainingLog {
@@ -144,6 +187,11 @@ export class TrainingLog {
     this.gridEpoch = 0;
     /** @type {any} */
     this.masks = null;
+    /** @type {{y_hat: number[], loss: number[]} | null} the slide table's ŷ and loss under the weights shown */
+    this.slide = null;
+    this.slideEpoch = 0;
+    /** early stopping restored the best weights: grid, weights and slide rows are that epoch's */
+    this.restored = false;
     /** @type {any} */
     this.end = null;
     /** @type {any} */
@@ -173,11 +221,22 @@ export class TrainingLog {
         this.grid = r.decision_grid;
         this.gridEpoch = r.epoch;
       }
+      if (r.slide_rows) {
+        this.slide = r.slide_rows;
+        this.slideEpoch = r.epoch;
+      }
     }
   }
 
+  /** How the training ended; restored best weights replace what is shown (grid, weights, slide rows). */
   event(/** @type {any} */ msg) {
     this.end = msg;
+    if (!msg.restored_best_weights) return;
+    this.restored = true;
+    const best = msg.best_epoch;
+    if (msg.weights) [this.weights, this.weightsEpoch] = [msg.weights, best];
+    if (msg.decision_grid) [this.grid, this.gridEpoch] = [msg.decision_grid, best];
+    if (msg.slide_rows) [this.slide, this.slideEpoch] = [msg.slide_rows, best];
   }
 
   done(/** @type {any} */ msg) {
@@ -200,21 +259,6 @@ export class TrainingLog {
     const n = this.count;
     if (!n) return null;
     return Object.fromEntries(IT_COLUMNS.map((c) => [c, this.it[c][n - 1]]));
-  }
-
-  /** The Keras "loss" of the epoch in progress: the size-weighted mean of its batch losses so far. */
-  runningLoss() {
-    const n = this.count;
-    if (!n) return null;
-    const epoch = this.it.epoch[n - 1];
-    let sum = 0;
-    let rows = 0;
-    for (let i = n - 1; i >= 0 && this.it.epoch[i] === epoch; i--) {
-      const size = this.it.batch[i]?.length ?? 1;
-      sum += this.it.batch_loss[i] * size;
-      rows += size;
-    }
-    return rows ? sum / rows : null;
   }
 
   /** A whole REST trace (POST /api/v1/traces/network) as a log. */

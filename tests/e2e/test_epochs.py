@@ -28,7 +28,7 @@ def test_insurance_700_batch_32_is_22_iterations(page, live_server):
     wait(page, "h.iterations === 1 && h.highlighted === 32")
     assert page.text_content("#count-iteration") == "1 / 22"
     assert page.text_content("#count-epoch") == "1 / 300"
-    assert "Epoch 1/300 — 1/22 [" in page.text_content("#progress")
+    assert page.text_content("#progress").startswith("Epoch 1/300\n 1/22 ━")
     for i in range(2, 23):
         page.click("#step")
         wait(page, "h.iterations === arg && h.iteration === arg", i)

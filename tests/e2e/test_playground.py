@@ -269,3 +269,35 @@ def test_the_playground_fits_a_phone_screen(browser, live_server: str) -> None:
     context.close()
     assert overflow <= 0, f"horizontal scrolling on a 375 px wide screen ({overflow} px)"
     assert width >= 300, "the contour uses the full width"
+
+
+@pytest.mark.parametrize(("lang", "width", "height"), [("en", 1440, 900), ("tr", 390, 844)])
+def test_lbfgs_evaluation_points_are_drawn_as_dots(
+    page, live_server: str, lang: str, width: int, height: int
+):
+    """L-BFGS evaluates the function many times per step: the overlay draws those points as small dots
+    in the run's colour (SAM's looked-at point too), and the trace's evaluations column counts them."""
+    page.set_viewport_size({"width": width, "height": height})
+    runs = [
+        {"id": "lbfgs", "optimizer": "lbfgs", "hyperparameters": {"lr": 0.5, "max_iter": 4}},
+        {"id": "wolfe", "optimizer": "lbfgs", "hyperparameters": {"lr": 1, "line_search_fn": "strong_wolfe"}},
+        {"id": "sam", "optimizer": "sam", "hyperparameters": {"lr": 0.001, "rho": 0.2, "momentum": 0.9}},
+    ]
+    query = {"surface": "rosenbrock", "runs": json.dumps(runs), "speed": "20", "steps": "40", "lang": lang}
+    open_view(page, f"{live_server}/playground?{urlencode(query)}")
+    page.get_by_role("button", name="Oynat" if lang == "tr" else "Play").click()
+    page.wait_for_function(f"{HOOK}.pathLength('lbfgs') >= 6 && {HOOK}.pathLength('sam') >= 6", timeout=WAIT)
+    wait_frames(page)
+    dots = page.evaluate(
+        "Array.from(document.querySelector('.plot-overlay').data).filter((t) => t.meta === 'evaluated')"
+        ".map((t) => t.x.length)"
+    )
+    assert len(dots) == 3 and min(dots) >= 5, dots
+    evaluations = page.evaluate(f"{HOOK}.tail('lbfgs', 'evaluations', 100000)")
+    assert evaluations[:4] == [0, 4, 4, 4], evaluations  # max_iter 4 until it has converged
+    assert page.evaluate(f"{HOOK}.tail('sam', 'evaluations', 100000)")[:4] == [0, 2, 2, 2]
+    assert (
+        page.locator("#runs [data-run='wolfe'] select[data-hp='line_search_fn']").input_value()
+        == "strong_wolfe"
+    )
+    shot(page, f"playground_lbfgs_dots_{lang}_{width}")

@@ -29,7 +29,9 @@ STEPS = 150
 STARTS = [(-1.5, 2.0), (0.0, 0.5), (1.5, 1.5)]
 RECORDED = [t for t in range(1, STEPS + 1) if t <= 5 or t % 5 == 0]
 
-TORCH_CLASS = {name: getattr(torch.optim, spec.torch_class) for name, spec in OPTIMIZERS.items()}
+TORCH_CLASS = {
+    name: getattr(torch.optim, spec.torch_class) for name, spec in OPTIMIZERS.items() if not spec.evaluating
+}
 
 # name -> non-default hyperparameter sets (the defaults are always a case too)
 VARIANTS: dict[str, list[dict[str, Any]]] = {
@@ -218,7 +220,62 @@ def build() -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- L-BFGS (closure, evaluations)
+
+LBFGS_OUT = Path(__file__).parent / "data" / "lbfgs_reference.json"
+LBFGS_STEPS = 100
+LBFGS_SURFACES = {  # surface -> starts (its default start first)
+    "rosenbrock": [(-1.5, 2.0), (0.0, 0.5)],
+    "beale": [(1.0, 1.5), (-1.0, -1.0)],
+    "himmelblau": [(-0.3, -0.9), (4.0, 4.0)],
+}
+LBFGS_VARIANTS: list[dict[str, Any]] = [
+    {},
+    {"line_search_fn": "strong_wolfe"},
+    {"lr": 0.05, "max_iter": 1},
+    {"lr": 0.02, "max_iter": 2, "history_size": 3},
+    {"lr": 0.1, "max_iter": 3, "max_eval": 2, "history_size": 5, "tolerance_change": 1e-12},
+    {"line_search_fn": "strong_wolfe", "max_iter": 1, "history_size": 2},
+    {"line_search_fn": "strong_wolfe", "lr": 0.5, "max_iter": 2, "max_eval": 5, "tolerance_grad": 1e-12},
+]
+
+
+def run_lbfgs(surface: str, h: dict[str, Any], start: tuple[float, float]) -> dict[str, list[Any]]:
+    """torch.optim.LBFGS stepped with a closure; the closure takes f and its gradient from ``app.ml``'s
+    NumPy surface (the very numbers the tests use), so only the optimizer's arithmetic can differ."""
+    from app.ml.surfaces import get_surface
+
+    value_and_grad = get_surface(surface).value_and_grad
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([p], **resolve_hyperparameters("lbfgs", h))
+
+    def closure() -> torch.Tensor:
+        f, g = value_and_grad(p.detach().numpy()[None, :].copy())
+        p.grad = torch.tensor(g[0], dtype=torch.float64)
+        return torch.tensor(float(f[0]), dtype=torch.float64)
+
+    positions, evaluations = [], []
+    for _ in range(LBFGS_STEPS):
+        before = opt.state[p].get("func_evals", 0)
+        opt.step(closure)
+        positions.append(p.detach().tolist())
+        evaluations.append(opt.state[p]["func_evals"] - before)
+    return {"positions": positions, "evaluations": evaluations}
+
+
+def lbfgs_cases() -> list[dict[str, Any]]:
+    return [
+        {"surface": surface, "hyperparameters": h, "start": list(start), **run_lbfgs(surface, h, start)}
+        for surface, starts in LBFGS_SURFACES.items()
+        for h in LBFGS_VARIANTS
+        for start in starts
+    ]
+
+
 if __name__ == "__main__":
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(build(), separators=(",", ":")) + "\n")
     print(f"wrote {OUT} ({OUT.stat().st_size / 1000:.0f} kB)")
+    reference = {"torch_version": torch.__version__, "steps": LBFGS_STEPS, "cases": lbfgs_cases()}
+    LBFGS_OUT.write_text(json.dumps(reference, separators=(",", ":")) + "\n")
+    print(f"wrote {LBFGS_OUT} ({LBFGS_OUT.stat().st_size / 1000:.0f} kB)")

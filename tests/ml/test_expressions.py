@@ -619,3 +619,55 @@ def test_min_max_of_constant_tangents_keeps_the_old_nan_for_zero_times_infinity(
     _, grads = expr.value_and_grad(points)
     _, old_grads = oracle_value_and_grad(expr.tree, points)
     assert np.isnan(grads[0, 0]) and np.isnan(old_grads[0, 0])
+
+
+# --------------------------------------------------------------------------------------------- Hessians
+
+HESSIAN_CASES = [
+    "x^2 + y^2",
+    "sin(x*y) + exp(0.1*x)*cos(y)",
+    "x^y + 2^x",
+    "log(1 + x^2) / sqrt(2 + y^2)",
+    "min(x, y)^2 + max(x*y, 1)",
+    "softplus(x)*sigmoid(y) + tanh(x - y)",
+    "abs(x)*y^3",
+    "arctan(x*y) + arcsin(x/4) + arccos(y/4)",
+    "sinh(x/2)*cosh(y/3) + log10(3 + x) + log2(4 + y) + square(x) + tan(x/3) + ln(x)",
+    "3",
+    "x",
+]
+
+
+@pytest.mark.parametrize("text", HESSIAN_CASES)
+def test_expression_hessian_is_exact_forward_over_forward(text):
+    """The second-order program agrees with central differences of the exact gradient."""
+    surface = custom_surface(text)
+    points = np.random.default_rng(5).uniform(0.2, 2.5, size=(30, 2))
+    exact = surface.hessian(points)
+    h = 1e-5
+    differences = np.empty_like(exact)
+    for j in range(2):
+        e = np.zeros(2)
+        e[j] = h
+        differences[..., :, j] = (
+            surface.value_and_grad(points + e)[1] - surface.value_and_grad(points - e)[1]
+        ) / (2 * h)
+    np.testing.assert_allclose(exact, differences, rtol=1e-6, atol=1e-6)
+
+
+def test_expression_hessian_is_closed_form_for_a_polynomial():
+    surface = custom_surface("x^3*y + 2*x*y^2")
+    # f_xx = 6xy, f_xy = 3x^2 + 4y, f_yy = 4x
+    np.testing.assert_array_equal(surface.hessian(np.array([[2.0, -1.0]])), [[[-12.0, 8.0], [8.0, 8.0]]])
+
+
+@pytest.mark.parametrize(("text", "column"), [("x**", 3), ("x +", 3), ("x**2 + ", 6), ("sin(x) * ", 8)])
+def test_an_expression_that_stops_early_points_at_the_missing_operand_not_column_1(
+    text: str, column: int
+) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        custom_surface(text)
+    assert caught.value.start == column, (
+        f"{text!r}: points at column {caught.value.start + 1}, not after the end"
+    )
+    assert "missing at the end" in str(caught.value)

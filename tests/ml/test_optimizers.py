@@ -16,7 +16,8 @@ from app.ml.errors import ConfigError, UnknownNameError
 from app.ml.optimizers import OPTIMIZERS, make_optimizer, resolve_hyperparameters
 
 FIXTURE = json.loads((Path(__file__).parent / "data" / "torch_reference.json").read_text())
-NAMES = list(OPTIMIZERS)
+NAMES = [name for name, spec in OPTIMIZERS.items() if not spec.evaluating]
+"""The first-order optimizers (gradient chains); those that evaluate the function: test_evaluating.py."""
 
 
 def rosenbrock_grad(p: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ EXPECTED_ORDER = [
     "goldstein_price",
     "styblinski_tang",
     "parabola",
+    "insurance_bce",
 ]
 
 
@@ -355,3 +356,41 @@ def test_every_surface_grids_finitely_over_its_view() -> None:
     for surface in all_surfaces():
         result = grid(surface, 50)
         assert np.all(np.isfinite(result.z)), surface.name
+
+
+# --------------------------------------------------------------------------------------------- Hessians
+
+
+def _gradient_differences(surface, points: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Central differences of the exact gradient, column j = d grad / d p_j."""
+    out = np.empty((*points.shape, points.shape[-1]))
+    for j in range(points.shape[-1]):
+        e = np.zeros(points.shape[-1])
+        e[j] = h
+        out[..., :, j] = (surface.value_and_grad(points + e)[1] - surface.value_and_grad(points - e)[1]) / (
+            2 * h
+        )
+    return out
+
+
+@pytest.mark.parametrize("name", list(SURFACES))
+def test_exact_hessian_matches_differences_of_the_gradient(name):
+    surface = get_surface(name)
+    view = np.asarray(surface.view).reshape(-1, 2)
+    points = np.random.default_rng(3).uniform(view[:, 0], view[:, 1], size=(25, surface.dim))
+    exact = surface.hessian(points)
+    assert exact.shape == (25, surface.dim, surface.dim)
+    np.testing.assert_allclose(exact, np.swapaxes(exact, -1, -2), rtol=0, atol=0)
+    np.testing.assert_allclose(exact, _gradient_differences(surface, points), rtol=1e-5, atol=1e-5)
+
+
+def test_hessian_works_on_a_grid_and_a_single_point():
+    surface = get_surface("rosenbrock")
+    assert surface.hessian(np.zeros((4, 5, 2))).shape == (4, 5, 2, 2)
+    np.testing.assert_array_equal(surface.hessian(np.array([1.0, 1.0])), [[802.0, -400.0], [-400.0, 200.0]])
+
+
+def test_f_star_is_the_lowest_known_minimum_value():
+    assert get_surface("six_hump_camel").f_star == pytest.approx(-1.0316284534898774)
+    assert get_surface("rosenbrock").f_star == 0.0
+    assert get_surface("saddle").f_star is None

@@ -318,3 +318,76 @@ def test_pytorch_code_compiles_and_runs_a_couple_of_epochs(dataset: str, capsys)
     assert lines[0].startswith("Epoch 1/2 2/2 - loss: ") and "val_loss" in lines[0]
     loss = float(lines[-1].split("loss: ")[1].split()[0])
     assert math.isfinite(loss)
+
+
+# ------------------------------------------------------------------ optimizers that evaluate the function
+
+EVALUATING_CONFIGS = {
+    "lbfgs": {"hyperparameters": {"lr": 0.5, "max_iter": 4}, "batch_size": 1000},
+    "sam": {"hyperparameters": {"lr": 0.05, "rho": 0.1, "momentum": 0.5}, "batch_size": 8},
+    "polyak": {"hyperparameters": {"lr": 0.5, "c": 2.0}, "batch_size": 8},
+}
+
+
+@pytest.mark.parametrize("name", list(EVALUATING_CONFIGS))
+def test_evaluating_optimizers_train_a_network_and_count_evaluations(name: str) -> None:
+    config = TrainConfig(hidden=(6,), optimizer=name, epochs=3, l2=0.01, **EVALUATING_CONFIGS[name])
+    events = list(Training(config, _data(40)))
+    iterations = [e for e in events if isinstance(e, IterationRecord)]
+    epochs = [e for e in events if isinstance(e, EpochRecord)]
+    counts = {r.evaluations for r in iterations}
+    assert counts == {2} if name == "sam" else (counts == {1} if name == "polyak" else max(counts) > 1)
+    assert epochs[-1].train_loss < epochs[0].train_loss * 1.5 and math.isfinite(epochs[-1].train_loss)
+
+
+def test_lbfgs_on_a_network_needs_the_full_batch() -> None:
+    with pytest.raises(ConfigError) as info:
+        Training(TrainConfig(hidden=(4,), optimizer="lbfgs", batch_size=8, epochs=1), _data(40))
+    assert info.value.field == "batch_size" and "full batch" in info.value.message
+
+
+def test_newton_is_refused_on_networks() -> None:
+    with pytest.raises(ConfigError) as info:
+        Training(TrainConfig(hidden=(4,), optimizer="newton", epochs=1), _data(40))
+    assert info.value.field == "optimizer" and "Hessian" in info.value.message
+
+
+def test_lbfgs_on_a_network_is_one_lbfgs_step_on_the_whole_training_objective() -> None:
+    """One full-batch update equals the torch port on the flat weights (up to the shuffled row order
+    of the batch sums)."""
+    from app.ml.evaluating import LbfgsLane, LbfgsSettings, lbfgs_step
+
+    config = TrainConfig(
+        hidden=(3,), optimizer="lbfgs", hyperparameters={"max_iter": 5}, batch_size=1000, epochs=1
+    )
+    training = Training(config, _data(30))
+    start = training.params.copy()
+    training.advance(1)
+    net, X, y = training.net, training.X, training.y
+
+    def value_and_grad(point):
+        loss, grad = net.loss_and_grad(point, X, y, None)
+        return loss, grad
+
+    loss, grad = value_and_grad(start)
+    settings = LbfgsSettings(1.0, 5, None, 1e-7, 1e-9, 100, None)
+    expected, _, used, _ = lbfgs_step(start, loss, grad, LbfgsLane(), settings, value_and_grad)
+    np.testing.assert_allclose(training.params, expected, rtol=1e-12, atol=1e-14)
+    assert used == 5
+
+
+@pytest.mark.parametrize("name", ["lbfgs", "sam", "polyak"])
+def test_pytorch_code_for_evaluating_optimizers_runs(name: str, capsys) -> None:
+    config = TrainConfig(hidden=(4,), optimizer=name, epochs=2, **EVALUATING_CONFIGS[name])
+    src = pytorch_code(config, _data(40, val=0.25))
+    code = compile(src, "pytorch_export", "exec")
+    if name == "lbfgs":
+        assert "optimizer.step(closure)" in src and "torch.optim.LBFGS(" in src
+    keras = keras_code(config, _data(40, val=0.25))
+    compile(keras, "keras_export", "exec")
+    assert "keras.optimizers.SGD(" in keras and "Keras" in keras and "rho=" not in keras.split("SGD(")[1][:80]
+    if torch is None:
+        pytest.skip("torch is not installed")
+    exec(code, {"__name__": "export_test"})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("Epoch 2/2") and math.isfinite(float(lines[-1].split("loss: ")[1].split()[0]))

@@ -333,3 +333,96 @@ def test_expression_depth_is_a_setting() -> None:
             small.get("/api/v1/surfaces/custom", params={"expression": "sin(sin(sin(sin(sin(x)))))"})
         )
     assert detail["loc"] == ["query", "expression"] and "deep" in detail["msg"]
+
+
+def test_a_json_trace_can_include_the_optimizer_state_of_every_step(client):
+    body = {
+        "surface": "rosenbrock",
+        "steps": 5,
+        "runs": [{"id": "adam", "optimizer": "adam"}, {"id": "hb", "optimizer": "momentum"}],
+        "include": ["state"],
+    }
+    reply = client.post("/api/v1/traces", json=body)
+    assert reply.status_code == 200, reply.text
+    runs = {run["id"]: run for run in reply.json()["runs"]}
+    adam = runs["adam"]["state"]
+    assert adam["scale_by_adam.count"] == [0, 1, 2, 3, 4, 5]
+    g = runs["adam"]["trace"]["grad_x"]
+    # m_1 = (1 - β1) g_0: the state after the first update, on the record of step 1
+    assert adam["scale_by_adam.exp_avg_x"][1] == pytest.approx(0.1 * g[0], rel=1e-12)
+    assert len(runs["hb"]["state"]["trace.momentum_buffer_y"]) == 6
+    assert "state" not in client.post("/api/v1/traces", json={**body, "include": []}).json()["runs"][0]
+    csv_reply = client.post("/api/v1/traces?format=csv", json=body)
+    assert csv_reply.status_code == 422 and csv_reply.json()["detail"][0]["loc"] == ["body", "include"]
+    bad = client.post("/api/v1/traces", json={**body, "include": ["secrets"]})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["body", "include"]
+
+
+def test_a_tuned_race_says_which_learning_rate_each_run_got(client):
+    body = {
+        "surface": "rosenbrock",
+        "steps": 100,
+        "runs": [{"id": "sgd", "optimizer": "sgd"}, {"id": "adam", "optimizer": "adam"}],
+        "tune": {"count": 6, "low": 1e-4, "high": 1.0},
+    }
+    reply = client.post("/api/v1/traces", json=body)
+    assert reply.status_code == 200, reply.text
+    runs = {run["id"]: run for run in reply.json()["runs"]}
+    for run in runs.values():
+        tuning = run["tuning"]
+        assert len(tuning["candidates"]) == 6 and tuning["budget"] == {"steps": 100}
+        assert run["hyperparameters"]["lr"] == tuning["lr"]  # the race ran with the chosen rate
+        counted = [
+            (loss, lr)
+            for loss, lr in zip(tuning["final_losses"], tuning["candidates"], strict=True)
+            if loss is not None
+        ]
+        assert tuning["lr"] == min(counted)[1]
+    assert runs["sgd"]["tuning"]["final_losses"][-1] is None  # sgd at lr 1 diverges on Rosenbrock
+    plain = client.post("/api/v1/traces", json={**body, "tune": None}).json()
+    assert all(run["tuning"] is None for run in plain["runs"])
+
+
+@pytest.mark.parametrize(
+    ("tune", "loc"),
+    [
+        ({"count": 1}, ["body", "tune", "count"]),
+        ({"low": 1.0, "high": 0.1}, ["body", "tune", "low"]),
+        ({"low": -1}, ["body", "tune", "low"]),
+        ({"count": 24, "extra": 1}, ["body", "tune", "extra"]),
+    ],
+)
+def test_a_bad_search_is_refused_naming_the_field(client, tune, loc):
+    body = {"surface": "rosenbrock", "steps": 10, "runs": [{"optimizer": "sgd"}], "tune": tune}
+    reply = client.post("/api/v1/traces", json=body)
+    assert reply.status_code == 422
+    assert reply.json()["detail"][0]["loc"] == loc
+
+
+def test_a_search_over_the_work_budget_is_refused_before_it_runs(client):
+    """2 runs × 100,000 steps fit the trace budget; 24 candidates of each do not."""
+    body = {"surface": "rosenbrock", "steps": 100_000, "runs": [{"optimizer": "sgd"}] * 2}
+    assert client.post("/api/v1/traces", json={**body, "steps": 0}).status_code == 200
+    reply = client.post("/api/v1/traces", json={**body, "tune": {"count": 24}})
+    assert reply.status_code == 422
+    detail = reply.json()["detail"][0]
+    assert detail["loc"] == ["body", "tune", "count"] and "learning-rate search" in detail["msg"]
+
+
+def test_a_race_budgeted_in_evaluations_ends_each_run_when_it_has_spent_them(client):
+    body = {
+        "surface": "rosenbrock",
+        "steps": 40,
+        "tolerance": 0,
+        "budget": "evaluations",
+        "runs": [{"id": "lbfgs", "optimizer": "lbfgs"}, {"id": "sgd", "optimizer": "sgd"}],
+        "tune": {"count": 3, "low": 1e-4, "high": 1e-2},
+    }
+    reply = client.post("/api/v1/traces", json=body)
+    assert reply.status_code == 200, reply.text
+    runs = {run["id"]: run for run in reply.json()["runs"]}
+    assert runs["sgd"]["end"]["reason"] == "max_evaluations" and runs["sgd"]["summary"]["steps_taken"] == 40
+    assert sum(runs["lbfgs"]["trace"]["evaluations"]) >= 40 or runs["lbfgs"]["end"]["reason"] == "converged"
+    assert runs["sgd"]["tuning"]["budget"] == {"evaluations": 40}
+    bad = client.post("/api/v1/traces", json={**body, "budget": "minutes"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "budget"]

@@ -196,7 +196,7 @@ def test_a_non_finite_learning_rate_says_it_must_be_finite(client: TestClient, t
 
 
 @pytest.mark.parametrize(
-    ("value", "needle"), [("fast", "a finite number, true/false"), ([0.9], "pair"), ([0.9, None], "pair")]
+    ("value", "needle"), [("fast", "betas must be a pair of numbers"), ([0.9], "pair"), ([0.9, None], "pair")]
 )
 def test_a_hyperparameter_of_the_wrong_shape_gets_one_clear_error(client: TestClient, value, needle) -> None:
     trace = {**TRACE, "runs": [{"optimizer": "adam", "hyperparameters": {"betas": value}}]}

@@ -180,8 +180,13 @@ def test_network_stream_equals_the_rest_trace(client: TestClient) -> None:
                 merged.setdefault(k, []).extend(v)
         elif m["type"] == "epoch":
             epochs.extend(m["records"])
-    assert merged == rest["iterations"]
-    assert epochs == rest["epochs"]
+    # everything but the measured compute time ("seconds", Keras' "2ms/step") is the same
+    assert {k: v for k, v in merged.items() if k != "seconds"} == {
+        k: v for k, v in rest["iterations"].items() if k != "seconds"
+    }
+    assert len(merged["seconds"]) == len(rest["iterations"]["seconds"])
+    assert [{**r, "seconds": 0} for r in epochs] == [{**r, "seconds": 0} for r in rest["epochs"]]
+    assert all(r["seconds"] > 0 for r in epochs)
     assert done["summary"] == rest["summary"]
 
 
@@ -218,3 +223,24 @@ def test_network_stream_bad_config_is_an_error_frame(client: TestClient) -> None
         assert (error["code"], error["field"]) == ("invalid_config", "config.hidden.0")
         ws.send_json({"type": "start", "kind": "network", "config": {**CONFIG, "batch_size": "x"}})
         assert ws.receive_json()["field"] == "config.batch_size"
+
+
+def test_sharpness_is_recorded_when_asked_for(client):
+    body = {
+        "dataset": {"name": "wave", "n": 60},
+        "hidden": [8],
+        "activations": "tanh",
+        "optimizer": "sgd",
+        "hyperparameters": {"lr": 0.05},
+        "batch_size": 1000,
+        "epochs": 3,
+        "sharpness": True,
+    }
+    reply = client.post("/api/v1/traces/network", json=body)
+    assert reply.status_code == 200, reply.text
+    values = [e["sharpness"] for e in reply.json()["epochs"]]
+    assert len(values) == 3 and all(isinstance(v, float) and v > 0 for v in values)
+    plain = client.post("/api/v1/traces/network", json={**body, "sharpness": False}).json()
+    assert [e["sharpness"] for e in plain["epochs"]] == [None, None, None]
+    bad = client.post("/api/v1/traces/network", json={**body, "sharpness": "yes please"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "sharpness"

@@ -88,6 +88,7 @@ def test_hello_announces_version_limits_and_commands(client: TestClient) -> None
         "set",
         "add_run",
         "remove_run",
+        "explain",
     }
 
 
@@ -448,3 +449,58 @@ def test_streams_per_process_are_limited() -> None:
         assert closed.value.code == 1013 and "busy" in closed.value.reason
         first.send_json({"type": "pause"})
         assert first.receive_json()["code"] == "not_started", "the first socket is unaffected"
+
+
+def test_explain_sends_the_ledger_of_the_next_update(client: TestClient) -> None:
+    with _connect(client) as ws:
+        ws.receive_json()
+        _start(ws, RACE, paused=True)
+        ws.send_json({"type": "step", "n": 3})
+        ws.send_json({"type": "explain", "run": "adam"})
+        ledger, _ = _until(ws, "ledger")
+        ws.send_json({"type": "step", "n": 1})
+        steps, _ = _until(ws, "steps")
+        while "adam" not in steps["runs"] or steps["runs"]["adam"]["step"][-1] != ledger["step"] + 1:
+            steps, _ = _until(ws, "steps")
+        adam = steps["runs"]["adam"]
+        assert [adam["update_x"][-1], adam["update_y"][-1]] == pytest.approx(ledger["update"], rel=1e-12)
+        assert ledger["run"] == "adam" and ledger["optimizer"] == "adam" and ledger["update_rule"]
+        assert [s["name"] for s in ledger["stages"]] == ["scale_by_adam", "scale_by_learning_rate"]
+        assert len(ledger["step_size"]) == 2
+        ws.send_json({"type": "explain", "run": "nobody"})
+        error, _ = _until(ws, "error")
+        assert error["code"] == "unknown_run" and error["field"] == "run"
+        ws.send_json({"type": "ping"})  # the socket lives on
+
+
+def test_a_tuned_race_streams_with_the_rates_the_rest_search_chose(client: TestClient) -> None:
+    config = {**RACE, "steps": 60, "tune": {"count": 5}}
+    rest = {run["id"]: run["tuning"] for run in client.post("/api/v1/traces", json=config).json()["runs"]}
+    with _connect(client) as ws:
+        ws.receive_json()
+        started = _start(ws, config, paused=True)
+    for run in started["runs"]:
+        assert run["tuning"] == rest[run["id"]]
+        assert run["hyperparameters"]["lr"] == run["tuning"]["lr"]
+
+
+def test_a_saddle_escape_is_left_view_in_the_stream_and_the_rest_trace_alike(client: TestClient) -> None:
+    config = {
+        "surface": "saddle",
+        "steps": 3000,
+        "runs": [
+            {"id": "sgd", "optimizer": "sgd", "hyperparameters": {"lr": 0.001}},
+            {"id": "rmsprop", "optimizer": "rmsprop", "hyperparameters": {"lr": 0.01}},
+        ],
+    }
+    rest = {r["id"]: r["end"] for r in client.post("/api/v1/traces", json=config).json()["runs"]}
+    with _connect(client) as ws:
+        ws.receive_json()
+        _start(ws, config, speed="max")
+        _, messages = _until(ws, "done")
+    events = {m["run"]: m for m in messages if m["type"] == "event"}
+    assert rest["rmsprop"]["reason"] == events["rmsprop"]["reason"] == "left_view"
+    assert rest["rmsprop"]["detail"] == events["rmsprop"]["detail"]
+    assert "left the view box downhill" in rest["rmsprop"]["detail"]
+    assert rest["rmsprop"]["step"] < 3000, "RMSprop ran to loss -1195 and max_steps on main"
+    assert rest["sgd"]["reason"] == events["sgd"]["reason"] == "max_steps"

@@ -29,7 +29,7 @@ from app.web.schemas import TraceRequest
 router = APIRouter(tags=["api"], default_response_class=FastJSONResponse)
 SURFACE_MAX_AGE_S = 3_600
 """How long a surface description or grid may be reused (an hour: a new release changes it at most)."""
-RESERVED_QUERY = {"grid", "expression", "view"}
+RESERVED_QUERY = {"grid", "expression", "view", "x", "y"}
 
 
 @router.get(
@@ -70,26 +70,107 @@ async def get_surface_detail(
     ] = None,
 ) -> Any:
     """Surface parameters go in the query string, e.g. `/surfaces/elongated?condition_number=50&angle=30`."""
-    if name != "custom" and name not in SURFACES:
-        raise UnknownNameError("surface", name, [*SURFACES, "custom"], field="name")
-    params = {}
-    for key, raw in request.query_params.items():
-        if key in RESERVED_QUERY:
-            continue
-        try:
-            params[key] = float(raw)
-        except ValueError:
-            raise InputError(("query", key), f"{key} must be a number, got {raw!r}") from None
-    if params and (name == "custom" or expression is not None):
-        raise InputError(
-            ("query", next(iter(params))),
-            "a custom expression takes no surface parameters (write the numbers into the expression)",
-        )
+    params = _surface_params(name, request, expression)
     view_box = _parse_view(view)
     if grid_n is not None and grid_n > settings.max_grid:
         raise InputError(("query", "grid"), f"grid must be at most {settings.max_grid}", "less_than_equal")
     outcome = await pool.run(jobs.surface_grid, name, params, expression, view_box, grid_n, settings)
     # A surface and its grid depend on the query alone: a returning learner's browser (or a CDN) keeps it.
+    headers = {"Cache-Control": f"public, max-age={SURFACE_MAX_AGE_S}"} if outcome.status == 200 else None
+    return Response(
+        outcome.content, status_code=outcome.status, media_type=outcome.media_type, headers=headers
+    )
+
+
+def _surface_params(name: str, request: Request, expression: str | None) -> dict[str, float]:
+    """The surface parameters of the query string (every key not reserved), as numbers."""
+    if name != "custom" and name not in SURFACES:
+        raise UnknownNameError("surface", name, [*SURFACES, "custom"], field="name")
+    params = _query_params(request, RESERVED_QUERY)
+    if params and (name == "custom" or expression is not None):
+        raise InputError(
+            ("query", next(iter(params))),
+            "a custom expression takes no surface parameters (write the numbers into the expression)",
+        )
+    return params
+
+
+Coordinate = Annotated[float, Query(description="A coordinate of the point (finite).", allow_inf_nan=False)]
+
+
+@router.get(
+    "/surfaces/{name}/curvature",
+    summary="The exact Hessian at a point: eigenvalues, eigenvectors and 2/λmax",
+    responses={
+        **ok("The curvature at the point.", replies.Curvature, examples.CURVATURE),
+        **ERROR_422,
+    },
+)
+async def get_curvature(
+    name: str,
+    request: Request,
+    settings: SettingsDep,
+    pool: ComputeDep,
+    x: Coordinate,
+    y: Coordinate | None = None,
+    expression: Annotated[
+        str | None, Query(max_length=10_000, description="For name=custom: the expression in x and y.")
+    ] = None,
+) -> Any:
+    """Analytic for the built-in surfaces, forward over forward mode for an expression (no differences).
+
+    Gradient descent on the local quadratic model is stable along every direction exactly when the
+    learning rate is below `two_over_lambda_max` (null when no direction curves upwards). Surface
+    parameters go in the query string as for `GET /surfaces/{name}`; `y` is needed on 2-D surfaces.
+    """
+    params = _surface_params(name, request, expression)
+    point = [x] if y is None else [x, y]
+    outcome = await pool.run(jobs.surface_curvature, name, params, expression, point, settings)
+    headers = {"Cache-Control": f"public, max-age={SURFACE_MAX_AGE_S}"} if outcome.status == 200 else None
+    return Response(
+        outcome.content, status_code=outcome.status, media_type=outcome.media_type, headers=headers
+    )
+
+
+def _query_params(request: Request, reserved: set[str]) -> dict[str, float]:
+    """Surface parameters from the query string (every key not in ``reserved``), as numbers."""
+    params = {}
+    for key, raw in request.query_params.items():
+        if key in reserved:
+            continue
+        try:
+            params[key] = float(raw)
+        except ValueError:
+            raise InputError(("query", key), f"{key} must be a number, got {raw!r}") from None
+    return params
+
+
+CoordinateQuery = Query(ge=-1e6, le=1e6, allow_inf_nan=False)
+
+
+@router.get(
+    "/cross-entropy",
+    summary="The insurance table at one (w, b): ŷ and the cross-entropy of each row",
+    responses={
+        **ok(
+            "The slide's 13 rows with ŷ = σ(w·age_scaled + b) and each row's loss, their mean, and the"
+            " height of the insurance_bce surface at (w, b).",
+            replies.CrossEntropyTable,
+            examples.CROSS_ENTROPY,
+        ),
+        **ERROR_422,
+    },
+)
+async def get_cross_entropy(
+    request: Request,
+    pool: ComputeDep,
+    w: Annotated[float, CoordinateQuery],
+    b: Annotated[float, CoordinateQuery],
+) -> Any:
+    """The /cross-entropy view's table. Parameters of the `insurance_bce` surface (`rows`, `val_fraction`,
+    `batch_size`, `seed`, `batch`) go in the query string too, e.g. `?w=3&b=-1.25&batch_size=32`."""
+    params = _query_params(request, {"w", "b"})
+    outcome = await pool.run(jobs.cross_entropy_table, params, w, b)
     headers = {"Cache-Control": f"public, max-age={SURFACE_MAX_AGE_S}"} if outcome.status == 200 else None
     return Response(
         outcome.content, status_code=outcome.status, media_type=outcome.media_type, headers=headers

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from app import __version__
 from app.config import STATIC_DIR
 from app.i18n import LANGUAGES, catalog, messages_json, resolve_language, translate
+from app.ml.nets import binary_cross_entropy
 from app.web import serialize
 
 router = APIRouter(include_in_schema=False)
@@ -33,25 +34,34 @@ class View:
         return f"{self.name}.html"
 
 
-# The one table of views: the nav, the landing cards and the embeds are all drawn from it, in this order.
+# The one table of views: the nav, the landing cards and the embeds are all drawn from it, in this order,
+# which is the course's: epoch, batch size and iterations, training a network with Keras (the insurance
+# example), gradient descent and the optimizers, the learning rate, then regularization (dropout, early
+# stopping in the network view, L1 and L2); the loss landscape, which the slides do not cover, comes last.
 VIEWS: dict[str, View] = {
     view.name: view
     for view in (
+        View("epochs", "Epochs, batches, iterations"),
+        View("network", "Training a network"),
         View("playground", "Surface playground", embed_aliases=("surface",)),
         View("race", "Optimizer race"),
         View("learning-rate", "Learning rate"),
         View("sweep", "Learning-rate sweep"),
-        View("network", "Training a network"),
-        View("epochs", "Epochs, batches, iterations"),
         View("dropout", "Dropout"),
         View("regularization", "L1 and L2"),
         View("landscape", "Loss landscape of a network"),
+        # ---- issue 12, lesson 1 ----
+        View("cross-entropy", "Cross-entropy on the insurance data"),
+        # convergence maps (issue 12, section 2)
+        View("convergence-map", "Convergence maps"),
     )
 }
 # /embed/{name} -> the view it shows: every view under its name, and the older names as aliases.
 EMBEDS = {name: name for name in VIEWS}
 EMBED_ALIASES = {alias: view.name for view in VIEWS.values() for alias in view.embed_aliases}
 CONTROLS = ("none", "minimal", "full")
+BCE_EXAMPLE = 0.01
+"""The slide's confident wrong prediction: ŷ = 0.01 for y = 1, whose loss −ln 0.01 = 4.605 is its 4.6."""
 CAPTION_MAX = 300
 
 
@@ -157,6 +167,8 @@ def render_view(request: Request, view: str, embed: bool) -> HTMLResponse:
     template = VIEWS[view].template
     context = page_context(request, view, embed)
     context.update(title=view_title(view, context["lang"]), registry_json=registry_json(context["lang"]))
+    if view == "network":  # the slide's 4.6: a confident wrong prediction, worked out by the core
+        context["bce_example"] = {"y_hat": BCE_EXAMPLE, "loss": float(binary_cross_entropy(1, BCE_EXAMPLE))}
     return request.app.state.templates.TemplateResponse(request, template, context)
 
 

@@ -114,7 +114,7 @@ const session = new LiveSession({
     live = null;
     dirty = true;
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1500 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1850 },
 });
 
 /** A mask as sent: the batch's first example's 0/1 row (or, from older servers, one row per example); null = no dropout. */
@@ -153,7 +153,7 @@ function addIterations(cols) {
     }
     live.steps.push(cols.global_step[i]);
     live.columns.push(column);
-    live.last = { epoch: cols.epoch[i], iteration: cols.iteration[i], loss: cols.batch_loss[i] };
+    live.last = { epoch: cols.epoch[i], iteration: cols.iteration[i], loss: cols.batch_loss[i], logs: cols.logs?.[i], seconds: cols.seconds?.[i] };
     live.masks = column;
   }
   if (n) session.embed.step("dropout", cols.global_step[n - 1]);
@@ -350,9 +350,10 @@ function drawProgress() {
     return;
   }
   const rec = live.epochRecords[live.epochRecords.length - 1];
+  const final = rec?.epoch === live.last.epoch;
   ui.progress.textContent = progressLine({
-    epoch: live.last.epoch, epochs: live.epochs, iteration: live.last.iteration, iterations: live.ipe,
-    loss: rec?.train_loss ?? live.last.loss, valLoss: rec?.val_loss ?? null,
+    epoch: live.last.epoch, epochs: live.epochs, step: live.last.iteration, steps: live.ipe,
+    seconds: final ? rec.seconds : live.last.seconds, logs: final ? rec.logs : live.last.logs, final,
   });
 }
 

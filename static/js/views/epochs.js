@@ -10,7 +10,7 @@
 import { embeddedRegistry, postJson } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { TrainingLog } from "../runs.js";
-import { localizeDecimal, plotlyLocale, t } from "../i18n.js";
+import { errorText, localizeDecimal, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { FONT, PALETTE } from "../theme.js";
 import { el } from "../controls.js";
@@ -91,7 +91,7 @@ const session = new LiveSession({
       log.event(msg);
       if (msg.reason !== "stopped") session.setStatus("finished", msg.reason === "done" ? t("epochs.status.done", { epochs: msg.epoch, steps: msg.global_step }) : msg.detail);
     },
-    error: (msg) => session.say(t("network.error", { message: msg.message ?? JSON.stringify(msg) })),
+    error: (msg) => session.say(t("network.error", { message: errorText(msg) || JSON.stringify(msg) })),
   },
   onReset: () => {
     log.reset();
@@ -99,7 +99,7 @@ const session = new LiveSession({
     processed = 0;
     dirty = true;
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1300 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1900 },
 });
 const reset = () => session.reset();
 
@@ -161,13 +161,15 @@ function draw() {
   ui.cBatch.textContent = last ? String(last.batch.length) : "–";
   ui.cSteps.textContent = String(last?.global_step ?? 0);
   const lastEp = log.ep[log.ep.length - 1];
+  const final = Boolean(last && lastEp && lastEp.epoch === last.epoch);
   ui.progress.textContent = progressLine({
-    epoch: last?.epoch ?? 0,
+    epoch: last?.epoch ?? 1,
     epochs,
-    iteration: last?.iteration ?? 0,
-    iterations: ipe,
-    loss: last ? (lastEp && lastEp.epoch === last.epoch ? lastEp.train_loss : log.runningLoss()) : null,
-    valLoss: lastEp?.val_loss ?? undefined,
+    step: last?.iteration ?? 0,
+    steps: ipe,
+    seconds: final ? lastEp.seconds : last?.seconds,
+    logs: final ? lastEp.logs : last?.logs,
+    final,
   });
   ui.batchDesc.textContent = last ? t("epochs.batch_desc", { epoch: last.epoch, iteration: last.iteration, ipe }) : "";
   drawPoints(data, last);
@@ -235,9 +237,12 @@ async function runComparison() {
   }
   if (token !== compare.token) return;
   compare.ipe = traces.map((t) => t.iterations_per_epoch);
-  // one shared y range: the 98th percentile of every batch loss, so rare spikes of batch size 1 do not squash the rest
-  const all = traces.flatMap((t) => t.iterations.batch_loss.filter(Number.isFinite)).sort((p, q) => p - q);
-  const hi = Math.max(all[Math.floor(0.98 * (all.length - 1))] ?? 1, ...traces.slice(1).flatMap((t) => t.iterations.batch_loss.filter(Number.isFinite)));
+  // one shared log-scale y range holding every batch loss: one example's loss spans 0.001 to 5 and more, so
+  // a linear range either cuts the spikes of batch size 1 or squashes the other two into a flat line
+  const all = traces.flatMap((t) => t.iterations.batch_loss.filter((v) => Number.isFinite(v) && v > 0));
+  const lo = Math.min(...all);
+  const hi = Math.max(...all);
+  const yRange = [Math.log10(lo) - 0.05, Math.log10(hi) + 0.05];
   const names = [t("epochs.name.stochastic"), t("epochs.name.mini", { bs: compare.sizes[1] }), t("epochs.name.full", { n })];
   const epochWord = t("netplot.epoch");
   await Promise.all(
@@ -259,9 +264,8 @@ async function runComparison() {
         margin: { l: 44, r: 8, t: 6, b: 38 },
         font: { ...FONT, size: 11 },
         xaxis: { title: { text: epochWord, standoff: 2 }, range: [0, CMP_EPOCHS + 0.1], zeroline: false },
-        yaxis: { title: { text: t("netplot.loss") }, range: [0, hi * 1.05], zeroline: false },
-        showlegend: k === 0,
-        legend: { orientation: "h", y: 1, yanchor: "top", x: 1, xanchor: "right", bgcolor: "rgba(255,255,255,0.8)", font: { size: 10 } },
+        yaxis: { title: { text: t("epochs.loss_log") }, type: "log", range: yRange, zeroline: false },
+        showlegend: false, // the note under the plots says what the line and the diamonds are
         paper_bgcolor: "rgba(0,0,0,0)",
         plot_bgcolor: "#fff",
       };

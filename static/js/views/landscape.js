@@ -93,7 +93,8 @@ async function draw() {
   await contour.drawSurface(surface);
   // colour-bar ticks as loss values spread over the whole range (a slice's loss rarely starts near 0)
   const sc = contour.scale;
-  const bar = {};
+  // nearer the plot and without Plotly's 10 px pad: ticks like 0.0559 fit the figure's fixed right margin
+  const bar = { "colorbar.x": 1.01, "colorbar.xpad": 2, "colorbar.tickfont.size": 11 };
   if (sc.log && sc.hi > sc.lo) {
     const label = (v) => formatNumber(Number(v.toPrecision(3)));
     const values = [sc.lo];
@@ -158,9 +159,11 @@ function drawPathLoss() {
       margin: { l: 50, r: 10, t: 8, b: 40 },
       font: FONT,
       xaxis: { title: { text: t("netplot.epoch"), standoff: 2 }, zeroline: false },
+      // automargin widens the left margin for the tick labels, so the title stands beside them, not over them;
+      // on a log axis only 2 and 5 of each decade are labelled (D2), not every digit
       yaxis: decades > 1
-        ? { title: { text: t("landscape.training_loss_log") }, type: "log", exponentformat: "power" }
-        : { title: { text: t("landscape.training_loss") }, zeroline: false },
+        ? { title: { text: t("landscape.training_loss_log"), standoff: 6 }, type: "log", exponentformat: "power", dtick: "D2", automargin: true }
+        : { title: { text: t("landscape.training_loss"), standoff: 6 }, zeroline: false, automargin: true },
       paper_bgcolor: "rgba(0,0,0,0)",
     },
     { responsive: true, displaylogo: false, displayModeBar: false },
@@ -291,7 +294,7 @@ const embed = registerView(
     reset: () => setFromHost(null, Object.fromEntries(Object.keys(SETTABLE).filter((k) => k !== "batch").map((k) => [k, SCHEMA[SETTABLE[k]].default]))),
     set: setFromHost,
   },
-  { query: () => encodeState(SCHEMA, state), height: 1100 },
+  { query: () => encodeState(SCHEMA, state), height: 1050 },
 );
 
 fillControls();

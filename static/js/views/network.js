@@ -13,7 +13,7 @@ import { TrainingLog } from "../runs.js";
 import { splitCsvLine } from "../csv.js";
 import { DEFAULT_LIMITS, validLayers } from "../limits.js";
 import { copyLink, copyText } from "../share.js";
-import { formatNumber, t } from "../i18n.js";
+import { errorText, formatNumber, localizeDecimal, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { el, hyperparameterFields } from "../controls.js";
 
@@ -25,6 +25,7 @@ import {
   formatLoss,
   metricText,
   progressLine,
+  progressParts,
 } from "../netplot.js";
 
 const registry = embeddedRegistry();
@@ -49,6 +50,7 @@ const SCHEMA = {
   dropout: { aliases: ["drop"], type: "number", default: 0, validate: (v) => v >= 0 && v <= 0.9 },
   early_stopping: { type: "json", default: null, validate: validEs, aliases: ["es"] },
   seed: { type: "int", default: 0, validate: (v) => v >= 0 },
+  progbar: { type: "string", default: "keras3", validate: (v) => v === "keras3" || v === "keras2" },
   speed: { type: "string", default: "20", validate: (v) => v === "max" || Number(v) > 0 },
 };
 
@@ -66,7 +68,9 @@ const ui = {
   progress: $("#progress"), history: $("#history"), diagram: $("#diagram"), netDesc: $("#net-desc"), decision: $("#decision"),
   gridEpoch: $("#grid-epoch"), curves: $("#curves"), metrics: $("#metrics"), confusion: $("#confusion"),
   tabKeras: $("#tab-keras"), tabTorch: $("#tab-pytorch"), codeKeras: $("#code-keras"), codeTorch: $("#code-pytorch"),
-  copyCode: $("#copy-code"), codeStatus: $("#code-status"),
+  copyCode: $("#copy-code"), codeStatus: $("#code-status"), progbar: $("#progbar"),
+  slidePanel: $("#slide-panel"), slideRows: $("#slide-rows"), slideEpoch: $("#slide-epoch"), slideNote: $("#slide-note"),
+  linkNote: $("#link-note"),
 };
 
 const diagram = new NetworkDiagram(ui.diagram);
@@ -75,7 +79,7 @@ const curves = new LossCurves(ui.curves);
 const log = new TrainingLog();
 const csv = { text: null, columns: [], target: null, features: [], ok: false, summary: null, name: "" };
 const code = { keras: "", pytorch: "", error: null, pending: 0 };
-const dirty = { progress: true, diagram: true, decision: true, curves: true, metrics: true };
+const dirty = { progress: true, diagram: true, decision: true, curves: true, metrics: true, slide: true };
 const perf = { frames: 0 };
 let preview = null; // dataset summary (rows) shown before any training
 let previewToken = 0;
@@ -142,7 +146,7 @@ const session = new LiveSession({
     started: (msg) => {
       log.started(msg);
       preview = msg.dataset;
-      ui.history.textContent = "";
+      ui.history.replaceChildren();
       markAll();
     },
     iterations: (msg) => {
@@ -154,14 +158,15 @@ const session = new LiveSession({
       const before = log.gridEpoch;
       const weightsBefore = log.weights;
       log.epochs(msg.records);
-      for (const r of msg.records) appendHistory(r);
-      dirty.curves = dirty.metrics = dirty.progress = true;
+      appendHistory(msg.records);
+      dirty.curves = dirty.metrics = dirty.progress = dirty.slide = true;
       if (log.gridEpoch !== before) dirty.decision = true;
       if (log.weights !== weightsBefore) dirty.diagram = true;
     },
     event: (msg) => {
       log.event(msg);
       dirty.curves = dirty.metrics = true;
+      if (msg.restored_best_weights) dirty.decision = dirty.diagram = dirty.slide = true;
       const best = msg.best_epoch ?? "–";
       const words = {
         early_stop: t(msg.restored_best_weights ? "network.event.early_stop_restored" : "network.event.early_stop", { epoch: msg.epoch, best }),
@@ -176,17 +181,17 @@ const session = new LiveSession({
       dirty.metrics = true;
     },
     error: (msg) => {
-      const text = t("network.error", { message: msg.message ?? msg.detail ?? JSON.stringify(msg) });
+      const text = t("network.error", { message: errorText(msg) || msg.detail || JSON.stringify(msg) });
       if (session.status === "running" && !log.meta) session.setStatus("idle", text);
       else session.say(text);
     },
   },
   onReset: () => {
     log.reset();
-    ui.history.textContent = "";
+    ui.history.replaceChildren();
     markAll();
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1400 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 2250, note: () => linkNote() },
 });
 const reset = () => session.reset();
 /** The status line's state again, with the transport enabled or not as the form now allows. */
@@ -267,32 +272,76 @@ function markAll() {
   for (const k of Object.keys(dirty)) dirty[k] = true;
 }
 
-function appendHistory(r) {
+/** A finished epoch's two lines as Keras prints them when the epoch ends. */
+function epochLines(r) {
   const ipe = log.meta?.iterations_per_epoch ?? 0;
-  const line = progressLine({ epoch: r.epoch, epochs: log.meta?.epochs ?? state.epochs, iteration: ipe, iterations: ipe, loss: r.train_loss, valLoss: r.val_loss });
-  const lines = ui.history.textContent ? ui.history.textContent.split("\n") : [];
-  lines.push(line);
-  ui.history.textContent = lines.slice(-4).join("\n");
+  return progressLine({ epoch: r.epoch, epochs: log.meta?.epochs ?? state.epochs, step: ipe, steps: ipe, seconds: r.seconds, logs: r.logs, final: true, style: state.progbar });
+}
+
+/** Every finished epoch stays in the history (scrollable); it follows the newest unless scrolled up. */
+function appendHistory(records) {
+  const box = ui.history;
+  const following = box.scrollHeight - box.scrollTop - box.clientHeight < 24;
+  const lines = records.map(epochLines).join("\n");
+  if (lines) box.append(box.childNodes.length ? `\n${lines}` : lines);
+  if (following) box.scrollTop = box.scrollHeight;
+}
+
+function redrawHistory() {
+  ui.history.replaceChildren();
+  appendHistory(log.ep);
+  dirty.progress = true;
 }
 
 function drawProgress() {
   const meta = log.meta;
   const last = log.last();
+  const lastEp = log.ep[log.ep.length - 1];
+  let line;
   if (!meta || !last) {
     const ipe = preview ? Math.ceil(preview.n_train / state.batch_size) : 0;
-    ui.progress.textContent = progressLine({ epoch: 0, epochs: state.epochs, iteration: 0, iterations: ipe, loss: null });
-    return;
+    line = { epoch: 1, epochs: state.epochs, step: 0, steps: ipe };
+  } else if (lastEp && lastEp.epoch === last.epoch) {
+    line = { epoch: lastEp.epoch, epochs: meta.epochs, step: last.iteration, steps: meta.iterations_per_epoch, seconds: lastEp.seconds, logs: lastEp.logs, final: true };
+  } else {
+    line = { epoch: last.epoch, epochs: meta.epochs, step: last.iteration, steps: meta.iterations_per_epoch, seconds: last.seconds, logs: last.logs };
   }
-  const lastEp = log.ep[log.ep.length - 1];
-  const epochDone = lastEp && lastEp.epoch === last.epoch;
-  ui.progress.textContent = progressLine({
-    epoch: last.epoch,
-    epochs: meta.epochs,
-    iteration: last.iteration,
-    iterations: meta.iterations_per_epoch,
-    loss: epochDone ? lastEp.train_loss : log.runningLoss(),
-    valLoss: lastEp ? lastEp.val_loss : undefined,
-  });
+  const parts = progressParts({ ...line, style: state.progbar });
+  ui.progress.replaceChildren(
+    parts.header ? `${parts.header}\n` : "",
+    parts.count,
+    el("span", { class: "bar-done", text: parts.done }),
+    el("span", { class: "bar-todo", text: parts.todo }),
+    parts.info,
+  );
+}
+
+/** The slide's insurance table with each row's ŷ and binary cross-entropy under the weights shown. */
+function drawSlide() {
+  const rows = (log.meta?.dataset ?? preview)?.slide_rows;
+  ui.slidePanel.hidden = !rows;
+  if (!rows) return;
+  const shown = log.slide;
+  const { features, target } = log.meta?.dataset ?? preview;
+  let worst = -1;
+  if (shown) shown.loss.forEach((v, i) => (worst = worst < 0 || v > shown.loss[worst] ? i : worst));
+  const cell = (tag, text, cls = "") => el(tag, { text, class: cls });
+  const head = el("tr", {}, ...features.map((f) => cell("th", f)), el("th", { text: t("network.slide.y"), title: target }), cell("th", t("network.slide.y_hat")), cell("th", t("network.slide.loss")), el("th", { "aria-hidden": "true" }));
+  const body = rows.x.map((x, i) =>
+    el(
+      "tr",
+      { class: i === worst ? "worst" : "", dataset: { row: String(i) } },
+      ...x.map((v) => cell("td", formatNumber(v))),
+      cell("td", String(rows.y[i])),
+      cell("td", shown ? formatLoss(shown.y_hat[i]) : "–", "slide-y-hat"),
+      cell("td", shown ? formatLoss(shown.loss[i]) : "–", "slide-loss"),
+      cell("td", i === worst ? t("network.slide.worst") : "", "mark"),
+    ),
+  );
+  ui.slideRows.replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
+  ui.slideEpoch.textContent = !shown ? t("network.slide_untrained") : log.restored ? t("network.slide_restored", { n: log.slideEpoch }) : t("network.slide_epoch", { n: log.slideEpoch });
+  const { yHat, loss } = ui.slideNote.dataset;
+  ui.slideNote.textContent = t("network.slide_note", { y_hat: formatNumber(Number(yHat)), loss: localizeDecimal(Number(loss).toFixed(3)) });
 }
 
 function drawDiagram() {
@@ -317,7 +366,9 @@ function drawDecision() {
     return;
   }
   decision.draw({ dataset, grid: log.meta ? log.grid : null, task: dataset.task, classes: dataset.classes });
-  ui.gridEpoch.textContent = log.meta && log.grid ? t("network.after_epoch", { n: log.gridEpoch }) : "";
+  if (!log.meta || !log.grid) ui.gridEpoch.textContent = "";
+  else if (log.restored) ui.gridEpoch.textContent = t("network.restored_epoch", { best: log.gridEpoch, stop: log.stopEpoch });
+  else ui.gridEpoch.textContent = t("network.after_epoch", { n: log.gridEpoch });
 }
 
 function drawCurves() {
@@ -369,8 +420,9 @@ function frame() {
       dirty.curves = false;
     }
     if (dirty.metrics) drawMetrics();
+    if (dirty.slide) drawSlide();
   } finally {
-    dirty.progress = dirty.diagram = dirty.decision = dirty.metrics = false;
+    dirty.progress = dirty.diagram = dirty.decision = dirty.metrics = dirty.slide = false;
   }
   requestAnimationFrame(frame);
 }
@@ -511,6 +563,20 @@ function bindEarlyStopping() {
   }
 }
 
+// ------------------------------------------------------------------------------------------- share
+/** What a shared link opens: the data set it names; with an uploaded CSV, that the file stays behind. */
+function linkNote() {
+  const dataset = DATASETS.get(state.dataset)?.title ?? state.dataset;
+  if (!isCsv()) return t("network.link_opens", { dataset });
+  return t("network.link_csv", { name: csv.name || t("network.upload"), dataset });
+}
+
+/** The share panel says it under the Copy link button (and the Embed dialog when it opens). */
+function showLinkNote() {
+  ui.linkNote.textContent = linkNote();
+  ui.linkNote.classList.toggle("warn", isCsv());
+}
+
 // ------------------------------------------------------------------------------------------- CSV upload
 function showCsvError(message, where) {
   ui.csvError.replaceChildren(el("p", { class: "error-msg", text: message }), where ? el("p", { class: "small", text: where }) : null);
@@ -570,6 +636,7 @@ async function readCsvFile() {
   const file = ui.csvFile.files?.[0];
   if (!file) return;
   csv.name = file.name;
+  showLinkNote();
   const maxBytes = limits()?.max_upload_bytes ?? Infinity; // the server refuses a larger one anyway
   if (file.size > maxBytes) {
     csv.text = null;
@@ -610,6 +677,7 @@ function init() {
   ui.dataset.addEventListener("change", () => {
     if (!isCsv()) state.dataset = ui.dataset.value;
     showDatasetNote();
+    showLinkNote();
     refresh();
     configChanged({ data: true });
   });
@@ -639,7 +707,16 @@ function init() {
     configChanged();
   });
   bindEarlyStopping();
-  ui.copy.addEventListener("click", () => copyLink(shareUrl(SCHEMA, state), ui.copy, ui.link));
+  ui.copy.addEventListener("click", () => {
+    copyLink(shareUrl(SCHEMA, state), ui.copy, ui.link);
+    showLinkNote();
+  });
+  ui.progbar.value = state.progbar;
+  ui.progbar.addEventListener("change", () => {
+    state.progbar = ui.progbar.value;
+    save();
+    redrawHistory();
+  });
   ui.tabKeras.addEventListener("click", () => selectTab("keras"));
   ui.tabTorch.addEventListener("click", () => selectTab("pytorch"));
   for (const tab of [ui.tabKeras, ui.tabTorch]) {
@@ -656,6 +733,7 @@ function init() {
     copyText(keras ? code.keras : code.pytorch, ui.copyCode, t("network.copied"));
   });
   updateArith();
+  showLinkNote();
   loadPreview();
   scheduleCode();
   session.open();
@@ -707,6 +785,12 @@ exposeHook("network", () => {
       end: log.end?.reason ?? null,
       confusion: log.summary?.confusion_matrix ?? null,
       progress: ui.progress.textContent,
+      history: ui.history.textContent,
+      gridLabel: ui.gridEpoch.textContent,
+      restored: log.restored,
+      slide: log.slide,
+      slideEpoch: log.slideEpoch,
+      linkNote: ui.linkNote.textContent,
       dropped: dropped.length,
       droppedKey: dropped.join(","),
       neurons: ui.diagram.querySelectorAll("circle.neuron").length,
