@@ -53,6 +53,17 @@ END_REASONS = ("max_steps", "max_evaluations", "converged", "diverged", "left_vi
 BUDGETS = ("steps", "evaluations")
 """What ``steps`` counts: a run's steps, or its function-and-gradient evaluations (a fair race: L-BFGS
 may use 20 evaluations in one step, SAM 2, a first-order optimizer 1)."""
+LANE_OPTIMIZERS = frozenset(
+    {
+        *("sgd", "momentum", "nesterov", "adagrad", "adadelta"),
+        *("rmsprop", "rmsprop_centered", "rmsprop_momentum"),
+        *("adam", "adamw", "amsgrad", "nadam", "radam", "adamax"),
+    }
+)
+"""Optimizers whose update is elementwise in its state, step count included, so that lanes of several
+descents (each at its own step) stacked into one array get bit for bit their values alone (step_lanes;
+tests/ml/test_lanes.py checks each). Not the ones that evaluate the function themselves. An optimizer new
+to the registry steps alone until it is checked and listed here."""
 VIEW_MARGIN = 1.0
 """A run ends once it is more than this many view-box widths beyond the edge of the view box: far enough
 that a small overshoot which comes back is not cut, near enough that a learner still sees where it went."""
@@ -331,20 +342,18 @@ class Descent:
     def lane_key(self) -> tuple[Any, ...] | None:
         """Descents with equal keys can step as lanes of one array (:func:`step_lanes`); None: not this one.
 
-        That takes one optimizer chain (one group) on an equal surface with equal tolerance, every run
-        active and no step-0 record pending; no gradient noise (each descent draws from its own
-        generator) and a constant learning rate (a schedule reads the group's own step count). Not an
-        optimizer that evaluates the function itself (its own loop over a line search), a budget in
-        evaluations, or a surface that is not rowwise (a matrix product; a data set in mini-batches, whose
-        batch follows each lane's own step).
+        That takes one optimizer chain (one group) of :data:`LANE_OPTIMIZERS` on an equal surface with
+        equal tolerance, every run active and no step-0 record pending; no gradient noise (each descent
+        draws from its own generator), a constant learning rate (a schedule reads the group's own step
+        count), a budget in steps (not evaluations), and a rowwise surface (not a matrix product; not a
+        data set in mini-batches, whose batch follows each lane's own step).
         """
         if len(self.groups) != 1 or not self._all_active or self._pending or self.noise > 0:
             return None
-        surface = self.surface
+        surface, group = self.surface, self.groups[0]
         exact = surface.rowwise and surface.batch_value_and_grad is None
-        if self._evaluating or self.budget != "steps" or not exact:
+        if not exact or self.budget != "steps" or group.specs[0].optimizer not in LANE_OPTIMIZERS:
             return None
-        group = self.groups[0]
         if group.schedule is not None or not group.running:
             return None
         return (surface, self.tolerance, group.key)

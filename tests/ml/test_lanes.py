@@ -7,7 +7,7 @@ import pytest
 
 from app.ml.expressions import custom_surface
 from app.ml.optimizers import OPTIMIZERS
-from app.ml.run import Descent, Event, RunEnd, RunSpec, StepRecord, step_lanes
+from app.ml.run import LANE_OPTIMIZERS, Descent, Event, RunEnd, RunSpec, StepRecord, step_lanes
 from app.ml.schedules import Schedule
 from app.ml.surfaces import SURFACES, get_surface
 
@@ -56,11 +56,16 @@ def test_two_descents_stepped_together_get_exactly_their_values_alone(optimizer:
     together, alone = _pair(optimizer, (0.5, 1.0)), _pair(optimizer, (0.5, 1.0))
     for d, n in zip(together + alone, (4, 1, 4, 1), strict=True):  # the lanes' step counts differ
         d.advance(n)
-    if OPTIMIZERS[optimizer].evaluating:  # its own loop of evaluations: each descent steps alone
-        assert together[0].lane_key is None and together[1].lane_key is None
-    else:
+    if optimizer in LANE_OPTIMIZERS:
         assert together[0].lane_key == together[1].lane_key is not None
+    else:  # e.g. its own loop of evaluations, or not checked yet: each descent steps alone
+        assert together[0].lane_key is None and together[1].lane_key is None
     _together_equals_alone(together, alone, optimizer)
+
+
+def test_the_lane_optimizers_are_registered_gradient_transforms() -> None:
+    assert LANE_OPTIMIZERS.issubset(OPTIMIZERS)
+    assert not any(OPTIMIZERS[name].evaluating for name in LANE_OPTIMIZERS)
 
 
 def test_a_live_change_to_one_descent_leaves_the_other_as_alone() -> None:
