@@ -153,3 +153,27 @@ def test_sessions_sharing_a_ticker_wake_on_one_beat() -> None:
     for texts in sent:
         steps = [json.loads(t)["runs"]["r"]["step"] for t in texts if t.startswith('{"type":"steps"')]
         assert [s for batch in steps for s in batch] == list(range(13))
+
+
+def test_explain_on_a_socket_paused_after_stepping_with_others_is_its_own_ledger(
+    client: TestClient, app, sockets
+) -> None:
+    """The ledger of a socket whose run stepped in the ticker's stack (state kept stacked between beats)
+    is the ledger of the same run stepped alone to the same step."""
+    mine, other = _open(sockets, client, _config(0.01, 400)), _open(sockets, client, _config(0.02, 400))
+    seen: list[dict[str, Any]] = []
+    while len(_columns(seen).get("step", [])) < 12:
+        _read_until(mine, "steps", seen)
+    assert app.state.ticker.steps > app.state.ticker.batches, "the two sockets never stepped together"
+    mine.send_json({"type": "pause"})
+    _read_until(mine, "state", seen)
+    mine.send_json({"type": "explain", "run": "r"})
+    ledger = _read_until(mine, "ledger", seen)
+    solo = _open(sockets, client, _config(0.01, 400), paused=True)
+    solo.send_json({"type": "step", "n": ledger["step"]})
+    alone: list[dict[str, Any]] = []
+    while _columns(alone).get("step", [-1])[-1] < ledger["step"]:
+        _read_until(solo, "steps", alone)
+    solo.send_json({"type": "explain", "run": "r"})
+    assert _read_until(solo, "ledger", alone) == ledger
+    other.send_json({"type": "stop"})
