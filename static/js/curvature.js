@@ -4,7 +4,7 @@
 // 2/λmax. No maths of the surface here: the server gives the Hessian's eigenpairs, these only scale them.
 
 /** Half an arm of the cross for the eigenvalue with the largest |λ|, as a fraction of the view's span. */
-export const CROSS_FRACTION = 0.12;
+export const CROSS_FRACTION = 0.2;
 
 /**
  * The cross at `point`: one arm per eigenvector, centred on the point, each half-arm

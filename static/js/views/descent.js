@@ -425,9 +425,12 @@ export function mountDescentView(root, options) {
   /** The cross: one arm per eigenvector, half-length ∝ |λ_i|/max|λ| (curvature.js); dashed where λ < 0. */
   function curvatureTraces() {
     if (!state.curv || !curv?.answer || !contour.range) return [];
+    const number = (v) => formatNumber(v, { digits: 3, expDigits: 2, plus: false });
+    // each arm's value at its far end (the short arm of a flat direction stays identifiable)
     return curvatureCross(curv.answer, curv.point, contour.range).map((arm, i) => ({
-      type: "scatter", mode: "lines", x: arm.x, y: arm.y, meta: "curvature", name: `λ${i + 1}`,
-      customdata: [arm.lambda, arm.lambda], hovertemplate: `λ = %{customdata:.4g}<extra></extra>`,
+      type: "scatter", mode: "lines+text", x: arm.x, y: arm.y, meta: "curvature", name: `λ${i + 1}`,
+      text: ["", `λ${i + 1} = ${number(arm.lambda)}`], textposition: "middle right", cliponaxis: false,
+      textfont: { color: CURVATURE_INK, size: 12 }, hoverinfo: "skip",
       line: { color: CURVATURE_INK, width: 3.5, dash: arm.negative ? "dash" : "solid" },
     }));
   }

@@ -290,12 +290,14 @@ async function askEdge(/** @type {number} */ x) {
 
 function edgeFigure() {
   const lrs = RUNS.map((run) => state[run.id]);
-  const hi = Math.log10(Math.max(2, ...lrs, edge?.edge ?? 1) * 1.6);
+  const hi = Math.log10(Math.max(2, ...lrs, edge?.edge ?? 1) * 3); // room right of the line for "diverges"
   const lo = Math.log10(Math.min(0.001, ...lrs) / 1.6);
   /** @type {any[]} */
   const traces = [{
-    type: "scatter", mode: "markers+text", meta: "lrs", x: lrs, y: lrs.map(() => 0), hoverinfo: "skip",
-    text: RUNS.map((run) => run.title), textposition: RUNS.map((_, i) => (i % 2 ? "bottom center" : "top center")),
+    // each run's rate, in its panel's colour, labelled with its value (the titles are the panels')
+    type: "scatter", mode: "markers+text", meta: "lrs", x: lrs, y: lrs.map(() => 0),
+    text: lrs.map((lr) => fmtLr(lr)), textposition: RUNS.map((_, i) => (i % 2 ? "bottom center" : "top center")),
+    hovertext: RUNS.map((run) => run.title), hovertemplate: "%{hovertext}: lr %{text}<extra></extra>",
     textfont: { size: 10, color: FONT.color }, cliponaxis: false,
     marker: { size: 12, color: RUNS.map((run) => run.color), line: { color: "#1d2430", width: 1 } },
   }];
