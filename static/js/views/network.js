@@ -395,14 +395,21 @@ function drawCurves() {
   });
 }
 
+/** The sharpness chart beside the loss curves when asked for; the loss curves take the row otherwise. */
+function showSharpnessFrame() {
+  if (ui.sharpnessFrame.hidden === !state.sharpness) return;
+  ui.sharpnessFrame.hidden = !state.sharpness;
+  ui.curvesRow.classList.toggle("with-sharpness", state.sharpness);
+  if (ui.curves.data) Plotly.Plots.resize(ui.curves); // its frame changed width
+}
+
 /**
  * Sharpness λmax per epoch against the line 2/lr (the learning rate now: the last iteration's, or the
  * form's before training). Cohen et al. (2021): full-batch gradient descent sharpens up to the line and
  * hovers there.
  */
 function drawSharpness() {
-  ui.sharpnessFrame.hidden = !state.sharpness;
-  ui.curvesRow.classList.toggle("with-sharpness", state.sharpness);
+  showSharpnessFrame();
   if (!state.sharpness) return;
   const lr = log.count ? log.it.lr[log.count - 1] : state.hyperparameters.lr;
   const edge = stabilityEdge(lr);
@@ -762,6 +769,7 @@ function init() {
   });
   bindEarlyStopping();
   ui.sharpness.checked = state.sharpness;
+  showSharpnessFrame();
   ui.sharpness.addEventListener("change", () => {
     state.sharpness = ui.sharpness.checked;
     configChanged();
