@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, VISIBLE_TEXT, english_left
 
 pytestmark = pytest.mark.e2e
 
@@ -177,3 +177,23 @@ def test_network_sharpness_climbs_to_two_over_lr_on_the_preset(page, live_server
     assert 0.9 * 40 < max(values) < 1.1 * 40, f"and climbs to it: max {max(values)}"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "curvature_network_sharpness.png"), full_page=True)
+
+
+TURKISH = {
+    "/playground?lang=tr&surface=elongated&curv=1": "window.__playground?.curvature()?.answer",
+    "/learning-rate?lang=tr": "window.__lr?.edge()",
+    "/network?lang=tr&sharpness=1&epochs=3&speed=max": "window.__network?.status === 'idle'",
+}
+
+
+@pytest.mark.parametrize("path", list(TURKISH))
+def test_turkish_curvature_texts_leave_no_english(page, live_server: str, path: str) -> None:
+    page.goto(live_server + path)
+    page.wait_for_function(TURKISH[path], timeout=WAIT)
+    if path.startswith("/network"):
+        page.locator("#play").click()
+        page.wait_for_function("window.__network.end === 'done'", timeout=WAIT)
+        page.wait_for_function("window.__network.sharpnessPlot.sharpness?.x.length === 3", timeout=WAIT)
+    text = page.evaluate(VISIBLE_TEXT)
+    assert english_left(text) == []
+    assert any(word in text for word in ("Eğrilik", "2/λmax", "keskinlik"))
