@@ -6,7 +6,10 @@ batch size, epochs and early stopping.  The data the network saw (already standa
 when it has at most ``EMBED_ROWS`` rows; otherwise random stand-in data of the same shape is made and
 a comment says to load your own.  The PyTorch script follows our arithmetic exactly (same optimizer
 algorithms); Keras' optimizers differ in small details (eps placement, decoupled weight decay), which
-the script notes where it matters.
+the script notes where it matters.  L1 is where the two scripts part: the playground applies L1 as a
+proximal (soft-threshold) step after each update (:mod:`app.ml.regularizers`); the PyTorch script does
+the same, while Keras' ``L1L2`` adds the plain subgradient ``l1 sign(w)`` to the loss, so its weights
+hover near 0 instead of reaching it, and the Keras script says so.
 """
 
 from __future__ import annotations
@@ -190,6 +193,13 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
         f"kernel_regularizer=regularizers.L1L2(l1={l1[-1]!r}, l2={l2[-1]!r})),"
     )
     lines.append("])")
+    if any(l1):
+        lines += [
+            "# L1 differs from the playground: Keras adds the subgradient l1 * sign(w) to the loss's",
+            "# gradient, so weights jitter around 0 by about lr * l1 and rarely become exactly 0; the",
+            "# playground (and the PyTorch export) applies a proximal step after each update instead,",
+            "# w = sign(w) * max(|w| - lr * l1, 0), which sets weights to exactly 0.",
+        ]
     opt, notes = _keras_optimizer(get_optimizer(config.optimizer), h)
     lines += notes
     metrics = (
@@ -411,6 +421,8 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "model = nn.Sequential(*layers)",
         "linears = [m for m in model if isinstance(m, nn.Linear)]",
         f"l1, l2 = {l1!r}, {l2!r}  # per dense layer, on weights only (Keras' L1L2 convention)",
+        "# L2 joins the gradient; L1 is a proximal (soft-threshold) step after each update, as in the",
+        "# playground: it sets weights to exactly 0 (Keras' L1L2 adds the subgradient l1*sign(w) instead).",
         f"loss_fn = {TORCH_LOSSES[data.task]}  # on logits: the output activation is inside the loss",
         *_torch_optimizer(get_optimizer(config.optimizer), h),
     ]
@@ -437,9 +449,16 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "def penalty():",
         "    total = 0.0",
-        "    for a, b, layer in zip(l1, l2, linears):",
-        "        total = total + a * layer.weight.abs().sum() + b * (layer.weight**2).sum()",
+        "    for b, layer in zip(l2, linears):",
+        "        total = total + b * (layer.weight**2).sum()",
         "    return total",
+        "",
+        "",
+        "@torch.no_grad()",
+        "def l1_proximal_step(lr):",
+        "    for a, layer in zip(l1, linears):",
+        "        w = layer.weight",
+        "        w.copy_(torch.sign(w) * torch.clamp(w.abs() - lr * a, min=0.0))",
         "",
         "",
         "def evaluate(x, y):",
@@ -482,6 +501,7 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "    seen, total = 0, 0.0",
         "    for xb, yb in loader:",
         *TORCH_UPDATE.get(config.optimizer, TORCH_UPDATE["default"]),
+        "        l1_proximal_step(optimizer.param_groups[0]['lr'])",
     ]
     if expr is not None and config.schedule_unit == "iteration":
         lines.append("        scheduler.step()")

@@ -7,9 +7,14 @@ learning-rate sweep). Records use arrival semantics: record t of a run holds the
 gradient there, the learning rate in effect at step t, and the update that brought the run from x_{t-1}
 (zero at step 0, where the wire formats say null), and how many function-and-gradient evaluations that
 step used (1 for a first-order optimizer, 0 at step 0; optimizers that evaluate the function, such as
-L-BFGS and SAM, also hand over the other points they evaluated). No NaN or infinity ever leaves this
-module: a run whose next point is non-finite or far outside the view box ends as ``diverged`` and
-keeps its last finite record.
+L-BFGS and SAM, also hand over the other points they evaluated). On a data-set surface trained in
+mini-batches (``Surface.batch_value_and_grad``) record t's loss and gradient are those of the batch step t
+uses, as Keras reports a batch loss. No NaN or infinity ever leaves this
+module: a run whose next point is non-finite, or more than a view-box width beyond the view box, ends there
+and keeps its last finite record. One rule says how it ended: ``left_view`` when its loss out there is
+below its loss at the start (it went downhill and the surface keeps falling beyond the view, as on a
+saddle), ``diverged`` when the loss or gradient is non-finite or the run left with its loss grown (the
+learning rate is too high).
 """
 
 from __future__ import annotations
@@ -43,9 +48,20 @@ from app.ml.transforms import (
     vector_norm,
 )
 
-END_REASONS = ("max_steps", "converged", "diverged", "stopped")
-DIVERGENCE_WIDTHS = 10.0
-"""A run has diverged once it is this many view-box widths outside the box (or non-finite)."""
+END_REASONS = ("max_steps", "max_evaluations", "converged", "diverged", "left_view", "stopped")
+BUDGETS = ("steps", "evaluations")
+"""What ``steps`` counts: a run's steps, or its function-and-gradient evaluations (a fair race: L-BFGS
+may use 20 evaluations in one step, SAM 2, a first-order optimizer 1)."""
+VIEW_MARGIN = 1.0
+"""A run ends once it is more than this many view-box widths beyond the edge of the view box: far enough
+that a small overshoot which comes back is not cut, near enough that a learner still sees where it went."""
+
+
+def divergence_bounds(surface: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """Per coordinate, the lowest and highest value a run may reach before it ends (left_view or diverged)."""
+    view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
+    width = view[:, 1] - view[:, 0]
+    return view[:, 0] - VIEW_MARGIN * width, view[:, 1] + VIEW_MARGIN * width
 
 
 @dataclass(frozen=True)
@@ -236,9 +252,13 @@ class Descent:
         tolerance: float = 1e-6,
         noise: float = 0.0,
         seed: int = 0,
+        budget: str = "steps",
     ) -> None:
         if steps < 0:
             raise ConfigError("steps must be ≥ 0", "steps")
+        if budget not in BUDGETS:
+            raise ConfigError(f"budget must be one of {', '.join(BUDGETS)}", "budget")
+        self.budget = budget
         if not (math.isfinite(noise) and noise >= 0):
             raise ConfigError("noise must be a finite standard deviation ≥ 0", "noise")
         if not (math.isfinite(tolerance) and tolerance >= 0):
@@ -249,18 +269,17 @@ class Descent:
         self.tolerance = tolerance
         self.noise = noise
         self.seed = seed
-        view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
-        width = view[:, 1] - view[:, 0]
-        self._lo = view[:, 0] - DIVERGENCE_WIDTHS * width
-        self._hi = view[:, 1] + DIVERGENCE_WIDTHS * width
+        self._lo, self._hi = divergence_bounds(surface)
         self._bounds = list(zip(self._lo.tolist(), self._hi.tolist(), strict=True))
         dim = surface.dim
         self.ids: list[str] = []
         self.groups: list[_Group] = []
         self.params = np.empty((0, dim))
         self.loss = np.empty(0)
+        self.start_loss = np.empty(0)  # each lane's loss at its start: leaving below it is going downhill
         self.grad = np.empty((0, dim))
         self.steps = np.empty(0, dtype=np.int64)
+        self.spent = np.empty(0, dtype=np.int64)  # function-and-gradient evaluations used, per lane
         self.active = np.empty(0, dtype=bool)
         self._pending: list[Event] = []
         self._all_active = True
@@ -305,13 +324,13 @@ class Descent:
         resolved = [_validate(i, r, self.surface, self.noise) for i, r in enumerate(runs)]
         starts = self._start_points(runs)
         with np.errstate(all="ignore"):
-            loss, grad = self.surface.value_and_grad(starts)
+            loss, grad = self._evaluate(starts, np.zeros(len(starts), dtype=np.int64))
             bad = ~(np.isfinite(loss) & np.isfinite(grad).all(axis=1)) | ~self._inside(starts)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ConfigError(
                 "the surface is not defined at this start point (its loss or gradient is not finite there),"
-                f" or the point lies more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view",
+                f" or the point lies more than {VIEW_MARGIN:g}× the view box's width beyond its edge",
                 f"runs.{i}.start" if runs[i].start is not None else "start",
             )
         by_key: dict[tuple[Any, ...], list[int]] = {}
@@ -329,8 +348,10 @@ class Descent:
             self.ids.extend(runs[i].id for i in rows)
         self.params = np.concatenate([self.params, starts[order]])
         self.loss = np.concatenate([self.loss, loss[order]])
+        self.start_loss = np.concatenate([self.start_loss, loss[order]])
         self.grad = np.concatenate([self.grad, grad[order]])
         self.steps = np.concatenate([self.steps, np.zeros(len(runs), dtype=np.int64)])
+        self.spent = np.concatenate([self.spent, np.zeros(len(runs), dtype=np.int64)])
         self.active = np.concatenate([self.active, np.ones(len(runs), dtype=bool)])
         self._refresh_lanes()
         self._lr_cache = None
@@ -349,6 +370,9 @@ class Descent:
         """
         top = max((g.t for g in self.groups if g.running), default=0)
         if top >= self.max_steps:
+            return False
+        spent = self.spent
+        if self.budget == "evaluations" and np.max(spent, where=self.active, initial=0) >= self.max_steps:
             return False
         if params.size > 16:
             inside = bool(self._inside(params).all())
@@ -473,12 +497,19 @@ class Descent:
                     group.t += 1
             self.params = moved
         self.steps = self.steps + self.active
-        self.loss, self.grad = self.surface.value_and_grad(self.params)
+        if self.budget == "evaluations":
+            self.spent = self.spent + evaluations * self.active
+        self.loss, self.grad = self._evaluate(self.params, self.steps)
         if self._all_active:
             return self._check(None, update, evaluations, evaluated)
         lanes = self._lanes
         picked = None if evaluated is None else [evaluated[i] for i in lanes]
         return self._check(lanes, update[lanes], evaluations[lanes], picked)
+
+    def _evaluate(self, params: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and gradient at each lane's point: exact, or on the mini-batch its step uses (data sets)."""
+        batched = self.surface.batch_value_and_grad
+        return self.surface.value_and_grad(params) if batched is None else batched(params, steps)
 
     def _lr(self) -> np.ndarray:
         """Every lane's learning rate now; cached while no group follows a schedule."""
@@ -561,17 +592,19 @@ class Descent:
                     None if evaluated is None else tuple(evaluated[i] for i in rows),
                 )
             )
+        start_loss = self.start_loss[index]
         for row in np.flatnonzero(~keep):
-            detail = (
-                "the loss or its gradient became infinite or NaN: the learning rate is too high"
-                if not finite[row]
-                else f"the run went more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view box:"
-                " the learning rate is too high for this surface"
-            )
-            events.append(self._end(int(index[row]), "diverged", detail, last_step=int(steps[row]) - 1))
+            reason, detail = self._left(bool(finite[row]), float(loss[row]), float(start_loss[row]))
+            events.append(self._end(int(index[row]), reason, detail, last_step=int(steps[row]) - 1))
         for row in np.flatnonzero(keep & (grad_norm < self.tolerance)):
             detail = f"gradient norm {grad_norm[row]:.3g} fell below the tolerance {self.tolerance:g}"
             events.append(self._end(int(index[row]), "converged", detail))
+        if self.budget == "evaluations":
+            spent = self.spent[index]
+            for row in np.flatnonzero(keep & (spent >= self.max_steps)):
+                if self.active[index[row]]:
+                    detail = f"used its budget of {self.max_steps} function-and-gradient evaluations"
+                    events.append(self._end(int(index[row]), "max_evaluations", detail))
         for row in np.flatnonzero(keep & (steps >= self.max_steps)):
             if self.active[index[row]]:
                 events.append(
@@ -579,6 +612,25 @@ class Descent:
                 )
         self._after_ends()
         return events
+
+    @staticmethod
+    def _left(finite: bool, loss: float, start_loss: float) -> tuple[str, str]:
+        """Why a run that is no longer kept ended: the one rule of the module docstring, with its words."""
+        if not finite:
+            detail = "the loss or its gradient became infinite or NaN: the learning rate is too high"
+            return "diverged", detail
+        where = f"more than {VIEW_MARGIN:g}× the view box's width beyond its edge"
+        if loss < start_loss:
+            return (
+                "left_view",
+                f"left the view box downhill: {where}, its loss {loss:.4g} is below its start"
+                f" ({start_loss:.4g}) and the surface keeps falling out there",
+            )
+        return (
+            "diverged",
+            f"went {where} with its loss grown from {start_loss:.4g} to {loss:.4g}:"
+            " the learning rate is too high for this surface",
+        )
 
     def _end(self, lane: int, reason: str, detail: str, last_step: int | None = None) -> RunEnd:
         self.active[lane] = False

@@ -4,8 +4,9 @@ Keras arithmetic: an epoch is one pass over the training rows in a fresh seeded 
 ``ceil(n_train / batch_size)`` iterations; the last batch holds the remainder (700 rows at batch 32:
 21 batches of 32 and one of 28 = 22 iterations).  ``batch_size = 1`` is SGD, ``batch_size >= n`` is
 full-batch gradient descent.  Each iteration draws dropout masks, computes the batch loss and the
-gradient (data loss + L1/L2), and applies ONE update of the same optimizer chain that descends the
-surfaces (:func:`app.ml.optimizers.make_optimizer` on the flat parameter vector).
+gradient (data loss + L2), and applies ONE update of the same optimizer chain that descends the
+surfaces (:func:`app.ml.optimizers.make_optimizer` on the flat parameter vector), then L1's proximal
+(soft-threshold) step, which sets weights to exactly 0 (:mod:`app.ml.regularizers` says why).
 
 A schedule's step ``t`` is the epoch index (``schedule_unit="epoch"``, the default: torch's
 ``scheduler.step()`` once per epoch, Keras' LearningRateScheduler) or the update index
@@ -41,7 +42,15 @@ from app.ml.errors import ConfigError
 from app.ml.evaluating import EvaluatingTransformation, Problem
 from app.ml.nets import Network, binary_cross_entropy, predicted_labels
 from app.ml.optimizers import get_optimizer, make_optimizer, resolve_hyperparameters
-from app.ml.regularizers import Dropout, EarlyStopping, EarlyStoppingConfig, WeightPenalty, dropout_rates
+from app.ml.regularizers import (
+    Dropout,
+    EarlyStopping,
+    EarlyStoppingConfig,
+    WeightPenalty,
+    collapsed,
+    dropout_rates,
+    zero_weights,
+)
 from app.ml.schedules import Schedule
 from app.ml.sharpness import top_eigenvalue
 
@@ -183,6 +192,8 @@ class EpochRecord:
     seconds: float = 0.0  # measured compute time of the epoch: its updates and its evaluation
     slide_rows: SlideRows | None = None
     sharpness: float | None = None  # λmax of the training loss's Hessian when asked for (see sharpness.py)
+    zero_weights: int = 0  # weights (not biases) exactly 0, what L1's proximal step produces
+    collapsed: bool = False  # the same prediction for every training row (regularizers.collapsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +303,12 @@ def fit_logs(
 
 def _check_int(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}", name)
+        raise ConfigError(
+            f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}",
+            name,
+            key="whole_number",
+            params={"name": name, "low": low, "high": high},
+        )
     return int(value)
 
 
@@ -481,13 +497,14 @@ class Training:
         loss, grad = self.net.backward(params, cache, self.y[idx])
         if self.penalty.active:
             self.penalty.add_grad(params, grad)
-        lr = self.lr() if self._records == "full" else 0.0
+        lr = self.lr() if self._records == "full" or self.penalty.has_l1 else 0.0
         evaluations = 1
         if isinstance(self.transform, EvaluatingTransformation):
             new, state, evaluations = self._evaluating_update(loss, grad, idx, mult)
         else:
             updates, state = self.transform.update(grad, self.opt_state, params)
             new = params + updates
+        new = self.penalty.prox(new, lr)
         if not (math.isfinite(loss) and math.isfinite(float(np.add.reduce(new)))):
             self._diverge(
                 events,
@@ -534,13 +551,13 @@ class Training:
             values, grads = np.empty(len(points)), np.empty_like(points)
             for k, point in enumerate(points):
                 data_loss, g = self.net.loss_and_grad(point, X, y, mult)
-                if self.penalty.active:
+                if self.penalty.has_l2:  # the smooth part; L1 is the proximal step after the update
                     self.penalty.add_grad(point, g)
-                    data_loss += sum(self.penalty.values(point))
+                    data_loss += self.penalty.values(point)[1]
                 values[k], grads[k] = data_loss, g
             return values, grads
 
-        objective = loss + (sum(self.penalty.values(self.params)) if self.penalty.active else 0.0)
+        objective = loss + (self.penalty.values(self.params)[1] if self.penalty.has_l2 else 0.0)
         problem = Problem(value_and_grad)
         out = self.transform.update(
             np.array([objective]), grad[None], self.opt_state, self.params[None], problem
@@ -561,8 +578,11 @@ class Training:
             val_metrics = metrics(net.task, logits, self.y_val)
         monitor = self.config.early_stopping.monitor if self.early else ""
         train_metrics: dict[str, float] = {}
+        constant = False
         if self._records != "none" or (monitor and not monitor.startswith("val_") and monitor != "loss"):
-            train_metrics = metrics(net.task, net.evaluate(params, self.X, self.y)[1], self.y)
+            train_logits = net.evaluate(params, self.X, self.y)[1]
+            train_metrics = metrics(net.task, train_logits, self.y)
+            constant = collapsed(net.loss.predict(train_logits))
         values = [train_loss, *train_metrics.values(), *val_metrics.values()]
         if val_loss is not None:
             values.append(val_loss)
@@ -603,6 +623,8 @@ class Training:
                     seconds,
                     self.slide_rows(),
                     self._sharpness() if self.config.sharpness else None,
+                    zero_weights(net, params),
+                    constant,
                 )
             )
         if stop:

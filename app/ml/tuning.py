@@ -22,7 +22,7 @@ from app.ml.errors import ConfigError
 from app.ml.run import Descent, RunEnd, RunSpec
 from app.ml.surfaces import Surface
 
-COUNTED_ENDS = ("max_steps", "converged")
+COUNTED_ENDS = ("max_steps", "max_evaluations", "converged")
 """Ends whose final loss is a fair score (a stopped, diverged or escaped run has none)."""
 MAX_CANDIDATES = 24
 
@@ -35,7 +35,8 @@ class Tuning:
     lr: float | None  # None: every candidate diverged (the run keeps its own learning rate)
     candidates: tuple[float, ...]
     final_losses: tuple[float | None, ...]  # None where the candidate diverged or left the view
-    budget: int  # steps per candidate
+    budget: int  # steps (or evaluations) per candidate
+    budget_kind: str = "steps"  # what the budget counts: steps or function-and-gradient evaluations
 
 
 def candidate_learning_rates(count: int = 12, low: float = 1e-4, high: float = 1.0) -> np.ndarray:
@@ -85,7 +86,8 @@ def tune_learning_rates(
         best = int(np.argmin(scores))  # first minimum: the smaller learning rate on ties
         losses = tuple(float(v) if ok else None for v, ok in zip(final[rows], counted[rows], strict=True))
         chosen = float(rates[best]) if np.isfinite(scores[best]) else None
-        out.append(Tuning(run.id, chosen, tuple(float(r) for r in rates), losses, steps))
+        kind = options.get("budget", "steps")
+        out.append(Tuning(run.id, chosen, tuple(float(r) for r in rates), losses, steps, kind))
     return out
 
 

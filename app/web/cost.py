@@ -228,3 +228,31 @@ def landscape_price(shape: NetworkShape, n: int) -> Price:
     train = shape.epochs * 4 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS
     slice_work = n * n * shape.n_train * w
     return Price(train + slice_work, n * n * JSON_BYTES_PER_VALUE + shape.epochs * 4 * JSON_BYTES_PER_VALUE)
+
+
+MAP_CELL_BYTES = JSON_BYTES_PER_VALUE + 3 * 4
+"""One cell of a map in JSON: its final loss (a float) and three small integers (basin, reason, steps)."""
+
+
+def map_price(surface: Surface, n: int, steps: int, runs: int) -> Price:
+    """A convergence map: every cell of every panel is one lane of ``steps`` vectorised steps. Lanes cost
+    the same whether a run ends early or not (the budget holds for the worst case, no lane ending)."""
+    work = n * n * (steps + 1) * runs * surface.cost
+    return Price(work, n * n * runs * MAP_CELL_BYTES + 2 * n * JSON_BYTES_PER_VALUE)
+
+
+def check_map_price(price: Price, settings: Settings, root: str = "") -> None:
+    """422 naming ``n`` when a map is over the work or the response budget."""
+    if price.work > settings.max_map_work:
+        raise ConfigError(
+            f"this map would cost {price.work:,.0f} lane-steps (cells × (steps + 1) × runs × surface cost);"
+            f" the budget per map is {settings.max_map_work:,.0f} (a smaller `n`, fewer `steps` or `runs`,"
+            " or a simpler expression)",
+            f"{root}n",
+        )
+    if price.bytes > settings.max_response_bytes:
+        raise ConfigError(
+            f"this map would be about {_mb(price.bytes)}; at most {_mb(settings.max_response_bytes)}"
+            " per response (a smaller `n` or fewer `runs`)",
+            f"{root}n",
+        )

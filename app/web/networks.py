@@ -263,6 +263,8 @@ def epoch_json(record: EpochRecord) -> dict[str, Any]:
         "l1_penalty": record.l1_penalty,
         "l2_penalty": record.l2_penalty,
         "weight_norms": list(record.weight_norms),
+        "zero_weights": record.zero_weights,
+        "collapsed": record.collapsed,
         "lr": record.lr,
         "sharpness": record.sharpness,
         "decision_grid": _grid_json(record.decision_grid),

@@ -84,6 +84,44 @@ class Curvature(_Reply):
     two_over_lambda_max: float | None
 
 
+class CrossEntropyRow(_Reply):
+    """One row of the slide's insurance table with the model's prediction and its loss."""
+
+    age: float
+    affordability: float
+    have_insurance: float
+    age_scaled: float
+    z: float
+    y_hat: float
+    loss: float
+
+
+class SlideCase(_Reply):
+    y: float
+    y_hat: float
+    loss: float
+
+
+class CrossEntropyTable(_Reply):
+    """The insurance table at one (w, b) of the ``insurance_bce`` surface (GET /api/v1/cross-entropy)."""
+
+    surface: str
+    params: dict[str, float]
+    w: float
+    b: float
+    n_train: int
+    batch_size: int
+    iterations_per_epoch: int
+    age_mean: float
+    age_std: float
+    columns: list[str]
+    rows: list[CrossEntropyRow]
+    mean_loss: float
+    worst: int
+    bce: float
+    slide_case: SlideCase
+
+
 class OptimizerHyperparameter(_Reply):
     name: str
     default: Value
@@ -158,6 +196,9 @@ class RunSchedule(_Reply):
 
 
 class RunEnd(_Reply):
+    """How a run ended: ``reason`` is one of app.ml.run.END_REASONS (``max_steps``, ``converged``,
+    ``diverged``, ``left_view``, ``stopped``; docs/api.md says when each happens), ``detail`` in words."""
+
     reason: str
     step: int
     detail: str
@@ -175,7 +216,10 @@ class RunSummary(_Reply):
 
 
 class TuningBudget(_Reply):
-    steps: int
+    """What every candidate could spend: ``steps``, or ``evaluations`` with ``budget: "evaluations"``."""
+
+    steps: int | None = None
+    evaluations: int | None = None
 
 
 class RunTuning(_Reply):
@@ -299,6 +343,8 @@ class Epoch(_Reply):
     l1_penalty: float
     l2_penalty: float
     weight_norms: list[float]
+    zero_weights: int
+    collapsed: bool
     lr: float
     sharpness: float | None = Field(
         None, description="λmax of the training loss's Hessian (null unless `sharpness` was asked for)."
@@ -379,3 +425,61 @@ class Landscape(_Reply):
     centre: LandscapeCentre
     diverged: bool
     end: NetworkEnd | None
+
+
+# ------------------------------------------------------------------------------------- convergence maps
+
+
+class MapAxis(_Reply):
+    """The values an axis takes (``x`` across, ``y`` up): coordinates, or a hyperparameter's values."""
+
+    name: str
+    scale: Literal["linear", "log"]
+    values: list[float]
+
+
+class MapRun(_Reply):
+    id: str
+    optimizer: str
+    hyperparameters: dict[str, Value]
+
+
+class MapSummary(_Reply):
+    """Cells per known minimum (in the surface's order), per other outcome, and the median steps taken by
+    the runs that converged."""
+
+    minima: list[int]
+    other: int
+    not_converged: int
+    diverged: int
+    converged: int
+    median_steps_to_converge: float | None
+
+
+class MapPanel(_Reply):
+    """One optimizer's map; ``basin[i][j]`` is the cell at ``(x.values[j], y.values[i])``."""
+
+    id: str
+    basin: list[list[int]]
+    reason: list[list[int]]
+    steps_taken: list[list[int]]
+    final_loss: list[list[float | None]]
+    summary: MapSummary
+
+
+class ConvergenceMap(_Reply):
+    """How a run from every cell ended: ``basin`` is the index of the known minimum it reached, or a
+    negative code of ``basin_codes``; ``reason`` an index of ``reasons``."""
+
+    kind: Literal["basins", "trainability"]
+    surface: SurfaceDescription
+    n: int
+    steps: int
+    tolerance: float
+    start: list[float] | None
+    x: MapAxis
+    y: MapAxis
+    reasons: list[str]
+    basin_codes: dict[str, int]
+    runs: list[MapRun]
+    maps: list[MapPanel]

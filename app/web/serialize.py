@@ -17,12 +17,14 @@ import numpy as np
 import orjson
 
 from app.ml.datasets import DATASETS
+from app.ml.insurance_bce import SLIDE_Y_HAT, InsuranceRows, SlideTable, slide_case_loss
 from app.ml.ledger import Ledger
 from app.ml.optimizers import OPTIMIZERS, OptimizerSpec
 from app.ml.params import Param
 from app.ml.run import RunSpec, RunTrace, StepRecord, summarize
 from app.ml.schedules import SCHEDULES, Schedule, ScheduleSpec
 from app.ml.surfaces import SURFACES, Curvature, Grid, Surface, SurfaceSpec
+from app.ml.training import iterations_per_epoch
 from app.ml.tuning import Tuning
 from app.web.schemas import TraceRequest
 from app.web.service import TraceResult
@@ -76,6 +78,30 @@ def surface_json(surface: Surface) -> dict[str, Any]:
         "minima": [list(m) for m in surface.minima],
         "params": dict(surface.params),
         "note": surface.note,
+    }
+
+
+def cross_entropy_json(surface: Surface, rows: InsuranceRows, table: SlideTable) -> dict[str, Any]:
+    """The slide's table at (w, b) with ŷ and the loss per row, and the surface's height there."""
+    batch_size = min(int(surface.params["batch_size"]), rows.n_train)
+    columns = ("age", "affordability", "have_insurance", "age_scaled", "z", "y_hat", "loss")
+    values = [getattr(table, name).tolist() for name in columns]
+    return {
+        "surface": surface.name,
+        "params": dict(surface.params),
+        "w": table.w,
+        "b": table.b,
+        "n_train": rows.n_train,
+        "batch_size": batch_size,
+        "iterations_per_epoch": iterations_per_epoch(rows.n_train, batch_size),
+        "age_mean": rows.age_mean,
+        "age_std": rows.age_std,
+        "columns": list(columns),
+        "rows": [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)],
+        "mean_loss": table.mean_loss,
+        "worst": table.worst,
+        "bce": float(surface.value(np.array([table.w, table.b]))),
+        "slide_case": {"y": 1.0, "y_hat": SLIDE_Y_HAT, "loss": slide_case_loss()},
     }
 
 
@@ -253,7 +279,7 @@ def tuning_json(tuning: Tuning | None) -> dict[str, Any] | None:
         "lr": tuning.lr,
         "candidates": list(tuning.candidates),
         "final_losses": list(tuning.final_losses),
-        "budget": {"steps": tuning.budget},
+        "budget": {tuning.budget_kind: tuning.budget},
     }
 
 

@@ -124,6 +124,7 @@ def make_descent(
         "tolerance": request.tolerance,
         "noise": request.noise,
         "seed": request.seed,
+        "budget": request.budget,
     }
     descent = Descent(surface, specs, request.steps, **options)  # validates every run before any search
     tunings: dict[str, Tuning] = {}

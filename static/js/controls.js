@@ -1,7 +1,7 @@
 // @ts-check
 // Shared control widgets built from the registry: hyperparameter inputs with bounds and defaults, the
 // speed slider, the surface picker with its formula and parameters, and the Space / → keyboard shortcuts.
-import { t } from "./i18n.js";
+import { errorText, t } from "./i18n.js";
 import { SPEEDS } from "./theme.js";
 
 /** Create an element with attributes and children in one call (keeps the builders short). */
@@ -151,7 +151,7 @@ export function showExpressionError(box, expression, detail) {
     box.hidden = true;
     return;
   }
-  const firstLine = String(detail.msg).split("\n")[0];
+  const firstLine = errorText(detail);
   const start = detail.ctx?.start;
   const end = detail.ctx?.end;
   box.append(el("p", { class: "error-msg", text: firstLine }));

@@ -38,7 +38,7 @@ export interface StartedRun {
 export interface Started {
   type: "started";
   seq: number;
-  kind?: "surface" | "network";
+  kind?: "surface" | "network" | "map";
   runs: StartedRun[];
   /** The names of the columns of every `steps` frame of this descent. */
   columns: string[];
@@ -59,7 +59,7 @@ export interface RunEvent {
   type?: "event";
   seq?: number;
   run: string;
-  reason: "converged" | "diverged" | "max_steps" | "stopped" | "early_stop" | "done" | string;
+  reason: "converged" | "diverged" | "left_view" | "max_steps" | "max_evaluations" | "stopped" | "early_stop" | "done" | string;
   step?: number;
   detail?: string;
   summary?: Record<string, any>;
@@ -86,4 +86,21 @@ export interface Done {
   summary?: Record<string, any>;
 }
 
-export type ServerMessage = Hello | Started | StepsFrame | RunEvent | StateMessage | ErrorMessage | Done;
+/** The cells of one map panel in a band of rows (kind "map"): row i of the band is row start + i. */
+export interface MapCells {
+  basin: number[][];
+  reason: number[][];
+  steps_taken: number[][];
+  final_loss: (number | null)[][];
+}
+
+/** A convergence map's band of rows start … stop - 1, for every panel (kind "map"). */
+export interface MapRows {
+  type: "map_rows";
+  seq: number;
+  start: number;
+  stop: number;
+  maps: Record<string, MapCells>;
+}
+
+export type ServerMessage = Hello | Started | StepsFrame | RunEvent | StateMessage | ErrorMessage | Done | MapRows;

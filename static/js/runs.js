@@ -16,6 +16,8 @@
  * @property {{reason: string, step: number, detail: string} | null} end
  * @property {Record<string, any> | null} summary
  * @property {string} [color]
+ * @property {string} [dash]     Plotly line.dash of its path and loss line (theme.js styleOf)
+ * @property {string} [symbol]   Plotly marker.symbol of its current point
  */
 
 const EMPTY = Object.freeze([]);
@@ -131,6 +133,31 @@ export class RunStore {
   values() {
     return this.runs.values();
   }
+}
+
+/**
+ * The LiveSession handlers (`on`) of a surface view: `started`, `steps` and `event` kept in `store`, each moved
+ * run's latest step reported to the embed, and `changed()` after each message (mark the figures dirty).
+ * @param {RunStore} store
+ * @param {() => {embed: {step: (run: string, step: number) => void}}} session  the session (built after this)
+ * @param {() => void} changed
+ * @param {(run: any) => object} [extra]  what `store.start` adds to each run (its colour)
+ */
+export function followRuns(store, session, changed, extra = () => ({})) {
+  return {
+    started: (/** @type {Started} */ msg) => {
+      store.start(msg, extra);
+      changed();
+    },
+    steps: (/** @type {StepsFrame} */ msg) => {
+      for (const [id, step] of store.append(msg)) session().embed.step(id, step);
+      changed();
+    },
+    event: (/** @type {RunEvent} */ msg) => {
+      store.end(msg);
+      changed();
+    },
+  };
 }
 
 /** A run's column (an empty one when the run has not seen that column yet). */

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { RunStore, TrainingLog, appendColumns, appendEvaluated, column } from "../../static/js/runs.js";
+import { RunStore, TrainingLog, appendColumns, appendEvaluated, column, followRuns } from "../../static/js/runs.js";
 
 const started = (columns) => ({
   type: "started",
@@ -123,4 +123,19 @@ test("appendEvaluated pads only the steps before the frame", () => {
   const target = { step: [0, 1, 2, 3] };
   appendEvaluated(target, [[[9, 9]]], 1);
   assert.deepEqual(target.evaluated, [[], [], [], [[9, 9]]]);
+});
+
+test("followRuns keeps the store, reports each moved run's latest step to the embed and marks changes", () => {
+  const store = new RunStore();
+  const reported = [];
+  let changes = 0;
+  const session = { embed: { step: (run, step) => reported.push([run, step]) } };
+  const on = followRuns(store, () => session, () => changes++, (run) => ({ color: run.id === "sgd" ? "red" : "blue" }));
+  on.started(started(["step", "x"]));
+  assert.equal(store.get("sgd").color, "red");
+  on.steps({ type: "steps", seq: 1, runs: { sgd: { step: [0, 1], x: [1, 0.5] }, adam: { step: [0], x: [1] } } });
+  assert.deepEqual(reported, [["sgd", 1], ["adam", 0]]);
+  on.event({ type: "event", seq: 1, run: "adam", reason: "converged", step: 0, detail: "done" });
+  assert.equal(store.get("adam").end.reason, "converged");
+  assert.equal(changes, 3);
 });

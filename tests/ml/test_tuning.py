@@ -70,3 +70,25 @@ def test_bad_searches_are_refused_naming_the_field(count, low, high, field):
     with pytest.raises(ConfigError) as caught:
         candidate_learning_rates(count, low, high)
     assert caught.value.field == field
+
+
+def test_an_evaluation_budget_counts_what_each_step_evaluated():
+    """A fair race: L-BFGS may evaluate the function many times a step; the budget counts evaluations."""
+    surface = get_surface("rosenbrock")
+    runs = [RunSpec("lbfgs", "lbfgs", {"lr": 1.0}), RunSpec("adam", "adam", {"lr": 0.05})]
+    traces = collect(Descent(surface, runs, 60, budget="evaluations", tolerance=0.0))
+    adam, lbfgs = traces["adam"], traces["lbfgs"]
+    assert adam.end.reason == "max_evaluations" and int(adam.steps[-1]) == 60  # one evaluation a step
+    spent = int(lbfgs.evaluations.sum())
+    assert lbfgs.end.reason in ("max_evaluations", "converged")
+    if lbfgs.end.reason == "max_evaluations":
+        assert spent >= 60 and spent - int(lbfgs.evaluations[-1]) < 60  # ends on the step that reached it
+    assert int(lbfgs.steps[-1]) < 60  # fewer steps than evaluations
+    steps_only = collect(Descent(surface, runs, 60, tolerance=0.0))
+    assert steps_only["lbfgs"].end.reason in ("max_steps", "converged")
+
+
+def test_a_bad_budget_is_refused():
+    with pytest.raises(ConfigError) as caught:
+        Descent(get_surface("bowl"), [RunSpec("a", "sgd")], 5, budget="hours")
+    assert caught.value.field == "budget"

@@ -407,3 +407,22 @@ def test_a_search_over_the_work_budget_is_refused_before_it_runs(client):
     assert reply.status_code == 422
     detail = reply.json()["detail"][0]
     assert detail["loc"] == ["body", "tune", "count"] and "learning-rate search" in detail["msg"]
+
+
+def test_a_race_budgeted_in_evaluations_ends_each_run_when_it_has_spent_them(client):
+    body = {
+        "surface": "rosenbrock",
+        "steps": 40,
+        "tolerance": 0,
+        "budget": "evaluations",
+        "runs": [{"id": "lbfgs", "optimizer": "lbfgs"}, {"id": "sgd", "optimizer": "sgd"}],
+        "tune": {"count": 3, "low": 1e-4, "high": 1e-2},
+    }
+    reply = client.post("/api/v1/traces", json=body)
+    assert reply.status_code == 200, reply.text
+    runs = {run["id"]: run for run in reply.json()["runs"]}
+    assert runs["sgd"]["end"]["reason"] == "max_evaluations" and runs["sgd"]["summary"]["steps_taken"] == 40
+    assert sum(runs["lbfgs"]["trace"]["evaluations"]) >= 40 or runs["lbfgs"]["end"]["reason"] == "converged"
+    assert runs["sgd"]["tuning"]["budget"] == {"evaluations": 40}
+    bad = client.post("/api/v1/traces", json={**body, "budget": "minutes"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "budget"]

@@ -34,19 +34,26 @@ class View:
         return f"{self.name}.html"
 
 
-# The one table of views: the nav, the landing cards and the embeds are all drawn from it, in this order.
+# The one table of views: the nav, the landing cards and the embeds are all drawn from it, in this order,
+# which is the course's: epoch, batch size and iterations, training a network with Keras (the insurance
+# example), gradient descent and the optimizers, the learning rate, then regularization (dropout, early
+# stopping in the network view, L1 and L2); the loss landscape, which the slides do not cover, comes last.
 VIEWS: dict[str, View] = {
     view.name: view
     for view in (
+        View("epochs", "Epochs, batches, iterations"),
+        View("network", "Training a network"),
         View("playground", "Surface playground", embed_aliases=("surface",)),
         View("race", "Optimizer race"),
         View("learning-rate", "Learning rate"),
         View("sweep", "Learning-rate sweep"),
-        View("network", "Training a network"),
-        View("epochs", "Epochs, batches, iterations"),
         View("dropout", "Dropout"),
         View("regularization", "L1 and L2"),
         View("landscape", "Loss landscape of a network"),
+        # ---- issue 12, lesson 1 ----
+        View("cross-entropy", "Cross-entropy on the insurance data"),
+        # convergence maps (issue 12, section 2)
+        View("convergence-map", "Convergence maps"),
     )
 }
 # /embed/{name} -> the view it shows: every view under its name, and the older names as aliases.
