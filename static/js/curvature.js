@@ -57,3 +57,12 @@ export function debounce(fn, wait) {
     }, wait);
   };
 }
+
+/**
+ * Why there is no curvature to draw, in the page's words: a 422 means the point has no finite Hessian (a kink,
+ * a diverged point), any other failure is the request's own message.
+ * @param {{status?: number, message?: string}} error @param {(key: string, params?: object) => string} t
+ */
+export function curvatureErrorText(error, t) {
+  return error.status === 422 ? t("curv.none") : t("curv.failed", { message: error.message ?? "" });
+}

@@ -197,3 +197,13 @@ def test_turkish_curvature_texts_leave_no_english(page, live_server: str, path: 
     text = page.evaluate(VISIBLE_TEXT)
     assert english_left(text) == []
     assert any(word in text for word in ("Eğrilik", "2/λmax", "keskinlik"))
+
+
+def test_a_point_without_a_hessian_says_so_and_draws_no_cross(page, live_server: str) -> None:
+    # Ackley's cone tip at the origin: the server refuses with a 422 (docs/api.md)
+    page.goto(f"{live_server}/playground?surface=ackley&start=0,0&curv=1")
+    page.wait_for_function(f"{PG} && {PG}.ready() && {PG}.curvature()?.error", timeout=WAIT)
+    readout = page.locator("#curv-readout")
+    page.wait_for_function("document.querySelector('#curv-readout').textContent.includes('differentiable')")
+    assert "not twice differentiable" in readout.inner_text()
+    assert cross(page) == []

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 
-import { CROSS_FRACTION, curvatureCross, debounce, stabilityEdge } from "../../static/js/curvature.js";
+import { CROSS_FRACTION, curvatureCross, curvatureErrorText, debounce, stabilityEdge } from "../../static/js/curvature.js";
 
 const RANGE = { x: [-2, 2], y: [-1, 3] }; // both spans 4
 
@@ -53,4 +53,10 @@ test("debounce calls once, with the last arguments, after the calls stop", (t) =
   assert.deepEqual(calls, []);
   t.mock.timers.tick(150);
   assert.deepEqual(calls, [3]);
+});
+
+test("a 422 says the point has no Hessian; other failures keep their message", () => {
+  const t = (key, params = {}) => `${key}${params.message ? `:${params.message}` : ""}`;
+  assert.equal(curvatureErrorText({ status: 422, message: "the surface is not twice differentiable here" }, t), "curv.none");
+  assert.equal(curvatureErrorText({ status: 503, message: "busy" }, t), "curv.failed:busy");
 });

@@ -11,7 +11,7 @@ import { styleOf } from "../theme.js";
 import { el, hyperparameterFields, showExpressionError } from "../controls.js";
 import { copyLink } from "../share.js";
 import { ledgerRows, plainRule, stepSizeBox } from "../ledger.js";
-import { curvatureCross, debounce } from "../curvature.js";
+import { curvatureCross, curvatureErrorText, debounce } from "../curvature.js";
 
 /** Runs the URL may carry before the server's hello says its own limit (hello.limits.max_runs). */
 const URL_MAX_RUNS = 64;
@@ -384,7 +384,7 @@ export function mountDescentView(root, options) {
       if (key === curvKey) showCurvature({ key, point, answer });
     } catch (error) {
       // a diverged point or a kink (Ackley's tip): no Hessian there
-      if (key === curvKey) showCurvature({ key, point, answer: null, error: error.message });
+      if (key === curvKey) showCurvature({ key, point, answer: null, error });
     }
   }, 150);
 
@@ -410,7 +410,7 @@ export function mountDescentView(root, options) {
     if (!value) {
       ui.curvReadout.replaceChildren(t("curv.waiting"));
     } else if (!a) {
-      ui.curvReadout.replaceChildren(t("curv.none", { message: value.error }));
+      ui.curvReadout.replaceChildren(curvatureErrorText(value.error, t));
     } else {
       const lambdas = a.eigenvalues;
       ui.curvReadout.replaceChildren(
@@ -677,7 +677,8 @@ export function mountDescentView(root, options) {
   // Read-only hook for the browser tests and the benchmark: they wait on these, never on sleeps.
   exposeHook("playground", {
     ledger: () => structuredClone(ledger),
-    curvature: () => structuredClone(curv), // {point, answer} of the cross drawn, or null
+    // {point, answer} of the cross drawn ({point, answer: null, error: {status, message}} without one), or null
+    curvature: () => (curv ? { point: [...curv.point], answer: structuredClone(curv.answer), error: curv.error ? { status: curv.error.status, message: curv.error.message } : null } : null),
     updateAt: (id, step) => {
       const c = data.get(id)?.cols;
       const i = c ? c.step.indexOf(step) : -1;

@@ -8,7 +8,7 @@
 // high and diverge are read as aliases.
 
 import { curvature } from "../client.js";
-import { stabilityEdge } from "../curvature.js";
+import { curvatureErrorText, stabilityEdge } from "../curvature.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
@@ -286,7 +286,7 @@ async function askEdge(/** @type {number} */ x) {
     $("edge-note").textContent = t("lr.edge.note", { edge: fmtLr(edge.edge ?? NaN) });
   } catch (error) {
     edge = null;
-    $("edge-note").textContent = t("curv.none", { message: error.message });
+    $("edge-note").textContent = curvatureErrorText(error, t);
   }
   drawEdge();
 }

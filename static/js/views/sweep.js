@@ -8,7 +8,7 @@
 // are the sweep's own: the config has one run per rate, `runs[i].hyperparameters.lr`.
 
 import { curvature, embeddedRegistry, surfaceGrid } from "../client.js";
-import { stabilityEdge } from "../curvature.js";
+import { curvatureErrorText, stabilityEdge } from "../curvature.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { learningRates } from "../rates.js";
 import { el } from "../controls.js";
@@ -246,7 +246,7 @@ async function askEdge(start) {
       : t("sweep.edge.note", { lambda: fmt(answer.lambda_max) });
   } catch (error) {
     sweep.edge = null;
-    note.textContent = t("curv.none", { message: error.message });
+    note.textContent = curvatureErrorText(error, t);
   }
   note.hidden = false;
 }
