@@ -12,7 +12,15 @@ from app.ml.errors import ConfigError
 from app.ml.run import Descent, RunEnd, RunSpec, StepRecord, collect
 from app.ml.schedules import Schedule
 from app.ml.surfaces import get_surface, grid
-from app.web.serialize import columns, dumps, grid_json, records_columns, run_schedule_json, surface_json
+from app.web.serialize import (
+    columns,
+    dumps,
+    grid_json,
+    records_columns,
+    run_schedule_json,
+    surface_json,
+    trace_columns,
+)
 from app.widget.live import LiveWidget
 
 GRID = 120
@@ -69,8 +77,13 @@ class Playground(LiveWidget):
         chosen = get_surface(surface)
         if chosen.dim != 2:
             raise ConfigError(f"the widget draws 2-D surfaces; {surface!r} has {chosen.dim} dimension(s)", "surface")
-        specs = run_specs(list(optimizers))
-        self._descent = Descent(chosen, specs, steps, start=start)
+        specs = run_specs(optimizers)
+        try:
+            self._descent = Descent(chosen, specs, steps, start=start)
+        except ConfigError as error:  # the core names runs as a request does; here they are `optimizers`
+            if error.field.startswith("runs."):
+                error.field = "optimizers." + error.field.removeprefix("runs.")
+            raise
         self._events: list[Any] = []
         description = {**surface_json(chosen), "grid": grid_json(grid(chosen, GRID))}
         runs = [
@@ -105,24 +118,22 @@ class Playground(LiveWidget):
 
     # ------------------------------------------------------------------ data
     @property
-    def traces(self) -> dict[str, dict[str, np.ndarray]]:
-        """Every step so far, per run id: step, x, y, loss, grad_x, grad_y, grad_norm, lr, update_x,
-        update_y, evaluations (the REST trace's columns; the update is 0 at step 0) and ``end`` once ended."""
+    def traces(self) -> dict[str, dict[str, Any]]:
+        """Every step so far, per run id, as the REST trace's columns in NumPy: step, x, y, loss, grad_x,
+        grad_y, grad_norm, lr, update_x, update_y (NaN at step 0, where REST writes null: no move yet),
+        evaluations; ``evaluated`` (points per step) for L-BFGS and SAM; ``end`` (its reason) once ended."""
         with self._lock:
             collected = collect(self._events)
         out: dict[str, dict[str, Any]] = {}
         for run_id, trace in collected.items():
-            cols: dict[str, Any] = {"step": trace.steps}
-            for i, c in enumerate("xy"):
-                cols[c] = trace.position[:, i]
-            cols["loss"] = trace.loss
-            for i, c in enumerate("xy"):
-                cols[f"grad_{c}"] = trace.grad[:, i]
-            cols["grad_norm"] = trace.grad_norm
-            cols["lr"] = trace.lr
-            for i, c in enumerate("xy"):
-                cols[f"update_{c}"] = trace.update[:, i]
-            cols["evaluations"] = trace.evaluations
+            cols: dict[str, Any] = {}
+            for name, values in trace_columns(trace).items():
+                if name == "evaluated":
+                    cols[name] = [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in values]
+                elif name in ("step", "evaluations"):
+                    cols[name] = np.asarray(values, dtype=np.int64)
+                else:
+                    cols[name] = np.asarray(values, dtype=np.float64)  # None (step-0 update) -> NaN
             if trace.end is not None:
                 cols["end"] = trace.end.reason
             out[run_id] = cols
