@@ -1,4 +1,5 @@
-"""The playground in a notebook: anywidget widgets driven by app.ml in the kernel, drawn by static/js's figures.
+"""The playground in a notebook: anywidget widgets driven by app.ml in the kernel, drawn by static/js's
+figures.
 
     from app.widget import Playground
 

@@ -73,7 +73,7 @@ def _parse(path: Path) -> _Module:
     body = IMPORT.sub("", source)
     for match in ANY_IMPORT.finditer(body):
         line = body[match.start() :].split("\n", 1)[0].strip()
-        raise BundleError(f"{path.name}: only `import {{ … }} from \"./x.js\"` can be bundled, not {line!r}")
+        raise BundleError(f'{path.name}: only `import {{ … }} from "./x.js"` can be bundled, not {line!r}')
     exports = {m.group(2): m.group(1) for m in EXPORT_DECLARATION.finditer(body)}
     body = EXPORT_DECLARATION.sub(lambda m: m.group(0)[len("export") :].lstrip(), body)
     leftover = EXPORT_OTHER.search(body)
@@ -113,13 +113,17 @@ def _bindings(module: _Module, ids: dict[Path, str], modules: dict[Path, _Module
         for imported, _ in pairs:
             kind = exported.get(imported)
             if kind is None:
-                raise BundleError(f"{module.path.name} imports {imported!r}, which {target.name} does not export")
+                raise BundleError(
+                    f"{module.path.name} imports {imported!r}, which {target.name} does not export"
+                )
             if kind == "let":
                 raise BundleError(
-                    f"{module.path.name} imports the let binding {imported!r} of {target.name}: a bundled copy "
-                    "would not follow its later assignments; import a function that reads it instead"
+                    f"{module.path.name} imports the let binding {imported!r} of {target.name}: a bundled "
+                    "copy would not follow its later assignments; import a function that reads it instead"
                 )
-        names = ", ".join(imported if imported == local else f"{imported}: {local}" for imported, local in pairs)
+        names = ", ".join(
+            imported if imported == local else f"{imported}: {local}" for imported, local in pairs
+        )
         lines.append(f"const {{ {names} }} = {ids[target]};")
     return "\n".join(lines)
 
@@ -133,7 +137,9 @@ def bundle(entry: Path, preamble: str = "") -> str:
     modules = _order(entry)
     by_path = {m.path: m for m in modules}
     ids = {m.path: f"__module_{i}" for i, m in enumerate(modules)}
-    parts = [f"// Bundled by app/widget/bundle.py from static/js; edit those files, not this string.\n{preamble}"]
+    parts = [
+        f"// Bundled by app/widget/bundle.py from static/js; edit those files, not this string.\n{preamble}"
+    ]
     *inner, main = modules
     for module in inner:
         if module.other_export:
@@ -143,8 +149,9 @@ def bundle(entry: Path, preamble: str = "") -> str:
             )
         exports = ", ".join(module.exports)
         parts.append(
-            f"// ---- {module.path.name}\nconst {ids[module.path]} = (() => {{\n{_bindings(module, ids, by_path)}\n"
-            f"{module.body}\nreturn Object.freeze({{ {exports} }});\n}})();"
+            f"// ---- {module.path.name}\nconst {ids[module.path]} = (() => {{\n"
+            f"{_bindings(module, ids, by_path)}\n{module.body}\n"
+            f"return Object.freeze({{ {exports} }});\n}})();"
         )
     entry_body = IMPORT.sub("", main.path.read_text(encoding="utf-8"))
     parts.append(f"// ---- {main.path.name}\n{_bindings(main, ids, by_path)}\n{entry_body}")

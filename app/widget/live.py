@@ -29,8 +29,10 @@ ENTRY = STATIC / "js" / "widget.js"
 TICKS = 30
 """Slices per second while playing: each sends one message, so the front end redraws at most this often."""
 MAX_SLICE = 2000
-"""Most steps one slice advances, whatever the speed: bounds the time the lock is held and the message size."""
-PREAMBLE = "/** The Plotly the figures draw with: the plotly package's own file, sent by the kernel. */\nlet Plotly;"
+"""Most steps one slice advances, whatever the speed: bounds how long the lock is held, and the message."""
+PREAMBLE = (
+    "/** The Plotly the figures draw with: the plotly package's own file, sent by the kernel. */\nlet Plotly;"
+)
 
 
 @cache
@@ -51,7 +53,11 @@ def plotly_source() -> str:
 
 
 def positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (value > 0 and value < float("inf")):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (value > 0 and value < float("inf"))
+    ):
         raise ConfigError(f"{name} must be a finite number > 0, got {value!r}", name)
     return float(value)
 
@@ -74,7 +80,13 @@ class LiveWidget(anywidget.AnyWidget):
         language = resolve_language(lang)
         if language != lang:
             raise ConfigError(f"lang must be 'en' or 'tr', got {lang!r}", "lang")
-        super().__init__(view=self.kind, lang=language, messages=catalog(language), speed=positive(speed, "speed"), **kwargs)
+        super().__init__(
+            view=self.kind,
+            lang=language,
+            messages=catalog(language),
+            speed=positive(speed, "speed"),
+            **kwargs,
+        )
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -194,4 +206,3 @@ class LiveWidget(anywidget.AnyWidget):
                 self.speed = positive(content.get("value"), "speed")
         except ConfigError as error:
             self._tell({"type": "error", "field": error.field, "message": error.message})
-

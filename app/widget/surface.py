@@ -1,4 +1,5 @@
-"""The surface playground in a notebook cell: runs of app.ml's Descent, drawn live by the app's own figures."""
+"""The surface playground in a notebook cell: runs of app.ml's Descent, drawn live by the app's
+own figures."""
 
 from __future__ import annotations
 
@@ -76,7 +77,9 @@ class Playground(LiveWidget):
             raise ConfigError(f"steps must be an integer, got {steps!r}", "steps")
         chosen = get_surface(surface)
         if chosen.dim != 2:
-            raise ConfigError(f"the widget draws 2-D surfaces; {surface!r} has {chosen.dim} dimension(s)", "surface")
+            raise ConfigError(
+                f"the widget draws 2-D surfaces; {surface!r} has {chosen.dim} dimension(s)", "surface"
+            )
         specs = run_specs(optimizers)
         try:
             self._descent = Descent(chosen, specs, steps, start=start)
@@ -143,6 +146,9 @@ class Playground(LiveWidget):
 def _steps_message(events: list[Any], dim: int) -> dict[str, Any]:
     """Steps and ends as the web stream words them: per run the wire columns, and each ended run's reason."""
     records = [e for e in events if isinstance(e, StepRecord)]
-    ends = {e.run_id: {"reason": e.reason, "detail": e.detail, "step": e.step} for e in events if isinstance(e, RunEnd)}
+    ends = {
+        e.run_id: {"reason": e.reason, "detail": e.detail, "step": e.step}
+        for e in events
+        if isinstance(e, RunEnd)
+    }
     return {"type": "steps", "runs": records_columns(records, dim), "ends": ends}
-

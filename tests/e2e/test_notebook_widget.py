@@ -60,7 +60,8 @@ def jupyterlab(tmp_path_factory) -> Iterator[str]:
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         f"--ServerApp.root_dir={root}", "--IdentityProvider.token=", "--ServerApp.password=",
         "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
         "--allow-root",
     ]  # fmt: skip
     log = (home / "server.log").open("w")
@@ -70,7 +71,9 @@ def jupyterlab(tmp_path_factory) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {server.returncode}: {(home / 'server.log').read_text()}")
+                pytest.fail(
+                    f"JupyterLab exited with {server.returncode}: {(home / 'server.log').read_text()}"
+                )
             try:
                 if httpx.get(f"{url}/api/status", timeout=1).status_code == 200:
                     break
@@ -113,7 +116,8 @@ def test_widget_renders_and_animates_in_jupyterlab(browser, jupyterlab: str) -> 
         )
         first = int(widget.get_attribute("data-points"))
         page.wait_for_function(
-            f"() => Number(document.querySelector('.gdp-widget').dataset.points) > {first + 20}", timeout=20_000
+            f"() => Number(document.querySelector('.gdp-widget').dataset.points) > {first + 20}",
+            timeout=20_000,
         )
         assert widget.locator(".loss .scatterlayer .trace").count() == 2  # a loss line per run
         assert widget.get_attribute("data-playing") == "true"

@@ -141,7 +141,11 @@ def test_the_setup_describes_surface_grid_and_runs_as_the_api_does(client) -> No
         ({"optimizers": "adam"}, "optimizers", "non-empty list"),
         ({"optimizers": []}, "optimizers", "non-empty list"),
         ({"optimizers": [{"optimizer": "sgd", "lr": 0.1}]}, "optimizers.0", "unknown run field(s): lr"),
-        ({"optimizers": [{"optimizer": "sgd", "hyperparameters": {"lr": -1}}]}, "optimizers.0.hyperparameters.lr", "lr"),
+        (
+            {"optimizers": [{"optimizer": "sgd", "hyperparameters": {"lr": -1}}]},
+            "optimizers.0.hyperparameters.lr",
+            "lr",
+        ),
         ({"steps": -1}, "steps", "steps must be ≥ 0"),
         ({"steps": 1.5}, "steps", "integer"),
         ({"speed": 0}, "speed", "speed must be a finite number > 0"),
