@@ -43,7 +43,11 @@ def esm() -> str:
 
 @cache
 def css() -> str:
-    return (STATIC / "css" / "widget.css").read_text(encoding="utf-8")
+    """static/css/widget.css, and the network diagram's own rules from app.css (lines starting ``.net-svg``),
+    scoped under ``.gdp-widget`` so the notebook's page keeps its styles."""
+    app = (STATIC / "css" / "app.css").read_text(encoding="utf-8").splitlines()
+    diagram = [f".gdp-widget {line}" for line in app if line.startswith(".net-svg")]
+    return "\n".join([(STATIC / "css" / "widget.css").read_text(encoding="utf-8"), *diagram])
 
 
 @cache

@@ -127,8 +127,13 @@ class Playground(LiveWidget):
         evaluations; ``evaluated`` (points per step) for L-BFGS and SAM; ``end`` (its reason) once ended."""
         with self._lock:
             collected = collect(self._events)
+        empty = {name: np.empty(0) for name in columns(2)}  # a run that has not stepped yet
         out: dict[str, dict[str, Any]] = {}
-        for run_id, trace in collected.items():
+        for run_id in self._descent.run_ids:
+            trace = collected.get(run_id)
+            if trace is None:
+                out[run_id] = dict(empty)
+                continue
             cols: dict[str, Any] = {}
             for name, values in trace_columns(trace).items():
                 if name == "evaluated":

@@ -4,22 +4,12 @@
 // this module's imports into one string for anywidget; `Plotly` is declared by that bundle's preamble and
 // filled with the plotly package's plotly.min.js, sent by the kernel on request (no CDN, works offline).
 import { ContourWithOverlay, LossPlot, thin } from "./plot.js";
+import { DecisionPlot, LossCurves, NetworkDiagram, formatLoss, metricText } from "./netplot.js";
+import { TrainingLog, appendColumns } from "./runs.js";
 import { colorOf } from "./theme.js";
 import { formatNumber, t, useCatalog } from "./i18n.js";
 
 /** @typedef {{ id: string, color: string, cols: Record<string, any[]>, end: any, lr: number }} WidgetRun */
-
-/** Steps (wire columns per run, as the web stream sends them) appended to each run's columns. */
-export function appendColumns(/** @type {Map<string, WidgetRun>} */ runs, /** @type {Record<string, Record<string, any[]>>} */ columns) {
-  for (const [id, cols] of Object.entries(columns)) {
-    const run = runs.get(id);
-    if (!run) continue;
-    for (const [name, values] of Object.entries(cols)) {
-      const target = run.cols[name] ?? (run.cols[name] = []);
-      for (const v of values) target.push(v);
-    }
-  }
-}
 
 /** @type {Promise<void> | null} */
 let plotlyReady = null;
@@ -54,25 +44,72 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/**
+ * The transport every view shares: Play/Pause and Step (commands to the kernel), a status line, and a
+ * learning-rate box per run; `model.playing` (a synced trait) names the button, and the kernel echoes a
+ * learning-rate change (an `lr` message) or refuses it (an `error` message, shown in the status line).
+ * @param {{id: string, color: string, lr: number}[]} runs
+ */
+function transport(model, root, runs) {
+  const play = el("button", { type: "button", class: "gdp-play" }, t("common.play"));
+  const step = el("button", { type: "button", class: "gdp-step" }, t("common.step"));
+  const status = el("span", { class: "gdp-status", role: "status" });
+  const lrs = el("div", { class: "gdp-runs" });
+  for (const run of runs) {
+    const input = el("input", { type: "number", step: "any", min: "0", value: run.lr, "data-run": run.id, "aria-label": `${run.id} ${t("common.learning_rate")}` });
+    input.addEventListener("change", () => model.send({ type: "lr", run: run.id, value: Number(input.value) }));
+    lrs.append(el("label", { class: "gdp-run" }, el("span", { class: "gdp-swatch", style: `background:${run.color}` }), `${run.id} · ${t("common.learning_rate")}`, input));
+  }
+  root.append(el("div", { class: "gdp-controls" }, play, step, status), lrs);
+  play.addEventListener("click", () => model.send({ type: model.get("playing") ? "pause" : "play" }));
+  step.addEventListener("click", () => model.send({ type: "step" }));
+  const onPlaying = () => {
+    play.textContent = model.get("playing") ? t("common.pause") : t("common.play");
+    root.dataset.playing = String(model.get("playing"));
+  };
+  const onMessage = (message) => {
+    if (message?.type === "lr") {
+      const input = /** @type {HTMLInputElement | null} */ (lrs.querySelector(`input[data-run="${CSS.escape(message.run)}"]`));
+      if (input) input.value = String(message.value);
+    } else if (message?.type === "error") {
+      status.textContent = `${message.field}: ${message.message}`;
+    }
+  };
+  model.on("change:playing", onPlaying);
+  model.on("msg:custom", onMessage);
+  onPlaying();
+  const stop = () => {
+    model.off("change:playing", onPlaying);
+    model.off("msg:custom", onMessage);
+  };
+  return { status, stop };
+}
+
+/** Redraw at most once per animation frame, however many messages arrive in between. */
+function framed(draw) {
+  let frame = 0;
+  return {
+    schedule() {
+      if (!frame) frame = requestAnimationFrame(() => {
+        frame = 0;
+        draw();
+      });
+    },
+    cancel() {
+      if (frame) cancelAnimationFrame(frame);
+    },
+  };
+}
+
 /** The surface view: transport and learning rates above, contour with live paths and loss plot below. */
 async function renderSurface(model, root) {
   const setup = model.get("setup");
   /** @type {Map<string, WidgetRun>} */
   const runs = new Map(setup.runs.map((r, i) => [r.id, { id: r.id, color: colorOf(i), cols: {}, end: null, lr: r.hyperparameters.lr }]));
-  const play = el("button", { type: "button", class: "gdp-play" }, t("common.play"));
-  const step = el("button", { type: "button", class: "gdp-step" }, t("common.step"));
-  const status = el("span", { class: "gdp-status", role: "status" });
-  const lrs = el("div", { class: "gdp-runs" });
-  for (const run of runs.values()) {
-    const input = el("input", { type: "number", step: "any", min: "0", value: run.lr, "data-run": run.id, "aria-label": `${run.id} ${t("common.learning_rate")}` });
-    input.addEventListener("change", () => model.send({ type: "lr", run: run.id, value: Number(input.value) }));
-    lrs.append(el("label", { class: "gdp-run" }, el("span", { class: "gdp-swatch", style: `background:${run.color}` }), `${run.id} · ${t("common.learning_rate")}`, input));
-  }
+  const { status, stop } = transport(model, root, [...runs.values()]);
   const contourBox = el("div", { class: "contour" }, el("div", { class: "plot-base" }), el("div", { class: "plot-overlay", "aria-hidden": "true" }));
   const lossBox = el("div", { class: "loss" });
-  root.append(el("div", { class: "gdp-controls" }, play, step, status), lrs, el("div", { class: "gdp-figures" }, contourBox, lossBox));
-  play.addEventListener("click", () => model.send({ type: model.get("playing") ? "pause" : "play" }));
-  step.addEventListener("click", () => model.send({ type: "step" }));
+  root.append(el("div", { class: "gdp-figures" }, contourBox, lossBox));
 
   await loadPlotly(model);
   const contour = new ContourWithOverlay(contourBox);
@@ -80,12 +117,7 @@ async function renderSurface(model, root) {
   await contour.drawSurface(setup.surface);
   const [sx, sy] = setup.surface.start;
 
-  let dirty = true;
-  let frame = 0;
-  const draw = () => {
-    frame = 0;
-    if (!dirty) return;
-    dirty = false;
+  const frames = framed(() => {
     /** @type {any[]} */
     const traces = [{ type: "scatter", mode: "markers", x: [sx], y: [sy], meta: "start", marker: { symbol: "x-thin", size: 14, line: { width: 3, color: "#1d2430" } } }];
     const series = [];
@@ -108,40 +140,80 @@ async function renderSurface(model, root) {
     });
     status.textContent = last.join(" · ");
     root.dataset.points = String(contour.drawnPoints);
-  };
-  const schedule = () => {
-    dirty = true;
-    if (!frame) frame = requestAnimationFrame(draw);
-  };
+  });
 
   const onMessage = (message) => {
     if (message?.type === "steps") {
-      if (message.replay) for (const run of runs.values()) run.cols = {};
-      appendColumns(runs, message.runs);
+      for (const run of runs.values()) {
+        if (message.replay) run.cols = {};
+        const frame = message.runs[run.id];
+        if (frame) appendColumns(run.cols, frame, setup.columns);
+      }
       for (const [id, end] of Object.entries(message.ends ?? {})) {
         const run = runs.get(id);
         if (run) run.end = end;
       }
-      schedule();
-    } else if (message?.type === "lr") {
-      const input = /** @type {HTMLInputElement | null} */ (lrs.querySelector(`input[data-run="${CSS.escape(message.run)}"]`));
-      if (input) input.value = String(message.value);
-    } else if (message?.type === "error") {
-      status.textContent = `${message.field}: ${message.message}`;
+      frames.schedule();
     }
   };
   model.on("msg:custom", onMessage);
-  const onPlaying = () => {
-    play.textContent = model.get("playing") ? t("common.pause") : t("common.play");
-    root.dataset.playing = String(model.get("playing"));
-  };
-  model.on("change:playing", onPlaying);
-  onPlaying();
   model.send({ type: "sync" });
   return () => {
     model.off("msg:custom", onMessage);
-    model.off("change:playing", onPlaying);
-    if (frame) cancelAnimationFrame(frame);
+    stop();
+    frames.cancel();
+  };
+}
+
+/** The network view: transport above; the diagram (dropped neurons), decision boundary and loss curves. */
+async function renderNetwork(model, root) {
+  const setup = model.get("setup");
+  const { network, dataset } = setup;
+  const { status, stop } = transport(model, root, [{ id: "network", color: colorOf(0), lr: setup.hyperparameters.lr }]);
+  const diagramBox = el("div", { class: "gdp-diagram" });
+  const decisionBox = el("div", { class: "gdp-decision" });
+  const curvesBox = el("div", { class: "gdp-curves" });
+  root.append(el("div", { class: "gdp-figures gdp-network" }, diagramBox, decisionBox, curvesBox));
+  await loadPlotly(model);
+  const diagram = new NetworkDiagram(diagramBox, { height: 260 });
+  const decision = new DecisionPlot(decisionBox);
+  const curves = new LossCurves(curvesBox);
+  const log = new TrainingLog();
+  log.started(setup);
+  const frames = framed(() => {
+    const epochs = log.ep;
+    diagram.draw({ layers: network.layers, weights: log.weights, masks: log.masks, activations: network.activations, features: dataset.features });
+    decision.draw({ dataset, grid: log.grid, task: dataset.task, classes: dataset.classes });
+    curves.draw({
+      epochs: epochs.map((e) => e.epoch),
+      train: epochs.map((e) => e.train_loss),
+      val: epochs.map((e) => e.val_loss),
+      bestEpoch: log.bestEpoch,
+      stopEpoch: log.stopEpoch,
+      xmax: setup.epochs,
+    });
+    const last = epochs[epochs.length - 1];
+    const epochText = `${t("netplot.epoch")} ${last?.epoch ?? 0}/${setup.epochs}`;
+    const metrics = last && last.val_loss !== null ? last.val_metrics : last?.train_metrics;
+    status.textContent = last ? `${epochText} · ${t("netplot.loss")} ${formatLoss(last.train_loss)} · ${metricText(dataset.task, metrics)}` : epochText;
+    root.dataset.epochs = String(epochs.length);
+    root.dataset.iterations = String(log.count);
+  });
+  const onMessage = (message) => {
+    if (message?.type !== "network") return;
+    if (message.replay) log.started(setup);
+    log.iterations(message.iterations);
+    log.epochs(message.epochs);
+    if (message.end) log.event(message.end);
+    frames.schedule();
+  };
+  model.on("msg:custom", onMessage);
+  frames.schedule();
+  model.send({ type: "sync" });
+  return () => {
+    model.off("msg:custom", onMessage);
+    stop();
+    frames.cancel();
   };
 }
 
@@ -151,6 +223,6 @@ export default {
     useCatalog(model.get("messages"), model.get("lang"));
     const root = el("div", { class: "gdp-widget", lang: model.get("lang"), "data-view": model.get("view") });
     host.append(root);
-    return renderSurface(model, root);
+    return model.get("view") === "network" ? renderNetwork(model, root) : renderSurface(model, root);
   },
 };

@@ -1,5 +1,6 @@
-"""The notebook widget in a real JupyterLab: docs/notebook.ipynb opened in headless Chromium, its cell run,
-the widget drawn by the app's figures and animated by the kernel after a click on its own Play button.
+"""The notebook widgets in a real JupyterLab: docs/notebook.ipynb opened in headless Chromium, its cells run,
+the surface and network widgets drawn by the app's figures and animated by the kernel after a click on their
+own Play buttons.
 
 Skips when JupyterLab or anywidget is missing (the ``notebook`` extra), except in CI (env ``CI`` or
 ``GDP_REQUIRE_NOTEBOOK`` set; .ci/run sets the latter).
@@ -55,6 +56,11 @@ def jupyterlab(tmp_path_factory) -> Iterator[str]:
         "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
     }
+    # start the notebook's kernel without asking which (the "Select Kernel" dialog), and keep every cell in
+    # the page (no windowing: JupyterLab would detach a widget scrolled out of view)
+    tracker = home / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"autoStartDefaultKernel": true, "windowingMode": "none"}')
     port = free_port()
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -100,32 +106,47 @@ def test_widget_renders_and_animates_in_jupyterlab(browser, jupyterlab: str) -> 
     try:
         page.goto(f"{jupyterlab}/lab/tree/notebook.ipynb", timeout=30_000)
         page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=30_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=30_000)
-        page.locator(".jp-CodeCell .cm-content").first.click()
-        page.keyboard.press("Shift+Enter")
-
-        widget = page.locator(".gdp-widget")
-        widget.wait_for(timeout=30_000)
-        # the app's figures: a filled contour in the base plot, and the transport with a box per run
+        # the kernel connected and idle (the status bar says so); a cell run before that is dropped
+        page.wait_for_function(
+            "() => /\\| Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent ?? '')",
+            timeout=30_000,
+        )
+        surface = page.locator(".gdp-widget[data-view='surface']")
+        network = page.locator(".gdp-widget[data-view='network']")
+        editors = page.locator(".jp-CodeCell .cm-content")
+        for editor, widget in ((editors.first, surface), (editors.last, network)):  # run each widget's cell
+            editor.scroll_into_view_if_needed()
+            editor.click()
+            page.keyboard.press("Shift+Enter")
+            widget.wait_for(state="attached", timeout=30_000)
+        # the app's figures: a filled contour in the base plot; the diagram's neurons; a box per run
         page.wait_for_selector(".gdp-widget .plot-base .contour", state="attached", timeout=30_000)
-        assert widget.locator("input[data-run]").count() == 2
+        page.wait_for_selector(".gdp-widget .net-svg circle.neuron", state="attached", timeout=30_000)
+        assert surface.locator("input[data-run]").count() == 2
+        assert network.locator("circle.neuron").count() == 2 + 8 + 8 + 1
 
-        widget.locator("button.gdp-play").click()
+        for widget in (surface, network):
+            widget.scroll_into_view_if_needed()
+            widget.locator("button.gdp-play").click()
+        points = "Number(document.querySelector('.gdp-widget[data-view=surface]').dataset.points)"
+        epochs = "Number(document.querySelector('.gdp-widget[data-view=network]').dataset.epochs)"
+        page.wait_for_function(f"() => {points} > 20 && {epochs} >= 2", timeout=20_000)
+        first_points, first_epochs = page.evaluate(f"[{points}, {epochs}]")
         page.wait_for_function(
-            "() => Number(document.querySelector('.gdp-widget').dataset.points) > 20", timeout=20_000
+            f"() => {points} > {first_points + 20} && {epochs} > {first_epochs}", timeout=20_000
         )
-        first = int(widget.get_attribute("data-points"))
-        page.wait_for_function(
-            f"() => Number(document.querySelector('.gdp-widget').dataset.points) > {first + 20}",
-            timeout=20_000,
-        )
-        assert widget.locator(".loss .scatterlayer .trace").count() == 2  # a loss line per run
-        assert widget.get_attribute("data-playing") == "true"
+        assert surface.locator(".loss .scatterlayer .trace").count() == 2  # a loss line per run
+        assert surface.get_attribute("data-playing") == "true"
+        assert network.locator(".gdp-decision .heatmaplayer, .gdp-decision .contourlayer").count() >= 1
         ARTIFACTS.mkdir(exist_ok=True)
-        widget.screenshot(path=str(ARTIFACTS / "notebook_widget.png"))
-        page.screenshot(path=str(ARTIFACTS / "notebook_widget_page.png"))
-        widget.locator("button.gdp-play").click()  # pause again: the kernel stops stepping
+        surface.scroll_into_view_if_needed()
+        surface.screenshot(path=str(ARTIFACTS / "notebook_widget.png"))
+        network.screenshot(path=str(ARTIFACTS / "notebook_widget_network.png"))
+        surface.locator("button.gdp-play").click()  # pause again: the kernel stops stepping
         page.wait_for_function("() => document.querySelector('.gdp-widget').dataset.playing === 'false'")
     finally:
+        print("cell outputs:", page.locator(".jp-OutputArea-output").all_inner_texts())  # shown on failure
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "notebook_widget_page.png"), full_page=True)
         context.close()
     assert not errors, f"JavaScript errors in JupyterLab: {errors}"
