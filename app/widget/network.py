@@ -1,7 +1,7 @@
 """The network playground in a notebook cell: app.ml's Training, drawn live by netplot.js's figures.
 
-The keyword arguments are the fields of the REST API's network request (``POST /api/v1/networks``), checked
-by the same schema and limits, so a widget trains exactly the network the API and the web view would.
+The keyword arguments are the fields of the REST API's network trace (``POST /api/v1/traces/network``),
+checked by the same schema and limits, so a widget trains exactly the network the API and the web view would.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ if importlib.util.find_spec("anywidget") is None:
     pytest.skip("anywidget not installed (pip install -e '.[notebook]')", allow_module_level=True)
 
 from app.ml import ConfigError, Descent, RunSpec, UnknownNameError, collect, get_surface
-from app.widget import Playground
+from app.widget import NetworkPlayground, Playground
 from app.widget.live import MAX_SLICE
 
 RUNS = [
@@ -176,3 +176,58 @@ def test_a_long_step_is_sent_in_bounded_slices() -> None:
     widget.step(2 * MAX_SLICE + 5)
     sizes = [len(m["runs"]["sgd"]["step"]) for m in sent if m["type"] == "steps"]
     assert sizes == [MAX_SLICE, MAX_SLICE, 5]
+
+
+def test_network_traces_equal_the_rest_network_trace(client) -> None:
+    config = {"hidden": [6], "optimizer": "adam", "epochs": 8, "dropout": 0.2, "l2": 0.001, "every": 4}
+    widget = NetworkPlayground("circle", **config)
+    sent = recording(widget)
+    widget.step(13)  # slices that end inside an epoch
+    widget.run()
+    rest = client.post("/api/v1/traces/network", json={"dataset": {"name": "circle"}, **config}).json()
+    epochs = widget.traces["network"]
+    assert epochs["epoch"].tolist() == [e["epoch"] for e in rest["epochs"]]
+    np.testing.assert_array_equal(epochs["train_loss"], [e["train_loss"] for e in rest["epochs"]])
+    np.testing.assert_array_equal(epochs["val_loss"], [e["val_loss"] for e in rest["epochs"]])
+    np.testing.assert_array_equal(
+        epochs["val_accuracy"], [e["val_metrics"]["accuracy"] for e in rest["epochs"]]
+    )
+    np.testing.assert_array_equal(widget.iterations["batch_loss"], rest["iterations"]["batch_loss"])
+    streamed = [v for m in sent if m["type"] == "network" for v in m["iterations"]["batch_loss"]]
+    assert streamed == rest["iterations"]["batch_loss"]  # the front end got every update once
+    assert sent[-1]["end"]["reason"] == rest["end"]["reason"]
+
+
+def test_a_network_learning_rate_change_applies_from_the_next_update() -> None:
+    widget = NetworkPlayground("circle", hidden=[4], epochs=3)
+    recording(widget)
+    widget.step(4)
+    widget.set_lr("network", 0.05)
+    widget.run()
+    lr = widget.iterations["lr"].tolist()
+    assert lr[:4] == [0.01] * 4 and set(lr[4:]) == {0.05}
+    with pytest.raises(ConfigError, match="no run with id 'adam'"):
+        widget.set_lr("adam", 0.1)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "options", "field"),
+    [
+        ("circlez", {}, "dataset.name"),
+        ("circle", {"hidden": [0]}, "hidden.0"),
+        ("circle", {"epochs": 0}, "epochs"),
+        ("circle", {"optimizer": "adamm"}, "optimizer"),
+        ("circle", {"batchsize": 8}, "batchsize"),
+    ],
+)
+def test_bad_network_input_raises_an_error_naming_the_argument(
+    dataset: str, options: dict, field: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        NetworkPlayground(dataset, **options)
+    assert caught.value.field == field, str(caught.value)
+
+
+def test_the_widget_speaks_turkish_when_asked() -> None:
+    widget = Playground("himmelblau", ["sgd"], steps=5, lang="tr")
+    assert widget.lang == "tr" and widget.messages["common.play"] != "Play"
