@@ -104,6 +104,16 @@ class Settings(BaseSettings):
         2_000_000, ge=10_000, description="Size of one WebSocket message the server sends."
     )
 
+    # Convergence maps (POST /api/v1/maps, stream kind "map"): a run from every cell of an n × n grid.
+    max_map_n: int = Field(200, ge=2, description="Points per axis of a convergence map.")
+    max_map_runs: int = Field(3, ge=1, description="Optimizers side by side in one convergence map.")
+    max_map_work: float = Field(
+        4.1e7,
+        gt=0,
+        description="Lane-steps of one convergence map (cells × (steps + 1) × runs × surface cost): two "
+        "200 × 200 maps of 500 steps.",
+    )
+
 
 @lru_cache
 def get_settings() -> Settings:

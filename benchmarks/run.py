@@ -134,6 +134,7 @@ SECTIONS = (
     "capacity",
     "assets",
     "nginx",
+    "maps",
 )
 
 

@@ -256,13 +256,17 @@ def _decode(data: str | bytes) -> str:
                 f"the file is not valid Unicode text (character {error.start + 1:,} is a lone surrogate, "
                 f"U+{ord(data[error.start]):04X}); save it as UTF-8 CSV",
                 "file",
+                key="csv.not_unicode",
             ) from None
         return data
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ConfigError(
-            f"the file is not UTF-8 text (byte {error.start} cannot be decoded); save it as UTF-8 CSV", "file"
+            f"the file is not UTF-8 text (byte {error.start} cannot be decoded); save it as UTF-8 CSV",
+            "file",
+            key="csv.not_utf8",
+            params={"byte": error.start},
         ) from None
 
 
@@ -275,7 +279,12 @@ def _read_rows(text: str) -> list[list[str]]:
         reason = str(error)
         if "field larger than field limit" in reason:
             reason = f"a cell is longer than {csv.field_size_limit():,} characters"
-        raise ConfigError(f"row {reader.line_num}: the file is not valid CSV ({reason})", "file") from None
+        raise ConfigError(
+            f"row {reader.line_num}: the file is not valid CSV ({reason})",
+            "file",
+            key="csv.invalid",
+            params={"row": reader.line_num, "reason": reason},
+        ) from None
 
 
 def parse_csv(
@@ -294,32 +303,63 @@ def parse_csv(
     """
     size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
     if size > max_bytes:
-        raise ConfigError(f"the file has {size:,} bytes; at most {max_bytes:,} are accepted", "file")
+        raise ConfigError(
+            f"the file has {size:,} bytes; at most {max_bytes:,} are accepted",
+            "file",
+            key="csv.too_many_bytes",
+            params={"size": size, "limit": max_bytes},
+        )
     text = _decode(data)
     if not text.strip():
-        raise ConfigError("the file is empty", "file")
+        raise ConfigError("the file is empty", "file", key="csv.empty")
     rows = _read_rows(text)
     if not rows:
-        raise ConfigError("the file holds no values, only separators and blank lines", "file")
+        raise ConfigError(
+            "the file holds no values, only separators and blank lines", "file", key="csv.no_values"
+        )
     header = [h.strip() for h in rows[0]]
     if not header or all(_is_number(h) for h in header if h):
-        raise ConfigError("the first row must be a header naming the columns (it holds only numbers)", "file")
+        raise ConfigError(
+            "the first row must be a header naming the columns (it holds only numbers)",
+            "file",
+            key="csv.no_header",
+        )
     body = rows[1:]
     if not body:
-        raise ConfigError("the file has a header but no data rows", "file")
+        raise ConfigError("the file has a header but no data rows", "file", key="csv.no_rows")
     if len(body) > max_rows:
-        raise ConfigError(f"the file has {len(body):,} data rows; at most {max_rows:,} are accepted", "file")
+        raise ConfigError(
+            f"the file has {len(body):,} data rows; at most {max_rows:,} are accepted",
+            "file",
+            key="csv.too_many_rows",
+            params={"rows": len(body), "limit": max_rows},
+        )
     valid = ", ".join(header)
     if target_column not in header:
-        raise ConfigError(f"no column {target_column!r}; columns: {valid}", "target_column")
+        raise ConfigError(
+            f"no column {target_column!r}; columns: {valid}",
+            "target_column",
+            key="csv.no_column",
+            params={"column": target_column, "columns": valid},
+        )
     features = [c for c in header if c != target_column] if feature_columns is None else list(feature_columns)
     if not features:
-        raise ConfigError("choose at least one feature column", "feature_columns")
+        raise ConfigError("choose at least one feature column", "feature_columns", key="csv.no_features")
     for i, name in enumerate(features):
         if name not in header:
-            raise ConfigError(f"no column {name!r}; columns: {valid}", f"feature_columns.{i}")
+            raise ConfigError(
+                f"no column {name!r}; columns: {valid}",
+                f"feature_columns.{i}",
+                key="csv.no_column",
+                params={"column": name, "columns": valid},
+            )
         if name == target_column:
-            raise ConfigError(f"{name!r} is the target; it cannot also be a feature", f"feature_columns.{i}")
+            raise ConfigError(
+                f"{name!r} is the target; it cannot also be a feature",
+                f"feature_columns.{i}",
+                key="csv.target_as_feature",
+                params={"column": name},
+            )
     wanted = [*features, target_column]
     index = [header.index(c) for c in wanted]
     values = np.empty((len(body), len(wanted)))
@@ -327,19 +367,37 @@ def parse_csv(
         for j, (col, name) in enumerate(zip(index, wanted, strict=True)):
             cell = row[col].strip() if col < len(row) else ""
             field_name = "target_column" if name == target_column else "feature_columns"
+            where = {"row": r, "column": name, "value": cell}
             if cell == "" or cell.lower() in ("na", "nan", "null", "none"):
-                raise ConfigError(f"row {r}, column {name!r}: the value is missing", field_name)
+                raise ConfigError(
+                    f"row {r}, column {name!r}: the value is missing",
+                    field_name,
+                    key="csv.missing",
+                    params=where,
+                )
             try:
                 number = float(cell)
             except ValueError:
-                raise ConfigError(f"row {r}, column {name!r}: {cell!r} is not a number", field_name) from None
+                raise ConfigError(
+                    f"row {r}, column {name!r}: {cell!r} is not a number",
+                    field_name,
+                    key="csv.not_a_number",
+                    params=where,
+                ) from None
             if not math.isfinite(number):
-                raise ConfigError(f"row {r}, column {name!r}: {cell!r} is not a finite number", field_name)
+                raise ConfigError(
+                    f"row {r}, column {name!r}: {cell!r} is not a finite number",
+                    field_name,
+                    key="csv.not_finite",
+                    params=where,
+                )
             if abs(number) > MAX_ABS_VALUE:
                 raise ConfigError(
                     f"row {r}, column {name!r}: {cell} is too large; values up to"
                     f" {MAX_ABS_VALUE:,.0f} in size are accepted (rescale the column, e.g. to thousands)",
                     field_name,
+                    key="csv.too_large",
+                    params={**where, "limit": MAX_ABS_VALUE},
                 )
             values[r - 2, j] = number
     X, target = values[:, :-1], values[:, -1]
@@ -352,6 +410,8 @@ def parse_csv(
             f"the target {target_column!r} has one class only ({classes[0]:g}); "
             "a classifier needs two or more",
             "target_column",
+            key="csv.one_class",
+            params={"column": target_column, "value": f"{classes[0]:g}"},
         )
     labels = np.searchsorted(classes, target).astype(np.intp)
     kind = "binary" if len(classes) == 2 else "multiclass"

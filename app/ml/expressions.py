@@ -205,17 +205,19 @@ def parse_expression(
     pathological string never reaches the parser.
     """
     if not isinstance(text, str):
-        raise ExpressionError(f"the expression must be text, got {type(text).__name__}", "")
+        raise ExpressionError(f"the expression must be text, got {type(text).__name__}", "", key="not_text")
     if len(text) > max_length:
         raise ExpressionError(
             f"expression is {len(text)} characters long; the limit is {max_length}",
             text[:max_length] + "...",
             max_length,
             max_length + 3,
+            key="too_long",
+            params={"length": len(text), "limit": max_length},
         )
     text = _normalise_whitespace(text)
     if not text.strip():
-        raise ExpressionError("the expression is empty; type something like x^2 + y^2", text)
+        raise ExpressionError("the expression is empty; type something like x^2 + y^2", text, key="empty")
     _check_characters(text)
     _check_bracket_depth(text, max_depth)
     tree_ast, to_user = _parse(text)
@@ -295,7 +297,14 @@ def _check_characters(text: str) -> None:
     """Printable ASCII only: rules out null bytes, and look-alike Unicode that Python would normalise."""
     for col, ch in enumerate(text):
         if not " " <= ch <= "~":
-            raise ExpressionError(f"character {ch!r} is not allowed", text, col, col + 1)
+            raise ExpressionError(
+                f"character {ch!r} is not allowed",
+                text,
+                col,
+                col + 1,
+                key="character",
+                params={"character": ch},
+            )
 
 
 def _check_bracket_depth(text: str, max_depth: int) -> None:
@@ -305,7 +314,12 @@ def _check_bracket_depth(text: str, max_depth: int) -> None:
             depth += 1
             if depth > max_depth:
                 raise ExpressionError(
-                    f"brackets are nested too deeply (more than {max_depth} levels)", text, col, col + 1
+                    f"brackets are nested too deeply (more than {max_depth} levels)",
+                    text,
+                    col,
+                    col + 1,
+                    key="brackets_too_deep",
+                    params={"limit": max_depth},
                 )
         elif ch in ")]}":
             depth -= 1
@@ -336,15 +350,41 @@ def _parse(text: str) -> tuple[ast.expr, Callable[[int], int]]:
             warnings.simplefilter("error", SyntaxWarning)  # "2x" becomes a SyntaxError, not a log line
             module = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        start = to_user((exc.offset or 1) - 1)
-        end = (
-            to_user(exc.end_offset - 2) + 1 if exc.end_offset and exc.end_offset > (exc.offset or 0) else None
-        )
+        if not exc.offset:
+            # Python gives no column when the text stops mid-expression ("x**", "x +"): the culprit is
+            # the operand missing after the last character, so point there, not at column 1.
+            end_of_text = len(text.rstrip())
+            message = (
+                "syntax error: the expression ends too early: a number or variable is missing at the end"
+            )
+            raise ExpressionError(message, text, end_of_text) from None
+        start = to_user(exc.offset - 1)
+        end = to_user(exc.end_offset - 2) + 1 if exc.end_offset and exc.end_offset > exc.offset else None
         hint = "; write 2*x, not 2x" if "decimal literal" in exc.msg else ""
-        raise ExpressionError(f"syntax error: {exc.msg}{hint}", text, start, end) from None
+        key, params = _syntax_key(exc.msg)
+        raise ExpressionError(
+            f"syntax error: {exc.msg}{hint}", text, start, end, key=key, params=params
+        ) from None
     except (ValueError, MemoryError, RecursionError) as exc:
-        raise ExpressionError(f"the expression could not be read ({type(exc).__name__})", text) from None
+        raise ExpressionError(
+            f"the expression could not be read ({type(exc).__name__})", text, key="unreadable"
+        ) from None
     return module.body, to_user
+
+
+def _syntax_key(message: str) -> tuple[str, dict[str, str]]:
+    """The message key of a Python SyntaxError's text: the few a learner meets, else ``syntax`` + the text."""
+    if "decimal literal" in message:
+        return "decimal_literal", {}
+    if "was never closed" in message:
+        return "never_closed", {"bracket": message[1:2]}
+    if message.startswith("unmatched"):
+        return "unmatched", {"bracket": message[-2:-1]}
+    if message.startswith("closing parenthesis"):
+        return "mismatched", {"detail": message}
+    if message == "invalid syntax" or message.startswith("invalid syntax"):
+        return "invalid_syntax", {}
+    return "syntax", {"detail": message}
 
 
 def _check_size(
@@ -360,13 +400,20 @@ def _check_size(
             if depth > max_depth:
                 start, end = _ast_span(node, to_user)
                 raise ExpressionError(
-                    f"the expression is nested too deeply (more than {max_depth} levels)", text, start, end
+                    f"the expression is nested too deeply (more than {max_depth} levels)",
+                    text,
+                    start,
+                    end,
+                    key="too_deep",
+                    params={"limit": max_depth},
                 )
             if count > max_nodes:
                 raise ExpressionError(
                     f"the expression is too big (more than {max_nodes} parts)",
                     text,
                     *_ast_span(node, to_user),
+                    key="too_big",
+                    params={"limit": max_nodes},
                 )
         child_depth = depth + 1 if isinstance(node, ast.expr) else depth
         stack.extend((child, child_depth) for child in ast.iter_child_nodes(node))
@@ -386,8 +433,8 @@ class _Converter:
         self.text = text
         self.to_user = to_user
 
-    def refuse(self, message: str, node: ast.AST) -> ExpressionError:
-        return ExpressionError(message, self.text, *_ast_span(node, self.to_user))
+    def refuse(self, message: str, node: ast.AST, key: str, **params: object) -> ExpressionError:
+        return ExpressionError(message, self.text, *_ast_span(node, self.to_user), key=key, params=params)
 
     def segment(self, node: ast.AST) -> str:
         start, end = _ast_span(node, self.to_user)
@@ -402,27 +449,31 @@ class _Converter:
             return self.name(node, span)
         if isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, ast.USub | ast.UAdd):
-                raise self.refuse(f"operator '{_OPERATOR_TEXT.get(type(node.op), '?')}' is not allowed", node)
+                symbol = _OPERATOR_TEXT.get(type(node.op), "?")
+                raise self.refuse(f"operator '{symbol}' is not allowed", node, "operator", operator=symbol)
             return Unary("-" if isinstance(node.op, ast.USub) else "+", self.convert(node.operand), span)
         if isinstance(node, ast.BinOp):
             return self.binary(node, span)
         if isinstance(node, ast.Call):
             return self.call(node, span)
         reason = _REFUSED_NODES.get(type(node), f"{type(node).__name__} is not allowed")
-        raise self.refuse(f"'{self.segment(node)}': {reason}", node)
+        raise self.refuse(f"'{self.segment(node)}': {reason}", node, "construct", part=self.segment(node))
 
     def constant(self, node: ast.Constant, span: tuple[int, int]) -> Num:
         value = node.value
+        part = self.segment(node)
         if isinstance(value, bool) or value is None or value is Ellipsis:
-            raise self.refuse(f"'{self.segment(node)}' is not a number", node)
+            raise self.refuse(f"'{part}' is not a number", node, "not_a_number", part=part)
         if isinstance(value, complex):
-            raise self.refuse(f"'{self.segment(node)}': complex numbers are not allowed", node)
+            raise self.refuse(f"'{part}': complex numbers are not allowed", node, "complex", part=part)
         if isinstance(value, str | bytes):
-            raise self.refuse("text in quotes (strings) is not allowed", node)
+            raise self.refuse("text in quotes (strings) is not allowed", node, "string")
         if not isinstance(value, int | float):
-            raise self.refuse(f"'{self.segment(node)}' is not a number", node)
+            raise self.refuse(f"'{part}' is not a number", node, "not_a_number", part=part)
         if not (isinstance(value, int) or math.isfinite(value)) or abs(value) > MAX_LITERAL:
-            raise self.refuse(f"number '{self.segment(node)}' is too large (at most 1e12)", node)
+            raise self.refuse(
+                f"number '{part}' is too large (at most 1e12)", node, "number_too_large", part=part
+            )
         return Num(float(value), span=span)
 
     def name(self, node: ast.Name, span: tuple[int, int]) -> Node:
@@ -431,14 +482,23 @@ class _Converter:
         if node.id in CONSTANTS:
             return Num(CONSTANTS[node.id], node.id, span)
         if node.id in FUNCTION_NAMES:
-            raise self.refuse(f"'{node.id}' is a function; call it like {node.id}(x)", node)
-        raise self.refuse(f"unknown name '{node.id}'; allowed: x, y, pi, e", node)
+            raise self.refuse(
+                f"'{node.id}' is a function; call it like {node.id}(x)",
+                node,
+                "function_not_called",
+                name=node.id,
+            )
+        raise self.refuse(
+            f"unknown name '{node.id}'; allowed: x, y, pi, e", node, "unknown_name", name=node.id
+        )
 
     def binary(self, node: ast.BinOp, span: tuple[int, int]) -> Binary:
         op = _OPERATORS.get(type(node.op))
         if op is None:
             symbol = _OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)
-            raise self.refuse(f"operator '{symbol}' is not allowed; use + - * / ^", node)
+            raise self.refuse(
+                f"operator '{symbol}' is not allowed; use + - * / ^", node, "operator", operator=symbol
+            )
         left = self.convert(node.left)
         right = self.convert(node.right)
         if op == "^" and not _variables(right):
@@ -447,7 +507,11 @@ class _Converter:
                 size = "too large" if exponent > 0 else "too large in magnitude"
                 limit = _format_number(MAX_CONSTANT_EXPONENT)
                 raise self.refuse(
-                    f"exponent {_format_number(exponent)} is {size} (at most {limit})", node.right
+                    f"exponent {_format_number(exponent)} is {size} (at most {limit})",
+                    node.right,
+                    "exponent_too_large",
+                    exponent=_format_number(exponent),
+                    limit=limit,
                 )
         return Binary(op, left, right, span)
 
@@ -455,21 +519,44 @@ class _Converter:
         if not isinstance(node.func, ast.Name):
             self.convert(node.func)  # refuses attribute access etc. with its own message
             raise self.refuse(
-                f"'{self.segment(node.func)}': only named functions like sin(x) can be called", node
+                f"'{self.segment(node.func)}': only named functions like sin(x) can be called",
+                node,
+                "not_callable",
+                part=self.segment(node.func),
             )
         name = node.func.id
         if name in VARIABLES or name in CONSTANTS:
-            raise self.refuse(f"'{name}' is not a function; write {name}*(...) to multiply", node.func)
+            raise self.refuse(
+                f"'{name}' is not a function; write {name}*(...) to multiply",
+                node.func,
+                "not_a_function",
+                name=name,
+            )
         if name not in FUNCTION_NAMES:
             allowed = ", ".join(FUNCTION_NAMES)
-            raise self.refuse(f"unknown function '{name}'; allowed: {allowed}", node.func)
+            raise self.refuse(
+                f"unknown function '{name}'; allowed: {allowed}",
+                node.func,
+                "unknown_function",
+                name=name,
+                allowed=allowed,
+            )
         if node.keywords:
-            raise self.refuse(f"{name}(): keyword arguments are not allowed", node.keywords[0])
+            raise self.refuse(
+                f"{name}(): keyword arguments are not allowed", node.keywords[0], "keyword", name=name
+            )
         canonical = ALIASES.get(name, name)
         arity = 2 if canonical in BINARY_FUNCTIONS else 1
         if len(node.args) != arity:
             plural = "argument" if arity == 1 else "arguments"
-            raise self.refuse(f"{name}() takes {arity} {plural}, got {len(node.args)}", node)
+            raise self.refuse(
+                f"{name}() takes {arity} {plural}, got {len(node.args)}",
+                node,
+                "arity",
+                name=name,
+                arity=arity,
+                got=len(node.args),
+            )
         return Call(canonical, tuple(self.convert(arg) for arg in node.args), span)
 
 
@@ -753,7 +840,11 @@ class _Builder:
         value = float(self.constants[self._dual(node)[0]])
         if not math.isfinite(value):
             raise ExpressionError(
-                f"this part evaluates to {value}, not a finite number", self.text, *node.span
+                f"this part evaluates to {value}, not a finite number",
+                self.text,
+                *node.span,
+                key="not_finite",
+                params={"value": str(value)},
             )
         return value
 

@@ -45,7 +45,7 @@ class Activation(NamedTuple):
     init: str  # "he" (relu family) or "xavier"
 
 
-def _sigmoid(z: Array) -> Array:
+def sigmoid(z: Array) -> Array:
     """Logistic function in the tanh form: no overflow warning for large |z|."""
     return 0.5 + 0.5 * np.tanh(0.5 * z)
 
@@ -62,7 +62,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "relu": Activation(lambda z: np.maximum(z, 0.0), lambda z, a: z > 0, "he"),
     "leaky_relu": Activation(_leaky, _leaky_der, "he"),
     "tanh": Activation(np.tanh, lambda z, a: 1.0 - a * a, "xavier"),
-    "sigmoid": Activation(_sigmoid, lambda z, a: a * (1.0 - a), "xavier"),
+    "sigmoid": Activation(sigmoid, lambda z, a: a * (1.0 - a), "xavier"),
     "linear": Activation(lambda z: z, lambda z, a: np.ones_like(z), "xavier"),
 }
 
@@ -84,14 +84,22 @@ def _mse(z: Array, y: Array) -> tuple[float, Array]:
     return float(np.vdot(diff, diff)) / diff.size, diff * (2.0 / diff.size)
 
 
-def _bce(z: Array, y: Array) -> tuple[float, Array]:
-    """``mean(softplus(z) - y z)`` = BCE(sigmoid(z), y), finite for any z; gradient ``(sigmoid(z) - y)/N``.
+def binary_cross_entropy_rows(z: Array, y: Array) -> Array:
+    """Each row's ``-(y log ŷ + (1 - y) log(1 - ŷ))`` with ``ŷ = sigmoid(z)``, from the logits ``z``.
 
-    ``logaddexp(0, z)`` never overflows, so no probability is ever clipped (unlike a loss on sigmoid outputs).
+    Computed as ``softplus(z) - y z`` (the same number), which is finite for any z: ``logaddexp(0, z)``
+    never overflows, so no probability is ever clipped, unlike a loss on sigmoid outputs. The slide's
+    case: ŷ = 0.01 for y = 1 costs ``-ln 0.01 = 4.605``. Shapes broadcast; the mean of the rows is the BCE.
     """
     loss = np.logaddexp(0.0, z)
     loss -= y * z
-    return float(loss.sum()) / z.shape[0], (_sigmoid(z) - y) * (1.0 / z.shape[0])
+    return loss
+
+
+def _bce(z: Array, y: Array) -> tuple[float, Array]:
+    """``mean(softplus(z) - y z)`` = BCE(sigmoid(z), y); gradient ``(sigmoid(z) - y)/N``."""
+    loss = binary_cross_entropy_rows(z, y)
+    return float(loss.sum()) / z.shape[0], (sigmoid(z) - y) * (1.0 / z.shape[0])
 
 
 def _softmax(z: Array) -> Array:
@@ -131,7 +139,7 @@ def binary_cross_entropy(y: Array | float, y_hat: Array | float) -> Array:
 
 LOSSES: dict[str, Loss] = {
     "regression": Loss("mean_squared_error", "linear", _mse, lambda z: z),
-    "binary": Loss("binary_crossentropy", "sigmoid", _bce, _sigmoid),
+    "binary": Loss("binary_crossentropy", "sigmoid", _bce, sigmoid),
     "multiclass": Loss("sparse_categorical_crossentropy", "softmax", _cross_entropy, _softmax),
 }
 TASKS = tuple(LOSSES)
@@ -230,6 +238,16 @@ class Network:
     def n_layers(self) -> int:
         """Number of dense layers (hidden layers + the output layer)."""
         return len(self.layers)
+
+    @property
+    def shapes(self) -> tuple[tuple[int, ...], ...]:
+        """The tensors packed in the flat vector, in order: ``(fan_in, fan_out)`` W, then ``(fan_out,)`` b,
+        per layer; per-tensor optimizer rules (Adafactor's factored second moment) need them."""
+        return tuple(
+            shape
+            for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:], strict=True)
+            for shape in ((fan_in, fan_out), (fan_out,))
+        )
 
     def layer_slices(self, layer: int) -> tuple[slice, slice]:
         """Where ``W`` and ``b`` of dense layer ``layer`` live in the flat vector."""

@@ -3,8 +3,16 @@
 - **L1 / L2** follow Keras' ``kernel_regularizer=L1L2(l1, l2)``: ``l1 * sum|W|`` and ``l2 * sum W^2``
   (no 1/2), on the weight matrices only, never on the biases (a bias shifts a unit and does not
   make the model more complex; Keras and most courses leave it unpenalised).  Strength is one number
-  for every dense layer or one per dense layer (output layer included).  The penalties are added to
-  the gradient of every iteration but reported apart from the data loss, so a learner sees both.
+  for every dense layer or one per dense layer (output layer included).  The penalties are reported
+  apart from the data loss, so a learner sees both.
+- **How each penalty acts**: L2 is smooth, so its gradient ``2 l2 w`` joins the data gradient before
+  the optimizer update.  L1 is applied as a **proximal step** after the update (proximal gradient
+  descent, ISTA): every weight is soft-thresholded, ``w <- sign(w) max(|w| - lr l1, 0)``, which is
+  the exact minimiser of ``l1 |w| + (w - w_update)^2 / (2 lr)``.  A weight whose update cannot carry
+  it past ``lr l1`` lands on exactly 0 and stays there, which is what "L1 makes weights zero" means.
+  Adding the subgradient ``l1 sign(w)`` instead (Keras' and torch's autograd way) only makes weights
+  jitter around 0 by about ``lr l1`` and never reach it.  The threshold uses the plain learning rate,
+  not an adaptive optimizer's per-weight step (Adam's) -- the simple proximal rule most courses use.
 - **Dropout** is inverted dropout on hidden layers: each unit is kept with probability ``1 - p``
   and kept units are scaled by ``1 / (1 - p)``, so the expected activation is unchanged and nothing
   needs rescaling at evaluation, where no dropout is applied.  Masks come from a seeded Generator,
@@ -41,7 +49,12 @@ def _per_layer(value: float | Sequence[float], count: int, field: str, high: flo
             or not 0 <= v <= high
         ):
             where = field if isinstance(value, int | float) else f"{field}.{i}"
-            raise ConfigError(f"{field} must be a number between 0 and {high}, got {v!r}", where)
+            raise ConfigError(
+                f"{field} must be a number between 0 and {high}, got {v!r}",
+                where,
+                key="range",
+                params={"name": field, "low": 0, "high": high},
+            )
         out.append(float(v))
     return tuple(out)
 
@@ -69,15 +82,45 @@ class WeightPenalty:
         return l1, l2
 
     def add_grad(self, params: np.ndarray, grad: np.ndarray) -> np.ndarray:
-        """``grad`` plus the penalties' gradient (``l1 sign(w) + 2 l2 w``), in place; returns ``grad``.
+        """``grad`` plus the smooth penalty's gradient (L2: ``2 l2 w``), in place; returns ``grad``.
 
-        At ``w == 0`` the L1 term uses the subgradient 0, as ``sign`` and torch's ``abs`` backward do.
+        L1 is not differentiable at 0 and is applied by :meth:`prox` after the update instead.
         """
-        if self.has_l1:
-            grad += self.l1_vec * np.sign(params)
         if self.has_l2:
             grad += (2.0 * self.l2_vec) * params
         return grad
+
+    def prox(self, params: np.ndarray, lr: float) -> np.ndarray:
+        """The L1 proximal step after an update of learning rate ``lr``, in place; returns ``params``."""
+        if self.has_l1:
+            params[:] = soft_threshold(params, lr * self.l1_vec)
+        return params
+
+
+def soft_threshold(w: np.ndarray, threshold: float | np.ndarray) -> np.ndarray:
+    """``sign(w) max(|w| - t, 0)``: the proximal operator of ``t |w|`` (ISTA's shrinkage step)."""
+    return np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
+
+
+def zero_weights(net: Network, params: np.ndarray) -> int:
+    """How many weights (biases not counted, as they are not penalised) are exactly 0."""
+    return int(np.count_nonzero(params[net.weight_mask] == 0.0))
+
+
+COLLAPSE_SPREAD = 1e-3
+
+
+def collapsed(predictions: np.ndarray) -> bool:
+    """True when the model predicts (nearly) the same for every row: its output spread over the rows
+    (max - min of each output column, probabilities for classification) is below ``COLLAPSE_SPREAD``.
+
+    A penalty too strong for the data shrinks every weight towards 0; the output is then the
+    output bias alone, a constant, and a balanced binary task sits at the loss ln 2 = 0.693.
+    """
+    if len(predictions) < 2:
+        return False
+    spread = np.ptp(predictions, axis=0)
+    return bool(np.all(spread < COLLAPSE_SPREAD))
 
 
 # --------------------------------------------------------------------------- dropout

@@ -7,9 +7,16 @@ learning-rate sweep). Records use arrival semantics: record t of a run holds the
 gradient there, the learning rate in effect at step t, and the update that brought the run from x_{t-1}
 (zero at step 0, where the wire formats say null), and how many function-and-gradient evaluations that
 step used (1 for a first-order optimizer, 0 at step 0; optimizers that evaluate the function, such as
-L-BFGS and SAM, also hand over the other points they evaluated). No NaN or infinity ever leaves this
-module: a run whose next point is non-finite or far outside the view box ends as ``diverged`` and
-keeps its last finite record.
+L-BFGS and SAM, also hand over the other points they evaluated). On a data-set surface trained in
+mini-batches (``Surface.batch_value_and_grad``) record t's loss and gradient are those of the batch step t
+uses, as Keras reports a batch loss. No NaN or infinity ever leaves this
+module: a run whose next point is non-finite, or more than a view-box width beyond the view box, ends there
+and keeps its last finite record. One rule says how it ended: ``left_view`` when its loss out there is
+below its loss at the start (it went downhill and the surface keeps falling beyond the view, as on a
+saddle), ``diverged`` when the loss or gradient is non-finite or the run left with its loss grown (the
+learning rate is too high). The one exception is ``aux``: an optimizer's auxiliary values (schedule-free's
+eval point, ASGD's average, Prodigy's d), NaN where undefined (ASGD's average at step 0) or where a run's
+optimizer has no such value; the wire formats turn NaN into null.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -31,7 +39,13 @@ from app.ml.ledger import (
     state_snapshot,
     step_sizes,
 )
-from app.ml.optimizers import get_optimizer, make_optimizer, max_evaluations, resolve_hyperparameters
+from app.ml.optimizers import (
+    check_schedule,
+    get_optimizer,
+    make_optimizer,
+    max_evaluations,
+    resolve_hyperparameters,
+)
 from app.ml.schedules import Schedule
 from app.ml.surfaces import Surface, nearest_minimum
 from app.ml.transforms import (
@@ -43,12 +57,21 @@ from app.ml.transforms import (
     vector_norm,
 )
 
-END_REASONS = ("max_steps", "max_evaluations", "converged", "diverged", "stopped")
+END_REASONS = ("max_steps", "max_evaluations", "converged", "diverged", "left_view", "stopped")
+NO_AUX: Mapping[str, np.ndarray] = MappingProxyType({})
 BUDGETS = ("steps", "evaluations")
 """What ``steps`` counts: a run's steps, or its function-and-gradient evaluations (a fair race: L-BFGS
 may use 20 evaluations in one step, SAM 2, a first-order optimizer 1)."""
-DIVERGENCE_WIDTHS = 10.0
-"""A run has diverged once it is this many view-box widths outside the box (or non-finite)."""
+VIEW_MARGIN = 1.0
+"""A run ends once it is more than this many view-box widths beyond the edge of the view box: far enough
+that a small overshoot which comes back is not cut, near enough that a learner still sees where it went."""
+
+
+def divergence_bounds(surface: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """Per coordinate, the lowest and highest value a run may reach before it ends (left_view or diverged)."""
+    view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
+    width = view[:, 1] - view[:, 0]
+    return view[:, 0] - VIEW_MARGIN * width, view[:, 1] + VIEW_MARGIN * width
 
 
 @dataclass(frozen=True)
@@ -83,6 +106,9 @@ class StepRecord:
     update: np.ndarray  # (M, d) move from the previous point; zeros on step-0 rows
     evaluations: np.ndarray  # (M,) function-and-gradient evaluations of the step; 0 on step-0 rows
     evaluated: tuple[np.ndarray, ...] | None = None  # per row, (n, d) other points the step evaluated
+    aux: Mapping[str, np.ndarray] = field(
+        default_factory=lambda: NO_AUX
+    )  # name -> (M, d) or (M,); NaN: undefined
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +145,13 @@ def _validate(index: int, spec: RunSpec, surface: Surface, noise: float) -> dict
     try:
         resolved = resolve_hyperparameters(spec.optimizer, spec.hyperparameters)
         spec.schedule.build(resolved["lr"])
-        if get_optimizer(spec.optimizer).evaluating:
+        check_schedule(spec.optimizer, spec.schedule.name)
+        optimizer = get_optimizer(spec.optimizer)
+        if optimizer.not_on_surfaces:
+            raise ConfigError(
+                f"{spec.optimizer} is not offered on surfaces: {optimizer.not_on_surfaces}", "optimizer"
+            )
+        if optimizer.evaluating:
             _check_evaluating(spec, resolved, surface, noise)
     except ConfigError as error:
         error.field = f"runs.{index}.{error.field}" if error.field else f"runs.{index}"
@@ -256,16 +288,14 @@ class Descent:
         self.tolerance = tolerance
         self.noise = noise
         self.seed = seed
-        view = np.asarray(surface.view, dtype=np.float64).reshape(-1, 2)
-        width = view[:, 1] - view[:, 0]
-        self._lo = view[:, 0] - DIVERGENCE_WIDTHS * width
-        self._hi = view[:, 1] + DIVERGENCE_WIDTHS * width
+        self._lo, self._hi = divergence_bounds(surface)
         self._bounds = list(zip(self._lo.tolist(), self._hi.tolist(), strict=True))
         dim = surface.dim
         self.ids: list[str] = []
         self.groups: list[_Group] = []
         self.params = np.empty((0, dim))
         self.loss = np.empty(0)
+        self.start_loss = np.empty(0)  # each lane's loss at its start: leaving below it is going downhill
         self.grad = np.empty((0, dim))
         self.steps = np.empty(0, dtype=np.int64)
         self.spent = np.empty(0, dtype=np.int64)  # function-and-gradient evaluations used, per lane
@@ -278,6 +308,7 @@ class Descent:
         self._ones_cache: np.ndarray | None = None
         self._evaluating = False  # some group's optimizer evaluates the function itself
         self._problem = Problem(surface.value_and_grad, surface.hessian)
+        self.aux: dict[str, np.ndarray] = {}  # every lane's auxiliary values, NaN rows where undefined
         self.add_runs(runs)
 
     # ------------------------------------------------------------------ runs
@@ -313,13 +344,13 @@ class Descent:
         resolved = [_validate(i, r, self.surface, self.noise) for i, r in enumerate(runs)]
         starts = self._start_points(runs)
         with np.errstate(all="ignore"):
-            loss, grad = self.surface.value_and_grad(starts)
+            loss, grad = self._evaluate(starts, np.zeros(len(starts), dtype=np.int64))
             bad = ~(np.isfinite(loss) & np.isfinite(grad).all(axis=1)) | ~self._inside(starts)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ConfigError(
                 "the surface is not defined at this start point (its loss or gradient is not finite there),"
-                f" or the point lies more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view",
+                f" or the point lies more than {VIEW_MARGIN:g}× the view box's width beyond its edge",
                 f"runs.{i}.start" if runs[i].start is not None else "start",
             )
         by_key: dict[tuple[Any, ...], list[int]] = {}
@@ -337,15 +368,32 @@ class Descent:
             self.ids.extend(runs[i].id for i in rows)
         self.params = np.concatenate([self.params, starts[order]])
         self.loss = np.concatenate([self.loss, loss[order]])
+        self.start_loss = np.concatenate([self.start_loss, loss[order]])
         self.grad = np.concatenate([self.grad, grad[order]])
         self.steps = np.concatenate([self.steps, np.zeros(len(runs), dtype=np.int64)])
         self.spent = np.concatenate([self.spent, np.zeros(len(runs), dtype=np.int64)])
         self.active = np.concatenate([self.active, np.ones(len(runs), dtype=bool)])
+        for name, values in self.aux.items():
+            self.aux[name] = np.concatenate([values, np.full((len(runs), *values.shape[1:]), np.nan)])
+        self._read_aux(self.groups[len(self.groups) - len(by_key) :])
         self._refresh_lanes()
         self._lr_cache = None
         new = np.arange(first_lane, len(self.ids))
         none = np.zeros(len(new), dtype=np.int64)
         self._pending.extend(self._check(new, np.zeros((len(new), self.surface.dim)), none, None))
+
+    def _read_aux(self, groups: Sequence[_Group]) -> None:
+        """Refresh ``self.aux`` from the optimizer states of ``groups`` (those whose optimizer has aux)."""
+        for group in groups:
+            if getattr(group.transform, "aux", None) is None:
+                continue
+            for name, values in group.transform.aux(group.state, self.params[group.lanes]).items():
+                values = values.reshape(len(values), -1)
+                if values.shape[1] == 1:
+                    values = values[:, 0]
+                if name not in self.aux:
+                    self.aux[name] = np.full((len(self.ids), *values.shape[1:]), np.nan)
+                self.aux[name][group.lanes] = values
 
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return ((points >= self._lo) & (points <= self._hi)).all(axis=1)
@@ -485,14 +533,22 @@ class Descent:
                     group.t += 1
             self.params = moved
         self.steps = self.steps + self.active
+        if self.aux:
+            self.aux = {name: values.copy() for name, values in self.aux.items()}  # records keep the old
+            self._read_aux([g for g in self.groups if g.running])
         if self.budget == "evaluations":
             self.spent = self.spent + evaluations * self.active
-        self.loss, self.grad = self.surface.value_and_grad(self.params)
+        self.loss, self.grad = self._evaluate(self.params, self.steps)
         if self._all_active:
             return self._check(None, update, evaluations, evaluated)
         lanes = self._lanes
         picked = None if evaluated is None else [evaluated[i] for i in lanes]
         return self._check(lanes, update[lanes], evaluations[lanes], picked)
+
+    def _evaluate(self, params: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and gradient at each lane's point: exact, or on the mini-batch its step uses (data sets)."""
+        batched = self.surface.batch_value_and_grad
+        return self.surface.value_and_grad(params) if batched is None else batched(params, steps)
 
     def _lr(self) -> np.ndarray:
         """Every lane's learning rate now; cached while no group follows a schedule."""
@@ -524,13 +580,28 @@ class Descent:
             params, loss, grad = self.params[lanes], self.loss[lanes], self.grad[lanes]
             steps, lr = self.steps[lanes], self._lr()[lanes]
         grad_norm = vector_norm(grad)  # finite for every finite gradient (no overflow in squaring)
+        aux = self.aux if lanes is None or not self.aux else {n: v[lanes] for n, v in self.aux.items()}
         points = None if evaluated is None else tuple(evaluated)
         if self._quiet(params, loss, grad_norm):
             ids, index = (self._ids_tuple, self._lanes) if lanes is None else self._row_ids(lanes)
-            return [
-                StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update, evaluations, points)
-            ]
-        return self._check_ends(lanes, params, loss, grad, grad_norm, steps, lr, update, evaluations, points)
+            record = StepRecord(
+                ids,
+                index,
+                steps,
+                params,
+                loss,
+                grad,
+                grad_norm,
+                lr,
+                update,
+                evaluations,
+                points,
+                aux or NO_AUX,
+            )
+            return [record]
+        return self._check_ends(
+            lanes, params, loss, grad, grad_norm, steps, lr, update, evaluations, points, aux
+        )
 
     def _row_ids(self, lanes: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
         if lanes is self._lanes:
@@ -549,6 +620,7 @@ class Descent:
         update: np.ndarray,
         evaluations: np.ndarray,
         evaluated: tuple[Any, ...] | None,
+        aux: Mapping[str, np.ndarray],
     ) -> list[Event]:
         """The slow path, taken only on a step where some run ends."""
         index = np.arange(len(self.ids)) if lanes is None else lanes
@@ -573,16 +645,13 @@ class Descent:
                     take(update),
                     take(evaluations),
                     None if evaluated is None else tuple(evaluated[i] for i in rows),
+                    {name: take(values) for name, values in aux.items()} if aux else NO_AUX,
                 )
             )
+        start_loss = self.start_loss[index]
         for row in np.flatnonzero(~keep):
-            detail = (
-                "the loss or its gradient became infinite or NaN: the learning rate is too high"
-                if not finite[row]
-                else f"the run went more than {DIVERGENCE_WIDTHS:g} view-box widths outside the view box:"
-                " the learning rate is too high for this surface"
-            )
-            events.append(self._end(int(index[row]), "diverged", detail, last_step=int(steps[row]) - 1))
+            reason, detail = self._left(bool(finite[row]), float(loss[row]), float(start_loss[row]))
+            events.append(self._end(int(index[row]), reason, detail, last_step=int(steps[row]) - 1))
         for row in np.flatnonzero(keep & (grad_norm < self.tolerance)):
             detail = f"gradient norm {grad_norm[row]:.3g} fell below the tolerance {self.tolerance:g}"
             events.append(self._end(int(index[row]), "converged", detail))
@@ -599,6 +668,25 @@ class Descent:
                 )
         self._after_ends()
         return events
+
+    @staticmethod
+    def _left(finite: bool, loss: float, start_loss: float) -> tuple[str, str]:
+        """Why a run that is no longer kept ended: the one rule of the module docstring, with its words."""
+        if not finite:
+            detail = "the loss or its gradient became infinite or NaN: the learning rate is too high"
+            return "diverged", detail
+        where = f"more than {VIEW_MARGIN:g}× the view box's width beyond its edge"
+        if loss < start_loss:
+            return (
+                "left_view",
+                f"left the view box downhill: {where}, its loss {loss:.4g} is below its start"
+                f" ({start_loss:.4g}) and the surface keeps falling out there",
+            )
+        return (
+            "diverged",
+            f"went {where} with its loss grown from {start_loss:.4g} to {loss:.4g}:"
+            " the learning rate is too high for this surface",
+        )
 
     def _end(self, lane: int, reason: str, detail: str, last_step: int | None = None) -> RunEnd:
         self.active[lane] = False
@@ -653,6 +741,7 @@ class RunTrace:
     evaluations: np.ndarray  # (T,) int; 0 on the step-0 row
     evaluated: list[np.ndarray] | None  # per record, (n, d) other points evaluated; None: first-order only
     end: RunEnd | None
+    aux: Mapping[str, np.ndarray] = field(default_factory=lambda: NO_AUX)  # name -> (T, d) or (T,)
 
 
 def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
@@ -674,6 +763,7 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
             name: np.concatenate([getattr(r, name) for r in records])
             for name in ("step", "position", "loss", "grad", "grad_norm", "lr", "update", "evaluations")
         }
+        aux = _collect_aux(records)
         points = _evaluated_points(records)
         for lane, rid in names.items():
             rows = lanes == lane
@@ -693,6 +783,7 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
                 c["evaluations"],
                 seen,
                 ends.get(rid),
+                {name: values[rows] for name, values in aux.items()} if aux else NO_AUX,
             )
     for rid, end in ends.items():
         if rid not in traces:
@@ -700,6 +791,21 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
             count = empty.astype(np.int64)
             traces[rid] = RunTrace(rid, count, empty, empty, empty, empty, empty, empty, count, None, end)
     return traces
+
+
+def _collect_aux(records: list[StepRecord]) -> dict[str, np.ndarray]:
+    """The aux columns of ``records`` concatenated; a record without a column (it came before the run that
+    brought it joined) contributes NaN rows."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for record in records:
+        for name, values in record.aux.items():
+            shapes.setdefault(name, values.shape[1:])
+    return {
+        name: np.concatenate(
+            [r.aux[name] if name in r.aux else np.full((len(r.lanes), *shape), np.nan) for r in records]
+        )
+        for name, shape in shapes.items()
+    }
 
 
 def _evaluated_points(records: list[StepRecord]) -> list[np.ndarray | None] | None:

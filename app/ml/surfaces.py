@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.ml import insurance_bce
 from app.ml.errors import ConfigError, UnknownNameError
 from app.ml.params import Param, resolve
 
 ValueAndGrad = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+BatchValueAndGrad = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 TWO_PI = 2.0 * math.pi
 
@@ -42,6 +44,9 @@ class Surface:
     """Work of one evaluation relative to a built-in surface (the price of a request, app/web/cost.py)."""
     hessian: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False, compare=False)
     """Exact second derivatives, points ``(..., dim)`` -> ``(..., dim, dim)`` (analytic or forward mode)."""
+    batch_value_and_grad: BatchValueAndGrad | None = field(default=None, repr=False, compare=False)
+    """A data-set surface trained in mini-batches: ``(points (K, d), steps (K,)) -> (loss, grad)`` on the
+    batch each run's step uses (app/ml/run.py calls it instead of ``value_and_grad``); None: exact."""
 
     def value(self, points: np.ndarray) -> np.ndarray:
         """Values only (shape ``points.shape[:-1]``); the gradient is computed and dropped."""
@@ -591,6 +596,57 @@ def _build_parabola(spec: SurfaceSpec) -> Surface:
     )
 
 
+ROWS_PER_COST = 50.0
+"""Data rows whose logistic loss costs about one evaluation of a built-in formula surface (measured)."""
+BATCH_STEP_COST = 2.0
+"""A mini-batch step also finds its batch: measured 1.9× a Rosenbrock step at batch size 1, 2.6× at 32."""
+
+
+def _build_insurance_bce(
+    spec: SurfaceSpec,
+    rows: int = 875,
+    val_fraction: float = 0.2,
+    batch_size: int = 32,
+    seed: int = 0,
+    batch: int = -1,
+) -> Surface:
+    """Mean BCE of ŷ = σ(w·age_scaled + b) on the insurance training rows (``batch`` ≥ 0: on that one
+    mini-batch), descended in mini-batches of ``batch_size`` (app/ml/insurance_bce.py)."""
+    data = insurance_bce.insurance_rows(rows, val_fraction, seed)
+    x, y = data.x, data.y
+    stochastic = None
+    if batch >= 0:
+        index = insurance_bce.batch_rows(data.n_train, batch_size, batch, seed)
+        x, y = x[index], y[index]
+    else:
+        if batch_size < data.n_train:
+            stochastic = insurance_bce.batched_value_and_grad(data, batch_size, seed)
+    minimum = insurance_bce.bce_minimum(x, y)
+    xs, ys, counts = insurance_bce.distinct_rows(x, y)
+    cost = len(xs) / ROWS_PER_COST if stochastic is None else BATCH_STEP_COST + batch_size / ROWS_PER_COST
+    mean, std = _format_number(round(data.age_mean, 4)), _format_number(round(data.age_std, 4))
+    return spec.surface(
+        latex=r"\tfrac{1}{N}\sum_i -\left[y_i \ln \hat y_i + (1 - y_i)\ln(1 - \hat y_i)\right],\ "
+        rf"\hat y_i = \sigma(w\,x_i + b),\ x_i = (\mathrm{{age}}_i - {mean}) / {std},\ N = {len(y)}",
+        formula=f"-(1/N) sum_i (y_i ln(yhat_i) + (1 - y_i) ln(1 - yhat_i)), yhat_i = sigmoid(w x_i + b),"
+        f" x_i = (age_i - {mean}) / {std}, N = {len(y)}",
+        view=(-1.0, 5.0, -3.0, 3.0),
+        start=(3.0, -1.25),  # the slide's case: the insured 27-year-old gets ŷ = 0.01, loss 4.6
+        minima=() if minimum is None else (minimum,),
+        params={
+            "rows": rows,
+            "val_fraction": float(val_fraction),
+            "batch_size": batch_size,
+            "seed": seed,
+            "batch": batch,
+        },
+        value_and_grad=lambda p: insurance_bce.bce_value_and_grad(p, xs, ys, counts),
+        hessian=lambda p: insurance_bce.bce_hessian(p, xs, ys, counts),
+        cost=max(1.0, cost),
+        batch_value_and_grad=stochastic,
+    )
+
+
 def _spec(
     name: str,
     title: str,
@@ -669,8 +725,8 @@ SURFACES: dict[str, SurfaceSpec] = {
             "saddle",
             "Saddle",
             "A saddle point, no minimum: plain gradient descent started on the ridge stalls near the "
-            "middle and only slowly escapes; momentum or a nudge escapes faster. The run ends when it "
-            "leaves the box.",
+            "middle and only slowly escapes; momentum or a nudge escapes faster. A run that escapes "
+            "ends as 'left the view box downhill' once it is a box width beyond the view.",
             _build_saddle,
         ),
         _spec(
@@ -722,6 +778,39 @@ SURFACES: dict[str, SurfaceSpec] = {
             "it jumps straight to the bottom, between 0.5 and 1 it oscillates, above 1 it diverges.",
             _build_parabola,
             dim=1,
+        ),
+        # ---- data-set surfaces (insurance_bce: the /cross-entropy view) ----
+        _spec(
+            "insurance_bce",
+            "Insurance: cross-entropy over (w, b)",
+            "The course's insurance table as a loss surface: the mean binary cross-entropy of the model "
+            "ŷ = σ(w·age_scaled + b) over the training rows, for every weight w (x axis) and bias b "
+            "(y axis). "
+            "With a batch size below the training rows each step sees one mini-batch, so the path zig-zags.",
+            _build_insurance_bce,
+            params=(
+                Param("rows", 875, 13, 5000, "Rows of the insurance set (the slide's 13 come first).", "int"),
+                Param("val_fraction", 0.2, 0.0, 0.9, "Share of the rows held out for validation."),
+                Param(
+                    "batch_size",
+                    32,
+                    1,
+                    5000,
+                    "Rows per mini-batch; at least the training rows = full batch (plain gradient descent).",
+                    "int",
+                ),
+                Param(
+                    "seed", 0, 0, 2**31 - 1, "Seed of the generated rows, the split and the shuffles.", "int"
+                ),
+                Param(
+                    "batch",
+                    -1,
+                    -1,
+                    10**6,
+                    "-1: the loss over all training rows; n ≥ 0: the loss of mini-batch n alone (0-based).",
+                    "int",
+                ),
+            ),
         ),
     )
 }

@@ -4,8 +4,9 @@ Keras arithmetic: an epoch is one pass over the training rows in a fresh seeded 
 ``ceil(n_train / batch_size)`` iterations; the last batch holds the remainder (700 rows at batch 32:
 21 batches of 32 and one of 28 = 22 iterations).  ``batch_size = 1`` is SGD, ``batch_size >= n`` is
 full-batch gradient descent.  Each iteration draws dropout masks, computes the batch loss and the
-gradient (data loss + L1/L2), and applies ONE update of the same optimizer chain that descends the
-surfaces (:func:`app.ml.optimizers.make_optimizer` on the flat parameter vector).
+gradient (data loss + L2), and applies ONE update of the same optimizer chain that descends the
+surfaces (:func:`app.ml.optimizers.make_optimizer` on the flat parameter vector), then L1's proximal
+(soft-threshold) step, which sets weights to exactly 0 (:mod:`app.ml.regularizers` says why).
 
 A schedule's step ``t`` is the epoch index (``schedule_unit="epoch"``, the default: torch's
 ``scheduler.step()`` once per epoch, Keras' LearningRateScheduler) or the update index
@@ -40,8 +41,16 @@ from app.ml.datasets import Dataset, Standardizer, train_val_split
 from app.ml.errors import ConfigError
 from app.ml.evaluating import EvaluatingTransformation, Problem
 from app.ml.nets import Network, binary_cross_entropy, predicted_labels
-from app.ml.optimizers import get_optimizer, make_optimizer, resolve_hyperparameters
-from app.ml.regularizers import Dropout, EarlyStopping, EarlyStoppingConfig, WeightPenalty, dropout_rates
+from app.ml.optimizers import check_schedule, get_optimizer, make_optimizer, resolve_hyperparameters
+from app.ml.regularizers import (
+    Dropout,
+    EarlyStopping,
+    EarlyStoppingConfig,
+    WeightPenalty,
+    collapsed,
+    dropout_rates,
+    zero_weights,
+)
 from app.ml.schedules import Schedule
 from app.ml.sharpness import top_eigenvalue
 
@@ -183,6 +192,8 @@ class EpochRecord:
     seconds: float = 0.0  # measured compute time of the epoch: its updates and its evaluation
     slide_rows: SlideRows | None = None
     sharpness: float | None = None  # λmax of the training loss's Hessian when asked for (see sharpness.py)
+    zero_weights: int = 0  # weights (not biases) exactly 0, what L1's proximal step produces
+    collapsed: bool = False  # the same prediction for every training row (regularizers.collapsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +303,12 @@ def fit_logs(
 
 def _check_int(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}", name)
+        raise ConfigError(
+            f"{name} must be a whole number from {low:,} to {high:,}, got {value!r}",
+            name,
+            key="whole_number",
+            params={"name": name, "low": low, "high": high},
+        )
     return int(value)
 
 
@@ -343,6 +359,7 @@ class Training:
         rates = dropout_rates(config.dropout, len(self.net.hidden))
         self.dropout = Dropout(rates, self.net.hidden, seed=config.seed + 2)
         self.hyperparameters = self._resolve(config.hyperparameters)
+        check_schedule(config.optimizer, config.schedule.name)
         self.early = EarlyStopping(config.early_stopping) if config.early_stopping is not None else None
         monitor = config.early_stopping.monitor if config.early_stopping else ""
         if monitor.startswith("val_") and data.X_val is None:
@@ -415,7 +432,16 @@ class Training:
             self.schedule = lambda t: base(t // ipe)
         else:
             self.schedule = base
-        self.transform = make_optimizer(c.optimizer, self.hyperparameters, self.schedule)
+        self.transform = make_optimizer(c.optimizer, self.hyperparameters, self.schedule, self.net.shapes)
+
+    @property
+    def eval_params(self) -> np.ndarray:
+        """The weights every evaluation uses: the optimizer's eval point where it has one (schedule-free's
+        x, what ``optimizer.eval()`` gives), else the trained weights (also after restoring the best ones)."""
+        read = getattr(self.transform, "aux", None)  # an evaluating optimizer has none
+        if read is None or (self.end is not None and self.end.restored_best_weights):
+            return self.params
+        return read(self.opt_state, self.params).get("eval", self.params)
 
     def lr(self) -> float:
         """Learning rate the next update uses."""
@@ -481,13 +507,14 @@ class Training:
         loss, grad = self.net.backward(params, cache, self.y[idx])
         if self.penalty.active:
             self.penalty.add_grad(params, grad)
-        lr = self.lr() if self._records == "full" else 0.0
+        lr = self.lr() if self._records == "full" or self.penalty.has_l1 else 0.0
         evaluations = 1
         if isinstance(self.transform, EvaluatingTransformation):
             new, state, evaluations = self._evaluating_update(loss, grad, idx, mult)
         else:
             updates, state = self.transform.update(grad, self.opt_state, params)
             new = params + updates
+        new = self.penalty.prox(new, lr)
         if not (math.isfinite(loss) and math.isfinite(float(np.add.reduce(new)))):
             self._diverge(
                 events,
@@ -534,13 +561,13 @@ class Training:
             values, grads = np.empty(len(points)), np.empty_like(points)
             for k, point in enumerate(points):
                 data_loss, g = self.net.loss_and_grad(point, X, y, mult)
-                if self.penalty.active:
+                if self.penalty.has_l2:  # the smooth part; L1 is the proximal step after the update
                     self.penalty.add_grad(point, g)
-                    data_loss += sum(self.penalty.values(point))
+                    data_loss += self.penalty.values(point)[1]
                 values[k], grads[k] = data_loss, g
             return values, grads
 
-        objective = loss + (sum(self.penalty.values(self.params)) if self.penalty.active else 0.0)
+        objective = loss + (self.penalty.values(self.params)[1] if self.penalty.has_l2 else 0.0)
         problem = Problem(value_and_grad)
         out = self.transform.update(
             np.array([objective]), grad[None], self.opt_state, self.params[None], problem
@@ -553,7 +580,7 @@ class Training:
 
     def _end_epoch(self, events: list[TrainEvent]) -> None:
         started = self.clock()
-        epoch, params, net = self.epoch, self.params, self.net
+        epoch, params, net = self.epoch, self.eval_params, self.net
         train_loss = self._loss_sum / self.n_train
         val_loss, val_metrics = None, {}
         if self.X_val is not None and len(self.X_val):
@@ -561,8 +588,11 @@ class Training:
             val_metrics = metrics(net.task, logits, self.y_val)
         monitor = self.config.early_stopping.monitor if self.early else ""
         train_metrics: dict[str, float] = {}
+        constant = False
         if self._records != "none" or (monitor and not monitor.startswith("val_") and monitor != "loss"):
-            train_metrics = metrics(net.task, net.evaluate(params, self.X, self.y)[1], self.y)
+            train_logits = net.evaluate(params, self.X, self.y)[1]
+            train_metrics = metrics(net.task, train_logits, self.y)
+            constant = collapsed(net.loss.predict(train_logits))
         values = [train_loss, *train_metrics.values(), *val_metrics.values()]
         if val_loss is not None:
             values.append(val_loss)
@@ -603,6 +633,8 @@ class Training:
                     seconds,
                     self.slide_rows(),
                     self._sharpness() if self.config.sharpness else None,
+                    zero_weights(net, params),
+                    constant,
                 )
             )
         if stop:
@@ -691,7 +723,7 @@ class Training:
         if self._grid_inputs is None:
             return None
         xs, ys, inputs = self._grid_inputs
-        out = self.net.predict(self.params, inputs)
+        out = self.net.predict(self.eval_params, inputs)
         if len(ys):
             out = out.reshape(len(ys), len(xs), -1) if out.ndim == 2 else out.reshape(len(ys), len(xs))
         return DecisionGrid(xs, ys, out)
@@ -703,7 +735,7 @@ class Training:
         X, y = (self.X, self.y) if split == "train" else (self.X_val, self.y_val)
         if X is None:
             raise ConfigError("there is no validation split", "split")
-        labels = predicted_labels(self.net.task, self.net.forward(self.params, X).logits)
+        labels = predicted_labels(self.net.task, self.net.forward(self.eval_params, X).logits)
         return confusion_matrix(y.reshape(-1), labels, self.net.n_classes)
 
 

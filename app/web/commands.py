@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from app.web.errors import clean_loc
+from app.web.errors import clean_loc, validation_detail
 from app.web.schemas import HyperValue, Int, RunConfig, RunId, replace_surrogates
 
 PROTOCOL_VERSION = 1
@@ -29,8 +29,10 @@ class _Command(BaseModel):
 
 class Start(_Command):
     type: Literal["start"]
-    kind: Literal["surface", "network"] = "surface"
-    config: dict[str, Any] = Field(description="A TraceRequest (surface) or a NetworkRequest (network).")
+    kind: Literal["surface", "network", "map"] = "surface"
+    config: dict[str, Any] = Field(
+        description="A TraceRequest (surface), a NetworkRequest (network) or a MapRequest (map)."
+    )
     speed: Speed = 30.0
     paused: bool = False
 
@@ -96,12 +98,23 @@ CONFIG_FIELDS = {"config", "run", "hyperparameters"}
 class CommandError(Exception):
     """A frame that is not a valid command; becomes an ``error`` message, the socket stays open."""
 
-    def __init__(self, code: str, message: str, field: str | None = None, ref: Any = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        ref: Any = None,
+        *,
+        key: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
         self.ref = ref
+        self.key = key  # the message key of the refusal (app.web.errors.with_key), None when it has none
+        self.params = params or {}
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -151,4 +164,7 @@ def parse_command(text: str) -> _Command:
         first = error.errors()[0]
         loc = clean_loc(tuple(first["loc"]))
         code = "invalid_config" if loc and loc[0] in CONFIG_FIELDS else "invalid_command"
-        raise CommandError(code, first["msg"], _dotted(loc), ref) from None
+        detail = validation_detail([first])[0]
+        raise CommandError(
+            code, first["msg"], _dotted(loc), ref, key=detail.get("key"), params=detail.get("params")
+        ) from None

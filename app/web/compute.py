@@ -71,6 +71,12 @@ def _shutdown_all() -> None:
         executor.shutdown(wait=False, cancel_futures=True)
 
 
+def run_blocking(mode: str, workers: int, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in the pool's workers, waited for by the calling thread (not the event loop): for a
+    stream's heavy step, already in a thread, whose work should not share the server's GIL either."""
+    return _executor(mode, workers).submit(fn, *args).result()
+
+
 def _ready() -> bool:
     return True
 

@@ -57,19 +57,21 @@ def surface_price(
     fmt: str = "json",
     extra_evaluations: int = 0,
     with_state: bool = False,
+    aux: int = 0,
 ) -> Price:
     """A surface trace: ``steps`` per run for ``runs`` runs recorded in full (and their state, if asked).
 
     ``extra_evaluations`` is the most evaluations per step beyond the first, summed over the runs
     (L-BFGS's iterations and line search, SAM's second look): each costs a lone run-step (L-BFGS
-    evaluates one lane at a time) and its point is recorded for the drawing.
+    evaluates one lane at a time) and its point is recorded for the drawing. ``aux`` is the number of
+    values per step the runs' aux columns add (summed over the runs).
     """
     work = (steps + 1) * (1 + (runs - 1) / 8 + extra_evaluations) * surface.cost
     columns = 5 + 3 * surface.dim  # step, loss, grad_norm, lr, evaluations + position, gradient, update
     if with_state:
         work += (steps + 1) * runs * STATE_STEP_WORK
         columns += STATE_COLUMNS
-    values = runs * columns + extra_evaluations * surface.dim
+    values = runs * columns + extra_evaluations * surface.dim + aux
     size = (steps + 1) * values * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
     return Price(work, size)
 
@@ -228,3 +230,31 @@ def landscape_price(shape: NetworkShape, n: int) -> Price:
     train = shape.epochs * 4 * shape.n_train * w + iterations * UPDATE_OVERHEAD_MACS
     slice_work = n * n * shape.n_train * w
     return Price(train + slice_work, n * n * JSON_BYTES_PER_VALUE + shape.epochs * 4 * JSON_BYTES_PER_VALUE)
+
+
+MAP_CELL_BYTES = JSON_BYTES_PER_VALUE + 3 * 4
+"""One cell of a map in JSON: its final loss (a float) and three small integers (basin, reason, steps)."""
+
+
+def map_price(surface: Surface, n: int, steps: int, runs: int) -> Price:
+    """A convergence map: every cell of every panel is one lane of ``steps`` vectorised steps. Lanes cost
+    the same whether a run ends early or not (the budget holds for the worst case, no lane ending)."""
+    work = n * n * (steps + 1) * runs * surface.cost
+    return Price(work, n * n * runs * MAP_CELL_BYTES + 2 * n * JSON_BYTES_PER_VALUE)
+
+
+def check_map_price(price: Price, settings: Settings, root: str = "") -> None:
+    """422 naming ``n`` when a map is over the work or the response budget."""
+    if price.work > settings.max_map_work:
+        raise ConfigError(
+            f"this map would cost {price.work:,.0f} lane-steps (cells × (steps + 1) × runs × surface cost);"
+            f" the budget per map is {settings.max_map_work:,.0f} (a smaller `n`, fewer `steps` or `runs`,"
+            " or a simpler expression)",
+            f"{root}n",
+        )
+    if price.bytes > settings.max_response_bytes:
+        raise ConfigError(
+            f"this map would be about {_mb(price.bytes)}; at most {_mb(settings.max_response_bytes)}"
+            " per response (a smaller `n` or fewer `runs`)",
+            f"{root}n",
+        )

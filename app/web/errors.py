@@ -1,4 +1,9 @@
-"""Bad input becomes HTTP 422 in FastAPI's own error shape: a list of {loc, msg, type}."""
+"""Bad input becomes HTTP 422 in FastAPI's own error shape: a list of {loc, msg, type}.
+
+Each entry may also carry ``key`` and ``params`` (docs/api.md): the message key of the refusal and the
+values its sentence needs, so a page can say it in its own language (``error.<key>`` in app/i18n).
+Core errors bring their own key; pydantic's are ``validation.<type>`` with pydantic's ``ctx`` as params.
+"""
 
 from __future__ import annotations
 
@@ -34,11 +39,29 @@ def error_response(detail: list[dict[str, Any]]) -> ErrorResponse:
 class InputError(Exception):
     """A web-layer check failed (a limit from Settings, a bad query value); ``loc`` is the field path."""
 
-    def __init__(self, loc: tuple[str | int, ...], message: str, kind: str = "value_error") -> None:
+    def __init__(
+        self,
+        loc: tuple[str | int, ...],
+        message: str,
+        kind: str = "value_error",
+        *,
+        key: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.loc = loc
         self.message = message
         self.kind = kind
+        self.key = key
+        self.params = params or {}
+
+
+def with_key(entry: dict[str, Any], key: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` with ``key`` and JSON-safe ``params`` added when the error has a message key."""
+    if key:
+        entry["key"] = key
+        entry["params"] = {k: _plain(v) for k, v in params.items()}
+    return entry
 
 
 _UNION_TAGS = {"bool", "float", "int", "str", "list", "dict", "tuple", "RegistryDataset", "CsvDataset"}
@@ -101,9 +124,12 @@ def error_details(
             for d in validation_detail(error.errors())
         ]
     if isinstance(error, InputError):
-        return [
-            {"loc": list(_under(field_path(error), root, strip)), "msg": error.message, "type": error.kind}
-        ]
+        entry = {
+            "loc": list(_under(field_path(error), root, strip)),
+            "msg": error.message,
+            "type": error.kind,
+        }
+        return [with_key(entry, error.key, error.params)]
     return [config_error_detail(error, root, strip=strip)]
 
 
@@ -118,7 +144,7 @@ def config_error_detail(error: ConfigError, root: Path = ("body",), *, strip: Pa
         detail["ctx"] = {"expression": error.expression, "start": error.start, "end": error.end}
     else:
         detail["type"] = "value_error"
-    return detail
+    return with_key(detail, error.key, error.params)
 
 
 async def handle_config_error(request: Request, error: Exception) -> JSONResponse:
@@ -129,7 +155,8 @@ async def handle_config_error(request: Request, error: Exception) -> JSONRespons
 
 async def handle_input_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, InputError)
-    return error_response([{"loc": list(error.loc), "msg": error.message, "type": error.kind}])
+    entry = {"loc": list(error.loc), "msg": error.message, "type": error.kind}
+    return error_response([with_key(entry, error.key, error.params)])
 
 
 def _plain(value: Any) -> Any:
@@ -150,7 +177,7 @@ def validation_detail(errors: Sequence[Any]) -> list[dict[str, Any]]:
         entry = {"loc": list(clean_loc(tuple(item["loc"]))), "msg": item["msg"], "type": item["type"]}
         if item.get("ctx"):
             entry["ctx"] = {k: _plain(v) for k, v in item["ctx"].items()}
-        detail.append(entry)
+        detail.append(with_key(entry, f"validation.{item['type']}", entry.get("ctx", {})))
     return detail
 
 

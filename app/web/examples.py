@@ -31,6 +31,7 @@ OPTIMIZER = {
     "name": "sgd",
     "title": "SGD",
     "torch": "torch.optim.SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False)",
+    "reference": {"class": "torch.optim.SGD", "package": "torch", "version": "2.13"},
     "update_rule": "g_t = \\nabla f(\\theta_{t-1}) + \\lambda\\theta_{t-1}; …",
     "note": "Plain gradient descent: step = slope x learning rate. …",
     "evaluating": False,
@@ -43,8 +44,11 @@ OPTIMIZER = {
             "maximum": 1000.0,
             "description": "learning rate: how far each update moves",
             "log_scale": True,
+            "nullable": False,
         }
     ],
+    "aux_columns": [],
+    "surfaces": {"offered": True, "reason": None},
 }
 SCHEDULE = {
     "name": "constant",
@@ -100,6 +104,7 @@ TRACE = {
                 "nearest_minimum": [0.0],
                 "distance_to_nearest_minimum": 1.6,
             },
+            "aux_columns": [],
             "trace": {
                 "step": [0, 1, 2],
                 "x": [2.5, 2.0, 1.6],
@@ -195,6 +200,8 @@ NETWORK_TRACE = {
             "l1_penalty": 0.0,
             "l2_penalty": 0.0,
             "weight_norms": [0.6324, 0.5982],
+            "zero_weights": 0,
+            "collapsed": False,
             "lr": 0.01,
             "decision_grid": {
                 "x": [15.8, 17.04],
@@ -253,3 +260,107 @@ CURVATURE = {  # GET /api/v1/surfaces/rosenbrock/curvature?x=-1&y=1.5 (a real an
     "lambda_max": 848.6617026282236,
     "two_over_lambda_max": 0.0023566516478900753,
 }
+
+CROSS_ENTROPY = {
+    "surface": "insurance_bce",
+    "params": {"rows": 875, "val_fraction": 0.2, "batch_size": 32, "seed": 0, "batch": -1},
+    "w": 3.0,
+    "b": -1.25,
+    "n_train": 700,
+    "batch_size": 32,
+    "iterations_per_epoch": 22,
+    "age_mean": 42.668571428571425,
+    "age_std": 14.049458991690162,
+    "columns": ["age", "affordability", "have_insurance", "age_scaled", "z", "y_hat", "loss"],
+    "rows": [
+        {
+            "age": 22.0,
+            "affordability": 1.0,
+            "have_insurance": 0.0,
+            "age_scaled": -1.4711293467453994,
+            "z": -5.663388040236198,
+            "y_hat": 0.003458733597892505,
+            "loss": 0.0034647288449097635,
+        },
+        {
+            "age": 27.0,
+            "affordability": 0.0,
+            "have_insurance": 1.0,
+            "age_scaled": -1.1152437569189617,
+            "z": -4.595731270756885,
+            "y_hat": 0.009993948748959036,
+            "loss": 4.605775494254278,
+        },
+    ],
+    "mean_loss": 0.7403706783905716,
+    "worst": 12,
+    "bce": 0.4801681485329082,
+    "slide_case": {"y": 1.0, "y_hat": 0.01, "loss": 4.605170185988091},
+}
+
+CONVERGENCE_MAP = {
+    "kind": "basins",
+    "surface": {
+        "name": "himmelblau",
+        "title": "Himmelblau",
+        "dim": 2,
+        "formula": "(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
+        "latex": "(x^2 + y - 11)^2 + (x + y^2 - 7)^2",
+        "view": [-5.0, 5.0, -5.0, 5.0],
+        "start": [-0.3, -0.9],
+        "minima": [
+            [3.0, 2.0],
+            [-2.805118086952745, 3.131312518250573],
+            [-3.779310253377747, -3.283185991286169],
+            [3.584428340330492, -1.848126526964404],
+        ],
+        "params": {},
+        "note": (
+            "Four equally good minima: where you start, and the optimizer's path, decide which one you reach."
+            " Try nudging the start or switching on momentum."
+        ),
+    },
+    "n": 3,
+    "steps": 200,
+    "tolerance": 0.001,
+    "start": None,
+    "x": {"name": "x", "scale": "linear", "values": [-5.0, 0.0, 5.0]},
+    "y": {"name": "y", "scale": "linear", "values": [-5.0, 0.0, 5.0]},
+    "reasons": ["converged", "max_steps", "diverged"],
+    "basin_codes": {"other": -1, "not_converged": -2, "diverged": -3},
+    "runs": [
+        {
+            "id": "sgd",
+            "optimizer": "sgd",
+            "hyperparameters": {
+                "lr": 0.01,
+                "momentum": 0.0,
+                "dampening": 0.0,
+                "weight_decay": 0.0,
+                "nesterov": False,
+            },
+        }
+    ],
+    "maps": [
+        {
+            "id": "sgd",
+            "basin": [[2, 2, 3], [2, 0, 3], [1, 1, 0]],
+            "reason": [[0, 0, 0], [0, 0, 0], [0, 0, 0]],
+            "steps_taken": [[11, 22, 41], [25, 39, 49], [15, 21, 44]],
+            "final_loss": [
+                [3.55e-09, 1.1e-09, 1.03e-08],
+                [6.52e-10, 1.26e-08, 1.52e-08],
+                [1.97e-09, 2.68e-09, 1.62e-08],
+            ],
+            "summary": {
+                "minima": [2, 2, 3, 2],
+                "other": 0,
+                "not_converged": 0,
+                "diverged": 0,
+                "converged": 9,
+                "median_steps_to_converge": 25.0,
+            },
+        }
+    ],
+}
+"""POST /api/v1/maps for Himmelblau, n = 3, 200 steps of SGD at lr 0.01 (final losses rounded)."""

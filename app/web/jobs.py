@@ -19,13 +19,21 @@ from pydantic import BaseModel, ValidationError
 
 from app.config import Settings
 from app.ml.errors import ConfigError
-from app.ml.surfaces import curvature, grid
-from app.web import networks, serialize
+from app.ml.insurance_bce import insurance_rows, slide_table
+from app.ml.surfaces import curvature, get_surface, grid
+from app.web import maps, networks, serialize
 from app.web.errors import InputError, error_bytes, error_details, reroot
-from app.web.schemas import DatasetPreviewRequest, LandscapeRequest, NetworkRequest, TraceRequest
+from app.web.schemas import (
+    DatasetPreviewRequest,
+    LandscapeRequest,
+    MapRequest,
+    NetworkRequest,
+    TraceRequest,
+)
 from app.web.service import build_surface, compute_trace, make_descent
 
 JSON = "application/json"
+CROSS_ENTROPY_SURFACE = "insurance_bce"
 logger = logging.getLogger(__name__)
 
 
@@ -137,6 +145,20 @@ def surface_curvature(
     return _guarded(("query",), work)
 
 
+def cross_entropy_table(params: dict[str, float], w: float, b: float) -> Outcome:
+    """The insurance table at (w, b) of the insurance_bce surface with these parameters."""
+
+    def work() -> Outcome:
+        surface = get_surface(CROSS_ENTROPY_SURFACE, params)
+        p = surface.params
+        rows = insurance_rows(p["rows"], p["val_fraction"], p["seed"])
+        return Outcome(
+            200, serialize.dumps(serialize.cross_entropy_json(surface, rows, slide_table(rows, w, b)))
+        )
+
+    return _guarded(("query",), work)
+
+
 # ------------------------------------------------------------------------------------------- networks
 
 
@@ -164,3 +186,25 @@ def network_job(kind: str, raw: bytes, settings: Settings) -> Outcome:
         return Outcome(200, serialize.dumps(networks.trace_json(data, training)))
 
     return _guarded(root, work)
+
+
+# ------------------------------------------------------------------------------------- convergence maps
+
+
+def map_job(raw: bytes, settings: Settings) -> Outcome:
+    """POST /api/v1/maps: validate, price, run every lane of every panel, and serialise."""
+    root: tuple[str | int, ...] = ("body",)
+
+    def work() -> Outcome:
+        request = _validated(MapRequest, raw, root)
+        return Outcome(200, serialize.dumps(maps.map_json(request, settings)))
+
+    return _guarded(root, work)
+
+
+def map_band(canonical: bytes, settings: Settings, start: int, stop: int) -> dict[str, Any]:
+    """Rows start..stop of every panel of an already validated map (its canonical JSON): one band of a
+    streamed map, computed in the compute pool so the lanes never hold the server's GIL."""
+    request = MapRequest.model_validate_json(canonical)
+    _, panels = maps.make_panels(request, settings)
+    return {panel.id: panel.plan.rows(start, stop) for panel in panels}

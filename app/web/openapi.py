@@ -14,8 +14,9 @@ EXAMPLE_KEY = "x-example"
 
 ERROR_422 = {
     422: {
-        "description": "Invalid input: `detail` lists each bad field (`loc`), the reason (`msg`) and, for "
-        "unknown names, the valid ones (`ctx.valid`).",
+        "description": "Invalid input: `detail` lists each bad field (`loc`), the reason (`msg`, English), "
+        "for unknown names the valid ones (`ctx.valid`), and, where the refusal has one, its message "
+        "`key` and `params` (a page shows `error.<key>` of its language filled with the params).",
         "content": {
             "application/json": {
                 "example": {
@@ -25,6 +26,12 @@ ERROR_422 = {
                             "msg": "unknown optimizer 'adamm'; valid: adadelta, adagrad, adam, …",
                             "type": "unknown_name",
                             "ctx": {"valid": ["adadelta", "adagrad", "adam"]},
+                            "key": "unknown_name",
+                            "params": {
+                                "kind": "optimizer",
+                                "name": "adamm",
+                                "valid": "adadelta, adagrad, adam",
+                            },
                         }
                     ]
                 }

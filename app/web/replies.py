@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Value = float | bool | list[float] | str | None
 """A hyperparameter's value: a number, a flag, a pair (Adam's betas), a choice (L-BFGS's line_search_fn)
-or null (an optional value such as max_eval)."""
+or null (a nullable value's None, such as max_eval or Prodigy's beta3)."""
 
 
 class _Reply(BaseModel):
@@ -84,6 +84,44 @@ class Curvature(_Reply):
     two_over_lambda_max: float | None
 
 
+class CrossEntropyRow(_Reply):
+    """One row of the slide's insurance table with the model's prediction and its loss."""
+
+    age: float
+    affordability: float
+    have_insurance: float
+    age_scaled: float
+    z: float
+    y_hat: float
+    loss: float
+
+
+class SlideCase(_Reply):
+    y: float
+    y_hat: float
+    loss: float
+
+
+class CrossEntropyTable(_Reply):
+    """The insurance table at one (w, b) of the ``insurance_bce`` surface (GET /api/v1/cross-entropy)."""
+
+    surface: str
+    params: dict[str, float]
+    w: float
+    b: float
+    n_train: int
+    batch_size: int
+    iterations_per_epoch: int
+    age_mean: float
+    age_std: float
+    columns: list[str]
+    rows: list[CrossEntropyRow]
+    mean_loss: float
+    worst: int
+    bce: float
+    slide_case: SlideCase
+
+
 class OptimizerHyperparameter(_Reply):
     name: str
     default: Value
@@ -92,19 +130,46 @@ class OptimizerHyperparameter(_Reply):
     maximum: float | None
     description: str
     log_scale: bool
+    nullable: bool
     choices: list[str | None] | None = None
     """The allowed values of a ``choice`` hyperparameter (null is one of them where it is the default)."""
+
+
+class OptimizerReference(_Reply):
+    """What it reproduces: ``torch.optim.Rprop`` in torch, ``lion_pytorch.Lion`` in lion-pytorch; no class
+    (null) for a rule no library implements as an optimizer (Newton, Polyak: their ``torch`` says how)."""
+
+    class_: str | None = Field(alias="class")
+    package: str
+    version: str
+
+
+class AuxColumnEntry(_Reply):
+    """A per-step value the optimizer's runs carry (docs/api.md, "Aux columns")."""
+
+    name: str
+    kind: Literal["point", "scalar"]
+    description: str
+    null: str | None
+
+
+class SurfaceAvailability(_Reply):
+    offered: bool
+    reason: str | None
 
 
 class OptimizerEntry(_Reply):
     name: str
     title: str
     torch: str
+    reference: OptimizerReference
     update_rule: str
     note: str
     evaluating: bool
     """True when the optimizer evaluates the function itself (L-BFGS, SAM, Newton, Polyak)."""
     hyperparameters: list[OptimizerHyperparameter]
+    aux_columns: list[AuxColumnEntry]
+    surfaces: SurfaceAvailability
 
 
 class ScheduleParameter(_Reply):
@@ -158,6 +223,9 @@ class RunSchedule(_Reply):
 
 
 class RunEnd(_Reply):
+    """How a run ended: ``reason`` is one of app.ml.run.END_REASONS (``max_steps``, ``converged``,
+    ``diverged``, ``left_view``, ``stopped``; docs/api.md says when each happens), ``detail`` in words."""
+
     reason: str
     step: int
     detail: str
@@ -202,10 +270,12 @@ class TraceRun(_Reply):
     start: list[float] | None
     end: RunEnd | None
     summary: RunSummary
+    aux_columns: list[str]
     tuning: RunTuning | None = None
     trace: dict[str, list[float | None] | list[list[list[float]]]]
-    """One column per name in ``columns``; ``update_*`` is null at step 0. Runs of an optimizer that
-    evaluates the function also have ``evaluated``: per step, the other points it evaluated."""
+    """The base columns of ``columns`` and this run's ``aux_columns``; ``update_*`` is null at step 0.
+    Runs of an optimizer that evaluates the function also have ``evaluated``: per step, the other points
+    it evaluated."""
 
 
 class Trace(_Reply):
@@ -302,6 +372,8 @@ class Epoch(_Reply):
     l1_penalty: float
     l2_penalty: float
     weight_norms: list[float]
+    zero_weights: int
+    collapsed: bool
     lr: float
     sharpness: float | None = Field(
         None, description="λmax of the training loss's Hessian (null unless `sharpness` was asked for)."
@@ -382,3 +454,61 @@ class Landscape(_Reply):
     centre: LandscapeCentre
     diverged: bool
     end: NetworkEnd | None
+
+
+# ------------------------------------------------------------------------------------- convergence maps
+
+
+class MapAxis(_Reply):
+    """The values an axis takes (``x`` across, ``y`` up): coordinates, or a hyperparameter's values."""
+
+    name: str
+    scale: Literal["linear", "log"]
+    values: list[float]
+
+
+class MapRun(_Reply):
+    id: str
+    optimizer: str
+    hyperparameters: dict[str, Value]
+
+
+class MapSummary(_Reply):
+    """Cells per known minimum (in the surface's order), per other outcome, and the median steps taken by
+    the runs that converged."""
+
+    minima: list[int]
+    other: int
+    not_converged: int
+    diverged: int
+    converged: int
+    median_steps_to_converge: float | None
+
+
+class MapPanel(_Reply):
+    """One optimizer's map; ``basin[i][j]`` is the cell at ``(x.values[j], y.values[i])``."""
+
+    id: str
+    basin: list[list[int]]
+    reason: list[list[int]]
+    steps_taken: list[list[int]]
+    final_loss: list[list[float | None]]
+    summary: MapSummary
+
+
+class ConvergenceMap(_Reply):
+    """How a run from every cell ended: ``basin`` is the index of the known minimum it reached, or a
+    negative code of ``basin_codes``; ``reason`` an index of ``reasons``."""
+
+    kind: Literal["basins", "trainability"]
+    surface: SurfaceDescription
+    n: int
+    steps: int
+    tolerance: float
+    start: list[float] | None
+    x: MapAxis
+    y: MapAxis
+    reasons: list[str]
+    basin_codes: dict[str, int]
+    runs: list[MapRun]
+    maps: list[MapPanel]

@@ -47,7 +47,7 @@ def _one_hyper_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         raise PydanticCustomError(
             "hyperparameter_type",
             "Input should be a finite number, true/false, a pair of numbers, a choice such as"
-            ' "strong_wolfe", or null',
+            ' "strong_wolfe", or null (where the optimizer lists the hyperparameter as nullable)',
         ) from None
 
 
@@ -133,6 +133,41 @@ class RunConfig(_Strict):
     )
 
 
+class SurfaceChoice(_Strict):
+    """Which surface: a registry name with its parameters, or a custom expression with its view box.
+
+    Shared by every request that descends a surface (traces, streams, convergence maps)."""
+
+    surface: str | None = Field(
+        None,
+        description="A surface from GET /api/v1/surfaces (default rosenbrock), or 'custom'.",
+        examples=["rosenbrock"],
+    )
+    params: dict[str, FiniteFloat] = Field(
+        default_factory=dict, description="Surface parameters, e.g. condition_number for 'elongated'."
+    )
+    expression: str | None = Field(
+        None,
+        max_length=10_000,
+        description="A custom surface in x and y (implies surface='custom'), e.g. 'x**2 + 10*y**2'.",
+        examples=["x**2 + 10*y**2"],
+    )
+    view: list[FiniteFloat] | None = Field(
+        None, min_length=4, max_length=4, description="View box [xmin, xmax, ymin, ymax] of a custom surface."
+    )
+
+    @model_validator(mode="after")
+    def _params_need_a_registry_surface(self) -> SurfaceChoice:
+        if self.expression is not None and self.params:
+            raise field_error(
+                type(self).__name__,
+                ("params",),
+                "a custom expression takes no surface parameters (write the numbers into the expression)",
+                self.params,
+            )
+        return self
+
+
 class TuneConfig(_Strict):
     """The fair race's learning-rate search: the same log-spaced candidates and step budget for every run."""
 
@@ -147,7 +182,7 @@ class TuneConfig(_Strict):
         return self
 
 
-class TraceRequest(_Strict):
+class TraceRequest(SurfaceChoice):
     """A descent on one surface: which surface, where to start, which runs, how many steps."""
 
     model_config = ConfigDict(
@@ -167,23 +202,6 @@ class TraceRequest(_Strict):
         },
     )
 
-    surface: str | None = Field(
-        None,
-        description="A surface from GET /api/v1/surfaces (default rosenbrock), or 'custom'.",
-        examples=["rosenbrock"],
-    )
-    params: dict[str, FiniteFloat] = Field(
-        default_factory=dict, description="Surface parameters, e.g. condition_number for 'elongated'."
-    )
-    expression: str | None = Field(
-        None,
-        max_length=10_000,
-        description="A custom surface in x and y (implies surface='custom'), e.g. 'x**2 + 10*y**2'.",
-        examples=["x**2 + 10*y**2"],
-    )
-    view: list[FiniteFloat] | None = Field(
-        None, min_length=4, max_length=4, description="View box [xmin, xmax, ymin, ymax] of a custom surface."
-    )
     start: list[FiniteFloat] | None = Field(
         None, min_length=1, max_length=2, description="Start point shared by all runs (default: surface's)."
     )
@@ -211,17 +229,6 @@ class TraceRequest(_Strict):
         description='["state"]: each run of a JSON trace also gets its optimizer state at every step'
         " (the numbers of the ledger: momentum, moments, step counts), as columns.",
     )
-
-    @model_validator(mode="after")
-    def _params_need_a_registry_surface(self) -> TraceRequest:
-        if self.expression is not None and self.params:
-            raise field_error(
-                "TraceRequest",
-                ("params",),
-                "a custom expression takes no surface parameters (write the numbers into the expression)",
-                self.params,
-            )
-        return self
 
     def run_specs(self) -> list[RunSpec]:
         """The core's run descriptions, with default ids r0, r1, … where none was given."""
@@ -324,3 +331,81 @@ class LandscapeRequest(_Strict):
     n: Int = Field(41, ge=5, le=81, description="Grid points per axis.")
     span: FiniteFloat = Field(1.0, gt=0, le=10, description="Half-width of the slice in direction units.")
     seed: Int = Field(0, ge=0, le=2**32 - 1, description="Seed of the two random directions.")
+
+
+# ------------------------------------------------------------------------------------- convergence maps
+class MapRun(_Strict):
+    """One panel of a convergence map: an optimizer with its hyperparameters (torch names and defaults)."""
+
+    id: RunId | None = Field(None, description="Panel id (default r0, r1, …).", examples=["adam"])
+    optimizer: str = Field(description="An optimizer from GET /api/v1/optimizers.", examples=["adam"])
+    hyperparameters: dict[str, HyperValue] = Field(
+        default_factory=dict, description="Fixed for every cell; an axis of a trainability map overrides one."
+    )
+
+
+class MapAxis(_Strict):
+    """An axis of a trainability map: the hyperparameter it sets, its range and its scale."""
+
+    name: str = Field(
+        description="A numeric hyperparameter of every panel's optimizer: lr, momentum, eps, …, or one part"
+        " of a pair (betas.0 is β₁).",
+        examples=["lr"],
+    )
+    min: FiniteFloat
+    max: FiniteFloat
+    scale: Literal["linear", "log"] = "log"
+
+
+class MapRequest(SurfaceChoice):
+    """A run from every cell of an n × n grid: starts over the view box (``basins``) or two hyperparameters
+    from one start (``trainability``); each cell says how its run ended."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "surface": "himmelblau",
+                    "n": 100,
+                    "steps": 300,
+                    "runs": [
+                        {"id": "sgd", "optimizer": "sgd", "hyperparameters": {"lr": 0.01}},
+                        {"id": "adam", "optimizer": "adam", "hyperparameters": {"lr": 0.1}},
+                    ],
+                }
+            ]
+        },
+    )
+
+    kind: Literal["basins", "trainability"] = Field("basins", description="What the grid spans.")
+    runs: list[MapRun] = Field(min_length=1, description="One map per optimizer, side by side.")
+    n: Int = Field(100, ge=2, le=MAX_INT, description="Points per axis (n × n runs per panel).")
+    steps: Int = Field(300, ge=0, le=MAX_INT, description="Step budget of every run.")
+    tolerance: FiniteFloat = Field(
+        1e-3, ge=0, description="A run has converged when |gradient| < tolerance (coarser than a trace's)."
+    )
+    start: list[FiniteFloat] | None = Field(
+        None, min_length=1, max_length=2, description="trainability: the one start (default: the surface's)."
+    )
+    x: MapAxis | None = Field(None, description="trainability: the hyperparameter across.")
+    y: MapAxis | None = Field(None, description="trainability: the hyperparameter up.")
+
+    @model_validator(mode="after")
+    def _axes_fit_the_kind(self) -> MapRequest:
+        if self.kind == "trainability":
+            for name in ("x", "y"):
+                if getattr(self, name) is None:
+                    raise field_error(
+                        "MapRequest", (name,), "a trainability map needs both axes, x and y", None
+                    )
+        else:
+            for name in ("x", "y", "start"):
+                if getattr(self, name) is not None:
+                    raise field_error(
+                        "MapRequest",
+                        (name,),
+                        f"a basin map spans the surface's view box; {name} is for kind 'trainability'",
+                        getattr(self, name),
+                    )
+        return self

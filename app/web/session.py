@@ -164,6 +164,7 @@ class StreamSession:
                 "message": error.message,
                 "field": error.field,
                 "ref": error.ref,
+                **({"key": error.key, "params": error.params} if error.key else {}),
             }
         )
 

@@ -16,11 +16,12 @@ from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.run import Event, RunEnd, RunSpec, StepRecord, collect, extra_evaluations, summary
 from app.ml.training import EpochRecord, TrainEvent
-from app.web import networks, serialize
+from app.web import jobs, maps, networks, serialize
 from app.web.commands import AddRun, CommandError, Explain, RemoveRun, Set
+from app.web.compute import run_blocking
 from app.web.cost import step_price
 from app.web.errors import InputError, error_details
-from app.web.schemas import NetworkRequest, TraceRequest
+from app.web.schemas import MapRequest, NetworkRequest, TraceRequest
 from app.web.service import make_descent
 
 Message = dict[str, Any]
@@ -80,10 +81,27 @@ def _invalid_config(
 ) -> CommandError:
     """The first bad field of ``error`` as an ``invalid_config`` error whose field is under ``root``."""
     first = error_details(error, (root,), strip=strip)[0]
-    return CommandError("invalid_config", first["msg"], ".".join(str(p) for p in first["loc"]))
+    return CommandError(
+        "invalid_config",
+        first["msg"],
+        ".".join(str(p) for p in first["loc"]),
+        key=first.get("key"),
+        params=first.get("params"),
+    )
 
 
-def _validated(model: type[TraceRequest] | type[NetworkRequest], config: Any) -> Any:
+def _refused_hyperparameters(error: ConfigError) -> CommandError:
+    """A live ``set`` the core refused: an ``invalid_config`` error on its field (or ``hyperparameters``)."""
+    return CommandError(
+        "invalid_config",
+        error.message,
+        error.field or "hyperparameters",
+        key=error.key,
+        params=error.params,
+    )
+
+
+def _validated(model: type[TraceRequest] | type[NetworkRequest] | type[MapRequest], config: Any) -> Any:
     try:
         return model.model_validate(config)
     except ValidationError as error:
@@ -105,6 +123,7 @@ class SurfaceStream:
         except (ConfigError, InputError) as error:
             raise _invalid_config(error, "config") from None
         self.specs = {s.id: s for s in specs}
+        self._aux_of = {s.id: serialize.run_aux(s.optimizer) for s in specs}  # each run's aux columns
         # Small vectorised steps, unless L-BFGS or SAM evaluate more: priced (a long step runs in a thread).
         self.step_seconds = extra_evaluations(specs) * SECONDS_PER_EXTRA_EVALUATION
         self.step_bytes = float(len(specs) * len(serialize.columns(self.surface.dim)) * 21)
@@ -128,7 +147,7 @@ class SurfaceStream:
         return {
             "surface": serialize.surface_json(self.surface),
             "runs": [self._run_json(spec) for spec in self.specs.values()],
-            "columns": serialize.columns(self.surface.dim),
+            "columns": serialize.union_columns([s.optimizer for s in self.specs.values()], self.surface.dim),
             "steps": self.request.steps,
         }
 
@@ -146,6 +165,7 @@ class SurfaceStream:
             "clip_norm": spec.clip_norm,
             "clip_value": spec.clip_value,
             "start": None if spec.start is None else [float(v) for v in spec.start],
+            "aux_columns": serialize.aux_names(serialize.run_aux(spec.optimizer), self.surface.dim),
             "tuning": serialize.tuning_json(self.tunings.get(spec.id)),
         }
 
@@ -166,7 +186,7 @@ class SurfaceStream:
         try:
             self.descent.set_hyperparameters(run, command.hyperparameters)
         except ConfigError as error:
-            raise CommandError("invalid_config", error.message, error.field or "hyperparameters") from None
+            raise _refused_hyperparameters(error) from None
         hp = self.descent.hyperparameters(run)
         return {
             "type": "updated",
@@ -201,6 +221,7 @@ class SurfaceStream:
         except ConfigError as error:
             raise _invalid_config(error, "run", strip=("runs", 0)) from None
         self.specs[spec.id] = spec
+        self._aux_of[spec.id] = serialize.run_aux(spec.optimizer)
         self.step_seconds += extra_evaluations([spec]) * SECONDS_PER_EXTRA_EVALUATION
         self._done_sent = False
         return [{"type": "run_added", "run": self._run_json(spec)}, *self.messages(self.descent.advance(1))]
@@ -219,10 +240,11 @@ class SurfaceStream:
         out: list[Message] = []
         records = [e for e in events if isinstance(e, StepRecord)]
         if records:
+            aux_of = self._aux_of
             if len(records) > SMALL_BATCH:
-                runs = {rid: serialize.trace_columns(t) for rid, t in collect(records).items()}
+                runs = {rid: serialize.trace_columns(t, aux_of[rid]) for rid, t in collect(records).items()}
             else:
-                runs = serialize.records_columns(records, self.surface.dim)
+                runs = serialize.records_columns(records, self.surface.dim, aux_of)
             coords = serialize.COORDS[: self.surface.dim]
             for rid, cols in runs.items():
                 self._last[rid] = ([cols[c][-1] for c in coords], cols["loss"][-1], cols["step"][-1])
@@ -290,7 +312,7 @@ class NetworkStream:
         try:
             self.training.set_hyperparameters(command.hyperparameters)
         except ConfigError as error:
-            raise CommandError("invalid_config", error.message, error.field or "hyperparameters") from None
+            raise _refused_hyperparameters(error) from None
         return {
             "type": "updated",
             "run": None,
@@ -330,7 +352,118 @@ class NetworkStream:
         return out
 
 
+MAP_BLOCK_CELLS = 2_000
+"""Cells of one band of a streamed map (whole rows, at least one): 10 rows of a 200 × 200 map, 20 bands."""
+MAP_LANE_STEPS_PER_SECOND = 1e7
+"""Roughly what a band's lanes advance per second: a first guess of a band's time, so it leaves the loop."""
+
+
+class MapStream:
+    """A convergence map that fills band by band: one "step" of the stream computes the next band of rows
+    of every panel to its end (a ``map_rows`` message); the last band is followed by ``done``."""
+
+    kind = "map"
+
+    def __init__(self, config: Any, settings: Settings) -> None:
+        self.request = _validated(MapRequest, config)
+        try:
+            self.surface, self.panels = maps.make_panels(self.request, settings)
+        except (ConfigError, InputError) as error:
+            raise _invalid_config(error, "config") from None
+        n = self.request.n
+        self.band = max(1, MAP_BLOCK_CELLS // n)
+        cells = self.band * n * len(self.panels)
+        self.step_seconds = cells * (self.request.steps + 1) * self.surface.cost / MAP_LANE_STEPS_PER_SECOND
+        self.step_bytes = float(cells * 40)
+        self.settings = settings
+        self._canonical = self.request.model_dump_json().encode()
+        self.next_row = 0
+        self.stopped = False
+        self._done_sent = False
+        self._bands: dict[str, list[Any]] = {p.id: [] for p in self.panels}
+
+    @property
+    def finished(self) -> bool:
+        return self.stopped or self.next_row >= self.request.n
+
+    def advance(self, n: int) -> list[Any]:
+        """The next ``n`` bands (fewer at the end): each a (start, stop, {panel id: MapRows}).
+
+        A band is computed in the compute pool (a worker process by default) while this thread waits: a
+        band of a large map takes a tenth of a second of NumPy calls on small arrays, which in a thread of
+        the server would hold its GIL and slow every other socket."""
+        events: list[Any] = []
+        s = self.settings
+        for _ in range(n):
+            if self.finished:
+                break
+            start, stop = self.next_row, min(self.request.n, self.next_row + self.band)
+            if self.step_seconds > s.stream_thread_s:
+                rows = run_blocking(
+                    s.compute_mode, s.compute_workers, jobs.map_band, self._canonical, s, start, stop
+                )
+            else:
+                rows = {p.id: p.plan.rows(start, stop) for p in self.panels}
+            events.append((start, stop, rows))
+            self.next_row = stop
+        return events
+
+    def stop(self) -> list[Any]:
+        self.stopped = True
+        return ["stopped"]
+
+    def started(self) -> Message:
+        return {"map": maps.header_json(self.request, self.surface, self.panels), "band": self.band}
+
+    def opening(self) -> list[Message]:
+        return []
+
+    def set(self, command: Set) -> Message:
+        raise CommandError("invalid_command", "a map's hyperparameters are fixed; start a new map", "type")
+
+    def add_run(self, command: AddRun) -> list[Message]:
+        raise CommandError("invalid_command", "a map's panels are fixed; start a new map", "type")
+
+    def remove_run(self, command: RemoveRun) -> list[Message]:
+        raise CommandError("invalid_command", "a map's panels are fixed; start a new map", "type")
+
+    def explain(self, command: Explain) -> Message:
+        raise CommandError(
+            "invalid_command", "the ledger explains one run's update; a map's runs keep no records", "type"
+        )
+
+    def messages(self, events: list[Any]) -> list[Message]:
+        """A ``map_rows`` per band; once the map is complete (or stopped), ``done`` with each panel's counts
+        over the rows computed."""
+        out: list[Message] = []
+        for event in events:
+            if event == "stopped":
+                continue
+            start, stop, rows = event
+            for panel_id, band in rows.items():
+                self._bands[panel_id].append(band)
+            out.append(
+                {
+                    "type": "map_rows",
+                    "start": start,
+                    "stop": stop,
+                    "maps": {panel_id: maps.rows_json(band) for panel_id, band in rows.items()},
+                }
+            )
+        if self.finished and not self._done_sent:
+            self._done_sent = True
+            summaries = {
+                panel_id: maps.summary_json(self.surface, maps.stack(bands))
+                for panel_id, bands in self._bands.items()
+            }
+            out.append(
+                {"type": "done", "rows": self.next_row, "stopped": self.stopped, "summaries": summaries}
+            )
+        return out
+
+
 STREAMS: dict[str, Callable[[Any, Settings], LiveStream]] = {
     "surface": SurfaceStream,
     "network": NetworkStream,
+    "map": MapStream,
 }

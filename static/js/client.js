@@ -3,7 +3,7 @@
 //
 //   const client = new StreamClient();            // connects to /api/v1/stream on this host
 //   client.on("steps", (msg) => ...);             // any server message type: hello, started, steps, event,
-//   client.on("error", (msg) => ...);             //   done, state, updated, run_added, run_removed, error
+//   client.on("error", (msg) => ...);             //   done, state, updated, run_added, run_removed, map_rows, error
 //   client.on("close", (info) => ...);            // {code, reason}; "open" fires after hello
 //   await client.ready;                           // resolves with the hello message
 //   client.start(config, {speed: 60, paused: false});
@@ -12,6 +12,7 @@
 //
 // Messages of an older descent (a `seq` below the latest `started`) are dropped here, so views never
 // draw stale steps after a restart.
+import { errorText } from "./i18n.js";
 
 export class StreamClient {
   constructor(url = StreamClient.defaultUrl()) {
@@ -83,6 +84,11 @@ export class StreamClient {
   startNetwork(config, { speed = 20, paused = false } = {}) {
     return this.send({ type: "start", kind: "network", config, speed, paused });
   }
+  /** Start a convergence map (docs/protocol.md): it fills in bands of rows; a step is one band. */
+  /** @param {object} config @param {{speed?: number | "max", paused?: boolean}} [options] */
+  startMap(config, { speed = "max", paused = false } = {}) {
+    return this.send({ type: "start", kind: "map", config, speed, paused });
+  }
   pause() { return this.send({ type: "pause" }); }
   resume() { return this.send({ type: "resume" }); }
   step(n = 1) { return this.send({ type: "step", n }); }
@@ -105,7 +111,7 @@ async function request(path, options = {}) {
   const body = await response.json().catch(() => null);
   if (!response.ok) {
     const detail = body?.detail?.[0] ?? { msg: `HTTP ${response.status}`, loc: [] };
-    const error = /** @type {Error & {detail?: any, status?: number}} */ (new Error(detail.msg));
+    const error = /** @type {Error & {detail?: any, status?: number}} */ (new Error(errorText(detail)));
     error.detail = detail;
     error.status = response.status;
     throw error;
@@ -119,6 +125,12 @@ export function surfaceGrid(name, { grid = 120, params = {}, expression = null, 
   if (expression !== null) query.set("expression", expression);
   if (view) query.set("view", view.join(","));
   return request(`/api/v1/surfaces/${encodeURIComponent(name)}?${query}`);
+}
+
+/** The insurance table at (w, b) of the insurance_bce surface with `params` (GET /api/v1/cross-entropy). */
+export function crossEntropyTable(w, b, params = {}) {
+  const query = new URLSearchParams({ w: String(w), b: String(b), ...params });
+  return request(`/api/v1/cross-entropy?${query}`);
 }
 
 /** POST a JSON body to an API path (traces, network traces, code export, dataset preview, landscape). */

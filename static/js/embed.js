@@ -11,7 +11,8 @@
 // Host -> view: {type: "gdp:play" | "gdp:pause" | "gdp:step" | "gdp:reset" | "gdp:ping"},
 //               {type: "gdp:set", run?: "adam", hyperparameters: {lr: 0.01}}.
 // View -> host: gdp:ready {view}, gdp:step {steps: {run: step}}, gdp:event {run, event}, gdp:done,
-//               gdp:error {message} when a command was refused.
+//               gdp:error {message} when a command was refused, gdp:resize {view, height} whenever the
+//               content's height (CSS px) changes, so the host can size the iframe without scrollbars.
 // `origin=https://course.example` in the URL restricts both directions to that parent origin.
 
 import { t } from "./i18n.js";
@@ -20,7 +21,7 @@ const inBrowser = typeof window !== "undefined";
 const params = new URLSearchParams(inBrowser ? location.search : "");
 const requiredOrigin = params.get("origin") || null;
 const framed = inBrowser && window.parent !== window;
-const EVENTS = new Set(["converged", "diverged", "max_steps", "max_evaluations", "stopped", "early_stop", "done"]);
+const EVENTS = new Set(["converged", "diverged", "left_view", "max_steps", "max_evaluations", "stopped", "early_stop", "done"]);
 const STEP_INTERVAL_MS = 100; // ≤ 10 gdp:step messages a second
 
 function post(message) {
@@ -46,6 +47,24 @@ export function cleanHyperparameters(raw) {
     out[name] = value;
   }
   return Object.keys(out).length ? out : null;
+}
+
+/** The content's height in whole CSS px: the body's box (not the viewport, which is the iframe's own height). */
+export function contentHeight(body) {
+  return Math.ceil(Math.max(body.scrollHeight, body.getBoundingClientRect().height));
+}
+
+/** Post gdp:resize {view, height} now and whenever the content's height changes (once per change). */
+function watchHeight(view) {
+  if (!framed || typeof ResizeObserver === "undefined") return;
+  let last = -1;
+  const report = () => {
+    const height = contentHeight(document.body);
+    if (height === last) return;
+    last = height;
+    post({ type: "gdp:resize", view, height });
+  };
+  new ResizeObserver(report).observe(document.body);
 }
 
 /**
@@ -122,6 +141,7 @@ export function registerView(view, controller, options = {}) {
     },
   };
   bindEmbedDialog(view, options);
+  watchHeight(view);
   return api;
 }
 

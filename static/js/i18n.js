@@ -7,6 +7,12 @@
 //   t("lr.end.converged", { n: 12 })           // placeholders are {name}
 //   formatNumber(0.1234)                       // "0.1234" / "0,1234" (Intl.NumberFormat(lang))
 //   plotlyLocale()                             // {separators} for Plotly layouts (decimal comma in tr)
+//   errorText(detail)                          // a server refusal (422 detail item or socket error frame)
+//                                              // in the page's language: error.<key> with its params
+//
+// On load, in a language other than English, it registers a Plotly locale of that language (the `plotly.*`
+// catalog keys: mode-bar tool-tips and hints; decimal and thousands separators for every chart), and in a
+// decimal-comma language every number input shows and takes the comma (see localizeNumberInput).
 
 const node = typeof document !== "undefined" ? document.getElementById("messages") : null;
 let parsed = {};
@@ -22,7 +28,11 @@ export let lang = (typeof document !== "undefined" && document.documentElement.l
 
 /** The message for `key` with `{name}` placeholders filled from `params`; the key itself when missing. */
 export function t(key, params = {}) {
-  const message = messages[key] ?? key;
+  return fill(messages[key] ?? key, params);
+}
+
+/** `message` with its `{name}` placeholders filled from `params` (unknown ones left as they are). */
+function fill(message, params) {
   return message.replace(/\{([a-z_][a-z0-9_]*)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
 }
 
@@ -75,6 +85,91 @@ export function localizeDecimal(text) {
 /** Plotly layout keys for the page's language: decimal and thousands separators of ticks and hovers. */
 export function plotlyLocale() {
   return { separators: decimalSeparator === "," ? ",." : ".," };
+}
+
+/**
+ * A server refusal in the page's language: `error.<key>` of the catalog filled with `params` (numbers with the
+ * page's decimal separator, a `kind` such as "optimizer" by `error.kind.<kind>`, plus " (column n)" for an
+ * expression), or the server's English `msg` / `message` when the refusal has no key this catalog knows.
+ * @param {{key?: string, params?: Record<string, unknown>, msg?: string, message?: string} | null | undefined} detail
+ * @param {Record<string, string>} [catalog] the messages to say it with (default: the page's)
+ */
+export function errorText(detail, catalog = messages) {
+  const english = String(detail?.msg ?? detail?.message ?? "").split("\n")[0];
+  const key = detail?.key ? `error.${detail.key}` : "";
+  if (!key || !(key in catalog)) return english;
+  /** @type {Record<string, string>} */
+  const params = {};
+  for (const [name, value] of Object.entries(detail?.params ?? {})) {
+    if (typeof value === "number") params[name] = Number.isInteger(value) ? String(value) : formatNumber(value);
+    else if (name === "kind" && `error.kind.${value}` in catalog) params[name] = catalog[`error.kind.${value}`];
+    else params[name] = String(value);
+  }
+  const where = "column" in params && key.startsWith("error.expression.") && catalog["error.at_column"];
+  return fill(catalog[key], params) + (where ? fill(where, params) : "");
+}
+
+/** A number typed with the page's decimal separator ("0,3") as JavaScript writes it ("0.3"); "0.3" stays. */
+export function toDotDecimal(text) {
+  const s = String(text).trim();
+  return decimalSeparator !== "." && /^[+-]?\d*,\d+(e[+-]?\d+)?$/i.test(s) ? s.replace(",", ".") : s;
+}
+
+/** Plotly's locale module for the page's language: its words from the `plotly.*` keys, its separators. */
+export function plotlyLocaleModule() {
+  /** @type {Record<string, string>} */
+  const dictionary = {};
+  for (const [key, value] of Object.entries(messages)) if (key.startsWith("plotly.")) dictionary[key.slice(7)] = value;
+  const thousands = decimalSeparator === "," ? "." : ",";
+  return { moduleType: "locale", name: lang, dictionary, format: { decimal: decimalSeparator, thousands } };
+}
+
+const nativeValue = typeof HTMLInputElement !== "undefined" ? Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value") : undefined;
+
+/**
+ * A number input of a decimal-comma page becomes a text input (inputmode decimal) that shows the comma, while
+ * its `value` stays in JavaScript's form for the view: reading gives "0.3" for a typed "0,3", writing "0.3"
+ * shows "0,3". Chromium draws <input type=number> in the browser's locale, not the page's, so an English
+ * browser would show "0.3" beside readouts that say "0,3".
+ * @param {HTMLInputElement} input
+ */
+export function localizeNumberInput(input) {
+  if (!nativeValue?.get || !nativeValue.set || input.dataset.decimal) return;
+  const { get, set } = nativeValue;
+  const current = get.call(input);
+  input.dataset.decimal = decimalSeparator;
+  input.type = "text";
+  input.inputMode = "decimal";
+  Object.defineProperty(input, "value", {
+    configurable: true,
+    get() {
+      return toDotDecimal(get.call(this));
+    },
+    set(v) {
+      set.call(this, localizeDecimal(String(v)));
+    },
+  });
+  input.value = current;
+}
+
+function localizeNumberInputs(root) {
+  for (const input of root.querySelectorAll?.("input[type=number]") ?? []) localizeNumberInput(input);
+}
+
+if (typeof document !== "undefined" && lang !== "en") {
+  if (typeof Plotly !== "undefined") {
+    Plotly.register(plotlyLocaleModule());
+    Plotly.setPlotConfig({ locale: lang });
+  }
+  if (decimalSeparator !== ".") {
+    localizeNumberInputs(document);
+    new MutationObserver((records) => {
+      for (const record of records) for (const node of record.addedNodes) {
+        if (node instanceof HTMLInputElement && node.type === "number") localizeNumberInput(node);
+        else if (node instanceof Element) localizeNumberInputs(node);
+      }
+    }).observe(document.documentElement, { childList: true, subtree: true });
+  }
 }
 
 /** The language switch (EN | TR) keeps the whole current URL, including state written since the page loaded. */

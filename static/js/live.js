@@ -6,7 +6,7 @@
 //
 //   const session = new LiveSession({
 //     name: "network",                          // the embed name (gdp:ready {view})
-//     kind: "network",                          // "surface" (default) or "network" (docs/networks.md)
+//     kind: "network",                          // "surface" (default), "network" (docs/networks.md) or "map"
 //     config: () => networkConfig(),            // the `start` config of a new descent / training
 //     speed: { get: () => state.speed, set: (s) => { state.speed = s; save(); } },
 //     words: { idle: "…", running: "…", paused: "…", finished: "…" },
@@ -23,7 +23,7 @@ import { StreamClient } from "./client.js";
 import { bindShortcuts, speedIndex } from "./controls.js";
 import { SPEEDS } from "./theme.js";
 import { registerView } from "./embed.js";
-import { t } from "./i18n.js";
+import { errorText, t } from "./i18n.js";
 
 /** @typedef {"idle" | "running" | "paused" | "finished"} Status */
 /** @typedef {number | "max"} Speed */
@@ -33,7 +33,7 @@ import { t } from "./i18n.js";
 /**
  * @typedef {object} LiveOptions
  * @property {string} name                       embed name of the view
- * @property {"surface" | "network"} [kind]
+ * @property {"surface" | "network" | "map"} [kind]
  * @property {() => object} config               the config of the next `start`
  * @property {() => boolean} [canStart]          false: play and step are disabled (an invalid form)
  * @property {{get: () => string, set: (speed: string) => void, label?: (n: number) => string, choices?: string[]}} speed
@@ -185,7 +185,7 @@ export class LiveSession {
       on.started?.(msg);
       this.setStatus(msg.paused ? "paused" : "running");
     });
-    for (const type of ["steps", "iterations", "epoch", "updated", "run_added", "run_removed", "ledger"]) {
+    for (const type of ["steps", "iterations", "epoch", "updated", "run_added", "run_removed", "ledger", "map_rows"]) {
       client.on(type, (msg) => live(msg) && on[type]?.(msg));
     }
     client.on("event", (msg) => {
@@ -207,7 +207,7 @@ export class LiveSession {
     });
     client.on("error", (msg) => {
       if (on.error) on.error(msg);
-      else this.say(t("error.server_refused", { message: msg.message }));
+      else this.say(t("error.server_refused", { message: errorText(msg) }));
     });
     client.on("close", (info) => {
       if (this.client === client) this.client = null;
@@ -248,6 +248,7 @@ export class LiveSession {
     const speed = parseSpeed(this.o.speed.get());
     const config = this.o.config();
     if (this.o.kind === "network") client.startNetwork(config, { speed, paused });
+    else if (this.o.kind === "map") client.startMap(config, { speed, paused });
     else client.start(config, { speed, paused });
   }
 

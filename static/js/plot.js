@@ -10,6 +10,8 @@ const SURFACE_SCALE = [[0, "#fbfcfd"], [0.35, "#dfe4ea"], [0.7, "#aab3bf"], [1, 
 
 /** Same margins on the contour and its overlay, fixed (no autoexpand), so their plot areas coincide. */
 const MARGIN = { l: 48, r: 78, t: 10, b: 40, autoexpand: false };
+/** The same on a phone-wide figure (under 480 px): the margins would otherwise take a third of its width. */
+const NARROW_MARGIN = { l: 36, r: 66, t: 8, b: 34, autoexpand: false };
 
 /**
  * A thinned copy of a path for drawing: at most `max` points, the newest `tail` in full, the older part
@@ -68,6 +70,33 @@ function patchTraces(element, data, indices) {
   });
 }
 
+/**
+ * The part of the segment (x0, y0) → (x1, y1) inside the box `range` {x: [lo, hi], y: [lo, hi]}
+ * (Liang–Barsky), or null when none of it is. Plotly clips a trace's lines to the plot area but not an
+ * annotation's arrow: an arrow from a run far outside the view would cross the axes and the colour bar.
+ * `head` says whether the end point (where an arrowhead goes) is still the segment's own.
+ * @returns {{x0: number, y0: number, x1: number, y1: number, head: boolean} | null}
+ */
+export function clipSegment(x0, y0, x1, y1, range) {
+  const dx = x1 - x0;
+  const dy = y1 - y0;
+  let a = 0;
+  let b = 1;
+  const [xl, xh] = [Math.min(...range.x), Math.max(...range.x)];
+  const [yl, yh] = [Math.min(...range.y), Math.max(...range.y)];
+  for (const [p, q] of [[-dx, x0 - xl], [dx, xh - x0], [-dy, y0 - yl], [dy, yh - y0]]) {
+    if (p === 0) {
+      if (q < 0) return null;
+      continue;
+    }
+    const r = q / p;
+    if (p < 0) a = Math.max(a, r);
+    else b = Math.min(b, r);
+    if (a > b) return null;
+  }
+  return { x0: x0 + a * dx, y0: y0 + a * dy, x1: x0 + b * dx, y1: y0 + b * dy, head: b === 1 };
+}
+
 /** What a trace looks like apart from its data: when this changes the plot needs a full `react`. */
 function traceLook(trace) {
   const { x, y, z, ...rest } = trace;
@@ -101,12 +130,17 @@ export function zScale(grid) {
   return { log: true, f: (v) => Math.log10(Math.max(v - lo, 0) + eps), label: t("plot.loss_log_scale"), lo, hi, eps };
 }
 
-function transformGrid(grid, scale) {
+/** A grid's heights on `scale` (zScale); null where a height is missing or not finite. */
+export function transformGrid(grid, scale) {
   return grid.z.map((row) => row.map((v) => (v === null || !Number.isFinite(v) ? null : scale.f(v))));
 }
 
-/** Colour-bar ticks that read as loss values even when the contour is drawn on a log scale. */
-function colorbar(scale) {
+/**
+ * Colour-bar ticks that read as loss values even when the contour is drawn on a log scale. A tick that is a
+ * power of ten far from 1 (exp(100·x) spans 10⁻¹³⁰ … 10¹³⁰) is written 10<sup>k</sup>: "1.00e+124" would not
+ * fit beside the bar and would be cut to "1.00e+" on every tick.
+ */
+export function colorbar(scale) {
   const bar = { thickness: 12, x: 1.02, xanchor: "left", len: 0.9, y: 0.45, yanchor: "middle", title: { text: scale.log ? t("plot.colorbar_log") : t("common.loss"), side: "top" } };
   if (!scale.log) return bar;
   const kLo = Math.ceil(Math.log10(scale.eps));
@@ -117,7 +151,8 @@ function colorbar(scale) {
     // lo + 10^k: when the lowest loss dwarfs 10^k, two digits would print lo every time; keep enough
     // significant digits to show the 10^k part, and drop a tick that would still read like the last one.
     const digits = Math.min(8, 2 + Math.max(0, Math.ceil(Math.log10(Math.abs(scale.lo) / 10 ** k + 1))));
-    const text = formatNumber(scale.lo + 10 ** k, { digits });
+    const power = Math.abs(scale.lo) < 10 ** k * 1e-3 && (k >= 5 || k <= -4);
+    const text = power ? `10<sup>${k}</sup>` : formatNumber(scale.lo + 10 ** k, { digits });
     if (text === ticktext[ticktext.length - 1]) continue;
     tickvals.push(k);
     ticktext.push(text);
@@ -135,6 +170,39 @@ export function hasWebGL() {
   }
 }
 
+/**
+ * x and y of a surface are the same kind of quantity, so one unit is as long across as up (the bowl's
+ * contours are circles and a gradient is drawn perpendicular to them): y is tied to x's scale and the plot
+ * area shrinks to fit ("domain"), rather than the range growing past the surface. Given to the contour and
+ * to its overlay alike, so both compute the same box.
+ */
+const EQUAL_X = { constrain: "domain" };
+const EQUAL_Y = { scaleanchor: "x", scaleratio: 1, constrain: "domain" };
+
+/**
+ * The size (px) of a figure with `margin` that shows the view box at equal scales with no room left over:
+ * as wide as `width` allows and as tall as that needs, within [min, max] height; when `max` caps it (a
+ * square box in a wide card) the figure narrows instead, so its colour bar stays beside the plot.
+ * @returns {{width: number, height: number}}
+ */
+export function equalScaleSize(width, margin, view, min, max) {
+  const [x0, x1, y0, y1] = view;
+  const ratio = (y1 - y0) / (x1 - x0);
+  const height = Math.min(max, Math.max(min, (width - margin.l - margin.r) * ratio + margin.t + margin.b));
+  const plotWidth = Math.min(width - margin.l - margin.r, (height - margin.t - margin.b) / ratio);
+  return { width: Math.round(plotWidth + margin.l + margin.r), height: Math.round(height) };
+}
+
+/**
+ * The Plotly config of an interactive figure. On a phone the mode bar would sit on top of the legend (and
+ * of the paths) for good once a finger touched the plot, and its tools are mouse tools: it is left out there;
+ * a drag still zooms and a double tap resets.
+ */
+export function figureConfig(extra = {}) {
+  const phone = typeof window !== "undefined" && window.matchMedia?.("(max-width: 600px)").matches;
+  return { responsive: true, displaylogo: false, ...(phone ? { displayModeBar: false } : {}), ...extra };
+}
+
 /** Margins of a small panel (`small: true`): no axes, no colour bar, just a hair of room for the markers. */
 const SMALL_MARGIN = { l: 4, r: 4, t: 4, b: 4, autoexpand: false };
 
@@ -142,16 +210,20 @@ const SMALL_MARGIN = { l: 4, r: 4, t: 4, b: 4, autoexpand: false };
  * The 2-D surface: a contour plot drawn once per surface and a transparent overlay plot stacked on top
  * for the paths. `onPick(x, y)` is called with data coordinates when the contour is clicked (not dragged).
  * `small: true` makes a static small multiple: no axes, colour bar, hover, zoom or mode bar, a smaller
- * minimum star; its size is the container's (set it in CSS).
+ * minimum star; its size is the container's (set it in CSS). `axes` names the two axes (default x and y). A
+ * `.plot-layer` between the base and the overlay (kit.html `contour_frame(layer=True)`) takes slow-changing
+ * extras through `drawLayer` (the /cross-entropy view's current mini-batch surface), so the overlay stays cheap.
  */
 export class ContourWithOverlay {
-  /** @param {any} container (Plotly adds its own properties to the divs) @param {{onPick?: (x: number, y: number) => void, small?: boolean}} [options] */
-  constructor(container, { onPick, small = false } = {}) {
+  /** @param {any} container (Plotly adds its own properties to the divs) @param {{onPick?: (x: number, y: number) => void, small?: boolean, axes?: string[]}} [options] */
+  constructor(container, { onPick, small = false, axes = ["x", "y"] } = {}) {
     /** @type {(() => void) | null} */
     this.onRangeChange = null;
     this.container = container;
     this.base = container.querySelector(".plot-base");
     this.overlay = container.querySelector(".plot-overlay");
+    this.layer = container.querySelector(".plot-layer");
+    this.axes = axes;
     this.onPick = onPick;
     this.small = small;
     this.margin = small ? SMALL_MARGIN : MARGIN;
@@ -165,6 +237,7 @@ export class ContourWithOverlay {
   async drawSurface(surface) {
     const [x0, x1, y0, y1] = surface.view;
     this.range = { x: [x0, x1], y: [y0, y1] };
+    if (!this.small) this.#fitSize(surface.view);
     this.scale = zScale(surface.grid);
     const contour = {
       type: "contour",
@@ -172,7 +245,7 @@ export class ContourWithOverlay {
       y: surface.grid.y,
       z: transformGrid(surface.grid, this.scale),
       customdata: surface.grid.z,
-      hovertemplate: `x %{x:.3f}<br>y %{y:.3f}<br>${t("common.loss")} %{customdata:.4g}<extra></extra>`,
+      hovertemplate: `${this.axes[0]} %{x:.3f}<br>${this.axes[1]} %{y:.3f}<br>${t("common.loss")} %{customdata:.4g}<extra></extra>`,
       colorscale: SURFACE_SCALE,
       ncontours: this.scale.log ? 28 : 22,
       contours: { coloring: "fill", showlines: true },
@@ -197,20 +270,33 @@ export class ContourWithOverlay {
       ...plotlyLocale(),
       margin: this.margin,
       font: FONT,
-      xaxis: axis(this.range.x, "x"),
-      yaxis: axis(this.range.y, "y"),
+      xaxis: { ...axis(this.range.x, this.axes[0]), ...EQUAL_X },
+      yaxis: { ...axis(this.range.y, this.axes[1]), ...EQUAL_Y },
       showlegend: false,
       dragmode: this.small ? false : "zoom",
       paper_bgcolor: "rgba(0,0,0,0)",
     };
     const config = this.small
       ? { responsive: true, staticPlot: true, displayModeBar: false }
-      : { responsive: true, displaylogo: false, scrollZoom: false };
+      : figureConfig({ scrollZoom: false });
     await Plotly.react(this.base, [contour, minima], layout, config);
     if (!this.small && !this.relayoutBound) {
       this.base.on("plotly_relayout", () => this.#syncRanges());
       this.relayoutBound = true;
     }
+  }
+
+  /** Size the figure to the view box's shape (equalScaleSize) within the card's width and the window's height. */
+  #fitSize(view) {
+    const style = this.container.style;
+    style.maxWidth = "";
+    const width = this.container.clientWidth;
+    if (!width) return;
+    this.margin = width < 480 ? NARROW_MARGIN : MARGIN;
+    const max = Math.max(300, Math.min(640, window.innerHeight * 0.72));
+    const size = equalScaleSize(width, this.margin, view, 240, max);
+    style.height = `${size.height}px`;
+    style.maxWidth = size.width < width ? `${size.width}px` : "";
   }
 
   /** Copy the contour's current axis ranges (after zoom, pan, reset) for the overlay's next draw. */
@@ -240,17 +326,27 @@ export class ContourWithOverlay {
       return patchTraces(this.overlay, changed.map((i) => ({ x: traces[i].x, y: traces[i].y })), changed);
     }
     this.overlayLook = look;
+    return Plotly.react(this.overlay, traces, this.#stackedLayout(annotations), { staticPlot: true, responsive: true });
+  }
+
+  /** Draw `traces` (e.g. a faint contour) in the `.plot-layer` between contour and overlay; its own react. */
+  drawLayer(traces) {
+    if (!this.range || !this.layer) return Promise.resolve();
+    return Plotly.react(this.layer, traces, this.#stackedLayout([]), { staticPlot: true, responsive: true });
+  }
+
+  /** The layout of a transparent plot stacked on the contour: same margins and ranges, no axes. */
+  #stackedLayout(annotations) {
     const axis = (range) => ({ range, autorange: false, visible: false, fixedrange: true });
-    const layout = {
+    return {
       margin: this.margin,
-      xaxis: axis(this.range.x),
-      yaxis: axis(this.range.y),
+      xaxis: { ...axis(this.range.x), ...EQUAL_X },
+      yaxis: { ...axis(this.range.y), ...EQUAL_Y },
       showlegend: false,
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
       annotations,
     };
-    return Plotly.react(this.overlay, traces, layout, { staticPlot: true, responsive: true });
   }
 
   /** Clicks that were not drags become start points, in data coordinates of the contour's axes. */
@@ -273,21 +369,27 @@ export class ContourWithOverlay {
 }
 
 /**
- * Loss against step for every run, log y when every loss is positive. The axes are fixed ranges computed
+ * Loss against step for every run, log y when every loss is positive (unless `log: false`). The axes are fixed ranges computed
  * here and grown by factors of two when the data leaves them, so the usual redraw only replaces the lines'
  * data (no autorange, axes, legend or layout pass); a full `react` happens when a range grows or a run is
  * added, removed or recoloured.
  */
 export class LossPlot {
-  constructor(element) {
+  /** @param {any} element @param {{log?: boolean}} [options] `log: false` keeps a linear y axis (losses within a decade) */
+  constructor(element, { log = true } = {}) {
     this.element = element;
+    this.log = log;
     this.look = null;
     this.xMax = 0;
     this.yRange = null;
   }
 
-  draw(series) {
-    const positive = series.length > 0 && series.every((s) => s.y.every((v) => v > 0));
+  /**
+   * `series`: one loss line per run. `secondary`: values of another unit over the same steps (Prodigy's
+   * step-size estimate d), dotted on a log axis at the right; null values leave gaps.
+   */
+  draw(series, secondary = []) {
+    const positive = this.log && series.length > 0 && series.every((s) => s.y.every((v) => v > 0));
     let lastStep = 0;
     let lo = Infinity;
     let hi = -Infinity;
@@ -306,9 +408,22 @@ export class LossPlot {
       name: s.name,
       x: s.x,
       y: s.y,
-      line: { color: s.color, width: 2 },
+      line: { color: s.color, width: 2, dash: s.dash ?? "solid" },
       hovertemplate: `${s.name}<br>${t("common.step_lc")} %{x}<br>${t("common.loss")} %{y:.4g}<extra></extra>`,
     }));
+    for (const s of secondary) {
+      if (s.x.length) lastStep = Math.max(lastStep, s.x[s.x.length - 1]);
+      traces.push({
+        type: "scatter",
+        mode: "lines",
+        name: s.name,
+        x: s.x,
+        y: s.y,
+        yaxis: "y2",
+        line: { color: s.color, width: 1.5, dash: "dot" },
+        hovertemplate: `${s.name}<br>${t("common.step_lc")} %{x}<br>%{y:.4g}<extra></extra>`,
+      });
+    }
     const look = JSON.stringify([positive, traces.map(traceLook)]);
     let grow = look !== this.look || lastStep > this.xMax;
     if (lo <= hi && (!this.yRange || lo < this.yRange[0] || hi > this.yRange[1])) grow = true;
@@ -322,19 +437,23 @@ export class LossPlot {
     this.look = look;
     while (this.xMax < Math.max(lastStep, 32)) this.xMax = this.xMax ? this.xMax * 2 : 64;
     this.yRange = lo <= hi ? growRange(this.yRange, lo, hi, positive) : null;
+    if (this.yRange && !positive && lo >= 0) this.yRange[0] = Math.max(this.yRange[0], 0); // a loss is never below 0
     const yaxis = { type: positive ? "log" : "linear", title: { text: positive ? t("plot.loss_log") : t("common.loss") }, exponentformat: "power" };
     if (this.yRange) Object.assign(yaxis, { range: this.yRange, autorange: false });
     const layout = {
       ...plotlyLocale(),
-      margin: { l: 56, r: 10, t: 8, b: 40 },
+      margin: { l: 56, r: secondary.length ? 64 : 10, t: 8, b: 40 },
       font: FONT,
       xaxis: { title: { text: t("common.step_lc"), standoff: 4 }, range: [0, this.xMax], autorange: false, zeroline: false },
       yaxis,
-      showlegend: series.length > 1,
+      ...(secondary.length
+        ? { yaxis2: { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", tickfont: { size: 10 } } }
+        : {}),
+      showlegend: series.length + secondary.length > 1,
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
       paper_bgcolor: "rgba(0,0,0,0)",
     };
-    return Plotly.react(this.element, traces, layout, { responsive: true, displaylogo: false });
+    return Plotly.react(this.element, traces, layout, figureConfig());
   }
 }
 
@@ -437,6 +556,6 @@ export class Surface3D {
       },
       uirevision: "keep-camera",
     };
-    return Plotly.react(this.element, traces, layout, { responsive: true, displaylogo: false });
+    return Plotly.react(this.element, traces, layout, figureConfig());
   }
 }

@@ -33,14 +33,17 @@ export interface StartedRun {
   clip_norm?: number | null;
   clip_value?: number | null;
   start?: [number, number];
+  /** The run's optimizer's aux columns (e.g. eval_x, eval_y; d): its frames carry them, null = undefined. */
+  aux_columns?: string[];
 }
 
 export interface Started {
   type: "started";
   seq: number;
-  kind?: "surface" | "network";
+  kind?: "surface" | "network" | "map";
   runs: StartedRun[];
-  /** The names of the columns of every `steps` frame of this descent. */
+  /** The names of the columns of this descent's `steps` frames: the base ones every run has, then every
+   * run's aux columns (a run's frames carry the base columns and its own `aux_columns`). */
   columns: string[];
   steps: number;
   speed: number | "max";
@@ -59,7 +62,7 @@ export interface RunEvent {
   type?: "event";
   seq?: number;
   run: string;
-  reason: "converged" | "diverged" | "max_steps" | "max_evaluations" | "stopped" | "early_stop" | "done" | string;
+  reason: "converged" | "diverged" | "left_view" | "max_steps" | "max_evaluations" | "stopped" | "early_stop" | "done" | string;
   step?: number;
   detail?: string;
   summary?: Record<string, any>;
@@ -86,4 +89,21 @@ export interface Done {
   summary?: Record<string, any>;
 }
 
-export type ServerMessage = Hello | Started | StepsFrame | RunEvent | StateMessage | ErrorMessage | Done;
+/** The cells of one map panel in a band of rows (kind "map"): row i of the band is row start + i. */
+export interface MapCells {
+  basin: number[][];
+  reason: number[][];
+  steps_taken: number[][];
+  final_loss: (number | null)[][];
+}
+
+/** A convergence map's band of rows start … stop - 1, for every panel (kind "map"). */
+export interface MapRows {
+  type: "map_rows";
+  seq: number;
+  start: number;
+  stop: number;
+  maps: Record<string, MapCells>;
+}
+
+export type ServerMessage = Hello | Started | StepsFrame | RunEvent | StateMessage | ErrorMessage | Done | MapRows;

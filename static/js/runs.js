@@ -13,9 +13,12 @@
  * @property {string} optimizer
  * @property {Record<string, unknown>} hyperparameters
  * @property {Record<string, any[]>} cols    one array per column of `started.columns`
+ * @property {string[]} auxColumns          the run's own aux columns (its optimizer's; docs/api.md)
  * @property {{reason: string, step: number, detail: string} | null} end
  * @property {Record<string, any> | null} summary
  * @property {string} [color]
+ * @property {string} [dash]     Plotly line.dash of its path and loss line (theme.js styleOf)
+ * @property {string} [symbol]   Plotly marker.symbol of its current point
  */
 
 const EMPTY = Object.freeze([]);
@@ -64,9 +67,10 @@ export class RunStore {
   }
 
   /** A run with no steps yet (also for runs drawn before their descent starts). */
-  blank(/** @type {{id: string, optimizer: string, hyperparameters?: object}} */ run, extra = {}) {
+  blank(/** @type {{id: string, optimizer: string, hyperparameters?: object, aux_columns?: string[]}} */ run, extra = {}) {
     const cols = Object.fromEntries(this.columns.map((c) => [c, []]));
-    return { id: run.id, optimizer: run.optimizer, hyperparameters: { ...(run.hyperparameters ?? {}) }, cols, end: null, summary: null, ...extra };
+    const auxColumns = [...(run.aux_columns ?? [])];
+    return { id: run.id, optimizer: run.optimizer, hyperparameters: { ...(run.hyperparameters ?? {}) }, cols, auxColumns, end: null, summary: null, ...extra };
   }
 
   /** A new descent: forget the old runs, take the columns the server names. */
@@ -76,7 +80,9 @@ export class RunStore {
     for (const run of started.runs) this.add(run, extra(run));
   }
 
-  add(/** @type {{id: string, optimizer: string, hyperparameters?: object}} */ run, extra = {}) {
+  /** A run joins; its aux columns (a run added later may bring new ones) join the decoded columns. */
+  add(/** @type {{id: string, optimizer: string, hyperparameters?: object, aux_columns?: string[]}} */ run, extra = {}) {
+    for (const c of run.aux_columns ?? []) if (!this.columns.includes(c)) this.columns.push(c);
     const data = this.blank(run, extra);
     this.runs.set(run.id, data);
     return data;
@@ -133,8 +139,49 @@ export class RunStore {
   }
 }
 
+/**
+ * The LiveSession handlers (`on`) of a surface view: `started`, `steps` and `event` kept in `store`, each moved
+ * run's latest step reported to the embed, and `changed()` after each message (mark the figures dirty).
+ * @param {RunStore} store
+ * @param {() => {embed: {step: (run: string, step: number) => void}}} session  the session (built after this)
+ * @param {() => void} changed
+ * @param {(run: any) => object} [extra]  what `store.start` adds to each run (its colour)
+ */
+export function followRuns(store, session, changed, extra = () => ({})) {
+  return {
+    started: (/** @type {Started} */ msg) => {
+      store.start(msg, extra);
+      changed();
+    },
+    steps: (/** @type {StepsFrame} */ msg) => {
+      for (const [id, step] of store.append(msg)) session().embed.step(id, step);
+      changed();
+    },
+    event: (/** @type {RunEvent} */ msg) => {
+      store.end(msg);
+      changed();
+    },
+  };
+}
+
 /** A run's column (an empty one when the run has not seen that column yet). */
 export const column = (/** @type {RunData} */ run, /** @type {string} */ name) => run.cols[name] ?? EMPTY;
+
+/**
+ * A run's aux columns split by kind: points (`eval` from `eval_x`, `eval_y`) to draw as a second path, and
+ * scalars (`d`) to draw over the steps.
+ * @param {readonly string[]} auxColumns
+ * @returns {{points: string[], scalars: string[]}}
+ */
+export function auxKinds(auxColumns) {
+  const points = [];
+  const scalars = [];
+  for (const c of auxColumns) {
+    if (c.endsWith("_x") && auxColumns.includes(`${c.slice(0, -2)}_y`)) points.push(c.slice(0, -2));
+    else if (!c.endsWith("_x") && !c.endsWith("_y")) scalars.push(c);
+  }
+  return { points, scalars };
+}
 
 /** Columns of an `iterations` message that every log has from the start (the rest appear as they come). */
 const IT_COLUMNS = ["epoch", "iteration", "global_step", "batch_loss", "lr", "batch", "masks", "logs", "seconds"];

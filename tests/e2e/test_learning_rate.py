@@ -52,7 +52,7 @@ def test_four_presets_play_together_and_end_as_the_slides_say(page, live_server:
     assert re.match(r"Diverged after \d+ steps", panel.locator(".end-reason").inner_text())
     steps = page.evaluate("__lr.endStep('just_right')")
     end = {run: page.locator(f".lr-panel[data-run={run}] .end-reason").inner_text() for run in PRESETS}
-    assert end["just_right"] == f"Converged in {steps} steps"
+    assert steps == 1 and end["just_right"] == "Converged in 1 step", "lr = 0.5 lands on the minimum at once"
     assert end["too_low"].startswith("Still far after 150 steps")
     assert page.locator("#play").inner_text() == "Play again"
     # the loss plot holds one line per run, on a log axis
@@ -75,7 +75,7 @@ def test_readout_shows_step_size_equals_slope_times_learning_rate(page, live_ser
         assert slope != 0
         assert math.isclose(abs(size), abs(slope) * lr, rel_tol=2e-3), f"{run}: |{size}| ≠ |{slope}| × {lr}"
         data = page.evaluate(f"__lr.data('{run}')")
-        move = abs(data["x"][3] - data["x"][2])
+        move = abs(data["x"][-1] - data["x"][-2])  # just_right (lr 0.5) made its one step and converged
         assert math.isclose(move, abs(size), rel_tol=2e-3), f"{run}: the step shown is the move made"
 
 
@@ -149,3 +149,37 @@ def test_learning_rate_page_fits_a_phone(browser, live_server: str) -> None:
     context.close()
     assert columns == 2, "the four panels form a 2 × 2 grid on a phone"
     assert overflow <= 0, "no horizontal scrolling on a 375 px wide screen"
+
+
+def test_the_page_calls_lr_half_optimal_one_the_edge_and_above_one_divergent_as_it_shows(
+    page, live_server
+) -> None:
+    _open(page, live_server, "?speed=max")
+    just_right = page.locator(".lr-panel[data-run=just_right] input").input_value()
+    assert just_right == "0.5", f"the 'just right' panel starts at the optimal rate for x², not {just_right}"
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("__lr.state().done", timeout=WAIT)
+    assert page.evaluate("__lr.data('just_right').x") == [2.5, 0.0], "one step from the start to the minimum"
+    text = page.locator("main").inner_text()
+    assert "0.45" not in text
+    assert "lr = 0.5 lands on it in one step" in text
+    assert "At exactly 1.0 it bounces between x and −x forever" in text
+    assert "above 1 each jump lands higher" in text
+
+
+def test_the_own_slider_after_the_run_ended_runs_it_again_with_the_new_rate(page, live_server) -> None:
+    _open(page, live_server, "?speed=max")
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("__lr.state().done", timeout=WAIT)
+    assert page.evaluate("__lr.data('own').lr[0]") == 0.1
+    slider = page.get_by_role("slider", name=re.compile("^Your own learning rate"))
+    slider.fill("0")  # fill sends input and change: the slider let go at 10^0 = 1
+    page.wait_for_function("__lr.data('own').lr.length > 0 && __lr.data('own').lr[0] !== 0.1", timeout=WAIT)
+    page.wait_for_function("__lr.ended('own') !== null", timeout=WAIT)
+    own = page.evaluate("__lr.data('own')")
+    assert own["lr"][0] == 1 and own["x"][:3] == [2.5, -2.5, 2.5], own
+    panel = page.locator(".lr-panel[data-run=own]")
+    assert panel.locator("[data-field=lr]").inner_text() == "1", "the panel shows the rate the slider shows"
+    assert panel.locator(".end-reason").inner_text().startswith("Still far after 150 steps"), (
+        "1.0 bounces forever"
+    )

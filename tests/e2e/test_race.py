@@ -13,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 HOOK = "window.__playground"
 WAIT = 20_000  # ms: every wait is bounded
-END_REASONS = {"converged", "max steps", "diverged", "stopped"}
+END_REASONS = {"converged", "max steps", "diverged", "left the view box downhill", "stopped"}
 
 
 def open_view(page, url: str) -> None:
@@ -124,3 +124,73 @@ def test_a_race_with_evaluating_optimizers_counts_their_evaluations(page, live_s
     assert int(cell("lbfgs", "evaluations")) > 200
     assert cell("newton", "end") == "converged"
     shot(page, "race_evaluating")
+
+
+def test_momentum_and_nesterov_never_look_alike_on_the_contour_or_the_loss_plot(
+    page, live_server: str
+) -> None:
+    open_view(page, live_server + "/race?speed=max&steps=400")
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{HOOK}.status() === 'finished'", timeout=WAIT)
+    looks = page.evaluate(
+        """() => {
+          const overlay = document.querySelector('#contour .plot-overlay').data;
+          const paths = overlay.filter(t => t.meta === 'path');
+          const marks = overlay.filter(t => t.meta === 'current');
+          const losses = document.querySelector('#loss').data;
+          return {paths: paths.map(t => t.line.dash), marks: marks.map(t => t.marker.symbol),
+                  losses: losses.map(t => t.line.dash)};
+        }"""
+    )
+    for name, values in looks.items():
+        assert len(set(values)) == 4 and values[1] != values[2], f"{name}: momentum vs nesterov {values}"
+    # and by default they do not run on top of each other either
+    a, b = page.evaluate(f"[{HOOK}.tail('momentum', 'x', 1e9), {HOOK}.tail('nesterov', 'x', 1e9)]")
+    assert max(abs(p - q) for p, q in zip(a[:50], b[:50], strict=True)) > 0.1
+    shapes = page.locator("#results tbody .swatch").evaluate_all("s => s.map(e => e.className)")
+    assert shapes[1] != shapes[2], f"the table's keys take the markers' shapes: {shapes}"
+
+
+def test_the_results_table_stands_beside_the_plot_on_a_wide_screen(browser, live_server: str) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    open_view(page, live_server + "/race")
+    plot = page.locator("#contour").bounding_box()
+    table = page.locator("#results").bounding_box()
+    wrap = page.locator(".results-wrap").evaluate("e => [e.scrollWidth, e.clientWidth]")
+    shot(page, "race_wide")
+    context.close()
+    assert table["x"] >= plot["x"] + plot["width"], f"table {table} is not beside the plot {plot}"
+    assert table["y"] < 900 and table["y"] + table["height"] < 900, f"the table is out of view: {table}"
+    assert wrap[0] <= wrap[1], f"the table is wider than its column: {wrap}"
+
+
+def test_the_intro_names_the_chosen_surface_and_a_saddle_escape_left_the_view(page, live_server: str) -> None:
+    open_view(page, live_server + "/race?speed=max")
+    assert "Rosenbrock" in page.locator(".explain").inner_text()
+    page.locator("#surface").select_option("saddle")
+    page.wait_for_function(f"{HOOK}.state().surface === 'saddle' && {HOOK}.ready()", timeout=WAIT)
+    page.wait_for_function("document.querySelector('.explain').textContent.includes('Saddle')", timeout=WAIT)
+    assert "Rosenbrock" not in page.locator(".explain").inner_text()
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function(f"{HOOK}.status() === 'finished'", timeout=WAIT)
+    page.wait_for_function(
+        "[...document.querySelectorAll('#results tbody [data-field=end]')]"
+        ".every(td => td.textContent !== '–')",
+        timeout=WAIT,
+    )
+    ends = dict(
+        zip(
+            page.locator("#results tbody tr").evaluate_all("rows => rows.map(r => r.dataset.run)"),
+            page.locator("#results tbody [data-field=end]").all_inner_texts(),
+            strict=True,
+        )
+    )
+    shot(page, "race_saddle")
+    escaped = {run: end for run, end in ends.items() if run != "sgd"}
+    assert set(escaped.values()) == {"left the view box downhill"}, ends
+    view = page.evaluate(f"{HOOK}.range()")
+    width = view["y"][1] - view["y"][0]
+    for run in escaped:
+        ys = page.evaluate(f"{HOOK}.tail('{run}', 'y', 1e9)")
+        assert max(abs(y) for y in ys) <= view["y"][1] + width, f"{run} ran far outside the view: {max(ys)}"

@@ -2,13 +2,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { evaluatedDots, growRange, thin, zScale } from "../../static/js/plot.js";
-import { speedIndex } from "../../static/js/controls.js";
-import { SPEEDS } from "../../static/js/theme.js";
+import { clipSegment, colorbar, equalScaleSize, evaluatedDots, growRange, thin, zScale } from "../../static/js/plot.js";
+import { inputText, speedIndex } from "../../static/js/controls.js";
+import { SPEEDS, styleOf } from "../../static/js/theme.js";
 import { kerasNumber, kerasStepTime, progressLine, progressParts } from "../../static/js/netplot.js";
 import { learningRates } from "../../static/js/rates.js";
 import { splitCsvLine } from "../../static/js/csv.js";
-import { cleanHyperparameters } from "../../static/js/embed.js";
+import { cleanHyperparameters, contentHeight } from "../../static/js/embed.js";
+import { errorText, toDotDecimal } from "../../static/js/i18n.js";
 import { parseSpeed, statusWord } from "../../static/js/live.js";
 
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -129,10 +130,24 @@ test("cleanHyperparameters keeps plain names with numbers, booleans and pairs", 
   assert.deepEqual(cleanHyperparameters({ lr: 0.1, nesterov: true, betas: [0.9, 0.99] }), { lr: 0.1, nesterov: true, betas: [0.9, 0.99] });
 });
 
+test("contentHeight is the body's height in whole px, rounded up, the larger of its box and its scroll height", () => {
+  const body = (scrollHeight, height) => ({ scrollHeight, getBoundingClientRect: () => ({ height }) });
+  assert.equal(contentHeight(body(1600, 1623.2)), 1624);
+  assert.equal(contentHeight(body(1700, 1623.2)), 1700);
+});
+
 test("cleanHyperparameters refuses anything else whole", () => {
   for (const bad of [null, [], "lr", {}, { lr: NaN }, { lr: "0.1" }, { "<img>": 1 }, { betas: [1] }, { lr: Infinity }, { __proto__x: [1, "a"] }]) {
     assert.equal(cleanHyperparameters(bad), null, JSON.stringify(bad));
   }
+});
+
+test("inputText shows tiny values in 6 significant digits and everything else as it is", () => {
+  assert.equal(inputText(2.220446049250313e-16), "2.22045e-16");
+  assert.equal(inputText(1e-8), "1e-8");
+  assert.equal(inputText(0.001), "0.001");
+  assert.equal(inputText(0), "0");
+  assert.equal(inputText(""), "");
 });
 
 test("evaluatedDots flattens the steps' points, keeping the newest max of them in order", () => {
@@ -140,4 +155,74 @@ test("evaluatedDots flattens the steps' points, keeping the newest max of them i
   assert.deepEqual(evaluatedDots(evaluated), { x: [1, 2, 3], y: [10, 20, 30] });
   assert.deepEqual(evaluatedDots(evaluated, 2), { x: [2, 3], y: [20, 30] });
   assert.deepEqual(evaluatedDots(undefined), { x: [], y: [] });
+});
+
+const TR = {
+  "error.at_column": " ({column}. sütun)",
+  "error.kind.optimizer": "optimizer",
+  "error.unknown_name": "bilinmeyen {kind}: '{name}'; geçerli olanlar: {valid}",
+  "error.expression.unknown_function": "bilinmeyen fonksiyon '{name}'",
+  "error.validation.greater_than": "{gt} değerinden büyük olmalı",
+};
+
+test("errorText says a keyed refusal with the catalog's words, the column of an expression appended", () => {
+  const detail = { msg: "unknown function 'foo'; allowed: sin (column 8)\n  x + foo(y)\n      ^^^", key: "expression.unknown_function", params: { name: "foo", column: 8 } };
+  assert.equal(errorText(detail, TR), "bilinmeyen fonksiyon 'foo' (8. sütun)");
+  assert.equal(errorText({ message: "…", key: "unknown_name", params: { kind: "optimizer", name: "adamm", valid: "adam, sgd" } }, TR), "bilinmeyen optimizer: 'adamm'; geçerli olanlar: adam, sgd");
+  assert.equal(errorText({ msg: "Input should be greater than 0.5", key: "validation.greater_than", params: { gt: 0.5 } }, TR), "0.5 değerinden büyük olmalı");
+});
+
+test("errorText falls back to the first line of the English msg or message without a known key", () => {
+  assert.equal(errorText({ msg: "syntax error (column 3)\n  x**\n    ^", key: "expression.new_kind", params: {} }, TR), "syntax error (column 3)");
+  assert.equal(errorText({ message: "at most 60 commands per second" }, TR), "at most 60 commands per second");
+  assert.equal(errorText(null, TR), "");
+});
+
+test("toDotDecimal leaves a dot-decimal number alone on an English page", () => {
+  assert.equal(toDotDecimal(" 0.3 "), "0.3");
+  assert.equal(toDotDecimal("0,3"), "0,3"); // only a decimal-comma page reads the comma as the decimal point
+});
+
+test("clipSegment keeps the part of an arrow inside the plot box and says when its head was cut", () => {
+  const box = { x: [-2, 2], y: [-1, 3] };
+  assert.deepEqual(clipSegment(0, 0, 1, 1, box), { x0: 0, y0: 0, x1: 1, y1: 1, head: true });
+  const cut = clipSegment(1, 1, 5, 1, box); // heads off to the right, across the colour bar
+  assert.deepEqual(cut, { x0: 1, y0: 1, x1: 2, y1: 1, head: false });
+  const entering = clipSegment(-6, 0, 0, 0, box);
+  assert.equal(entering.x0, -2);
+  assert.equal(entering.head, true);
+  assert.equal(clipSegment(3, 4, 5, 6, box), null, "a segment wholly outside draws nothing");
+  assert.equal(clipSegment(3, 0, 3, 2, box), null, "a vertical segment right of the box draws nothing");
+});
+
+test("equalScaleSize gives the figure the view box's shape: one unit as long across as up", () => {
+  const margin = { l: 48, r: 78, t: 10, b: 40 };
+  const square = equalScaleSize(1000, margin, [-3, 3, -3, 3], 240, 640);
+  assert.equal(square.height, 640, "a square box in a wide card is capped in height ...");
+  assert.equal(square.width - margin.l - margin.r, square.height - margin.t - margin.b, "... and narrows to stay square");
+  const flat = equalScaleSize(600, margin, [-2, 2, -1.2, 1.2], 240, 640);
+  assert.equal(flat.width, 600);
+  const [pw, ph] = [flat.width - margin.l - margin.r, flat.height - margin.t - margin.b];
+  assert.ok(Math.abs(pw / 4 - ph / 2.4) < 0.5, `px per unit across ${pw / 4} vs up ${ph / 2.4}`);
+});
+
+test("styleOf gives neighbouring runs a different colour, dash and marker symbol", () => {
+  for (let i = 0; i < 7; i++) {
+    const [a, b] = [styleOf(i), styleOf(i + 1)];
+    assert.notEqual(a.color, b.color);
+    assert.notEqual(a.dash, b.dash);
+    assert.notEqual(a.symbol, b.symbol);
+  }
+  assert.equal(styleOf(0).dash, "solid");
+});
+
+test("colour-bar ticks of a surface spanning hundreds of decades are short, distinct powers of ten", () => {
+  const xs = Array.from({ length: 61 }, (_, i) => -3 + i / 10);
+  const grid = { z: [xs.map((x) => Math.exp(100 * x))] }; // exp(100*x): 1e-130 ... 2e130
+  const bar = colorbar(zScale(grid));
+  assert.ok(bar.ticktext.length >= 3);
+  assert.equal(new Set(bar.ticktext).size, bar.ticktext.length, `ticks repeat: ${bar.ticktext}`);
+  for (const text of bar.ticktext) assert.match(text, /^10<sup>\d+<\/sup>$/);
+  const rosenbrock = colorbar(zScale({ z: [[0, 0.01, 0.1, 1, 3, 5, 10, 100, 2500]] }));
+  assert.ok(rosenbrock.ticktext.includes("100"), `small decades stay plain numbers: ${rosenbrock.ticktext}`);
 });

@@ -659,3 +659,15 @@ def test_expression_hessian_is_closed_form_for_a_polynomial():
     surface = custom_surface("x^3*y + 2*x*y^2")
     # f_xx = 6xy, f_xy = 3x^2 + 4y, f_yy = 4x
     np.testing.assert_array_equal(surface.hessian(np.array([[2.0, -1.0]])), [[[-12.0, 8.0], [8.0, 8.0]]])
+
+
+@pytest.mark.parametrize(("text", "column"), [("x**", 3), ("x +", 3), ("x**2 + ", 6), ("sin(x) * ", 8)])
+def test_an_expression_that_stops_early_points_at_the_missing_operand_not_column_1(
+    text: str, column: int
+) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        custom_surface(text)
+    assert caught.value.start == column, (
+        f"{text!r}: points at column {caught.value.start + 1}, not after the end"
+    )
+    assert "missing at the end" in str(caught.value)

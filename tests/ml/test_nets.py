@@ -31,9 +31,9 @@ def _problem(activation: str, task: str, seed: int = 0):
 
 
 def _objective(net, penalty, X, y, multipliers=None):
-    def f(p):
+    def f(p):  # the smooth part: L1 is not in the gradient, it is a proximal step after the update
         loss = net.loss_and_grad(p, X, y, multipliers)[0]
-        return loss + sum(penalty.values(p))
+        return loss + penalty.values(p)[1]
 
     def g(p):
         _, grad = net.loss_and_grad(p, X, y, multipliers)

@@ -8,7 +8,16 @@ import pytest
 from app.ml.datasets import make_dataset
 from app.ml.errors import ConfigError
 from app.ml.nets import Network
-from app.ml.regularizers import Dropout, EarlyStopping, EarlyStoppingConfig, WeightPenalty, dropout_rates
+from app.ml.regularizers import (
+    Dropout,
+    EarlyStopping,
+    EarlyStoppingConfig,
+    WeightPenalty,
+    collapsed,
+    dropout_rates,
+    soft_threshold,
+    zero_weights,
+)
 from app.ml.training import EpochRecord, TrainConfig, TrainData, Training
 
 
@@ -171,19 +180,62 @@ def test_penalties_apply_to_weights_not_biases() -> None:
     assert info.value.field == "l1"
 
 
-def _trained(**reg):
+def test_soft_threshold_is_the_closed_form_minimiser_of_the_l1_proximal_problem() -> None:
+    rng = np.random.default_rng(4)
+    v, t = rng.normal(size=200), 0.3
+    w = soft_threshold(v, t)
+    expected = np.where(v > t, v - t, np.where(v < -t, v + t, 0.0))
+    np.testing.assert_array_equal(w, expected)
+    # and it is the argmin of t|w| + (w - v)^2 / 2, checked against a dense grid per entry
+    grid = np.linspace(-4, 4, 80_001)
+    for vi, wi in zip(v[:20], w[:20], strict=True):
+        best = grid[np.argmin(t * np.abs(grid) + (grid - vi) ** 2 / 2)]
+        assert abs(best - wi) < 1e-4, (vi, wi, best)
+
+
+def test_the_l1_proximal_step_thresholds_weights_by_lr_times_l1_and_leaves_biases() -> None:
+    net = Network(2, (3,))
+    params = np.linspace(-0.05, 0.05, net.size)
+    before = params.copy()
+    out = WeightPenalty(net, l1=(0.2, 0.0)).prox(params, lr=0.1)
+    assert out is params
+    first = slice(0, 6)  # layer 0's W (2 x 3): threshold 0.02
+    np.testing.assert_allclose(params[first], soft_threshold(before[first], 0.02), rtol=1e-12, atol=1e-15)
+    assert (params[~net.weight_mask] == before[~net.weight_mask]).all()  # biases untouched
+    assert (params[net.layer_slices(1)[0]] == before[net.layer_slices(1)[0]]).all()  # l1 = 0 there
+    assert zero_weights(net, params) == int((np.abs(before[first]) <= 0.02).sum()) > 0
+    assert WeightPenalty(net, l2=0.5).prox(params.copy(), 0.1).tolist() == params.tolist()
+
+
+def test_the_l1_gradient_is_not_added_to_the_data_gradient() -> None:
+    net = Network(2, (3,))
+    grad = WeightPenalty(net, l1=1.0).add_grad(np.ones(net.size), np.zeros(net.size))
+    assert (grad == 0).all()
+
+
+def test_collapse_means_the_same_prediction_for_every_row() -> None:
+    assert collapsed(np.full((50, 1), 0.37) + 1e-5 * np.arange(50)[:, None] / 50)
+    assert not collapsed(np.linspace(0.3, 0.7, 50)[:, None])
+    assert not collapsed(np.array([[0.5]]))
+
+
+def _trained(optimizer="adam", lr=0.01, **reg):
     data = TrainData.from_dataset(make_dataset("two_gaussians", 200), val_fraction=0.0)
     config = TrainConfig(
-        hidden=(16,), optimizer="adam", hyperparameters={"lr": 0.01}, epochs=60, record="epochs", **reg
+        hidden=(16,), optimizer=optimizer, hyperparameters={"lr": lr}, epochs=60, record="epochs", **reg
     )
     training = Training(config, data)
     return training, [e for e in training if isinstance(e, EpochRecord)]
 
 
 def test_l1_drives_more_weights_to_zero_than_l2() -> None:
-    (l1_run, l1_epochs), (l2_run, l2_epochs) = _trained(l1=0.01), _trained(l2=0.01)
+    # plain gradient descent: the proximal step's threshold lr * l1 and L2's shrinkage 2 lr l2 compare
+    (l1_run, l1_epochs), (l2_run, l2_epochs) = (_trained("sgd", 0.3, **{k: 0.01}) for k in ("l1", "l2"))
     near_zero = [int((np.abs(t.params[t.net.weight_mask]) < 1e-2).sum()) for t in (l1_run, l2_run)]
     assert near_zero[0] > 2 * near_zero[1], near_zero
+    exact = [zero_weights(t.net, t.params) for t in (l1_run, l2_run)]
+    assert exact[0] > 0 == exact[1], exact
+    assert l1_epochs[-1].zero_weights == exact[0] and l2_epochs[-1].zero_weights == 0
     assert l1_epochs[-1].l1_penalty > 0 and l1_epochs[-1].l2_penalty == 0
     assert l2_epochs[-1].l2_penalty > 0 and l2_epochs[-1].l1_penalty == 0
 

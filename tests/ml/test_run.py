@@ -10,7 +10,7 @@ import pytest
 
 from app.ml.errors import ConfigError, UnknownNameError
 from app.ml.expressions import custom_surface
-from app.ml.run import Descent, RunEnd, RunSpec, StepRecord, collect, descend, sweep
+from app.ml.run import END_REASONS, Descent, RunEnd, RunSpec, StepRecord, collect, descend, sweep
 from app.ml.surfaces import get_surface
 
 ROSENBROCK = get_surface("rosenbrock")
@@ -81,6 +81,35 @@ def test_diverged_keeps_the_last_finite_record_and_never_emits_nonfinite() -> No
     assert "box" in end.detail
     for record in records:
         assert np.isfinite(record.position).all() and np.isfinite(record.loss).all()
+
+
+RACE = [
+    RunSpec("sgd", "sgd", {"lr": 0.001}),
+    RunSpec("momentum", "momentum", {"lr": 0.0005}),
+    RunSpec("nesterov", "nesterov", {"lr": 0.001}),
+    RunSpec("rmsprop", "rmsprop", {"lr": 0.01}),
+    RunSpec("adam", "adam", {"lr": 0.05}),
+]
+
+
+def test_an_escape_from_the_saddle_ends_as_left_view_downhill_not_diverged_nor_max_steps() -> None:
+    saddle = get_surface("saddle")
+    traces = _traces(saddle, RACE, 3000)
+    escaped = {rid: t for rid, t in traces.items() if rid != "sgd"}
+    for rid, trace in escaped.items():
+        assert trace.end.reason == "left_view", f"{rid}: {trace.end}"
+        assert "downhill" in trace.end.detail
+        assert trace.loss[-1] < trace.loss[0]
+    # RMSprop walked to loss -1195 in 3,000 steps on main without ending: now it ends a box width out
+    x1, y1 = saddle.view[2], saddle.view[3]
+    rms = traces["rmsprop"]
+    assert rms.end.step < 3000 and np.abs(rms.position[:, 1]).max() <= y1 + (y1 - x1)
+
+
+def test_a_run_that_leaves_the_view_with_its_loss_grown_ends_as_diverged() -> None:
+    trace = _traces(get_surface("bowl"), [RunSpec("a", "sgd", {"lr": 1.5})], 300)["a"]
+    assert trace.end.reason == "diverged" and "learning rate is too high" in trace.end.detail
+    assert "left_view" in END_REASONS
 
 
 def test_nan_loss_ends_the_run_as_diverged() -> None:

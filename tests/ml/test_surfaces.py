@@ -35,6 +35,7 @@ EXPECTED_ORDER = [
     "goldstein_price",
     "styblinski_tang",
     "parabola",
+    "insurance_bce",
 ]
 
 

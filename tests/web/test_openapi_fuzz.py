@@ -135,7 +135,10 @@ def check_response(response, wanted_format: str | None) -> None:
                 and isinstance(item["msg"], str)
                 and isinstance(item["type"], str)
             )
-            assert set(item) <= {"loc", "msg", "type", "ctx"}
+            assert set(item) <= {"loc", "msg", "type", "ctx", "key", "params"}
+            assert ("key" in item) == ("params" in item), item
+            if "key" in item:
+                assert isinstance(item["key"], str) and isinstance(item["params"], dict), item
     else:
         assert response.status_code in (200, 404), response.status_code
     assert "NaN" not in response.text and "Infinity" not in response.text

@@ -27,6 +27,17 @@ RACE = {
     "steps": 5,
     "runs": [{"optimizer": "adam"}, {"optimizer": "sgd", "schedule": {"name": "step", "params": {}}}],
 }
+MAP_TRAINABILITY = {
+    "kind": "trainability",
+    "expression": "log(x) + y**2",
+    "view": [0.1, 3, -1, 1],
+    "start": [0.5, 0.5],
+    "n": 4,
+    "steps": 30,
+    "runs": [{"optimizer": "adam"}],
+    "x": {"name": "lr", "min": 0.01, "max": 10},
+    "y": {"name": "betas.0", "min": 0, "max": 0.99, "scale": "linear"},
+}
 EVALUATING = {
     "surface": "beale",
     "steps": 3,
@@ -44,6 +55,8 @@ CALLS: list[tuple[str, str, str, Any]] = [
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/elongated?condition_number=5", None),
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/bowl?grid=3", None),
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/parabola?grid=4", None),
+    ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/insurance_bce?grid=3&batch=2", None),
+    ("get", "/api/v1/cross-entropy", "/api/v1/cross-entropy?w=3&b=-1.25&batch_size=1", None),
     ("get", "/api/v1/surfaces/{name}", "/api/v1/surfaces/custom?expression=log(x)%2By&grid=3", None),
     ("get", "/api/v1/surfaces/{name}/curvature", "/api/v1/surfaces/rosenbrock/curvature?x=-1&y=1.5", None),
     ("get", "/api/v1/surfaces/{name}/curvature", "/api/v1/surfaces/saddle/curvature?x=0&y=0", None),
@@ -79,6 +92,13 @@ CALLS: list[tuple[str, str, str, Any]] = [
     ("post", "/api/v1/traces/network", "/api/v1/traces/network", WAVE),
     ("post", "/api/v1/networks/code", "/api/v1/networks/code", NET),
     ("post", "/api/v1/networks/landscape", "/api/v1/networks/landscape", {"config": NET, "n": 5}),
+    (
+        "post",
+        "/api/v1/maps",
+        "/api/v1/maps",
+        {"surface": "himmelblau", "n": 4, "runs": [{"optimizer": "adam"}]},
+    ),
+    ("post", "/api/v1/maps", "/api/v1/maps", MAP_TRAINABILITY),
 ]
 
 

@@ -482,3 +482,25 @@ def test_a_tuned_race_streams_with_the_rates_the_rest_search_chose(client: TestC
     for run in started["runs"]:
         assert run["tuning"] == rest[run["id"]]
         assert run["hyperparameters"]["lr"] == run["tuning"]["lr"]
+
+
+def test_a_saddle_escape_is_left_view_in_the_stream_and_the_rest_trace_alike(client: TestClient) -> None:
+    config = {
+        "surface": "saddle",
+        "steps": 3000,
+        "runs": [
+            {"id": "sgd", "optimizer": "sgd", "hyperparameters": {"lr": 0.001}},
+            {"id": "rmsprop", "optimizer": "rmsprop", "hyperparameters": {"lr": 0.01}},
+        ],
+    }
+    rest = {r["id"]: r["end"] for r in client.post("/api/v1/traces", json=config).json()["runs"]}
+    with _connect(client) as ws:
+        ws.receive_json()
+        _start(ws, config, speed="max")
+        _, messages = _until(ws, "done")
+    events = {m["run"]: m for m in messages if m["type"] == "event"}
+    assert rest["rmsprop"]["reason"] == events["rmsprop"]["reason"] == "left_view"
+    assert rest["rmsprop"]["detail"] == events["rmsprop"]["detail"]
+    assert "left the view box downhill" in rest["rmsprop"]["detail"]
+    assert rest["rmsprop"]["step"] < 3000, "RMSprop ran to loss -1195 and max_steps on main"
+    assert rest["sgd"]["reason"] == events["sgd"]["reason"] == "max_steps"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.web.routes import api, health, networks, pages, stream
+from app.web.routes import api, health, maps, networks, pages, stream
 
 API_PREFIX = "/api/v1"
 
 api_router = APIRouter(prefix=API_PREFIX)
 api_router.include_router(api.router)
 api_router.include_router(networks.router)
+api_router.include_router(maps.router)
 api_router.include_router(stream.router)
 
 router = APIRouter()

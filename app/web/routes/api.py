@@ -86,14 +86,7 @@ def _surface_params(name: str, request: Request, expression: str | None) -> dict
     """The surface parameters of the query string (every key not reserved), as numbers."""
     if name != "custom" and name not in SURFACES:
         raise UnknownNameError("surface", name, [*SURFACES, "custom"], field="name")
-    params = {}
-    for key, raw in request.query_params.items():
-        if key in RESERVED_QUERY:
-            continue
-        try:
-            params[key] = float(raw)
-        except ValueError:
-            raise InputError(("query", key), f"{key} must be a number, got {raw!r}") from None
+    params = _query_params(request, RESERVED_QUERY)
     if params and (name == "custom" or expression is not None):
         raise InputError(
             ("query", next(iter(params))),
@@ -133,6 +126,51 @@ async def get_curvature(
     params = _surface_params(name, request, expression)
     point = [x] if y is None else [x, y]
     outcome = await pool.run(jobs.surface_curvature, name, params, expression, point, settings)
+    headers = {"Cache-Control": f"public, max-age={SURFACE_MAX_AGE_S}"} if outcome.status == 200 else None
+    return Response(
+        outcome.content, status_code=outcome.status, media_type=outcome.media_type, headers=headers
+    )
+
+
+def _query_params(request: Request, reserved: set[str]) -> dict[str, float]:
+    """Surface parameters from the query string (every key not in ``reserved``), as numbers."""
+    params = {}
+    for key, raw in request.query_params.items():
+        if key in reserved:
+            continue
+        try:
+            params[key] = float(raw)
+        except ValueError:
+            raise InputError(("query", key), f"{key} must be a number, got {raw!r}") from None
+    return params
+
+
+CoordinateQuery = Query(ge=-1e6, le=1e6, allow_inf_nan=False)
+
+
+@router.get(
+    "/cross-entropy",
+    summary="The insurance table at one (w, b): ŷ and the cross-entropy of each row",
+    responses={
+        **ok(
+            "The slide's 13 rows with ŷ = σ(w·age_scaled + b) and each row's loss, their mean, and the"
+            " height of the insurance_bce surface at (w, b).",
+            replies.CrossEntropyTable,
+            examples.CROSS_ENTROPY,
+        ),
+        **ERROR_422,
+    },
+)
+async def get_cross_entropy(
+    request: Request,
+    pool: ComputeDep,
+    w: Annotated[float, CoordinateQuery],
+    b: Annotated[float, CoordinateQuery],
+) -> Any:
+    """The /cross-entropy view's table. Parameters of the `insurance_bce` surface (`rows`, `val_fraction`,
+    `batch_size`, `seed`, `batch`) go in the query string too, e.g. `?w=3&b=-1.25&batch_size=32`."""
+    params = _query_params(request, {"w", "b"})
+    outcome = await pool.run(jobs.cross_entropy_table, params, w, b)
     headers = {"Cache-Control": f"public, max-age={SURFACE_MAX_AGE_S}"} if outcome.status == 200 else None
     return Response(
         outcome.content, status_code=outcome.status, media_type=outcome.media_type, headers=headers

@@ -34,19 +34,26 @@ class View:
         return f"{self.name}.html"
 
 
-# The one table of views: the nav, the landing cards and the embeds are all drawn from it, in this order.
+# The one table of views: the nav, the landing cards and the embeds are all drawn from it, in this order,
+# which is the course's: epoch, batch size and iterations, training a network with Keras (the insurance
+# example), gradient descent and the optimizers, the learning rate, then regularization (dropout, early
+# stopping in the network view, L1 and L2); the loss landscape, which the slides do not cover, comes last.
 VIEWS: dict[str, View] = {
     view.name: view
     for view in (
+        View("epochs", "Epochs, batches, iterations"),
+        View("network", "Training a network"),
         View("playground", "Surface playground", embed_aliases=("surface",)),
         View("race", "Optimizer race"),
         View("learning-rate", "Learning rate"),
         View("sweep", "Learning-rate sweep"),
-        View("network", "Training a network"),
-        View("epochs", "Epochs, batches, iterations"),
         View("dropout", "Dropout"),
         View("regularization", "L1 and L2"),
         View("landscape", "Loss landscape of a network"),
+        # ---- issue 12, lesson 1 ----
+        View("cross-entropy", "Cross-entropy on the insurance data"),
+        # convergence maps (issue 12, section 2)
+        View("convergence-map", "Convergence maps"),
     )
 }
 # /embed/{name} -> the view it shows: every view under its name, and the older names as aliases.
@@ -98,7 +105,8 @@ def registry(lang: str) -> dict[str, list[dict[str, Any]]]:
     """Surfaces, optimizers, schedules and datasets with titles, notes and descriptions in ``lang``.
 
     The registries speak English; their words for learners live in the catalogs as
-    ``registry.<kind>.<name>.title|note``, ``registry.hp.<name>`` and ``registry.schedule_param.<name>``.
+    ``registry.<kind>.<name>.title|note``, ``registry.hp.<name>`` (or ``registry.hp.<optimizer>.<name>``
+    where that optimizer means something else by the name) and ``registry.schedule_param.<name>``.
     """
 
     def local(key: str, english: str) -> str:
@@ -115,9 +123,11 @@ def registry(lang: str) -> dict[str, list[dict[str, Any]]]:
         for entry in entries:
             for field in ("title", "note"):
                 entry[field] = local(f"registry.{kind}.{entry['name']}.{field}", entry[field])
+    table = catalog(lang)
     for optimizer in optimizers:
         for hp in optimizer["hyperparameters"]:
-            hp["description"] = local(f"registry.hp.{hp['name']}", hp["description"])
+            own = f"registry.hp.{optimizer['name']}.{hp['name']}"
+            hp["description"] = local(own if own in table else f"registry.hp.{hp['name']}", hp["description"])
     for schedule in schedules:
         for param in schedule["params"]:
             param["description"] = local(f"registry.schedule_param.{param['name']}", param["description"])

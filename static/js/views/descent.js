@@ -3,11 +3,11 @@
 // requestAnimationFrame loop that draws whatever steps arrived since the last frame.
 import { embeddedRegistry, surfaceGrid } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
-import { RunStore, column } from "../runs.js";
+import { RunStore, auxKinds, column, followRuns } from "../runs.js";
 import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
-import { ContourWithOverlay, LossPlot, Surface3D, evaluatedDots, hasWebGL, thin } from "../plot.js";
-import { colorOf } from "../theme.js";
+import { ContourWithOverlay, LossPlot, Surface3D, clipSegment, evaluatedDots, hasWebGL, thin } from "../plot.js";
+import { styleOf } from "../theme.js";
 import { el, hyperparameterFields, showExpressionError } from "../controls.js";
 import { copyLink } from "../share.js";
 import { ledgerRows, plainRule, stepSizeBox } from "../ledger.js";
@@ -40,13 +40,19 @@ function validRuns(runs) {
 }
 
 
+/** A run's key: its colour in the shape of its marker on the contour (circle, square, diamond, triangle). */
+function swatch(/** @type {{color: string, symbol: string}} */ look) {
+  return el("span", { class: `swatch swatch-${look.symbol}`, style: `background:${look.color}` });
+}
+
 /**
  * Build the view inside `root` (the page's <main>). `options.mode` is "playground" or "race"; the race adds
  * a results table and starts every optimizer from one shared start.
  */
 export function mountDescentView(root, options) {
   const registry = embeddedRegistry();
-  const optimizers = new Map(registry.optimizers.map((o) => [o.name, o]));
+  // optimizers whose rule degenerates on a 2-vector are not offered on surfaces (the registry says why)
+  const optimizers = new Map(registry.optimizers.filter((o) => o.surfaces?.offered !== false).map((o) => [o.name, o]));
   const surfaces = new Map(registry.surfaces.filter((s) => s.dim === 2).map((s) => [s.name, s]));
   const schema = makeSchema(options.defaults);
   const state = readState(schema);
@@ -61,7 +67,7 @@ export function mountDescentView(root, options) {
     d3: $("#toggle-3d"), arrows: $("#toggle-arrows"), copy: $("#copy-link"), link: $("#share-url"),
     status: $("#status"), readouts: $("#readouts"), results: $("#results tbody"),
     plot2d: $("#contour"), plot3d: $("#surface3d"), webgl: $("#webgl-missing"), loss: $("#loss"),
-    startOut: $("#start-out"), arrowsKey: $("#arrows-key"),
+    startOut: $("#start-out"), arrowsKey: $("#arrows-key"), auxKey: $("#aux-key"),
     ledger: $("#ledger"), ledgerHint: $("#ledger-hint"), ledgerBody: $("#ledger-body"), ledgerRun: $("#ledger-run"),
     ledgerStep: $("#ledger-step"), ledgerRule: $("#ledger-rule"), ledgerRows: $("#ledger-rows"),
   };
@@ -84,7 +90,7 @@ export function mountDescentView(root, options) {
   // ---------- state helpers ----------
   const save = () => writeState(schema, state);
   const runIndex = (id) => state.runs.findIndex((r) => r.id === id);
-  const colorFor = (id) => colorOf(Math.max(0, runIndex(id)));
+  const styleFor = (id) => styleOf(Math.max(0, runIndex(id)));
   const startPoint = () => state.start ?? surface?.start ?? [0, 0];
   const maxRuns = () => session.limits?.max_runs ?? URL_MAX_RUNS;
 
@@ -109,24 +115,17 @@ export function mountDescentView(root, options) {
     speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); } },
     words: (status) => t(`descent.status.${status}`),
     on: {
-      started: (msg) => {
-        data.start(msg, (run) => ({ color: colorFor(run.id) }));
-        markDirty();
-      },
+      ...followRuns(data, () => session, markDirty, (run) => styleFor(run.id)),
       steps: (msg) => {
         for (const [id, step] of data.append(msg)) session.embed.step(id, step);
         markDirty();
         if (session.status === "paused") askLedger();
       },
-      event: (msg) => {
-        data.end(msg);
-        markDirty();
-      },
       updated: (msg) => {
         const run = data.get(msg.run);
         if (run) run.hyperparameters = msg.hyperparameters;
       },
-      run_added: (msg) => data.add(msg.run, { color: colorFor(msg.run.id) }),
+      run_added: (msg) => data.add(msg.run, styleFor(msg.run.id)),
       run_removed: (msg) => {
         data.delete(msg.run);
         markDirty();
@@ -140,7 +139,7 @@ export function mountDescentView(root, options) {
       markDirty();
     },
     onStatus: (status) => (status === "paused" ? askLedger() : hideLedger()),
-    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 1400 : 1150 },
+    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 1700 : 1200 },
   });
   const reset = () => session.reset();
   const restartIfRunning = () => session.restartIfRunning();
@@ -167,6 +166,8 @@ export function mountDescentView(root, options) {
       ui.formula.textContent = `f(x, y) = ${loaded.formula}`;
       // the page's registry carries the note in the page's language; the REST answer is English
       ui.note.textContent = surfaces.get(name)?.note ?? loaded.note ?? "";
+      const title = surfaces.get(name)?.title ?? `f(x, y) = ${loaded.formula}`;
+      for (const named of root.querySelectorAll("[data-explain=surface]")) named.textContent = title;
       await contour.drawSurface(loaded);
       surface3d.setSurface(loaded, contour.scale);
       markDirty();
@@ -249,7 +250,7 @@ export function mountDescentView(root, options) {
       const head = el(
         "div",
         { class: "run-head" },
-        el("span", { class: "swatch", style: `background:${colorOf(index)}` }),
+        swatch(styleOf(index)),
         el("strong", { text: run.id }),
         el("span", { class: "muted", text: opt.title }),
         remove,
@@ -286,7 +287,7 @@ export function mountDescentView(root, options) {
     save();
     session.send((client) => client.removeRun(id));
     data.delete(id);
-    for (const run of data.values()) run.color = colorFor(run.id);
+    for (const run of data.values()) Object.assign(run, styleFor(run.id));
     renderRuns();
     markDirty();
   }
@@ -367,7 +368,23 @@ export function mountDescentView(root, options) {
     });
     for (const run of data.values()) {
       const { x, y } = thin(run.cols.x, run.cols.y, perf.maxPoints, Math.min(500, perf.maxPoints / 4));
-      traces.push({ type: "scatter", mode: "lines", x, y, meta: "path", line: { color: run.color, width: 2.5 } });
+      traces.push({ type: "scatter", mode: "lines", x, y, meta: "path", line: { color: run.color, width: 2.5, dash: run.dash } });
+    }
+    // an optimizer's second point (schedule-free's eval point, ASGD's average): dotted, hollow marker
+    for (const run of data.values()) {
+      for (const name of auxKinds(run.auxColumns).points) {
+        const xs = column(run, `${name}_x`);
+        const ys = column(run, `${name}_y`);
+        const { x, y } = thin(xs, ys, perf.maxPoints, Math.min(500, perf.maxPoints / 4));
+        traces.push({ type: "scatter", mode: "lines", x, y, meta: `aux-${name}`, line: { color: run.color, width: 2, dash: "dot" } });
+        const n = xs.length;
+        if (n && xs[n - 1] !== null) {
+          traces.push({
+            type: "scatter", mode: "markers", x: [xs[n - 1]], y: [ys[n - 1]], meta: `aux-${name}-current`,
+            marker: { size: 11, symbol: "diamond-open", color: run.color, line: { color: run.color, width: 2.5 } },
+          });
+        }
+      }
     }
     for (const run of data.values()) {
       if (!run.cols.evaluated) continue; // only optimizers that evaluate inside a step (L-BFGS, SAM)
@@ -382,11 +399,18 @@ export function mountDescentView(root, options) {
       if (!n) continue;
       traces.push({
         type: "scatter", mode: "markers", x: [run.cols.x[n - 1]], y: [run.cols.y[n - 1]], meta: "current",
-        marker: { size: 12, color: run.color, line: { color: "#fff", width: 2 }, symbol: run.end?.reason === "diverged" ? "x" : "circle" },
+        marker: { size: 12, color: run.color, line: { color: "#fff", width: 2 }, symbol: run.end?.reason === "diverged" ? "x" : run.symbol },
       });
     }
     traces.push(...ledgerTraces());
     return traces;
+  }
+
+  /** Which second points are drawn, for the key under the contour (none: the key hides). */
+  function auxPointNames() {
+    const names = new Set();
+    for (const run of data.values()) for (const name of auxKinds(run.auxColumns).points) names.add(name);
+    return [...names];
   }
 
   /**
@@ -412,11 +436,15 @@ export function mountDescentView(root, options) {
       const longest = Math.max(Math.hypot(gx, gy), Math.hypot(ux, uy));
       if (!(longest > 0) || !Number.isFinite(longest)) continue;
       const k = longest < 0.08 * width ? Math.min((0.08 * width) / longest, 1e6) : Math.min(1, (0.3 * width) / longest);
-      const arrow = (dx, dy, color) => ({
-        x: px + k * dx, y: py + k * dy, ax: px, ay: py, xref: "x", yref: "y", axref: "x", ayref: "y",
-        showarrow: true, arrowhead: 2, arrowsize: 1.1, arrowwidth: 2.2, arrowcolor: color, text: "",
-      });
-      notes.push(arrow(gx, gy, "#111"), arrow(ux, uy, run.color));
+      // only the part inside the plot area is drawn; an arrow cut at the edge loses its head
+      const arrow = (dx, dy, color) => {
+        const s = clipSegment(px, py, px + k * dx, py + k * dy, contour.range);
+        return s && {
+          x: s.x1, y: s.y1, ax: s.x0, ay: s.y0, xref: "x", yref: "y", axref: "x", ayref: "y",
+          showarrow: true, arrowhead: s.head ? 2 : 0, arrowsize: 1.1, arrowwidth: 2.2, arrowcolor: color, text: "",
+        };
+      };
+      for (const note of [arrow(gx, gy, "#111"), arrow(ux, uy, run.color)]) if (note) notes.push(note);
     }
     return notes;
   }
@@ -425,8 +453,20 @@ export function mountDescentView(root, options) {
     return [...data.values()].map((run) => {
       // a 260 px tall plot cannot show more than a few hundred points a line; fewer points, cheaper redraws
       const { x, y } = thin(run.cols.step, run.cols.loss, 600, 150);
-      return { name: run.id, color: run.color, x, y };
+      return { name: run.id, color: run.color, dash: run.dash, x, y };
     });
+  }
+
+  /** Scalar aux columns (Prodigy's step-size estimate d) over the steps, for the loss plot's right axis. */
+  function auxSeries() {
+    const out = [];
+    for (const run of data.values()) {
+      for (const name of auxKinds(run.auxColumns).scalars) {
+        const { x, y } = thin(run.cols.step, column(run, name), 600, 150);
+        out.push({ name: t(`descent.aux_series.${name}`, { run: run.id }), color: run.color, x, y });
+      }
+    }
+    return out;
   }
 
   function readoutRow(run) {
@@ -442,7 +482,7 @@ export function mountDescentView(root, options) {
   }
 
   function renderReadouts() {
-    const rows = state.runs.map((r) => data.get(r.id) ?? data.blank(r, { color: colorFor(r.id) }));
+    const rows = state.runs.map((r) => data.get(r.id) ?? data.blank(r, styleFor(r.id)));
     ui.readouts.replaceChildren(
       ...rows.map((run) => {
         const v = readoutRow(run);
@@ -450,7 +490,7 @@ export function mountDescentView(root, options) {
         return el(
           "div",
           { class: "readout", dataset: { run: run.id }, style: `--run:${run.color}` },
-          el("h3", {}, el("span", { class: "swatch", style: `background:${run.color}` }), run.id),
+          el("h3", {}, swatch(run), run.id),
           el("dl", {}, item(t("common.step_lc"), "step", v.step), item(t("common.loss"), "loss", v.loss), item("|∇f|", "grad", v.grad), item(t("common.learning_rate"), "lr", v.lr)),
           el("p", { class: `end end-${run.end?.reason ?? "none"}`, dataset: { field: "end" }, text: v.end, title: run.end?.detail ?? "" }),
         );
@@ -459,22 +499,26 @@ export function mountDescentView(root, options) {
     if (ui.results) renderResults(rows);
   }
 
+  // each cell carries its column's header as data-label: on a phone the rows stack as cards that print it
+  const resultLabels = [...root.querySelectorAll("#results thead th")].map((th) => th.textContent ?? "");
+
   function renderResults(rows) {
     ui.results.replaceChildren(
       ...rows.map((run) => {
         const n = column(run, "step").length;
         const s = run.summary;
         const loss = s ? s.final_loss : n ? column(run, "loss")[n - 1] : null;
+        const cell = (i, field, text, cls = "") => el("td", { dataset: { label: resultLabels[i], ...(field ? { field } : {}) }, class: cls, text });
         return el(
           "tr",
           { dataset: { run: run.id } },
-          el("th", { scope: "row" }, el("span", { class: "swatch", style: `background:${run.color}` }), run.id),
-          el("td", { text: n ? String(run.cols.step[n - 1]) : "–" }),
-          el("td", { dataset: { field: "evaluations" }, text: s ? String(s.evaluations) : "…" }),
-          el("td", { dataset: { field: "converge" }, text: s ? (s.steps_to_converge ?? t("race.not_converged")) : "…" }),
-          el("td", { dataset: { field: "loss" }, text: formatNumber(loss) }),
-          el("td", { text: s ? formatNumber(s.distance_to_nearest_minimum) : "…" }),
-          el("td", { dataset: { field: "end" }, class: `end end-${run.end?.reason ?? "none"}`, text: run.end ? t(`end.${run.end.reason}`) : n ? t("common.running") : "–" }),
+          el("th", { scope: "row" }, swatch(run), run.id),
+          cell(1, "", n ? String(run.cols.step[n - 1]) : "–"),
+          cell(2, "evaluations", s ? String(s.evaluations) : "…"),
+          cell(3, "converge", s ? String(s.steps_to_converge ?? t("race.not_converged")) : "…"),
+          cell(4, "loss", formatNumber(loss)),
+          cell(5, "", s ? formatNumber(s.distance_to_nearest_minimum) : "…"),
+          cell(6, "end", run.end ? t(`end.${run.end.reason}`) : n ? t("common.running") : "–", `end end-${run.end?.reason ?? "none"}`),
         );
       }),
     );
@@ -506,13 +550,18 @@ export function mountDescentView(root, options) {
       dirty.overlay = false;
       const t0 = performance.now();
       contour.drawOverlay(overlayTraces(), arrowAnnotations());
+      const key = auxPointNames().map((name) => t(`descent.aux_key.${name}`)).join(" · ");
+      if (ui.auxKey && ui.auxKey.textContent !== key) {
+        ui.auxKey.textContent = key;
+        ui.auxKey.hidden = !key;
+      }
       perf.cost.overlay += performance.now() - t0;
       perf.draws.overlay++;
     }
     if (dirty.loss && perf.frames % 3 === 0) {
       dirty.loss = false;
       const t0 = performance.now();
-      lossPlot.draw(lossSeries());
+      lossPlot.draw(lossSeries(), auxSeries());
       perf.cost.loss += performance.now() - t0;
       perf.draws.loss++;
     }

@@ -10,7 +10,7 @@
 import { embeddedRegistry, postJson } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { TrainingLog } from "../runs.js";
-import { localizeDecimal, plotlyLocale, t } from "../i18n.js";
+import { errorText, localizeDecimal, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { FONT, PALETTE } from "../theme.js";
 import { el } from "../controls.js";
@@ -91,7 +91,7 @@ const session = new LiveSession({
       log.event(msg);
       if (msg.reason !== "stopped") session.setStatus("finished", msg.reason === "done" ? t("epochs.status.done", { epochs: msg.epoch, steps: msg.global_step }) : msg.detail);
     },
-    error: (msg) => session.say(t("network.error", { message: msg.message ?? JSON.stringify(msg) })),
+    error: (msg) => session.say(t("network.error", { message: errorText(msg) || JSON.stringify(msg) })),
   },
   onReset: () => {
     log.reset();
@@ -99,7 +99,7 @@ const session = new LiveSession({
     processed = 0;
     dirty = true;
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1300 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1900 },
 });
 const reset = () => session.reset();
 

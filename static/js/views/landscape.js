@@ -294,7 +294,7 @@ const embed = registerView(
     reset: () => setFromHost(null, Object.fromEntries(Object.keys(SETTABLE).filter((k) => k !== "batch").map((k) => [k, SCHEMA[SETTABLE[k]].default]))),
     set: setFromHost,
   },
-  { query: () => encodeState(SCHEMA, state), height: 1100 },
+  { query: () => encodeState(SCHEMA, state), height: 1050 },
 );
 
 fillControls();

@@ -11,7 +11,7 @@ const lrSpec = (fallback, aliases = []) => ({ type: "number", default: fallback,
 
 export const LR_SCHEMA = {
   too_low: lrSpec(0.01, ["low"]),
-  just_right: lrSpec(0.45, ["right"]),
+  just_right: lrSpec(0.5, ["right"]), // on f(x) = x² the optimal rate: one step lands on the minimum
   too_high: lrSpec(0.9, ["high"]),
   much_too_high: lrSpec(1.05, ["diverge"]),
   own: lrSpec(0.1),

@@ -68,6 +68,7 @@ function endText(/** @type {string} */ run) {
   if (!e) return "";
   const n = e.summary?.steps_taken ?? e.step;
   if (e.reason === "max_steps") return t("lr.end.max_steps", { n, loss: fmt(e.summary?.final_loss, 3) });
+  if (e.reason === "converged" && n === 1) return t("lr.end.converged_one");
   return t(`lr.end.${e.reason === "converged" || e.reason === "diverged" ? e.reason : "stopped"}`, { n });
 }
 
@@ -232,7 +233,9 @@ function lossFigure() {
   const traces = RUNS.map((run) => ({
     x: data[run.id].step,
     y: data[run.id].loss.map((v) => (v > 0 ? v : null)),
-    name: run.title, mode: "lines", line: { color: run.color, width: 2, dash: run.id === "own" ? "dot" : "solid" },
+    // lr = 0.5 reaches loss 0 in one step, off a log axis: its one point needs a marker to be seen at all
+    name: run.title, mode: data[run.id].step.length <= 3 ? "lines+markers" : "lines", marker: { size: 6 },
+    line: { color: run.color, width: 2, dash: run.id === "own" ? "dot" : "solid" },
   }));
   const layout = {
     ...plotlyLocale(),
@@ -322,16 +325,27 @@ const session = new LiveSession({
     lossDirty = true;
     requestDraw();
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 900 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1200 },
 });
 
-/** Change the own run's rate: live (the stream's `set`) while it runs, else for the next descent. */
-function setOwnLr(/** @type {number} */ lr) {
+/**
+ * Change the own run's rate: live (the stream's `set`) while it runs. Once it has ended, the rate is applied
+ * by running the descent again from step 0 (every panel beside it replays the same way), when `apply` says
+ * the choice is made (the slider let go, a host's set); while the slider is still moving the status says so.
+ */
+function setOwnLr(/** @type {number} */ lr, apply = true) {
   state.own = lr;
   showOwnValue();
   save();
-  if (ended.own) session.say(t("lr.status.own_ended"));
-  else session.send((client) => client.set("own", { lr }));
+  if (!ended.own) {
+    session.send((client) => client.set("own", { lr }));
+  } else if (!apply) {
+    session.say(t("lr.status.own_release", { lr: fmtLr(lr) }));
+  } else {
+    session.reset();
+    session.play();
+    session.say(t("lr.status.own_rerun", { lr: fmtLr(lr) }));
+  }
 }
 
 const ownSlider = /** @type {HTMLInputElement} */ ($("own-lr"));
@@ -341,7 +355,8 @@ const showOwnValue = () => ($("own-value").textContent = fmtLr(state.own));
 function wireControls() {
   ownSlider.value = String(Math.log10(state.own));
   showOwnValue();
-  ownSlider.addEventListener("input", () => setOwnLr(ownLrFromSlider()));
+  ownSlider.addEventListener("input", () => setOwnLr(ownLrFromSlider(), false));
+  ownSlider.addEventListener("change", () => ended.own && setOwnLr(ownLrFromSlider()));
   const copy = $("copy-link");
   copy.addEventListener("click", () => copyLink(shareUrl(SCHEMA, state), copy, /** @type {HTMLInputElement} */ ($("share-url"))));
 }

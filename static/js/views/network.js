@@ -13,7 +13,7 @@ import { TrainingLog } from "../runs.js";
 import { splitCsvLine } from "../csv.js";
 import { DEFAULT_LIMITS, validLayers } from "../limits.js";
 import { copyLink, copyText } from "../share.js";
-import { formatNumber, localizeDecimal, t } from "../i18n.js";
+import { errorText, formatNumber, localizeDecimal, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { el, hyperparameterFields } from "../controls.js";
 
@@ -181,7 +181,7 @@ const session = new LiveSession({
       dirty.metrics = true;
     },
     error: (msg) => {
-      const text = t("network.error", { message: msg.message ?? msg.detail ?? JSON.stringify(msg) });
+      const text = t("network.error", { message: errorText(msg) || msg.detail || JSON.stringify(msg) });
       if (session.status === "running" && !log.meta) session.setStatus("idle", text);
       else session.say(text);
     },
@@ -191,7 +191,7 @@ const session = new LiveSession({
     ui.history.replaceChildren();
     markAll();
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1400, note: () => linkNote() },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 2250, note: () => linkNote() },
 });
 const reset = () => session.reset();
 /** The status line's state again, with the transport enabled or not as the form now allows. */

@@ -1,7 +1,9 @@
 // @ts-check
 // The L1 vs L2 view: the same network trained with an L1 and with an L2 penalty of strength λ (REST traces of
-// the whole training, the last epoch's weights), their weight histograms and near-zero counts side by side, the
-// counts across λ, and the two-weight picture: a tilted quadratic loss with the L1 diamond and the L2 circle and
+// the whole training by plain gradient descent, L1 as the server's proximal step, the last epoch's weights), their
+// weight histograms and exact-zero counts side by side (`zero_weights` of the last epoch record), the counts across
+// λ, a notice when a network has collapsed to one prediction for every point (the record's `collapsed`), and the
+// two-weight picture: a tilted quadratic loss with the L1 diamond and the L2 circle and
 // the gradient-descent path of loss + L1 and of loss + L2 (custom expression surfaces).
 //
 // Embedding (/embed/regularization): this view trains over REST, so play = (re)compute both networks at the
@@ -22,7 +24,6 @@ import { LADDER, regularizationSchema } from "./regularization-schema.js";
 const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
 const L1C = PALETTE[1]; // vermillion
 const L2C = PALETTE[0]; // blue
-const NEAR_ZERO = 1e-3;
 const LOSS2 = "1.5*(x - 2)**2 + 0.5*(y - 1)**2 + (x - 2)*(y - 1)"; // a tilted quadratic, minimum (2, 1)
 const loss2 = (x, y) => 1.5 * (x - 2) ** 2 + 0.5 * (y - 1) ** 2 + (x - 2) * (y - 1); // the same, for level curves
 const LOSS2_MIN = [2, 1];
@@ -42,11 +43,11 @@ const ui = {
   strength: $("strength"), strengthOut: $("strength-out"), dataset: $("dataset"), epochs: $("epochs"),
   hidden: $("hidden"), lr: $("lr"), status: $("status"), lam2: $("lam2"), lam2Out: $("lam2-out"), loss2: $("loss2"),
   copy: $("copy-link"), link: $("share-url"), histL1: $("hist-l1"), histL2: $("hist-l2"), countL1: $("count-l1"),
-  countL2: $("count-l2"), sweep: $("sweep"), contour: $("contour"), legend: $("reg-legend"), solutions: $("solutions"),
+  countL2: $("count-l2"), collapse: $("collapse"), sweep: $("sweep"), contour: $("contour"), legend: $("reg-legend"), solutions: $("solutions"),
 };
 
 // ------------------------------------------------------------------------------------------ networks
-const cache = new Map(); // `${configKey}|${kind}|${λ}` -> promise of {weights: [...], near, total, valLoss}
+const cache = new Map(); // `${configKey}|${kind}|${λ}` -> promise of {weights: [...], zero, total, valLoss, collapsed}
 const sweepValues = new Map(); // the same keys -> the resolved values (what the count-vs-λ chart can draw)
 let token = 0;
 let shown = null; // {lam, l1, l2}
@@ -58,7 +59,7 @@ function networkConfig(kind, lam) {
     dataset: { name: state.dataset, n: 200, noise: 0.2, seed: 0, val_fraction: 0.2 },
     hidden: state.hidden,
     activations: "relu",
-    optimizer: "adam",
+    optimizer: "sgd", // plain gradient descent: the L1 proximal step's threshold is lr·λ, L2's shrinkage 2·lr·λ
     hyperparameters: { lr: state.lr },
     batch_size: 32,
     epochs: state.epochs,
@@ -84,9 +85,11 @@ async function trained(kind, lam) {
       key,
       postJson("/api/v1/traces/network", networkConfig(kind, lam)).then((trace) => {
         const weights = finalWeights(trace);
-        const near = weights.filter((w) => Math.abs(w) < NEAR_ZERO).length;
         const last = trace.epochs[trace.epochs.length - 1];
-        return { weights, near, total: weights.length, valLoss: last?.val_loss ?? null, valAccuracy: last?.val_metrics?.accuracy ?? null };
+        return {
+          weights, zero: last?.zero_weights ?? 0, total: weights.length, collapsed: Boolean(last?.collapsed),
+          valLoss: last?.val_loss ?? null, valAccuracy: last?.val_metrics?.accuracy ?? null,
+        };
       }),
     );
     cache.get(key).then((value) => sweepValues.set(key, value), () => cache.delete(key));
@@ -110,6 +113,7 @@ async function showStrength() {
     shown = { lam, l1, l2 };
     drawHistograms();
     ui.status.textContent = t("reg.trained", { lam: formatNumber(lam), l1: formatNumber(l1.valLoss), l2: formatNumber(l2.valLoss) });
+    showCollapse();
     embed.event("l1", "done");
     embed.event("l2", "done");
     embed.done();
@@ -156,9 +160,22 @@ function drawHistograms() {
   const edge = Math.max(0.2, all.length ? all[Math.floor(all.length * 0.995)] * 1.1 : 1);
   histogram(ui.histL1, shown.l1.weights, L1C, -edge, edge);
   histogram(ui.histL2, shown.l2.weights, L2C, -edge, edge);
-  const line = (r) => t("reg.near_zero", { near: r.near, total: r.total, percent: formatNumber((100 * r.near) / Math.max(1, r.total)) });
+  const line = (r) => t("reg.zero", { zero: r.zero, total: r.total, percent: formatNumber((100 * r.zero) / Math.max(1, r.total)) });
   ui.countL1.textContent = line(shown.l1);
   ui.countL2.textContent = line(shown.l2);
+}
+
+/** Say so when λ is too strong: a network that predicts the same for every point has stopped learning. */
+function showCollapse() {
+  const which = ["l1", "l2"].filter((kind) => shown[kind].collapsed);
+  ui.collapse.hidden = which.length === 0;
+  if (!which.length) return;
+  ui.collapse.textContent = t("reg.collapsed", {
+    lam: formatNumber(shown.lam),
+    which: which.map((k) => k.toUpperCase()).join(t("reg.and")),
+    loss: formatNumber(shown[which[0]].valLoss),
+    ln2: formatNumber(Number(Math.LN2.toFixed(3))),
+  });
 }
 
 async function drawSweep() {
@@ -167,14 +184,16 @@ async function drawSweep() {
     for (const lam of LADDER) {
       const key = `${configKey()}|${kind}|${lam}`;
       const result = sweepValues.get(key);
-      if (result) points[kind].push([lam, result.near]);
+      if (result) points[kind].push([lam, result.zero, result.collapsed]);
     }
   }
   const xOf = (lam) => (lam === 0 ? LADDER[1] / 3 : lam); // λ = 0 drawn left of the smallest λ on the log axis
   const trace = (kind, color, name) => ({
     type: "scatter", mode: "lines+markers", name, x: points[kind].map((p) => xOf(p[0])), y: points[kind].map((p) => p[1]),
-    line: { color, width: 2 }, marker: { size: 7, color },
-    customdata: points[kind].map((p) => p[0]),
+    line: { color, width: 2 },
+    // a collapsed network (one prediction for every point) is an open marker
+    marker: { size: 8, color, symbol: points[kind].map((p) => (p[2] ? "circle-open" : "circle")), line: { color, width: 2 } },
+    customdata: points[kind].map((p) => [formatNumber(p[0]), p[2] ? t("reg.sweep_collapsed") : ""]),
     hovertemplate: `${t("reg.sweep_hover", { name })}<extra></extra>`,
   });
   const chosen = xOf(state.lam);
@@ -185,9 +204,10 @@ async function drawSweep() {
     xaxis: {
       type: "log", title: { text: t("reg.lambda_axis"), standoff: 2 },
       range: [Math.log10(xOf(0)) - 0.15, Math.log10(LADDER[LADDER.length - 1]) + 0.15], autorange: false,
-      tickvals: LADDER.map(xOf), ticktext: LADDER.map((v) => (v === 0 ? "0" : formatNumber(v))),
+      tickvals: LADDER.map(xOf), ticktext: LADDER.map((v) => (v === 0 ? "0" : formatNumber(v, { expDigits: 0, plus: false }))),
+      automargin: true,
     },
-    yaxis: { title: { text: t("reg.near_zero_axis") }, rangemode: "tozero" },
+    yaxis: { title: { text: t("reg.zero_axis") }, rangemode: "tozero" },
     legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
     shapes: [{ type: "line", xref: "x", yref: "paper", x0: chosen, x1: chosen, y0: 0, y1: 1, line: { color: "#888", dash: "dot", width: 1.5 } }],
     paper_bgcolor: "rgba(0,0,0,0)",
@@ -359,7 +379,9 @@ function bindControls() {
 
 // Read-only hooks for the browser tests.
 window.__reg = {
-  counts: () => (shown ? { lam: shown.lam, l1: shown.l1.near, l2: shown.l2.near, total: shown.l1.total } : null),
+  counts: () => (shown ? { lam: shown.lam, l1: shown.l1.zero, l2: shown.l2.zero, total: shown.l1.total } : null),
+  collapsed: () => (shown ? { l1: shown.l1.collapsed, l2: shown.l2.collapsed } : null),
+  sweep: () => Object.fromEntries(["l1", "l2"].map((kind) => [kind, LADDER.map((lam) => sweepValues.get(`${configKey()}|${kind}|${lam}`)?.zero ?? null)])),
   histogramsDrawn: () => Boolean(ui.histL1.data?.[0]?.x?.length && ui.histL2.data?.[0]?.x?.length),
   sweepPoints: () => (ui.sweep.data ?? []).map((t) => t.x.length),
   solutions: () => (two ? { lam: two.lam, l1: last(two.l1), l2: last(two.l2) } : null),
@@ -400,7 +422,7 @@ const embed = registerView(
     reset: () => setFromHost(null, { lam: SCHEMA.lam.default, lam2: SCHEMA.lam2.default }),
     set: setFromHost,
   },
-  { query: () => encodeState(SCHEMA, state), height: 1500 },
+  { query: () => encodeState(SCHEMA, state), height: 1600 },
 );
 
 bindControls();

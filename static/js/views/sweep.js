@@ -13,7 +13,7 @@ import { learningRates } from "../rates.js";
 import { el } from "../controls.js";
 import { ContourWithOverlay, thin } from "../plot.js";
 import { FONT, MUTED_TEXT, PALETTE, SPEED_CHOICES, colorOf } from "../theme.js";
-import { formatNumber, plotlyLocale, t } from "../i18n.js";
+import { errorText, formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { copyLink } from "../share.js";
 
@@ -42,7 +42,8 @@ const MAX_STEPS = PALETTE[0];
 const DIVERGED = PALETTE[1];
 const INK = FONT.color;
 const REASON_TEXT = {
-  converged: t("end.converged"), max_steps: t("sweep.end.max_steps"), diverged: t("end.diverged"), stopped: t("end.stopped"),
+  converged: t("end.converged"), max_steps: t("sweep.end.max_steps"), diverged: t("end.diverged"),
+  left_view: t("end.left_view"), stopped: t("end.stopped"),
 };
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
@@ -234,7 +235,7 @@ function overlayTraces(run) {
 
 // ---- final loss vs learning rate --------------------------------------------------------------------------
 function finalPoints() {
-  const points = { converged: [], max_steps: [], diverged: [], stopped: [] };
+  const points = { converged: [], max_steps: [], diverged: [], left_view: [], stopped: [] };
   for (const run of sweep?.runs ?? []) {
     const e = sweep.ended[run.id];
     if (e) points[e.reason]?.push({ lr: run.lr, loss: e.summary?.final_loss ?? null, run });
@@ -246,7 +247,7 @@ function bestRun() {
   let best = null;
   for (const run of sweep?.runs ?? []) {
     const e = sweep.ended[run.id];
-    if (!e || e.reason === "diverged" || e.reason === "stopped") continue;
+    if (!e || e.reason === "diverged" || e.reason === "left_view" || e.reason === "stopped") continue;
     const loss = e.summary.final_loss;
     const steps = e.summary.steps_taken;
     if (!best || loss < best.loss - 1e-15 || (Math.abs(loss - best.loss) <= 1e-15 && steps < best.steps)) {
@@ -257,7 +258,8 @@ function bestRun() {
 }
 
 // Not a plot.js LossPlot: that is loss against step as growing lines; this is one end point per run, log-log
-// over learning rate, with diverged runs pinned to a row above the rest.
+// over learning rate, with diverged runs pinned to a row above the rest and runs that left the view downhill
+// (their loss may be negative, off a log axis) to a row below it.
 function finalFigure() {
   const p = finalPoints();
   const finite = [...p.converged, ...p.max_steps, ...p.stopped].map((q) => Math.max(q.loss, 1e-30));
@@ -279,6 +281,11 @@ function finalFigure() {
       y: p.diverged.map(() => top),
       marker: { symbol: "x-thin", size: 14, color: DIVERGED, line: { color: DIVERGED, width: 3 } },
       hovertemplate: `lr %{x:.3g}<br>${REASON_TEXT.diverged}<extra></extra>`,
+    },
+    {
+      name: REASON_TEXT.left_view, meta: "left_view", type: "scatter", mode: "markers", x: p.left_view.map((q) => q.lr),
+      y: p.left_view.map(() => low), marker: marker(MAX_STEPS, "triangle-down"),
+      hovertemplate: `lr %{x:.3g}<br>${REASON_TEXT.left_view}<extra></extra>`,
     },
   ];
   const best = bestRun();
@@ -306,7 +313,7 @@ function finalFigure() {
     },
     yaxis: {
       type: "log", title: { text: t("common.final_loss") }, gridcolor: "#eef2f6", exponentformat: "power",
-      range: [Math.log10(low), Math.log10(top) + 0.5],
+      range: [Math.log10(low) - (p.left_view.length ? 0.5 : 0), Math.log10(top) + 0.5],
     },
     legend: { orientation: "h", y: -0.3, x: 0, font: { size: 11 } },
     annotations,
@@ -439,7 +446,8 @@ const session = new LiveSession({
       const run = sweep.runs.find((r) => r.id === msg.run);
       if (run?.panel) {
         run.panel.dataset.end = msg.reason;
-        run.panel.querySelector("[data-field=badge]").textContent = REASON_TEXT[msg.reason] ?? msg.reason;
+        const badge = run.panel.querySelector("[data-field=badge]");
+        badge.textContent = badge.title = REASON_TEXT[msg.reason] ?? msg.reason;
       }
       dirtyPaths.add(msg.run);
       finalDirty = true;
@@ -453,11 +461,11 @@ const session = new LiveSession({
       requestDraw();
     },
     error: (msg) => {
-      showFormError(t("sweep.error.server", { message: `${msg.message}${msg.field ? ` (${msg.field})` : ""}` }));
+      showFormError(t("sweep.error.server", { message: `${errorText(msg)}${msg.field ? ` (${msg.field})` : ""}` }));
       if (msg.code === "invalid_config" && session.active) session.setStatus("idle", t("sweep.status.fix"));
     },
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1100 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1400 },
 });
 
 function wireControls() {
