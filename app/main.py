@@ -30,6 +30,7 @@ from app.web.errors import (
 )
 from app.web.openapi import complete
 from app.web.security import SecurityHeaders
+from app.web.ticker import Ticker
 
 
 @asynccontextmanager
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings = get_settings()
     app.state.settings = settings  # routes read it through app.web.deps.SettingsDep
     app.state.streams = set()
+    app.state.ticker = Ticker(settings.stream_frame_s)  # one beat for every paced stream
     app.state.compute = ComputePool(settings.compute_mode, settings.compute_workers, settings.compute_queue)
     app.add_exception_handler(Busy, handle_busy)
     app.state.trace_cache = TraceCache(settings.trace_cache_entries, settings.trace_cache_bytes)

@@ -2,8 +2,9 @@
 
 `python -m benchmarks.capacity [--quick]` prints one table. 200 WebSocket clients each start a paced
 surface stream (60 steps/s, 1 run, 100,000-step budget) on ONE Uvicorn worker for 15 s (5 s quick):
-gaps between `steps` messages per client (p50/p99), messages/s in all, errors, and /healthz p50/p99
-sampled concurrently by a prober in its own process.
+gaps between `steps` messages per client (p50/p99), messages/s in all, errors, /healthz p50/p99
+sampled concurrently by a prober in its own process, and the server's CPU time per message while every
+socket streams (on a shared machine the rates follow the other work; the CPU per message much less).
 
 The limit: a bare Starlette app under the same Uvicorn settings (one worker, `ws_per_message_deflate`
 off, as app.cli runs it) that answers the same `start` with a captured `started` frame and then sends a
@@ -132,6 +133,7 @@ class Result:
     errors: list[str] = field(default_factory=list)
     messages: int = 0
     seconds: float = 0.0
+    window_cpu_s: float = 0.0  # the server's CPU time while the messages were counted
     client_cpu_s: float = 0.0
     server_cpu_s: float = 0.0
     wall_s: float = 0.0
@@ -140,6 +142,12 @@ class Result:
     @property
     def rate(self) -> float:
         return self.messages / self.seconds if self.seconds else float("nan")
+
+    @property
+    def cpu_per_message_us(self) -> float:
+        """Server CPU time per steps message while every socket streams: what one message costs, which
+        other work on the machine changes far less than it changes the rates."""
+        return self.window_cpu_s / self.messages * 1e6 if self.messages else float("nan")
 
 
 async def _client(url: str, end: float, result: Result, counting: list[float]) -> None:
@@ -193,6 +201,10 @@ def run_clients(url: str, pid: int, clients: int, seconds: float) -> Result:
         end = time.monotonic() + seconds + 3  # time to connect 200 sockets, then ``seconds`` of streaming
         tasks = [asyncio.create_task(_client(url, end, result, counting)) for _ in range(clients)]
         counting[:] = [end - seconds, end - 0.1]
+        await asyncio.sleep(counting[0] - time.monotonic())
+        window_cpu = _cpu_s(pid)
+        await asyncio.sleep(counting[1] - time.monotonic())
+        result.window_cpu_s = _cpu_s(pid) - window_cpu
         await asyncio.gather(*tasks)
 
     prober = Prober(port, interval=0.02, timeout=10)
@@ -229,6 +241,7 @@ def capacity_rows(quick: bool) -> list[Row]:
             f"{ours.server_cpu_s / ours.wall_s:.2f}, {ours.client_cpu_s / ours.wall_s:.2f}",
             "",
         ),
+        ("  … server CPU per message (ours)", f"{ours.cpu_per_message_us:.0f} µs", ""),
         (f"LIMIT: bare Uvicorn app, same frames ({len(frames['steps'])} B): gap", _gaps(bare), ""),
         ("  … messages/s (bare)", f"{bare.rate:,.0f}", ""),
         ("  … /healthz alongside (bare)", bare.healthz, ""),
@@ -238,6 +251,7 @@ def capacity_rows(quick: bool) -> list[Row]:
             f"{bare.server_cpu_s / bare.wall_s:.2f}, {bare.client_cpu_s / bare.wall_s:.2f}",
             "",
         ),
+        ("  … server CPU per message (bare)", f"{bare.cpu_per_message_us:.0f} µs", ""),
         ("ours / bare messages/s", f"{ours.rate / bare.rate:.2f}", "≥ 0.5"),
         ("machine load (1/5/15 min) at end", " / ".join(f"{x:.2f}" for x in load_end), ""),
     ]

@@ -22,6 +22,7 @@ optimizer has no such value; the wire formats turn NaN into null.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -62,6 +63,17 @@ NO_AUX: Mapping[str, np.ndarray] = MappingProxyType({})
 BUDGETS = ("steps", "evaluations")
 """What ``steps`` counts: a run's steps, or its function-and-gradient evaluations (a fair race: L-BFGS
 may use 20 evaluations in one step, SAM 2, a first-order optimizer 1)."""
+LANE_OPTIMIZERS = frozenset(
+    {
+        *("sgd", "momentum", "nesterov", "adagrad", "adadelta"),
+        *("rmsprop", "rmsprop_centered", "rmsprop_momentum"),
+        *("adam", "adamw", "amsgrad", "nadam", "radam", "adamax"),
+    }
+)
+"""Optimizers whose update is elementwise in its state, step count included, so that lanes of several
+descents (each at its own step) stacked into one array get bit for bit their values alone (step_lanes;
+tests/ml/test_lanes.py checks each). Not the ones that evaluate the function themselves. An optimizer new
+to the registry steps alone until it is checked and listed here."""
 VIEW_MARGIN = 1.0
 """A run ends once it is more than this many view-box widths beyond the edge of the view box: far enough
 that a small overshoot which comes back is not cut, near enough that a learner still sees where it went."""
@@ -199,29 +211,34 @@ class _Group:
         self.seed = seed
         self.t = 0
         self.running = True
+        self.key = _group_key(specs[0])
+        self.version = 0  # counts live changes, so a stack of lanes knows when to rebuild its transform
         self.transform = self._build()
-        self.state: Any = None
+        self._state: Any = None
+        self._stacked: tuple[_Stack, int, int] | None = None  # (stack, start, stop) while state lives there
+
+    @property
+    def state(self) -> Any:
+        """The optimizer state; taken out of a stack of lanes (step_lanes) the first time it is needed."""
+        if self._stacked is not None:
+            stack, start, stop = self._stacked
+            rows = iter([leaf[start:stop] for leaf in stack.leaves])
+            self._state = _rebuild(self._state, rows, stacked=False)
+            self._stacked = None
+        return self._state
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        self._state, self._stacked = value, None
 
     def _build(self) -> GradientTransformation:
         """The chain noise → clipping → optimizer; rebuilt with the same state structure on live changes."""
         first = self.specs[0]
-        hp = {name: _per_run([r[name] for r in self.resolved]) for name in self.resolved[0]}
         constant = first.schedule.name == "constant"
-        self.schedule = None if constant else first.schedule.build(hp["lr"])
-        self.lr_constant = np.broadcast_to(
-            np.asarray(hp["lr"], dtype=np.float64).reshape(-1), (len(self.specs),)
-        )
-        parts: list[GradientTransformation] = []
-        if self.noise > 0:
-            parts.append(add_gradient_noise(self.noise, self.seed))
-        if first.clip_norm is not None:
-            parts.append(clip_by_norm(_per_run([s.clip_norm for s in self.specs])))
-        if first.clip_value is not None:
-            parts.append(clip_by_value(_per_run([s.clip_value for s in self.specs])))
-        optimizer = make_optimizer(first.optimizer, hp, self.schedule)
-        if isinstance(optimizer, EvaluatingTransformation):
-            return optimizer  # _check_evaluating refused noise and clipping for it
-        return chain(*parts, optimizer) if parts else optimizer
+        lr = _per_run([r["lr"] for r in self.resolved])
+        self.schedule = None if constant else first.schedule.build(lr)
+        self.lr_constant = np.broadcast_to(np.asarray(lr, dtype=np.float64).reshape(-1), (len(self.specs),))
+        return _transform(self.specs, self.resolved, self.schedule, self.noise, self.seed)
 
     def lr(self) -> np.ndarray:
         """Learning rate in effect at the group's current step, one value per run."""
@@ -240,6 +257,26 @@ class _Group:
             _check_evaluating(spec, resolved, surface, self.noise)
         self.resolved[row] = resolved
         self.transform = self._build()
+        self.version += 1
+
+
+def _transform(
+    specs: list[RunSpec], resolved: list[dict[str, Any]], schedule: Any, noise: float, seed: int
+) -> GradientTransformation:
+    """The chain noise → clipping → optimizer of runs sharing a group key, hyperparameters one row per run."""
+    first = specs[0]
+    hp = {name: _per_run([r[name] for r in resolved]) for name in resolved[0]}
+    parts: list[GradientTransformation] = []
+    if noise > 0:
+        parts.append(add_gradient_noise(noise, seed))
+    if first.clip_norm is not None:
+        parts.append(clip_by_norm(_per_run([s.clip_norm for s in specs])))
+    if first.clip_value is not None:
+        parts.append(clip_by_value(_per_run([s.clip_value for s in specs])))
+    optimizer = make_optimizer(first.optimizer, hp, schedule)
+    if isinstance(optimizer, EvaluatingTransformation):
+        return optimizer  # _check_evaluating refused noise and clipping for it
+    return chain(*parts, optimizer) if parts else optimizer
 
 
 def _group_key(spec: RunSpec) -> tuple[Any, ...]:
@@ -319,7 +356,28 @@ class Descent:
     @property
     def finished(self) -> bool:
         """True when every run has ended and every event has been handed out."""
-        return not self._pending and not self.active.any()
+        return not self._pending and not len(self._lanes)  # the active lanes, kept by _refresh_lanes
+
+    @property
+    def lane_key(self) -> tuple[Any, ...] | None:
+        """Descents with equal keys can step as lanes of one array (:func:`step_lanes`); None: not this one.
+
+        That takes one optimizer chain (one group) of :data:`LANE_OPTIMIZERS` on an equal surface with
+        equal tolerance, every run active and no step-0 record pending; no gradient noise (each descent
+        draws from its own generator), a constant learning rate (a schedule reads the group's own step
+        count), a budget in steps (not evaluations), no auxiliary columns (read from each group's state
+        after its step), and a rowwise surface (not a matrix product; not a data set in mini-batches,
+        whose batch follows each lane's own step).
+        """
+        if len(self.groups) != 1 or not self._all_active or self._pending or self.noise > 0 or self.aux:
+            return None
+        surface, group = self.surface, self.groups[0]
+        exact = surface.rowwise and surface.batch_value_and_grad is None
+        if not exact or self.budget != "steps" or group.specs[0].optimizer not in LANE_OPTIMIZERS:
+            return None
+        if group.schedule is not None or not group.running:
+            return None
+        return (surface, self.tolerance, group.key)
 
     def _start_points(self, specs: Sequence[RunSpec]) -> np.ndarray:
         """Each run's start (its own, else the shared one, else the surface's default) as a (K, d) array."""
@@ -697,6 +755,135 @@ class Descent:
         for group in self.groups:
             group.running = bool(self.active[group.lanes].any())
         self._refresh_lanes()
+
+
+def step_lanes(descents: Sequence[Descent]) -> list[list[Event]]:
+    """One step of each descent, exactly the events ``advance(1)`` would give it, computed together.
+
+    Descents of equal :attr:`Descent.lane_key` (many sockets each racing one run on the same surface)
+    are stacked as lanes of one array: one optimizer update and one surface evaluation for all, instead
+    of a dozen NumPy calls on a (1, d) array each. Their hyperparameters become one row per lane, and so
+    do the step counts in the optimizer states (descents started at different times), so every lane's
+    arithmetic is elementwise the same as alone: each descent gets the very values it would get alone.
+    The others (several groups, a schedule, noise, an ended run) simply ``advance(1)``.
+    """
+    out: list[list[Event]] = [[] for _ in descents]
+    buckets: dict[tuple[Any, ...], list[int]] = {}
+    for i, descent in enumerate(descents):
+        key = descent.lane_key
+        if key is None:
+            out[i] = descent.advance(1)
+        else:
+            buckets.setdefault(key, []).append(i)
+    for rows in buckets.values():
+        if len(rows) == 1:
+            out[rows[0]] = descents[rows[0]].advance(1)
+            continue
+        with np.errstate(all="ignore"):
+            merged = _step_merged([descents[i] for i in rows])
+        for i, events in zip(rows, merged, strict=True):
+            out[i] = events
+    return out
+
+
+class _Stack:
+    """The optimizer state of several descents' groups stacked lane after lane, as a flat list of
+    (lanes, ·) arrays, and the transform that steps them. It outlives its step: while the same groups
+    step together beat after beat their state stays stacked (each group only points at its rows) and
+    the transform is reused; a group taken out of step takes its rows back (``_Group.state``)."""
+
+    def __init__(self, groups: list[_Group], transform: GradientTransformation, leaves: list[np.ndarray]):
+        self.groups = groups
+        self.versions = [g.version for g in groups]
+        self.transform = transform
+        self.leaves = leaves
+
+
+def _gather(groups: list[_Group], sizes: list[int]) -> tuple[GradientTransformation | None, list[np.ndarray]]:
+    """The stacked state leaves of ``groups`` in this order, and the last stack's transform if it is
+    still theirs: reused as it is when the same groups step again, gathered row by row otherwise."""
+    last = groups[0]._stacked[0] if groups[0]._stacked is not None else None
+    if last is not None and all(g._stacked is not None and g._stacked[0] is last for g in groups):
+        if len(groups) == len(last.groups) and all(map(operator.is_, groups, last.groups)):
+            same = all(g.version == v for g, v in zip(groups, last.versions, strict=True))
+            return (last.transform if same else None), last.leaves
+        rows = np.concatenate([np.arange(*g._stacked[1:]) for g in groups])  # type: ignore[index]
+        return None, [leaf[rows] for leaf in last.leaves]
+    pieces = []
+    for group, size in zip(groups, sizes, strict=True):
+        if group._stacked is not None:
+            stack, start, stop = group._stacked
+            pieces.append([leaf[start:stop] for leaf in stack.leaves])
+        else:
+            pieces.append([_lane_rows(leaf, size) for leaf in _flatten(group._state)])
+    return None, [np.concatenate(leaf) for leaf in zip(*pieces, strict=True)]
+
+
+def _lane_rows(leaf: Any, size: int) -> np.ndarray:
+    """A state leaf as rows of lanes: an array as it is, a scalar (a step count) once per lane."""
+    return leaf if isinstance(leaf, np.ndarray) and leaf.ndim else np.full((size, 1), leaf)
+
+
+def _flatten(state: Any) -> list[Any]:
+    """The leaves of an optimizer state (nested tuples and NamedTuples), in order."""
+    if isinstance(state, tuple):
+        return [leaf for part in state for leaf in _flatten(part)]
+    return [state]
+
+
+def _rebuild(own: Any, leaves: Iterator[Any], stacked: bool) -> Any:
+    """A state shaped like ``own`` from ``leaves``; a scalar of ``own`` takes its stacked rows as they
+    are (``stacked``) or back as a Python scalar (one descent's lanes share their step count)."""
+    if isinstance(own, tuple):
+        parts = [_rebuild(part, leaves, stacked) for part in own]
+        return type(own)(*parts) if hasattr(own, "_fields") else tuple(parts)
+    leaf = next(leaves)
+    if stacked or (isinstance(own, np.ndarray) and own.ndim):
+        return leaf
+    return type(own)(leaf[0, 0])
+
+
+def _step_merged(descents: list[Descent]) -> list[list[Event]]:
+    """``Descent._step`` for single-group descents of one lane key, stacked along the lane axis."""
+    groups = [d.groups[0] for d in descents]
+    sizes = [len(d.ids) for d in descents]
+    transform, leaves = _gather(groups, sizes)
+    if transform is None:
+        specs = [spec for g in groups for spec in g.specs]
+        transform = _transform(specs, [r for g in groups for r in g.resolved], None, 0.0, 0)
+    state = _rebuild(groups[0]._state, iter(leaves), stacked=True)
+    params = np.concatenate([d.params for d in descents])
+    update, state = transform.update(np.concatenate([d.grad for d in descents]), state, params)
+    lanes = len(params)
+    stack = _Stack(groups, transform, [_lane_rows(leaf, lanes) for leaf in _flatten(state)])
+    moved = params + update
+    first = descents[0]
+    loss, grad = first.surface.value_and_grad(moved)
+    grad_norm = vector_norm(grad)
+    quiet = (
+        all(g.t + 1 < d.max_steps for g, d in zip(groups, descents, strict=True))
+        and bool(first._inside(moved).all())
+        and float(grad_norm.min()) >= first.tolerance
+        and math.isfinite(float(loss.sum()))
+    )
+    out: list[list[Event]] = []
+    start = 0
+    for descent, group, size in zip(descents, groups, sizes, strict=True):
+        stop = start + size
+        group._stacked = (stack, start, stop)
+        group.t += 1
+        params, loss_d, grad_d = moved[start:stop], loss[start:stop], grad[start:stop]
+        descent.params, descent.loss, descent.grad = params, loss_d, grad_d
+        descent.steps = descent.steps + descent.active
+        moved_by, ones = update[start:stop], descent._ones
+        if quiet:  # no run ends at this step: the record, as Descent._check makes it
+            norm, lr, ids, index = grad_norm[start:stop], descent._lr(), descent._ids_tuple, descent._lanes
+            record = StepRecord(ids, index, descent.steps, params, loss_d, grad_d, norm, lr, moved_by, ones)
+            out.append([record])
+        else:  # some run may end (in any descent of the stack): Descent's own rules decide
+            out.append(descent._check(None, moved_by, ones, None))
+        start = stop
+    return out
 
 
 def extra_evaluations(runs: Sequence[RunSpec]) -> int:

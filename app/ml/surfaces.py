@@ -47,6 +47,10 @@ class Surface:
     batch_value_and_grad: BatchValueAndGrad | None = field(default=None, repr=False, compare=False)
     """A data-set surface trained in mini-batches: ``(points (K, d), steps (K,)) -> (loss, grad)`` on the
     batch each run's step uses (app/ml/run.py calls it instead of ``value_and_grad``); None: exact."""
+    rowwise: bool = field(default=True, compare=False)
+    """Each point's value and gradient come from elementwise NumPy operations, so they are bit for bit the
+    same whichever other points share the call. A matrix product is not (BLAS kernels group rows, an ulp
+    apart): ``app.ml.run.step_lanes`` stacks several descents' lanes only on a rowwise surface."""
 
     def value(self, points: np.ndarray) -> np.ndarray:
         """Values only (shape ``points.shape[:-1]``); the gradient is computed and dropped."""
@@ -424,6 +428,7 @@ def _build_elongated(spec: SurfaceSpec, condition_number: float = 10.0, angle: f
         params={"condition_number": float(condition_number), "angle": float(angle)},
         value_and_grad=_quadratic(hessian),
         hessian=_constant_hessian(hessian),
+        rowwise=False,
     )
 
 
@@ -492,6 +497,7 @@ def _build_matyas(spec: SurfaceSpec) -> Surface:
         minima=((0.0, 0.0),),
         value_and_grad=_quadratic(MATYAS_HESSIAN),
         hessian=_constant_hessian(MATYAS_HESSIAN),
+        rowwise=False,
     )
 
 
@@ -644,6 +650,7 @@ def _build_insurance_bce(
         hessian=lambda p: insurance_bce.bce_hessian(p, xs, ys, counts),
         cost=max(1.0, cost),
         batch_value_and_grad=stochastic,
+        rowwise=False,  # a matrix-vector product over the rows
     )
 
 

@@ -175,6 +175,21 @@ def _sqrt(x: Hyper) -> Hyper:
     return math.sqrt(x) if isinstance(x, float) else np.sqrt(x)
 
 
+def _pow(base: Hyper, exponent: int | float | np.ndarray) -> Hyper:
+    """``base ** exponent`` exactly as Python computes it (libm ``pow``), lane by lane for arrays.
+
+    NumPy's vectorised power may differ from libm by an ulp (SIMD kernels), and a bias correction
+    must be the same whether a run steps alone (Python scalars) or as a lane beside others with their
+    own hyperparameters or step counts (descents stepped together, app.ml.run.step_lanes).
+    """
+    if not isinstance(base, np.ndarray) and not isinstance(exponent, np.ndarray):
+        return base**exponent
+    b, e = np.broadcast_arrays(np.asarray(base, dtype=np.float64), np.asarray(exponent))
+    return np.array([x**y for x, y in zip(b.ravel().tolist(), e.ravel().tolist(), strict=True)]).reshape(
+        b.shape
+    )
+
+
 def _run_shape(params: np.ndarray) -> tuple[int, ...]:
     """Shape of a per-run marker: ``(1,)`` for one run, ``(K, 1)`` for K runs."""
     return (*params.shape[:-1], 1)
@@ -352,7 +367,7 @@ def scale_by_adam(
         else:
             v_max = np.where(ams, np.maximum(state.max_exp_avg_sq, v), state.max_exp_avg_sq)
             v_used = np.where(ams, v_max, v)
-        bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
+        bc1, bc2 = 1.0 - _pow(b1, t), 1.0 - _pow(b2, t)
         denom = np.sqrt(v_used) / _sqrt(bc2) + eps
         _note(bias_correction1=bc1, bias_correction2=bc2, m_hat=m / bc1, denominator=denom, scale=1.0 / denom)
         return m / denom / bc1, ScaleByAdamState(t, m, v, v_max)
@@ -467,9 +482,9 @@ def scale_by_nadam(
 
     def update(grads: np.ndarray, state: ScaleByNadamState, params: np.ndarray) -> tuple[np.ndarray, Any]:
         t = state.count + 1
-        bc2 = 1.0 - b2**t
-        mu = b1 * (1.0 - 0.5 * 0.96 ** (t * md))
-        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * md))
+        bc2 = 1.0 - _pow(b2, t)
+        mu = b1 * (1.0 - 0.5 * _pow(0.96, t * md))
+        mu_next = b1 * (1.0 - 0.5 * _pow(0.96, (t + 1) * md))
         mu_product = state.mu_product * mu
         m = _lerp(state.exp_avg, grads, w1)
         v = _ema_sq(state.exp_avg_sq, grads, b2_c, w2)
@@ -503,9 +518,9 @@ def scale_by_radam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> GradientT
         t = state.count + 1
         m = _lerp(state.exp_avg, grads, w1)
         v = _ema_sq(state.exp_avg_sq, grads, b2_c, w2)
-        bc1, bc2 = 1.0 - b1**t, 1.0 - b2**t
+        bc1, bc2 = 1.0 - _pow(b1, t), 1.0 - _pow(b2, t)
         m_hat = m / bc1
-        rho_t = rho_inf - 2.0 * t * b2**t / bc2
+        rho_t = rho_inf - 2.0 * t * _pow(b2, t) / bc2
         _note(bias_correction1=bc1, bias_correction2=bc2, m_hat=m_hat, rho=rho_t)
         new_state = ScaleByRadamState(t, m, v)
         if isinstance(rho_t, float) and rho_t <= 5.0:
@@ -535,8 +550,9 @@ def scale_by_adamax(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> Gradient
         t = state.count + 1
         m = _lerp(state.exp_avg, grads, w1)
         u = np.maximum(state.exp_inf * b2, np.abs(grads) + eps)
-        _note(bias_correction1=1.0 - b1**t, denominator=u, scale=1.0 / u)
-        return m / u / (1.0 - b1**t), ScaleByAdamaxState(t, m, u)
+        bc1 = 1.0 - _pow(b1, t)
+        _note(bias_correction1=bc1, denominator=u, scale=1.0 / u)
+        return m / u / bc1, ScaleByAdamaxState(t, m, u)
 
     return GradientTransformation(init, update)
 

@@ -305,14 +305,14 @@ def records_columns(
         loss, grad_norm, lr = record.loss.tolist(), record.grad_norm.tolist(), record.lr.tolist()
         evaluations = record.evaluations.tolist()
         for i, run_id in enumerate(record.run_ids):
-            moved = None if steps[i] == 0 else update[i]
-            row = [steps[i], *position[i], loss[i], *grad[i], grad_norm[i], lr[i], *(moved or [None] * dim)]
-            row.append(evaluations[i])
+            moved = update[i] if steps[i] else [None] * dim
+            row = (steps[i], *position[i], loss[i], *grad[i], grad_norm[i], lr[i], *moved, evaluations[i])
             cols = out.get(run_id)
-            if cols is None:
-                cols = out[run_id] = {name: [] for name in names}
-            for name, value in zip(names, row, strict=True):
-                cols[name].append(value)
+            if cols is None:  # the columns in the order of ``names``, so later rows append by position
+                cols = out[run_id] = {name: [value] for name, value in zip(names, row, strict=True)}
+            else:  # aux and "evaluated" columns, if any, come after ``names``, filled below
+                for column, value in zip(cols.values(), row, strict=False):
+                    column.append(value)
             for a in (aux_of or {}).get(run_id, ()):
                 values = record.aux.get(a.name)
                 if a.kind == "point":

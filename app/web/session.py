@@ -3,7 +3,8 @@
 The session knows nothing of Starlette: it is given an async ``send`` for text frames, so the same
 logic is testable and the route stays thin. Computation happens in the event loop in short slices
 (``stream_chunk_s``) with a yield between them, so a fast stream never stalls the other sockets; only one
-message is ever being built or sent at a time, so memory per connection stays bounded.
+message is ever being built or sent at a time, so memory per connection stays bounded. Paced streams
+sleep until the process's beat (app.web.ticker), which also makes the light ones' steps together.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from app.web.commands import (
 )
 from app.web.schemas import NetworkRequest
 from app.web.streams import STREAMS, LiveStream
+from app.web.ticker import MAX_TICK_STEPS, Ticker
 
 # Hidden layers a network config may have: the `hidden` field's own bound, sent to the client in `hello`.
 MAX_LAYERS = next(
@@ -87,9 +89,10 @@ FLOOD_LIMIT = 20.0
 class StreamSession:
     """The state of one socket: the descent in progress, its pace, and the last record of each run."""
 
-    def __init__(self, send: Send, settings: Settings) -> None:
+    def __init__(self, send: Send, settings: Settings, ticker: Ticker | None = None) -> None:
         self._send_raw = send
         self.settings = settings
+        self.ticker = ticker if ticker is not None else Ticker(settings.stream_frame_s)
         self._send_lock = asyncio.Lock()
         self._wake: asyncio.Future[None] | None = None
         self.stream: LiveStream | None = None
@@ -326,20 +329,17 @@ class StreamSession:
     def _reset_pace(self) -> None:
         self._anchor = (time.monotonic(), self._made)
 
-    async def _wait(self, timeout: float | None) -> None:
-        """Sleep until ``timeout`` passes or a command pokes the pump, whichever is first.
+    async def _wait(self, until: float | None) -> None:
+        """Sleep until the ticker's first beat at or after ``until`` (None: forever), or until a command
+        pokes the pump, whichever is first.
 
-        A bare future and a timer handle, not ``wait_for`` (which makes a task per call): a paced socket
-        sleeps 60 times a second, and 200 of them must not spend the worker on their alarm clocks.
+        A bare future woken by the ticker, not ``wait_for`` (a task and a timer per call): a paced socket
+        sleeps 60 times a second, and 200 of them share one timer and wake on the same beat.
         """
-        loop = asyncio.get_running_loop()
-        wake = self._wake = loop.create_future()
-        timer = None if timeout is None else loop.call_later(max(timeout, 0.0), _resolve, wake)
-        try:
-            await wake
-        finally:
-            if timer is not None:
-                timer.cancel()
+        wake = self._wake = asyncio.get_running_loop().create_future()
+        if until is not None:
+            self.ticker.alarm(until, wake)
+        await wake
 
     async def pump(self) -> None:
         """Forever: make the steps that are due at the current speed and send them (cancelled on close)."""
@@ -359,23 +359,42 @@ class StreamSession:
 
     async def _pump_paced(self, speed: float) -> None:
         """Send the steps due at ``speed``; what cannot be computed within one frame is dropped from the
-        schedule (the stream falls behind and says so in a ``lag`` message), never caught up in a block."""
-        interval = max(1.0 / speed, self.settings.stream_frame_s)
+        schedule (the stream falls behind and says so in a ``lag`` message), never caught up in a block.
+
+        A light stream (a few steps per beat, one optimizer chain) has its steps made by the ticker
+        together with the other sockets', at most a beat's share of its speed: when the worker is
+        behind, catching up would only make each beat longer, so the debt is dropped at once. The rest
+        compute their own slices.
+        """
         start_time, start_made = self._anchor
         now = time.monotonic()
-        due = math.floor((now - start_time) * speed) - (self._made - start_made)
+        # Steps fall due on the beat (however late the loop wakes after it), so a steady speed gives
+        # the same number of steps each beat. The nudge absorbs rounding at a step due on the beat.
+        beat = self.ticker.last_beat(now)
+        due = math.floor((beat - start_time) * speed + 1e-6) - (self._made - start_made)
         if due <= 0:  # sleep until the next step is due (a command may wake the pump sooner)
-            await self._wait(start_time + (self._made - start_made + 1) / speed - now)
+            await self._wait(start_time + (self._made - start_made + 1) / speed)
             return
         seq, stream = self.seq, self.stream
         assert stream is not None
-        budget = self.settings.stream_frame_s
-        events, made = await self._advance(stream, due, now + budget)
+        lanes = None if self._heavy or speed * self.ticker.frame_s > MAX_TICK_STEPS else stream.lanes
+        if lanes is not None:  # a beat's share of the speed, no more: a debt is dropped, not caught up
+            share = max(1, math.ceil(speed * self.ticker.frame_s - 1e-9))
+            events, made = await self.ticker.advance(lanes, min(due, share), self._still(seq))
+            self._made += made
+        else:
+            events, made = await self._advance(stream, due, now + self.settings.stream_frame_s)
         if seq == self.seq:
             await self._emit(events, made)
             if made < due:
                 await self._fell_behind(speed)
-        await self._wait(interval)
+        # The next step's beat, and never this one again: a fast stream sends once per beat.
+        next_due = start_time + (self._made - start_made + 1) / speed
+        await self._wait(max(next_due, beat + self.ticker.frame_s / 2))
+
+    def _still(self, seq: int) -> Callable[[], bool]:
+        """Whether the ticker may go on stepping this run: the session plays, and the run is the same."""
+        return lambda: self.running and seq == self.seq
 
     async def _fell_behind(self, speed: float) -> None:
         """Forget the debt (no catching up in one block) and tell the client, at most once a second."""

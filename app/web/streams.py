@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from app.config import Settings
 from app.ml.errors import ConfigError
-from app.ml.run import Event, RunEnd, RunSpec, StepRecord, collect, extra_evaluations, summary
+from app.ml.run import Descent, Event, RunEnd, RunSpec, StepRecord, collect, extra_evaluations, summary
 from app.ml.training import EpochRecord, TrainEvent
 from app.web import jobs, maps, networks, serialize
 from app.web.commands import AddRun, CommandError, Explain, RemoveRun, Set
@@ -48,6 +48,11 @@ class LiveStream(Protocol):
 
     @property
     def finished(self) -> bool: ...
+
+    @property
+    def lanes(self) -> Descent | None:
+        """The descent the ticker may step beside other sockets' (app.web.ticker), or None."""
+        ...
 
     def started(self) -> Message:
         """The ``started`` message's fields."""
@@ -136,6 +141,10 @@ class SurfaceStream:
     @property
     def finished(self) -> bool:
         return self.descent.finished
+
+    @property
+    def lanes(self) -> Descent | None:
+        return self.descent if self.descent.lane_key is not None else None
 
     def advance(self, n: int) -> list[Event]:
         return self.descent.advance(n)
@@ -295,6 +304,10 @@ class NetworkStream:
     def finished(self) -> bool:
         return self.training.finished
 
+    @property
+    def lanes(self) -> None:
+        return None
+
     def advance(self, n: int) -> list[TrainEvent]:
         return self.training.advance(n)
 
@@ -385,6 +398,10 @@ class MapStream:
     @property
     def finished(self) -> bool:
         return self.stopped or self.next_row >= self.request.n
+
+    @property
+    def lanes(self) -> None:
+        return None
 
     def advance(self, n: int) -> list[Any]:
         """The next ``n`` bands (fewer at the end): each a (start, stop, {panel id: MapRows}).

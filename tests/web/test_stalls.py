@@ -211,3 +211,25 @@ def test_a_chunked_body_over_the_limit_is_refused_with_413(live: Live) -> None:
     assert response.status_code == 413
     assert _message(response.json()), response.text[:200]
     assert took < 1.0, f"a chunked 22 MB body took {took:.2f} s to refuse"
+
+
+def test_a_class_of_paced_sockets_streams_on_one_worker(live: Live) -> None:
+    """50 learners at 60 steps/s on one worker (the benchmark runs 200 and holds the tight figures):
+    every socket streams (none starves), nobody gets an error, and /healthz keeps answering."""
+    config = {
+        "surface": "rosenbrock",
+        "start": [-1.5, 2.0],
+        "steps": 100_000,
+        "tolerance": 0,
+        "runs": [{"id": "r", "optimizer": "adam", "hyperparameters": {"lr": 1e-6}}],
+    }
+    start = {"type": "start", "speed": 60, "config": config}
+
+    async def scenario() -> list[dict]:
+        return await asyncio.gather(*(_stream(live.ws, start, 3.0) for _ in range(50)))
+
+    seen, samples = probed(live, lambda: run_async(scenario()))
+    assert_responsive(samples, "50 paced sockets")
+    assert all(not s["errors"] for s in seen), [s["errors"] for s in seen if s["errors"]][:3]
+    steps = sorted(int(s.get("steps", 0)) for s in seen)  # a busy machine sends fewer, fuller messages
+    assert steps[0] >= 15 and steps[0] >= steps[25] / 3, f"a socket starved: {steps[0]}, median {steps[25]}"

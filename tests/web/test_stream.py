@@ -404,9 +404,13 @@ def test_a_max_speed_stream_does_not_stall_another_socket(client: TestClient) ->
         _start(fast, busy, speed="max")
         _start(slow, PARABOLA, speed=60)
         made: list[int] = []
-        while not made or made[-1] < 5:
-            made += slow.receive_json()["runs"]["a"]["step"]
-        assert made == list(range(len(made))), "the paced socket got every step, in order"
+        for _ in range(100):  # a loaded machine may also send a lag message (the stream fell behind)
+            message = slow.receive_json()
+            if message["type"] == "steps":
+                made += message["runs"]["a"]["step"]
+            if made and made[-1] >= 5:
+                break
+        assert made[-1] >= 5 and made == list(range(len(made))), "the paced socket got every step, in order"
         fast.send_json({"type": "stop"})
         event, _ = _until(fast, "event")
     assert event["reason"] == "stopped", "the fast run was still going while the slow socket got its steps"

@@ -65,7 +65,7 @@ async def stream(websocket: WebSocket, settings: SettingsDep) -> None:
     if len(sessions) >= settings.max_streams:
         await websocket.close(1013, f"server busy: {settings.max_streams} live streams; try again later")
         return
-    session = StreamSession(websocket.send_text, settings)
+    session = StreamSession(websocket.send_text, settings, websocket.app.state.ticker)
     sessions.add(session)
     pump = asyncio.create_task(session.pump())
     close: tuple[int, str] | None = None
