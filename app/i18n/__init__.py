@@ -29,7 +29,8 @@ PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 @lru_cache
 def registry_texts() -> dict[str, str]:
     """The registries' own English words as catalog keys: ``registry.<kind>.<name>.title|note``,
-    ``registry.hp.<name>`` and ``registry.schedule_param.<name>`` (one description per name)."""
+    ``registry.hp.<name>`` (the first description of a name; ``registry.hp.<optimizer>.<name>`` where an
+    optimizer means something else by it) and ``registry.schedule_param.<name>``."""
     from app.ml.datasets import DATASETS
     from app.ml.optimizers import OPTIMIZERS
     from app.ml.schedules import SCHEDULES
@@ -47,7 +48,9 @@ def registry_texts() -> dict[str, str]:
             texts[f"registry.{kind}.{name}.note"] = spec.note
     for spec in OPTIMIZERS.values():
         for param in spec.hyperparameters:
-            texts.setdefault(f"registry.hp.{param.name}", param.description)
+            shared = texts.setdefault(f"registry.hp.{param.name}", param.description)
+            if shared != param.description:  # the same name means something else here (ASGD's alpha)
+                texts[f"registry.hp.{spec.name}.{param.name}"] = param.description
     for spec in SCHEDULES.values():
         for param in spec.params:
             texts.setdefault(f"registry.schedule_param.{param.name}", param.description)

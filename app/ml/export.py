@@ -14,6 +14,7 @@ hover near 0 instead of reaching it, and the Keras script says so.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,24 @@ KERAS_ARGUMENTS = (
 """torch hyperparameter -> Keras argument, in the order Keras' constructors take them. The others have
 no Keras counterpart (dampening is noted; lr_decay, momentum_decay, decoupled_weight_decay are dropped);
 weight_decay follows last, when it is not zero."""
+KERAS_OWN_ARGUMENTS: dict[str, tuple[tuple[str, str | tuple[str, str]], ...]] = {
+    "rprop": (("lr", "learning_rate"),),
+    "asgd": (("lr", "learning_rate"),),
+    "adafactor": (
+        ("lr", "learning_rate"),
+        ("beta2_decay", "beta_2_decay"),
+        ("eps", ("epsilon_1", "epsilon_2")),
+        ("d", "clip_threshold"),
+    ),
+    "lion": (("lr", "learning_rate"), ("betas", ("beta_1", "beta_2"))),
+    "schedule_free_sgd": (("lr", "learning_rate"), ("momentum", "momentum")),
+    "schedule_free_adamw": (("lr", "learning_rate"), ("betas", ("beta_1", "beta_2")), ("eps", "epsilon")),
+    "prodigy": (("betas", ("beta_1", "beta_2")), ("eps", "epsilon")),
+}
+"""The gradient-only optimizers' arguments where Keras has the optimizer (Lion, Adafactor) or a closest one;
+Prodigy's lr multiplies its own estimate d, so Keras' Adam keeps its default learning rate."""
+DECOUPLED_DECAY = {"adamw", "lion", "adafactor", "schedule_free_sgd", "schedule_free_adamw"}
+"""Optimizers whose weight_decay already shrinks the weights directly, as Keras' weight_decay does."""
 TORCH_ACTIVATIONS = {
     "relu": "nn.ReLU()",
     "leaky_relu": f"nn.LeakyReLU({LEAKY_SLOPE})",
@@ -139,16 +158,17 @@ def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> tuple[str, list[
         return f"keras.optimizers.SGD({', '.join(args)})", [KERAS_STAND_IN[spec.name]]
     notes: list[str] = []
     args: list[str] = []
-    for torch_name, keras_name in KERAS_ARGUMENTS:
+    for torch_name, keras_name in KERAS_OWN_ARGUMENTS.get(spec.name, KERAS_ARGUMENTS):
         if torch_name not in h:
             continue
         if isinstance(keras_name, tuple):
             args += [f"{k}={v!r}" for k, v in zip(keras_name, h[torch_name], strict=True)]
         else:
             args.append(f"{keras_name}={h[torch_name]!r}")
-    if h.get("weight_decay", 0):
-        args.append(f"weight_decay={h['weight_decay']!r}")
-        if spec.keras != "AdamW":
+    if h.get("weight_decay", 0) or spec.keras == "AdamW":  # Keras' AdamW decays by 0.004 unless told
+        args.append(f"weight_decay={h.get('weight_decay', 0.0)!r}")
+        decoupled = spec.name in DECOUPLED_DECAY or (spec.name == "prodigy" and h["decouple"])
+        if not decoupled:
             notes.append(
                 "# torch's weight_decay is an L2 term in the gradient; Keras' weight_decay is decoupled."
             )
@@ -156,6 +176,12 @@ def _keras_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> tuple[str, list[
         notes.append(f"# Keras' SGD has no dampening; torch used dampening={h['dampening']!r}.")
     if spec.keras.lower() != spec.torch_class.lower():
         notes.append(f"# Keras has no {spec.torch_class}; {spec.keras} is the closest built-in optimizer.")
+    if spec.name == "prodigy":
+        notes.append(
+            "# Prodigy's lr scales its own step-size estimate d; Adam keeps its default learning rate."
+        )
+    if spec.package != "torch":
+        notes.append(f"# The playground follows {spec.reference}; the PyTorch export uses it.")
     notes.append("# Keras puts eps in slightly different places than torch: trajectories agree only roughly.")
     return f"keras.optimizers.{spec.keras}({', '.join(args)})", notes
 
@@ -255,8 +281,21 @@ def keras_code(config: TrainConfig, data: TrainData) -> str:
 # --------------------------------------------------------------------------- PyTorch
 
 
-def _torch_kwargs(h: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={tuple(v) if isinstance(v, tuple | list) else v!r}" for k, v in h.items())
+def _torch_kwargs(h: dict[str, Any], spec: OptimizerSpec) -> str:
+    """Keyword arguments as the reference takes them: Adafactor's default eps1 is None (machine epsilon),
+    Prodigy's unbounded growth_rate is float('inf')."""
+    values = dict(h)
+    if spec.name == "adafactor" and values["eps"][0] == float(np.finfo(np.float64).eps):
+        values["eps"] = (None, values["eps"][1])
+    if spec.name == "prodigy" and values["growth_rate"] is None:
+        values["growth_rate"] = math.inf
+
+    def show(v: Any) -> str:
+        if isinstance(v, float) and math.isinf(v):
+            return 'float("inf")'
+        return repr(tuple(v)) if isinstance(v, tuple | list) else repr(v)
+
+    return ", ".join(f"{k}={show(v)}" for k, v in values.items())
 
 
 SAM_CLASS = '''
@@ -322,15 +361,15 @@ def _torch_optimizer(spec: OptimizerSpec, h: dict[str, Any]) -> list[str]:
             *SAM_CLASS,
             "",
             f"optimizer = SAM(model.parameters(), torch.optim.SGD, rho={h['rho']!r}, "
-            f"adaptive={h['adaptive']!r}, {_torch_kwargs(base)})",
+            f"adaptive={h['adaptive']!r}, {_torch_kwargs(base, spec)})",
         ]
     if spec.name == "polyak":
         h = {
             **h,
             "f_star": 0.0 if h["f_star"] is None else h["f_star"],
         }  # as the training: no loss is below 0
-        return [*POLYAK_CLASS, "", f"optimizer = Polyak(model.parameters(), {_torch_kwargs(h)})"]
-    line = f"optimizer = torch.optim.{spec.torch_class}(model.parameters(), {_torch_kwargs(h)})"
+        return [*POLYAK_CLASS, "", f"optimizer = Polyak(model.parameters(), {_torch_kwargs(h, spec)})"]
+    line = f"optimizer = {spec.module}.{spec.torch_class}(model.parameters(), {_torch_kwargs(h, spec)})"
     if spec.name == "lbfgs":
         return ["# L-BFGS evaluates the loss several times per step: step() takes a closure.", line]
     return [line]
@@ -377,6 +416,8 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
     a DataLoader loop with Keras-style epoch lines, L1/L2 on the weights, dropout and early stopping."""
     hidden, acts, rates, l1, l2 = _layers(config, data)
     h = resolve_hyperparameters(config.optimizer, config.hyperparameters)
+    spec = get_optimizer(config.optimizer)
+    schedule_free = spec.package == "schedulefree"
     sizes = [data.X_train.shape[1], *hidden]
     n_out = data.n_classes if data.task == "multiclass" else 1
     lines = [
@@ -385,6 +426,10 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "import numpy as np",
         "import torch",
+    ]
+    if spec.package != "torch":
+        lines.append(f"import {spec.module}  # pip install {spec.package}=={spec.version} (the reference)")
+    lines += [
         "from torch import nn",
         "from torch.utils.data import DataLoader, TensorDataset",
         "",
@@ -426,6 +471,8 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         f"loss_fn = {TORCH_LOSSES[data.task]}  # on logits: the output activation is inside the loss",
         *_torch_optimizer(get_optimizer(config.optimizer), h),
     ]
+    if schedule_free:
+        lines.append("optimizer.train()  # schedule-free: train mode while stepping, eval mode to evaluate")
     expr = _lr_expression(config, float(h["lr"]))
     if expr is not None:
         lines += [
@@ -463,6 +510,7 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         "",
         "def evaluate(x, y):",
         "    model.eval()",
+        *(["    optimizer.eval()  # the weights become the averaged point x"] if schedule_free else []),
         "    with torch.no_grad():",
         "        out = model(x)",
         "        logs = {'loss': loss_fn(out, y).item()}",
@@ -478,6 +526,7 @@ def pytorch_code(config: TrainConfig, data: TrainData) -> str:
         lines.append("        logs['accuracy'] = (out.argmax(1) == y).double().mean().item()")
     lines += [
         "    model.train()",
+        *(["    optimizer.train()"] if schedule_free else []),
         "    return logs",
         "",
         "",

@@ -239,6 +239,16 @@ class Network:
         """Number of dense layers (hidden layers + the output layer)."""
         return len(self.layers)
 
+    @property
+    def shapes(self) -> tuple[tuple[int, ...], ...]:
+        """The tensors packed in the flat vector, in order: ``(fan_in, fan_out)`` W, then ``(fan_out,)`` b,
+        per layer; per-tensor optimizer rules (Adafactor's factored second moment) need them."""
+        return tuple(
+            shape
+            for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:], strict=True)
+            for shape in ((fan_in, fan_out), (fan_out,))
+        )
+
     def layer_slices(self, layer: int) -> tuple[slice, slice]:
         """Where ``W`` and ``b`` of dense layer ``layer`` live in the flat vector."""
         w_start, b_start, b_stop, _ = self.layers[layer]

@@ -20,6 +20,7 @@ import numpy as np
 
 from app.ml import evaluating as ev
 from app.ml import transforms as tx
+from app.ml import transforms_extra as tx_extra
 from app.ml.errors import ConfigError, UnknownNameError
 from app.ml.params import Param, resolve
 from app.ml.schedules import ScheduleFn
@@ -27,8 +28,34 @@ from app.ml.schedules import ScheduleFn
 _BETA_MAX = 0.9999  # betas and momentum live in [0, 1); the bound is inclusive, so just below 1
 
 
-Chain = Callable[[Mapping[str, Any]], list[tx.GradientTransformation]]
-"""Resolved hyperparameters -> the transforms before the learning rate (optax ``alias.py`` style)."""
+Chain = Callable[..., list[tx.GradientTransformation]]
+"""Resolved hyperparameters -> the transforms before the learning rate (optax ``alias.py`` style).
+
+An ``own_lr`` spec's chain gets ``lr`` as a number, ``(K, 1)`` array or schedule and applies it itself; a
+``per_tensor`` spec's chain also gets ``shapes``, the tensors packed in the flat vector (None: one vector).
+"""
+
+TORCH_VERSION = "2.13"
+"""The torch release the torch.optim fixtures were generated with (tests/ml/make_torch_reference.py)."""
+
+
+@dataclass(frozen=True)
+class AuxColumn:
+    """A per-step value an optimizer adds to every record of its runs (see docs/api.md, "aux columns").
+
+    ``kind`` "point" is a position (wire columns ``name_x``, ``name_y``), "scalar" one number; ``null``
+    says when the value is null (undefined) on the wire, "" if it never is.
+    """
+
+    name: str
+    kind: str
+    description: str
+    null: str = ""
+
+    def width(self, dim: int) -> int:
+        """How many numbers a record holds for it on a surface of ``dim`` coordinates."""
+        return dim if self.kind == "point" else 1
+
 
 Stepper = Callable[[Mapping[str, Any], Any], ev.EvaluatingTransformation]
 """(resolved hyperparameters, lr or schedule) -> an optimizer that evaluates the function itself."""
@@ -43,6 +70,12 @@ class OptimizerSpec:
     class the PyTorch export uses; ``keras`` the ``keras.optimizers`` class of the Keras export (the
     closest one when Keras has no equivalent, which the export then says).
 
+    ``package``/``version``/``module`` name the reference (torch.optim, or a pip package such as
+    lion-pytorch); ``own_lr``: the chain applies the learning rate itself (it is more than a final
+    multiplier); ``per_tensor``: the rule needs each tensor's shape (Adafactor); ``aux``: the per-step
+    auxiliary columns its records carry; ``not_on_surfaces``: why it is not offered on 2-D surfaces
+    ("" = it is), for rules that degenerate on a 2-vector.
+
     An optimizer that needs more than one gradient (the loss, extra evaluations, the Hessian) has a
     ``stepper`` instead of a chain (:mod:`app.ml.evaluating`); ``max_evaluations`` bounds the
     function-and-gradient evaluations of one of its steps (the price of a request).
@@ -50,17 +83,32 @@ class OptimizerSpec:
 
     name: str
     title: str
-    torch: str
+    torch: str  # the reference's constructor call with its defaults
     hyperparameters: tuple[Param, ...]
     update_rule: str
     note: str
     chain: Chain = field(repr=False, compare=False)
     torch_class: str
     keras: str
+    package: str = "torch"
+    version: str = TORCH_VERSION
+    module: str = "torch.optim"
+    own_lr: bool = False
+    per_tensor: bool = False
+    aux: tuple[AuxColumn, ...] = ()
+    not_on_surfaces: str = ""
     stepper: Stepper | None = field(default=None, repr=False, compare=False)
     max_evaluations: Callable[[Mapping[str, Any]], int] = field(
         default=lambda h: 1, repr=False, compare=False
     )
+
+    @property
+    def reference(self) -> str:
+        """The reference implementation: ``module.Class (package version)``; a rule without a class
+        (Newton, Polyak) has its ``torch`` text instead."""
+        if not self.torch_class:
+            return self.torch
+        return f"{self.module}.{self.torch_class} ({self.package} {self.version})"
 
     @property
     def evaluating(self) -> bool:
@@ -407,6 +455,300 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 }
 
 
+# --------------------------------------------------------------------------- gradient-only optimizers
+# Rprop, ASGD, Adafactor (torch.optim) and Lion, Schedule-Free SGD/AdamW, Prodigy (their pip packages):
+# transforms in app/ml/transforms_extra.py; each applies lr itself (own_lr), as its reference does.
+
+
+def _int(name: str, default: int, maximum: int, description: str) -> Param:
+    return Param(name, default, 0, maximum, description, kind="int")
+
+
+def _pair(name: str, default: tuple[float, float], low: float, high: float, description: str) -> Param:
+    return Param(name, default, low, high, description, kind="pair")
+
+
+_WARMUP = _int("warmup_steps", 0, 1_000_000, "steps of linear learning-rate warmup built into the rule")
+_R = Param("r", 0.0, 0.0, 10.0, "polynomial weighting of the average: step k weighs (k+1)^r")
+_WLP = Param("weight_lr_power", 2.0, 0.0, 10.0, "the average weighs each step by lr_max to this power")
+_SF_RULE = (
+    r"c_{t} = \frac{w_t}{\sum_{i\le t} w_i},\ w_t = t^r\,\eta_{\max}^{p};\ "
+    r"y_t = (1-c_t)\,y_{t-1} + c_t z_{t-1} + \eta\,(\beta_1(1-c_t) - 1)\,{g};\ z_t = z_{t-1} - \eta\,{g};\ "
+    r"x_t = y_t + (1 - 1/\beta_1)(z_t - y_t)\ \text{(eval point)}"
+)
+_EVAL = AuxColumn(
+    "eval",
+    "point",
+    "the point optimizer.eval() gives (the weighted average x); the trace's position is y, where the "
+    "gradient is taken (train mode)",
+)
+
+_SCHEDULE_FREE: dict[str, Any] = {
+    "package": "schedulefree",
+    "version": "1.4.1",
+    "module": "schedulefree",
+    "own_lr": True,
+    "aux": (_EVAL,),
+}
+
+
+def _rprop(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
+    return [tx_extra.rprop(h["lr"], h["etas"], h["step_sizes"])]
+
+
+def _asgd(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
+    return [tx_extra.asgd(h["lr"], h["lambd"], h["alpha"], h["t0"], h["weight_decay"])]
+
+
+def _adafactor(h: Mapping[str, Any], shapes: tx_extra.Shapes = None) -> list[tx.GradientTransformation]:
+    return [tx_extra.adafactor(h["lr"], h["beta2_decay"], h["eps"], h["d"], h["weight_decay"], shapes)]
+
+
+def _lion(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
+    b1, b2 = h["betas"]
+    return [tx_extra.lion(h["lr"], b1, b2, h["weight_decay"])]
+
+
+def _schedule_free_sgd(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
+    sf = (h["weight_decay"], h["warmup_steps"], h["r"], h["weight_lr_power"])
+    return [tx_extra.schedule_free(h["lr"], h["momentum"], *sf)]
+
+
+def _schedule_free_adamw(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
+    b1, b2 = h["betas"]
+    sf = (h["weight_decay"], h["warmup_steps"], h["r"], h["weight_lr_power"])
+    return [tx_extra.schedule_free(h["lr"], b1, *sf, beta2=b2, eps=h["eps"])]
+
+
+def _prodigy(h: Mapping[str, Any]) -> list[tx.GradientTransformation]:
+    keys = ("betas", "beta3", "eps", "weight_decay", "decouple", "use_bias_correction", "safeguard_warmup")
+    rest = ("d0", "d_coef", "growth_rate")
+    return [tx_extra.prodigy(h["lr"], *(h[k] for k in keys), *(h[k] for k in rest))]
+
+
+GRADIENT_ONLY: tuple[OptimizerSpec, ...] = (
+    OptimizerSpec(
+        "rprop",
+        "Rprop",
+        "torch.optim.Rprop(params, lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-06, 50))",
+        (
+            _lr(1e-2),
+            _pair(
+                "etas",
+                (0.5, 1.2),
+                0.0,
+                10.0,
+                "(etaminus, etaplus): step-size factors on a sign flip / no flip",
+            ),
+            _pair("step_sizes", (1e-6, 50.0), 0.0, 1e3, "(smallest, largest) step size allowed"),
+        ),
+        r"s_t = \mathrm{clip}(s_{t-1}\cdot(\eta_+\ \text{if}\ g_t g_{t-1} > 0,\ \eta_-\ \text{if} < 0,"
+        r"\ 1),\ s_{\min}, s_{\max});\ g_t \leftarrow 0\ \text{on a flip};\ "
+        r"\theta_t = \theta_{t-1} - s_t\,\mathrm{sign}(g_t),\ s_0 = \eta",
+        "Only the gradient's sign counts: each coordinate's step grows while the sign holds and halves "
+        "when it flips. lr is just the first step size (changing it later does nothing, as in torch).",
+        chain=_rprop,
+        torch_class="Rprop",
+        keras="SGD",
+        own_lr=True,
+    ),
+    OptimizerSpec(
+        "asgd",
+        "ASGD (averaged SGD)",
+        "torch.optim.ASGD(params, lr=0.01, lambd=0.0001, alpha=0.75, t0=1000000.0, weight_decay=0)",
+        (
+            _lr(1e-2),
+            Param("lambd", 1e-4, 0.0, 10.0, "decay term: shrinks the step size and the weights"),
+            Param("alpha", 0.75, 0.0, 10.0, "power of the step-size decay"),
+            Param("t0", 1e6, 0.0, 1e9, "step at which averaging starts (before it the average is the point)"),
+            _wd(),
+        ),
+        r"\theta_t = \theta_{t-1}(1 - \lambda\eta_{t-1}) - \eta_{t-1} g_t;\ "
+        r"\eta_t = \frac{\eta}{(1 + \lambda\eta t)^{\alpha}};\ "
+        r"\bar\theta_t = \bar\theta_{t-1} + \mu_{t-1}(\theta_t - \bar\theta_{t-1}),\ "
+        r"\mu_t = 1/\max(1, t - t_0)",
+        "SGD with a slowly shrinking step that also keeps the running average of its points from step t0 "
+        "on; the average (drawn as a second path) settles where the noisy iterate only circles.",
+        chain=_asgd,
+        torch_class="ASGD",
+        keras="SGD",
+        own_lr=True,
+        aux=(
+            AuxColumn(
+                "ax",
+                "point",
+                "the averaged point (torch's state 'ax'); equal to the point until step t0",
+                "at step 0 (nothing averaged yet)",
+            ),
+        ),
+    ),
+    OptimizerSpec(
+        "adafactor",
+        "Adafactor",
+        "torch.optim.Adafactor(params, lr=0.01, beta2_decay=-0.8, eps=(None, 0.001), d=1.0, "
+        "weight_decay=0.0)",
+        (
+            _lr(1e-2),
+            Param("beta2_decay", -0.8, -10.0, 0.0, "the second moment averages with weight t^beta2_decay"),
+            _pair(
+                "eps",
+                (float(np.finfo(np.float64).eps), 1e-3),
+                0.0,
+                1.0,
+                "(eps1, eps2): floor of the second moment; floor of the weights' RMS in the step size "
+                "(torch's None for eps1 is the float64 machine epsilon shown)",
+            ),
+            Param("d", 1.0, 1.0, 1e3, "clipping threshold of the update's RMS"),
+            _wd(),
+        ),
+        r"v_t = v_{t-1} + t^{c}(g_t^2 - v_{t-1})\ (\text{matrices: row} \times \text{column means});\ "
+        r"u_t = g_t/\sqrt{\max(v_t, \epsilon_1^2)};\ "
+        r"\theta_t = \theta_{t-1} - \max(\epsilon_2, \mathrm{RMS}(\theta_{t-1}))\min(\eta, t^{-1/2})"
+        r"\,\frac{u_t}{\max(1, \mathrm{RMS}(u_t)/d)}",
+        "Adam-like scaling with a memory-light second moment (row and column means of each weight "
+        "matrix) and steps relative to the weights' size. On a surface it is the vector case.",
+        chain=_adafactor,
+        torch_class="Adafactor",
+        keras="Adafactor",
+        own_lr=True,
+        per_tensor=True,
+    ),
+    OptimizerSpec(
+        "lion",
+        "Lion",
+        "lion_pytorch.Lion(params, lr=0.0001, betas=(0.9, 0.99), weight_decay=0.0)",
+        (
+            _lr(1e-4),
+            Param(
+                "betas",
+                (0.9, 0.99),
+                0.0,
+                1.0,
+                "weight of the momentum in the step's sign, and its decay",
+                kind="pair",
+            ),
+            _wd(),
+        ),
+        r"c_t = \beta_1 m_{t-1} + (1-\beta_1) g_t;\ "
+        r"\theta_t = \theta_{t-1}(1 - \eta\lambda) - \eta\,\mathrm{sign}(c_t);\ "
+        r"m_t = \beta_2 m_{t-1} + (1-\beta_2) g_t",
+        "Evolved sign momentum (found by program search): every coordinate moves by exactly lr, so it "
+        "needs a 3-10x smaller lr than AdamW.",
+        chain=_lion,
+        torch_class="Lion",
+        keras="Lion",
+        own_lr=True,
+        package="lion-pytorch",
+        version="0.2.5",
+        module="lion_pytorch",
+    ),
+    OptimizerSpec(
+        "schedule_free_sgd",
+        "Schedule-Free SGD",
+        "schedulefree.SGDScheduleFree(params, lr=1.0, momentum=0.9, weight_decay=0, warmup_steps=0, r=0.0, "
+        "weight_lr_power=2)",
+        (
+            _lr(1.0),
+            Param("momentum", 0.9, 0.0, _BETA_MAX, "interpolation between the average x and the SGD point z"),
+            _wd(),
+            _WARMUP,
+            _R,
+            _WLP,
+        ),
+        _SF_RULE.replace("{g}", "g_t").replace(r"\beta_1", r"\mu"),
+        "No schedule needed: SGD steps on z, the gradient is taken at y between z and the running average "
+        "x, and x (the eval point, drawn too) is what you evaluate.",
+        chain=_schedule_free_sgd,
+        torch_class="SGDScheduleFree",
+        keras="SGD",
+        **_SCHEDULE_FREE,
+    ),
+    OptimizerSpec(
+        "schedule_free_adamw",
+        "Schedule-Free AdamW",
+        "schedulefree.AdamWScheduleFree(params, lr=0.0025, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, "
+        "warmup_steps=0, r=0.0, weight_lr_power=2.0)",
+        (_lr(2.5e-3), _betas(), _eps(1e-8), _wd(), _WARMUP, _R, _WLP),
+        _SF_RULE.replace("{g}", r"\frac{g_t}{\sqrt{v_t/(1-\beta_2^t)}+\epsilon}"),
+        "Schedule-Free with Adam's RMS scaling: the AlgoPerf self-tuning winner. The gradient is taken "
+        "at y; x, the eval point, is drawn as a second path.",
+        chain=_schedule_free_adamw,
+        torch_class="AdamWScheduleFree",
+        keras="AdamW",
+        **_SCHEDULE_FREE,
+    ),
+    OptimizerSpec(
+        "prodigy",
+        "Prodigy",
+        "prodigyopt.Prodigy(params, lr=1.0, betas=(0.9, 0.999), beta3=None, eps=1e-08, weight_decay=0, "
+        "decouple=True, use_bias_correction=False, safeguard_warmup=False, d0=1e-06, d_coef=1.0, "
+        "growth_rate=inf)",
+        (
+            _lr(1.0),
+            _betas(),
+            Param(
+                "beta3",
+                None,
+                0.0,
+                _BETA_MAX,
+                "decay of the sums behind the d estimate; null: sqrt(beta2)",
+            ),
+            _eps(1e-8),
+            _wd(),
+            Param("decouple", True, description="decoupled (AdamW-style) weight decay", kind="bool"),
+            _flag("use_bias_correction", "Adam's bias correction on the step size"),
+            _flag("safeguard_warmup", "leave lr out of the d estimate's denominator (safer warm-up)"),
+            Param("d0", 1e-6, 1e-12, 1e3, "initial estimate of the distance to the solution", log_scale=True),
+            Param("d_coef", 1.0, 0.0, 100.0, "multiplies the d estimate: the preferred knob to tune"),
+            Param(
+                "growth_rate",
+                None,
+                0.0,
+                1e6,
+                "largest growth factor of d per step; null: unbounded (the reference's inf)",
+            ),
+        ),
+        r"\hat d_t = d_{coef}\frac{\sum_{i\le t} \beta_3^{t-i}\frac{d_{i-1}}{d_0} d_{i-1}\eta\,"
+        r"\langle g_i, \theta_0 - \theta_{i-1}\rangle}{\lVert s_t\rVert_1};\ "
+        r"d_t = \min(\max_{i\le t}\hat d_i,\ r\,d_{t-1});\ "
+        r"\theta_t = \theta_{t-1} - d_{t-1}\eta\,\frac{m_t}{\sqrt{v_t} + d_t\epsilon}",
+        "Adam that estimates its own step size d (the distance to the solution) from the gradients: lr "
+        "stays 1. d is drawn over the steps.",
+        chain=_prodigy,
+        torch_class="Prodigy",
+        keras="Adam",
+        package="prodigyopt",
+        version="1.1.2",
+        module="prodigyopt",
+        own_lr=True,
+        aux=(AuxColumn("d", "scalar", "Prodigy's step-size estimate d after the step (d0 at step 0)"),),
+    ),
+)
+OPTIMIZERS.update((spec.name, spec) for spec in GRADIENT_ONLY)
+
+
+def _check_gradient_only_rules(values: dict[str, Any]) -> None:
+    """The references' constructor checks (and what their formulas need) that bounds do not express."""
+    if "etas" in values:
+        etaminus, etaplus = (np.asarray(e) for e in values["etas"])
+        if np.any((etaminus <= 0) | (etaminus >= 1) | (etaplus <= 1)):
+            raise ConfigError(
+                "etas must satisfy 0 < etaminus < 1 < etaplus (as torch.optim.Rprop)", "hyperparameters.etas"
+            )
+    if "weight_lr_power" in values:  # schedule-free: eval() divides by beta1 / momentum
+        key = "momentum" if "momentum" in values else "betas"
+        first = values[key] if key == "momentum" else values[key][0]
+        if np.any(np.asarray(first) <= 0):
+            raise ConfigError(
+                f"{key} must be > 0 for schedule-free (its eval point divides by it)",
+                f"hyperparameters.{key}",
+            )
+    if "d0" in values:
+        for key in ("lr", "d0"):
+            if np.any(np.asarray(values[key]) <= 0):
+                raise ConfigError(f"{key} must be > 0 (as prodigyopt.Prodigy)", f"hyperparameters.{key}")
+
+
 # --------------------------------------------------------------------------- evaluating optimizers
 # L-BFGS, SAM, Newton and Polyak need the loss, further evaluations or the Hessian (app/ml/evaluating.py);
 # they take no gradient chain, so noise and clipping (first-order gradient transforms) do not apply.
@@ -603,6 +945,7 @@ def resolve_hyperparameters(name: str, given: Mapping[str, Any]) -> dict[str, An
     """Validate ``given`` for optimizer ``name`` and fill in torch's defaults."""
     values = resolve(get_optimizer(name).hyperparameters, given, "hyperparameters", what="hyperparameter")
     _check_torch_rules(values)
+    _check_gradient_only_rules(values)
     return values
 
 
@@ -620,16 +963,33 @@ def max_evaluations(name: str, given: Mapping[str, Any]) -> int:
 
 
 def make_optimizer(
-    name: str, hyperparameters: Mapping[str, Any], schedule: ScheduleFn | None = None
+    name: str,
+    hyperparameters: Mapping[str, Any],
+    schedule: ScheduleFn | None = None,
+    shapes: tx_extra.Shapes = None,
 ) -> tx.GradientTransformation | ev.EvaluatingTransformation:
     """The chain for ``name``; lr comes from ``schedule(step)`` if given, else ``hyperparameters['lr']``.
 
     ``hyperparameters`` must be resolved (see :func:`resolve_hyperparameters`); values may be
     ``(K, 1)`` arrays for K runs stepped together.  Weight decay before the scaling is
     torch's coupled L2; after it (AdamW, decoupled flag) it becomes ``p *= 1 - lr * wd``.
+    ``shapes`` lists the tensors packed in the flat vector (a network's layers) for per-tensor rules.
     """
     spec = get_optimizer(name)
     lr = schedule if schedule is not None else hyperparameters["lr"]
     if spec.stepper is not None:
         return spec.stepper(hyperparameters, lr)
+    if spec.own_lr:
+        h = {**hyperparameters, "lr": lr}
+        return tx.chain(*(spec.chain(h, shapes) if spec.per_tensor else spec.chain(h)))
     return tx.chain(*spec.chain(hyperparameters), tx.scale_by_learning_rate(lr))
+
+
+def check_schedule(name: str, schedule_name: str, field: str = "schedule") -> None:
+    """Refuse a learning-rate schedule that the optimizer would ignore (Rprop reads lr only at its start)."""
+    if name == "rprop" and schedule_name != "constant":
+        raise ConfigError(
+            "rprop reads lr only as its first step size (as torch.optim.Rprop), so a schedule would change "
+            "nothing; use the constant schedule",
+            field,
+        )

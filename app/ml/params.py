@@ -24,8 +24,9 @@ class Param:
     choice (one of ``choices``, e.g. L-BFGS's ``line_search_fn``).
 
     Bounds are inclusive and apply to each component of a pair; ``log_scale`` tells a slider to move
-    in powers of ten (learning rates, eps). A default of None makes the value optional, as torch's
-    ``max_eval=None``: null is then accepted and means what the description says.
+    in powers of ten (learning rates, eps). A default of None makes the value optional (``nullable``), as
+    torch's ``max_eval=None`` or Prodigy's ``beta3=None``: null is then accepted and means what the
+    reference's None means, which the description says (Prodigy's ``beta3``: sqrt(beta2)).
     """
 
     name: str
@@ -36,6 +37,11 @@ class Param:
     kind: str = "float"
     log_scale: bool = False
     choices: tuple[Any, ...] = ()
+
+    @property
+    def nullable(self) -> bool:
+        """True if null (None) is a valid value: the optional values, whose default is None."""
+        return self.default is None
 
     def with_default(self, default: Any) -> Param:
         """The same parameter with another default (a preset such as momentum = 0.9)."""
@@ -63,7 +69,7 @@ def _number(key: str, value: Any, param: Param, field: str) -> float:
 def check(param: Param, value: Any, field: str) -> Any:
     """One value of ``param`` as a Python float, int, bool or pair of floats; anything else refused."""
     key = param.name
-    if value is None and param.default is None:
+    if value is None and param.nullable:
         return None
     if param.kind == "choice":
         if not any(value == c and type(value) is type(c) for c in param.choices):

@@ -14,7 +14,9 @@ module: a run whose next point is non-finite, or more than a view-box width beyo
 and keeps its last finite record. One rule says how it ended: ``left_view`` when its loss out there is
 below its loss at the start (it went downhill and the surface keeps falling beyond the view, as on a
 saddle), ``diverged`` when the loss or gradient is non-finite or the run left with its loss grown (the
-learning rate is too high).
+learning rate is too high). The one exception is ``aux``: an optimizer's auxiliary values (schedule-free's
+eval point, ASGD's average, Prodigy's d), NaN where undefined (ASGD's average at step 0) or where a run's
+optimizer has no such value; the wire formats turn NaN into null.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -36,7 +39,13 @@ from app.ml.ledger import (
     state_snapshot,
     step_sizes,
 )
-from app.ml.optimizers import get_optimizer, make_optimizer, max_evaluations, resolve_hyperparameters
+from app.ml.optimizers import (
+    check_schedule,
+    get_optimizer,
+    make_optimizer,
+    max_evaluations,
+    resolve_hyperparameters,
+)
 from app.ml.schedules import Schedule
 from app.ml.surfaces import Surface, nearest_minimum
 from app.ml.transforms import (
@@ -49,6 +58,7 @@ from app.ml.transforms import (
 )
 
 END_REASONS = ("max_steps", "max_evaluations", "converged", "diverged", "left_view", "stopped")
+NO_AUX: Mapping[str, np.ndarray] = MappingProxyType({})
 BUDGETS = ("steps", "evaluations")
 """What ``steps`` counts: a run's steps, or its function-and-gradient evaluations (a fair race: L-BFGS
 may use 20 evaluations in one step, SAM 2, a first-order optimizer 1)."""
@@ -96,6 +106,9 @@ class StepRecord:
     update: np.ndarray  # (M, d) move from the previous point; zeros on step-0 rows
     evaluations: np.ndarray  # (M,) function-and-gradient evaluations of the step; 0 on step-0 rows
     evaluated: tuple[np.ndarray, ...] | None = None  # per row, (n, d) other points the step evaluated
+    aux: Mapping[str, np.ndarray] = field(
+        default_factory=lambda: NO_AUX
+    )  # name -> (M, d) or (M,); NaN: undefined
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +145,13 @@ def _validate(index: int, spec: RunSpec, surface: Surface, noise: float) -> dict
     try:
         resolved = resolve_hyperparameters(spec.optimizer, spec.hyperparameters)
         spec.schedule.build(resolved["lr"])
-        if get_optimizer(spec.optimizer).evaluating:
+        check_schedule(spec.optimizer, spec.schedule.name)
+        optimizer = get_optimizer(spec.optimizer)
+        if optimizer.not_on_surfaces:
+            raise ConfigError(
+                f"{spec.optimizer} is not offered on surfaces: {optimizer.not_on_surfaces}", "optimizer"
+            )
+        if optimizer.evaluating:
             _check_evaluating(spec, resolved, surface, noise)
     except ConfigError as error:
         error.field = f"runs.{index}.{error.field}" if error.field else f"runs.{index}"
@@ -289,6 +308,7 @@ class Descent:
         self._ones_cache: np.ndarray | None = None
         self._evaluating = False  # some group's optimizer evaluates the function itself
         self._problem = Problem(surface.value_and_grad, surface.hessian)
+        self.aux: dict[str, np.ndarray] = {}  # every lane's auxiliary values, NaN rows where undefined
         self.add_runs(runs)
 
     # ------------------------------------------------------------------ runs
@@ -353,11 +373,27 @@ class Descent:
         self.steps = np.concatenate([self.steps, np.zeros(len(runs), dtype=np.int64)])
         self.spent = np.concatenate([self.spent, np.zeros(len(runs), dtype=np.int64)])
         self.active = np.concatenate([self.active, np.ones(len(runs), dtype=bool)])
+        for name, values in self.aux.items():
+            self.aux[name] = np.concatenate([values, np.full((len(runs), *values.shape[1:]), np.nan)])
+        self._read_aux(self.groups[len(self.groups) - len(by_key) :])
         self._refresh_lanes()
         self._lr_cache = None
         new = np.arange(first_lane, len(self.ids))
         none = np.zeros(len(new), dtype=np.int64)
         self._pending.extend(self._check(new, np.zeros((len(new), self.surface.dim)), none, None))
+
+    def _read_aux(self, groups: Sequence[_Group]) -> None:
+        """Refresh ``self.aux`` from the optimizer states of ``groups`` (those whose optimizer has aux)."""
+        for group in groups:
+            if getattr(group.transform, "aux", None) is None:
+                continue
+            for name, values in group.transform.aux(group.state, self.params[group.lanes]).items():
+                values = values.reshape(len(values), -1)
+                if values.shape[1] == 1:
+                    values = values[:, 0]
+                if name not in self.aux:
+                    self.aux[name] = np.full((len(self.ids), *values.shape[1:]), np.nan)
+                self.aux[name][group.lanes] = values
 
     def _inside(self, points: np.ndarray) -> np.ndarray:
         return ((points >= self._lo) & (points <= self._hi)).all(axis=1)
@@ -497,6 +533,9 @@ class Descent:
                     group.t += 1
             self.params = moved
         self.steps = self.steps + self.active
+        if self.aux:
+            self.aux = {name: values.copy() for name, values in self.aux.items()}  # records keep the old
+            self._read_aux([g for g in self.groups if g.running])
         if self.budget == "evaluations":
             self.spent = self.spent + evaluations * self.active
         self.loss, self.grad = self._evaluate(self.params, self.steps)
@@ -541,13 +580,28 @@ class Descent:
             params, loss, grad = self.params[lanes], self.loss[lanes], self.grad[lanes]
             steps, lr = self.steps[lanes], self._lr()[lanes]
         grad_norm = vector_norm(grad)  # finite for every finite gradient (no overflow in squaring)
+        aux = self.aux if lanes is None or not self.aux else {n: v[lanes] for n, v in self.aux.items()}
         points = None if evaluated is None else tuple(evaluated)
         if self._quiet(params, loss, grad_norm):
             ids, index = (self._ids_tuple, self._lanes) if lanes is None else self._row_ids(lanes)
-            return [
-                StepRecord(ids, index, steps, params, loss, grad, grad_norm, lr, update, evaluations, points)
-            ]
-        return self._check_ends(lanes, params, loss, grad, grad_norm, steps, lr, update, evaluations, points)
+            record = StepRecord(
+                ids,
+                index,
+                steps,
+                params,
+                loss,
+                grad,
+                grad_norm,
+                lr,
+                update,
+                evaluations,
+                points,
+                aux or NO_AUX,
+            )
+            return [record]
+        return self._check_ends(
+            lanes, params, loss, grad, grad_norm, steps, lr, update, evaluations, points, aux
+        )
 
     def _row_ids(self, lanes: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
         if lanes is self._lanes:
@@ -566,6 +620,7 @@ class Descent:
         update: np.ndarray,
         evaluations: np.ndarray,
         evaluated: tuple[Any, ...] | None,
+        aux: Mapping[str, np.ndarray],
     ) -> list[Event]:
         """The slow path, taken only on a step where some run ends."""
         index = np.arange(len(self.ids)) if lanes is None else lanes
@@ -590,6 +645,7 @@ class Descent:
                     take(update),
                     take(evaluations),
                     None if evaluated is None else tuple(evaluated[i] for i in rows),
+                    {name: take(values) for name, values in aux.items()} if aux else NO_AUX,
                 )
             )
         start_loss = self.start_loss[index]
@@ -685,6 +741,7 @@ class RunTrace:
     evaluations: np.ndarray  # (T,) int; 0 on the step-0 row
     evaluated: list[np.ndarray] | None  # per record, (n, d) other points evaluated; None: first-order only
     end: RunEnd | None
+    aux: Mapping[str, np.ndarray] = field(default_factory=lambda: NO_AUX)  # name -> (T, d) or (T,)
 
 
 def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
@@ -706,6 +763,7 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
             name: np.concatenate([getattr(r, name) for r in records])
             for name in ("step", "position", "loss", "grad", "grad_norm", "lr", "update", "evaluations")
         }
+        aux = _collect_aux(records)
         points = _evaluated_points(records)
         for lane, rid in names.items():
             rows = lanes == lane
@@ -725,6 +783,7 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
                 c["evaluations"],
                 seen,
                 ends.get(rid),
+                {name: values[rows] for name, values in aux.items()} if aux else NO_AUX,
             )
     for rid, end in ends.items():
         if rid not in traces:
@@ -732,6 +791,21 @@ def collect(events: Iterable[Event]) -> dict[str, RunTrace]:
             count = empty.astype(np.int64)
             traces[rid] = RunTrace(rid, count, empty, empty, empty, empty, empty, empty, count, None, end)
     return traces
+
+
+def _collect_aux(records: list[StepRecord]) -> dict[str, np.ndarray]:
+    """The aux columns of ``records`` concatenated; a record without a column (it came before the run that
+    brought it joined) contributes NaN rows."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for record in records:
+        for name, values in record.aux.items():
+            shapes.setdefault(name, values.shape[1:])
+    return {
+        name: np.concatenate(
+            [r.aux[name] if name in r.aux else np.full((len(r.lanes), *shape), np.nan) for r in records]
+        )
+        for name, shape in shapes.items()
+    }
 
 
 def _evaluated_points(records: list[StepRecord]) -> list[np.ndarray | None] | None:

@@ -41,7 +41,7 @@ from app.ml.datasets import Dataset, Standardizer, train_val_split
 from app.ml.errors import ConfigError
 from app.ml.evaluating import EvaluatingTransformation, Problem
 from app.ml.nets import Network, binary_cross_entropy, predicted_labels
-from app.ml.optimizers import get_optimizer, make_optimizer, resolve_hyperparameters
+from app.ml.optimizers import check_schedule, get_optimizer, make_optimizer, resolve_hyperparameters
 from app.ml.regularizers import (
     Dropout,
     EarlyStopping,
@@ -359,6 +359,7 @@ class Training:
         rates = dropout_rates(config.dropout, len(self.net.hidden))
         self.dropout = Dropout(rates, self.net.hidden, seed=config.seed + 2)
         self.hyperparameters = self._resolve(config.hyperparameters)
+        check_schedule(config.optimizer, config.schedule.name)
         self.early = EarlyStopping(config.early_stopping) if config.early_stopping is not None else None
         monitor = config.early_stopping.monitor if config.early_stopping else ""
         if monitor.startswith("val_") and data.X_val is None:
@@ -431,7 +432,16 @@ class Training:
             self.schedule = lambda t: base(t // ipe)
         else:
             self.schedule = base
-        self.transform = make_optimizer(c.optimizer, self.hyperparameters, self.schedule)
+        self.transform = make_optimizer(c.optimizer, self.hyperparameters, self.schedule, self.net.shapes)
+
+    @property
+    def eval_params(self) -> np.ndarray:
+        """The weights every evaluation uses: the optimizer's eval point where it has one (schedule-free's
+        x, what ``optimizer.eval()`` gives), else the trained weights (also after restoring the best ones)."""
+        read = getattr(self.transform, "aux", None)  # an evaluating optimizer has none
+        if read is None or (self.end is not None and self.end.restored_best_weights):
+            return self.params
+        return read(self.opt_state, self.params).get("eval", self.params)
 
     def lr(self) -> float:
         """Learning rate the next update uses."""
@@ -570,7 +580,7 @@ class Training:
 
     def _end_epoch(self, events: list[TrainEvent]) -> None:
         started = self.clock()
-        epoch, params, net = self.epoch, self.params, self.net
+        epoch, params, net = self.epoch, self.eval_params, self.net
         train_loss = self._loss_sum / self.n_train
         val_loss, val_metrics = None, {}
         if self.X_val is not None and len(self.X_val):
@@ -713,7 +723,7 @@ class Training:
         if self._grid_inputs is None:
             return None
         xs, ys, inputs = self._grid_inputs
-        out = self.net.predict(self.params, inputs)
+        out = self.net.predict(self.eval_params, inputs)
         if len(ys):
             out = out.reshape(len(ys), len(xs), -1) if out.ndim == 2 else out.reshape(len(ys), len(xs))
         return DecisionGrid(xs, ys, out)
@@ -725,7 +735,7 @@ class Training:
         X, y = (self.X, self.y) if split == "train" else (self.X_val, self.y_val)
         if X is None:
             raise ConfigError("there is no validation split", "split")
-        labels = predicted_labels(self.net.task, self.net.forward(self.params, X).logits)
+        labels = predicted_labels(self.net.task, self.net.forward(self.eval_params, X).logits)
         return confusion_matrix(y.reshape(-1), labels, self.net.n_classes)
 
 

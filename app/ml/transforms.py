@@ -32,16 +32,27 @@ Flag = bool | np.ndarray
 ScheduleFn = Callable[[int], float | np.ndarray]
 
 
+Aux = dict[str, np.ndarray]
+"""Per-step auxiliary values of an optimizer, by name: ``(..., d)`` points or ``(..., 1)`` scalars per run;
+NaN where a value is not defined yet (an average before its first step)."""
+
+
 class GradientTransformation(NamedTuple):
     """A pair of pure functions; ``update`` returns updates that are *added* to the params.
 
     ``stages`` is set by :func:`chain` (the transforms it applies in order) so the ledger
     (:mod:`app.ml.ledger`) can show what each one did; a single transform has none.
+
+    ``aux(state, params)``, when given (pass it by keyword), reads what the optimizer knows beyond the
+    params after an update (schedule-free's eval point, ASGD's average, Prodigy's d) for the trace's
+    auxiliary columns; an entry named ``eval`` is the point the optimizer's eval mode gives, where a
+    network is evaluated. Both default to nothing, so ``GradientTransformation(init, update)`` is a leaf.
     """
 
     init: Callable[[np.ndarray], Any]
     update: Callable[[np.ndarray, Any, np.ndarray], tuple[np.ndarray, Any]]
     stages: tuple[GradientTransformation, ...] = ()
+    aux: Callable[[Any, np.ndarray], Aux] | None = None
 
 
 _NOTES: ContextVar[dict[str, Any] | None] = ContextVar("transform_notes", default=None)
@@ -210,7 +221,17 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_state.append(sub)
         return grads, tuple(new_state)
 
-    return GradientTransformation(init, update, tuple(transforms))
+    readers = [(i, t.aux) for i, t in enumerate(transforms) if t.aux is not None]
+    if not readers:
+        return GradientTransformation(init, update, tuple(transforms))
+
+    def aux(state: tuple[Any, ...], params: np.ndarray) -> Aux:
+        out: Aux = {}
+        for i, read in readers:
+            out.update(read(state[i], params))
+        return out
+
+    return GradientTransformation(init, update, tuple(transforms), aux=aux)
 
 
 def _empty_init(params: np.ndarray) -> EmptyState:

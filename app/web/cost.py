@@ -57,19 +57,21 @@ def surface_price(
     fmt: str = "json",
     extra_evaluations: int = 0,
     with_state: bool = False,
+    aux: int = 0,
 ) -> Price:
     """A surface trace: ``steps`` per run for ``runs`` runs recorded in full (and their state, if asked).
 
     ``extra_evaluations`` is the most evaluations per step beyond the first, summed over the runs
     (L-BFGS's iterations and line search, SAM's second look): each costs a lone run-step (L-BFGS
-    evaluates one lane at a time) and its point is recorded for the drawing.
+    evaluates one lane at a time) and its point is recorded for the drawing. ``aux`` is the number of
+    values per step the runs' aux columns add (summed over the runs).
     """
     work = (steps + 1) * (1 + (runs - 1) / 8 + extra_evaluations) * surface.cost
     columns = 5 + 3 * surface.dim  # step, loss, grad_norm, lr, evaluations + position, gradient, update
     if with_state:
         work += (steps + 1) * runs * STATE_STEP_WORK
         columns += STATE_COLUMNS
-    values = runs * columns + extra_evaluations * surface.dim
+    values = runs * columns + extra_evaluations * surface.dim + aux
     size = (steps + 1) * values * JSON_BYTES_PER_VALUE * FORMAT_FACTOR.get(fmt, 1.0)
     return Price(work, size)
 

@@ -31,6 +31,7 @@ OPTIMIZER = {
     "name": "sgd",
     "title": "SGD",
     "torch": "torch.optim.SGD(params, lr=0.001, momentum=0, dampening=0, weight_decay=0, nesterov=False)",
+    "reference": {"class": "torch.optim.SGD", "package": "torch", "version": "2.13"},
     "update_rule": "g_t = \\nabla f(\\theta_{t-1}) + \\lambda\\theta_{t-1}; …",
     "note": "Plain gradient descent: step = slope x learning rate. …",
     "evaluating": False,
@@ -43,8 +44,11 @@ OPTIMIZER = {
             "maximum": 1000.0,
             "description": "learning rate: how far each update moves",
             "log_scale": True,
+            "nullable": False,
         }
     ],
+    "aux_columns": [],
+    "surfaces": {"offered": True, "reason": None},
 }
 SCHEDULE = {
     "name": "constant",
@@ -100,6 +104,7 @@ TRACE = {
                 "nearest_minimum": [0.0],
                 "distance_to_nearest_minimum": 1.6,
             },
+            "aux_columns": [],
             "trace": {
                 "step": [0, 1, 2],
                 "x": [2.5, 2.0, 1.6],

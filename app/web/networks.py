@@ -354,7 +354,7 @@ def landscape_json(request: LandscapeRequest, settings: Settings) -> dict[str, A
     while not training.finished:
         for event in training.advance_epochs(1):
             if isinstance(event, EpochRecord):
-                snapshots.append((event.epoch, training.params.copy()))
+                snapshots.append((event.epoch, training.eval_params.copy()))
     X, y = data.train.X_train, data.train.y_train
     targets = training.net.targets(y)
 
@@ -364,9 +364,9 @@ def landscape_json(request: LandscapeRequest, settings: Settings) -> dict[str, A
 
     losses = [(epoch, weights, loss_at(weights)) for epoch, weights in snapshots]
     finite = [(epoch, weights, loss) for epoch, weights, loss in losses if math.isfinite(loss)]
-    final_loss = loss_at(training.params)
+    final_loss = loss_at(training.eval_params)
     if math.isfinite(final_loss):
-        centre, centre_json = training.params, {"weights": "final", "epoch": training.epoch}
+        centre, centre_json = training.eval_params, {"weights": "final", "epoch": training.epoch}
     elif finite:
         epoch, centre, final_loss = finite[-1]
         centre_json = {"weights": "initial" if epoch == 0 else "epoch", "epoch": epoch}

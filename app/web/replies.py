@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Value = float | bool | list[float] | str | None
 """A hyperparameter's value: a number, a flag, a pair (Adam's betas), a choice (L-BFGS's line_search_fn)
-or null (an optional value such as max_eval)."""
+or null (a nullable value's None, such as max_eval or Prodigy's beta3)."""
 
 
 class _Reply(BaseModel):
@@ -130,19 +130,46 @@ class OptimizerHyperparameter(_Reply):
     maximum: float | None
     description: str
     log_scale: bool
+    nullable: bool
     choices: list[str | None] | None = None
     """The allowed values of a ``choice`` hyperparameter (null is one of them where it is the default)."""
+
+
+class OptimizerReference(_Reply):
+    """What it reproduces: ``torch.optim.Rprop`` in torch, ``lion_pytorch.Lion`` in lion-pytorch; no class
+    (null) for a rule no library implements as an optimizer (Newton, Polyak: their ``torch`` says how)."""
+
+    class_: str | None = Field(alias="class")
+    package: str
+    version: str
+
+
+class AuxColumnEntry(_Reply):
+    """A per-step value the optimizer's runs carry (docs/api.md, "Aux columns")."""
+
+    name: str
+    kind: Literal["point", "scalar"]
+    description: str
+    null: str | None
+
+
+class SurfaceAvailability(_Reply):
+    offered: bool
+    reason: str | None
 
 
 class OptimizerEntry(_Reply):
     name: str
     title: str
     torch: str
+    reference: OptimizerReference
     update_rule: str
     note: str
     evaluating: bool
     """True when the optimizer evaluates the function itself (L-BFGS, SAM, Newton, Polyak)."""
     hyperparameters: list[OptimizerHyperparameter]
+    aux_columns: list[AuxColumnEntry]
+    surfaces: SurfaceAvailability
 
 
 class ScheduleParameter(_Reply):
@@ -243,10 +270,12 @@ class TraceRun(_Reply):
     start: list[float] | None
     end: RunEnd | None
     summary: RunSummary
+    aux_columns: list[str]
     tuning: RunTuning | None = None
     trace: dict[str, list[float | None] | list[list[list[float]]]]
-    """One column per name in ``columns``; ``update_*`` is null at step 0. Runs of an optimizer that
-    evaluates the function also have ``evaluated``: per step, the other points it evaluated."""
+    """The base columns of ``columns`` and this run's ``aux_columns``; ``update_*`` is null at step 0.
+    Runs of an optimizer that evaluates the function also have ``evaluated``: per step, the other points
+    it evaluated."""
 
 
 class Trace(_Reply):

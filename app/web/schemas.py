@@ -47,7 +47,7 @@ def _one_hyper_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         raise PydanticCustomError(
             "hyperparameter_type",
             "Input should be a finite number, true/false, a pair of numbers, a choice such as"
-            ' "strong_wolfe", or null',
+            ' "strong_wolfe", or null (where the optimizer lists the hyperparameter as nullable)',
         ) from None
 
 

@@ -10,7 +10,7 @@ import csv
 import dataclasses
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ import orjson
 from app.ml.datasets import DATASETS
 from app.ml.insurance_bce import SLIDE_Y_HAT, InsuranceRows, SlideTable, slide_case_loss
 from app.ml.ledger import Ledger
-from app.ml.optimizers import OPTIMIZERS, OptimizerSpec
+from app.ml.optimizers import OPTIMIZERS, AuxColumn, OptimizerSpec
 from app.ml.params import Param
 from app.ml.run import RunSpec, RunTrace, StepRecord, summarize
 from app.ml.schedules import SCHEDULES, Schedule, ScheduleSpec
@@ -48,7 +48,7 @@ def jsonable(value: Any) -> Any:
 
 PARAM_FIELDS = {
     "surface": ("name", "default", "minimum", "maximum", "description"),
-    "optimizer": ("name", "default", "kind", "minimum", "maximum", "description", "log_scale"),
+    "optimizer": ("name", "default", "kind", "minimum", "maximum", "description", "log_scale", "nullable"),
     "schedule": ("name", "default", "minimum", "maximum", "description", "kind"),
 }
 """The fields of a parameter each registry's API lists (one Param type in the core, the wire as before)."""
@@ -152,10 +152,20 @@ def optimizer_json(spec: OptimizerSpec) -> dict[str, Any]:
         "name": spec.name,
         "title": spec.title,
         "torch": spec.torch,
+        "reference": {
+            "class": f"{spec.module}.{spec.torch_class}" if spec.torch_class else None,  # newton, polyak
+            "package": spec.package,
+            "version": spec.version,
+        },
         "update_rule": spec.update_rule,
         "note": spec.note,
         "evaluating": spec.evaluating,
         "hyperparameters": [param_json(hp, "optimizer") for hp in spec.hyperparameters],
+        "aux_columns": [
+            {"name": a.name, "kind": a.kind, "description": a.description, "null": a.null or None}
+            for a in spec.aux
+        ],
+        "surfaces": {"offered": not spec.not_on_surfaces, "reason": spec.not_on_surfaces or None},
     }
 
 
@@ -213,8 +223,41 @@ def columns(dim: int) -> list[str]:
     ]
 
 
-def trace_columns(trace: RunTrace) -> dict[str, list[Any]]:
-    """One run's records as columns; the update at step 0 (no move yet) is null.
+def aux_names(aux: tuple[AuxColumn, ...], dim: int) -> list[str]:
+    """Wire names of an optimizer's aux columns: ``name_x``, ``name_y`` for a point, ``name`` for a scalar."""
+    return [
+        n for a in aux for n in ([f"{a.name}_{c}" for c in COORDS[:dim]] if a.kind == "point" else [a.name])
+    ]
+
+
+def run_aux(optimizer: str) -> tuple[AuxColumn, ...]:
+    spec = OPTIMIZERS.get(optimizer)
+    return spec.aux if spec is not None else ()
+
+
+def union_columns(optimizers: list[str], dim: int) -> list[str]:
+    """The base columns, then every aux column of ``optimizers`` once, in the order they first appear."""
+    names = columns(dim)
+    for optimizer in optimizers:
+        names += [n for n in aux_names(run_aux(optimizer), dim) if n not in names]
+    return names
+
+
+def _finite_or_none(values: list[Any]) -> list[Any]:
+    """NaN (undefined aux value) as null: aux columns are the only step columns that may hold it."""
+    return [v if v == v else None for v in values]
+
+
+def _aux_columns(values: np.ndarray, column: AuxColumn, dim: int) -> dict[str, list[Any]]:
+    if column.kind == "point":
+        return {
+            f"{column.name}_{c}": _finite_or_none(values[:, i].tolist()) for i, c in enumerate(COORDS[:dim])
+        }
+    return {column.name: _finite_or_none(values.tolist())}
+
+
+def trace_columns(trace: RunTrace, aux: tuple[AuxColumn, ...] = ()) -> dict[str, list[Any]]:
+    """One run's records as columns; the update at step 0 (no move yet) is null; then its aux columns.
 
     ``evaluated`` (not one of ``columns``: a list of points per step) is there only for a run whose
     optimizer evaluates the function besides the start of each step (L-BFGS, SAM).
@@ -235,13 +278,20 @@ def trace_columns(trace: RunTrace) -> dict[str, list[Any]]:
             column[row] = None
         cols[f"update_{c}"] = column
     cols["evaluations"] = trace.evaluations.tolist()
+    for a in aux:
+        values = trace.aux.get(a.name)
+        if values is None:  # no record carried it (cannot happen for the run's own optimizer)
+            values = np.full((len(trace.steps), dim) if a.kind == "point" else len(trace.steps), np.nan)
+        cols.update(_aux_columns(values, a, dim))
     if trace.evaluated is not None:
         cols["evaluated"] = [[] if p is None else p.tolist() for p in trace.evaluated]
     return cols
 
 
-def records_columns(records: list[StepRecord], dim: int) -> dict[str, dict[str, list[Any]]]:
-    """A few records as per-run columns, equal to ``trace_columns(collect(records)[run])`` for each run.
+def records_columns(
+    records: list[StepRecord], dim: int, aux_of: Mapping[str, tuple[AuxColumn, ...]] | None = None
+) -> dict[str, dict[str, list[Any]]]:
+    """A few records as per-run columns, equal to ``trace_columns(collect(records)[run], aux_of[run])``.
 
     The stream at a paced speed sends one record per message, hundreds of times a second per socket;
     building the columns row by row in Python costs a few microseconds there, where ``collect``'s
@@ -263,6 +313,15 @@ def records_columns(records: list[StepRecord], dim: int) -> dict[str, dict[str, 
                 cols = out[run_id] = {name: [] for name in names}
             for name, value in zip(names, row, strict=True):
                 cols[name].append(value)
+            for a in (aux_of or {}).get(run_id, ()):
+                values = record.aux.get(a.name)
+                if a.kind == "point":
+                    point = [None] * dim if values is None else _finite_or_none(values[i].tolist())
+                    for c, v in zip(COORDS[:dim], point, strict=True):
+                        cols.setdefault(f"{a.name}_{c}", []).append(v)
+                else:
+                    v = None if values is None else float(values[i])
+                    cols.setdefault(a.name, []).append(v if v == v else None)
             if record.evaluated is not None and record.evaluated[i] is not None:
                 seen = cols.setdefault("evaluated", [[] for _ in range(len(cols["step"]) - 1)])
                 seen.append(record.evaluated[i].tolist())
@@ -342,7 +401,8 @@ def run_json(spec: RunSpec, result: TraceResult) -> dict[str, Any]:
         "end": None if end is None else {"reason": end.reason, "step": end.step, "detail": end.detail},
         "summary": summarize(result.surface, trace),
         "tuning": tuning_json(result.tunings.get(spec.id)),
-        "trace": trace_columns(trace),
+        "aux_columns": aux_names(run_aux(spec.optimizer), result.surface.dim),
+        "trace": trace_columns(trace, run_aux(spec.optimizer)),
         **extra,
     }
 
@@ -354,7 +414,7 @@ def trace_json(result: TraceResult, steps: int, seed: int, noise: float, toleran
         "seed": seed,
         "noise": noise,
         "tolerance": tolerance,
-        "columns": columns(result.surface.dim),
+        "columns": union_columns([spec.optimizer for spec in result.specs], result.surface.dim),
         "runs": [run_json(spec, result) for spec in result.specs],
     }
 
@@ -373,10 +433,13 @@ def render_trace(result: TraceResult, request: TraceRequest, fmt: str) -> bytes:
 
 
 def _rows(payload: dict[str, Any]) -> Iterator[tuple[dict[str, Any], list[Any]]]:
-    """(run, row values in column order) for every record of every run."""
+    """(run, row values in column order) for every record of every run; null in another optimizer's
+    aux columns."""
     names = payload["columns"]
     for run in payload["runs"]:
-        cols = [run["trace"][name] for name in names]
+        trace = run["trace"]
+        blank = [None] * len(trace["step"])
+        cols = [trace.get(name, blank) for name in names]
         for values in zip(*cols, strict=True):
             yield run, list(values)
 
@@ -398,10 +461,11 @@ def trace_ndjson(payload: dict[str, Any]) -> bytes:
     meta = {k: v for k, v in payload.items() if k != "runs"}
     lines = [dumps({"type": "meta", **meta})]
     for run in payload["runs"]:
-        cols = [run["trace"][name] for name in names]
+        own = [name for name in names if name in run["trace"]]  # base columns and the run's aux columns
+        cols = [run["trace"][name] for name in own]
         seen = run["trace"].get("evaluated")
         for row, values in enumerate(zip(*cols, strict=True)):
-            line = {"type": "step", "run": run["id"], **dict(zip(names, values, strict=True))}
+            line = {"type": "step", "run": run["id"], **dict(zip(own, values, strict=True))}
             if seen is not None:
                 line["evaluated"] = seen[row]
             lines.append(dumps(line))

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from app.config import Settings
 from app.ml.errors import ConfigError
 from app.ml.expressions import custom_surface
+from app.ml.optimizers import OPTIMIZERS
 from app.ml.run import Descent, Event, RunSpec, RunTrace, StepRecord, collect, extra_evaluations
 from app.ml.surfaces import Surface, get_surface
 from app.ml.tuning import Tuning, apply_tuning, tune_learning_rates
@@ -112,8 +113,14 @@ def make_descent(
             raise InputError(
                 ("body", "include"), "the optimizer state comes in JSON traces only", "value_error"
             )
+        aux = sum(
+            a.width(surface.dim)
+            for run in request.runs
+            if run.optimizer in OPTIMIZERS
+            for a in OPTIMIZERS[run.optimizer].aux
+        )
         price = surface_price(
-            surface, request.steps, len(specs), price_as, extra, with_state=bool(request.include)
+            surface, request.steps, len(specs), price_as, extra, with_state=bool(request.include), aux=aux
         )
         check_surface_price(price, settings)
     tune = request.tune

@@ -123,6 +123,7 @@ class SurfaceStream:
         except (ConfigError, InputError) as error:
             raise _invalid_config(error, "config") from None
         self.specs = {s.id: s for s in specs}
+        self._aux_of = {s.id: serialize.run_aux(s.optimizer) for s in specs}  # each run's aux columns
         # Small vectorised steps, unless L-BFGS or SAM evaluate more: priced (a long step runs in a thread).
         self.step_seconds = extra_evaluations(specs) * SECONDS_PER_EXTRA_EVALUATION
         self.step_bytes = float(len(specs) * len(serialize.columns(self.surface.dim)) * 21)
@@ -146,7 +147,7 @@ class SurfaceStream:
         return {
             "surface": serialize.surface_json(self.surface),
             "runs": [self._run_json(spec) for spec in self.specs.values()],
-            "columns": serialize.columns(self.surface.dim),
+            "columns": serialize.union_columns([s.optimizer for s in self.specs.values()], self.surface.dim),
             "steps": self.request.steps,
         }
 
@@ -164,6 +165,7 @@ class SurfaceStream:
             "clip_norm": spec.clip_norm,
             "clip_value": spec.clip_value,
             "start": None if spec.start is None else [float(v) for v in spec.start],
+            "aux_columns": serialize.aux_names(serialize.run_aux(spec.optimizer), self.surface.dim),
             "tuning": serialize.tuning_json(self.tunings.get(spec.id)),
         }
 
@@ -219,6 +221,7 @@ class SurfaceStream:
         except ConfigError as error:
             raise _invalid_config(error, "run", strip=("runs", 0)) from None
         self.specs[spec.id] = spec
+        self._aux_of[spec.id] = serialize.run_aux(spec.optimizer)
         self.step_seconds += extra_evaluations([spec]) * SECONDS_PER_EXTRA_EVALUATION
         self._done_sent = False
         return [{"type": "run_added", "run": self._run_json(spec)}, *self.messages(self.descent.advance(1))]
@@ -237,10 +240,11 @@ class SurfaceStream:
         out: list[Message] = []
         records = [e for e in events if isinstance(e, StepRecord)]
         if records:
+            aux_of = self._aux_of
             if len(records) > SMALL_BATCH:
-                runs = {rid: serialize.trace_columns(t) for rid, t in collect(records).items()}
+                runs = {rid: serialize.trace_columns(t, aux_of[rid]) for rid, t in collect(records).items()}
             else:
-                runs = serialize.records_columns(records, self.surface.dim)
+                runs = serialize.records_columns(records, self.surface.dim, aux_of)
             coords = serialize.COORDS[: self.surface.dim]
             for rid, cols in runs.items():
                 self._last[rid] = ([cols[c][-1] for c in coords], cols["loss"][-1], cols["step"][-1])

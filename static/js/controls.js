@@ -39,13 +39,19 @@ function readNumber(input, spec) {
   return ok ? value : null;
 }
 
+/** A value as an input shows it: tiny numbers to 6 significant digits (2.22045e-16, not 2.2204460492503…). */
+export function inputText(value) {
+  if (typeof value === "number" && value !== 0 && Math.abs(value) < 1e-4) return String(Number(value.toPrecision(6)));
+  return String(value);
+}
+
 function numberInput(spec, value, label) {
   return el("input", {
     type: "number",
     step: "any",
     min: spec.minimum ?? undefined,
     max: spec.maximum ?? undefined,
-    value: value === null ? "" : String(value),
+    value: value === null ? "" : inputText(value),
     placeholder: value === null ? t("controls.default_value") : undefined,
     "aria-label": label,
     inputmode: "decimal",
@@ -93,10 +99,11 @@ export function hyperparameterFields(optimizer, values, onChange, runLabel) {
       select.addEventListener("change", () => onChange(spec.name, (spec.choices ?? []).find((c) => choiceKey(c) === select.value) ?? null));
       field.append(label, select);
     } else {
+      // a nullable value (max_eval, Prodigy's beta3) shows null as an empty field; emptying it sends null
       const input = numberInput(spec, value, undefined);
       input.id = id;
       input.addEventListener("change", () => {
-        if (spec.default === null && input.value.trim() === "") {
+        if (spec.nullable && input.value.trim() === "") {
           input.setAttribute("aria-invalid", "false");
           onChange(spec.name, null); // an optional value left empty: the default rule (e.g. max_eval)
           return;

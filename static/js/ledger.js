@@ -64,12 +64,14 @@ export function stepSizeBox(ledger) {
 const SYMBOLS = {
   theta: "θ", eta: "η", lambda: "λ", mu: "μ", tau: "τ", beta: "β", epsilon: "ε", rho: "ρ", alpha: "α",
   delta: "δ", Delta: "Δ", psi: "ψ", nabla: "∇", infty: "∞", prod: "∏", le: "≤", leftarrow: "←", cdot: "·",
-  max: "max", left: "", right: "",
+  max: "max", min: "min", left: "", right: "", times: "×", odot: "⊙", sum: "Σ", langle: "⟨", rangle: "⟩",
+  lVert: "‖", rVert: "‖", top: "ᵀ", quad: " ",
 };
-const OPERATORS = new Set(["cdot", "le", "leftarrow"]);
+const OPERATORS = new Set(["cdot", "le", "leftarrow", "times", "odot"]);
 const SUB = { "0": "₀", "1": "₁", "2": "₂", "3": "₃", "4": "₄", "5": "₅", "6": "₆", "7": "₇", "8": "₈", "9": "₉",
   t: "ₜ", "+": "₊", "-": "₋", i: "ᵢ", s: "ₛ" };
-const SUP = { "2": "²", t: "ᵗ" };
+const SUP = { "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹",
+  t: "ᵗ", "-": "⁻", "*": "*", "ᵀ": "ᵀ" };
 
 /** The argument of a command at `text[at]`: a `{…}` group, or else one character (`\tfrac12`). */
 function group(text, at) {
@@ -95,7 +97,8 @@ function script(body, table, mark) {
 
 /**
  * A registry update rule (LaTeX, as `GET /api/v1/optimizers` gives it) as plain Unicode text a page can show
- * without a maths renderer: \frac{a}{b} → (a)/(b), \sqrt{x} → √(x), Greek letters, sub- and superscripts.
+ * without a maths renderer: \frac{a}{b} → (a)/(b), \sqrt{x} → √(x), \mathrm{sign} → sign, Greek letters,
+ * norms and brackets (‖s‖, ⟨g, θ⟩), sub- and superscripts.
  * @param {string} tex
  * @returns {string}
  */
@@ -123,7 +126,11 @@ export function plainRule(tex) {
         i = after;
       } else if (name === "text") {
         const [body, after] = group(tex, i);
-        out += body;
+        out += body.replace(/\\_/g, "_");
+        i = after;
+      } else if (name === "mathrm" || name === "operatorname") {
+        const [body, after] = group(tex, i);
+        out += plainRule(body);
         i = after;
       } else if (name === "hat" || name === "tilde" || name === "bar") {
         const [body, after] = group(tex, i);

@@ -384,7 +384,11 @@ export class LossPlot {
     this.yRange = null;
   }
 
-  draw(series) {
+  /**
+   * `series`: one loss line per run. `secondary`: values of another unit over the same steps (Prodigy's
+   * step-size estimate d), dotted on a log axis at the right; null values leave gaps.
+   */
+  draw(series, secondary = []) {
     const positive = this.log && series.length > 0 && series.every((s) => s.y.every((v) => v > 0));
     let lastStep = 0;
     let lo = Infinity;
@@ -407,6 +411,19 @@ export class LossPlot {
       line: { color: s.color, width: 2, dash: s.dash ?? "solid" },
       hovertemplate: `${s.name}<br>${t("common.step_lc")} %{x}<br>${t("common.loss")} %{y:.4g}<extra></extra>`,
     }));
+    for (const s of secondary) {
+      if (s.x.length) lastStep = Math.max(lastStep, s.x[s.x.length - 1]);
+      traces.push({
+        type: "scatter",
+        mode: "lines",
+        name: s.name,
+        x: s.x,
+        y: s.y,
+        yaxis: "y2",
+        line: { color: s.color, width: 1.5, dash: "dot" },
+        hovertemplate: `${s.name}<br>${t("common.step_lc")} %{x}<br>%{y:.4g}<extra></extra>`,
+      });
+    }
     const look = JSON.stringify([positive, traces.map(traceLook)]);
     let grow = look !== this.look || lastStep > this.xMax;
     if (lo <= hi && (!this.yRange || lo < this.yRange[0] || hi > this.yRange[1])) grow = true;
@@ -425,11 +442,14 @@ export class LossPlot {
     if (this.yRange) Object.assign(yaxis, { range: this.yRange, autorange: false });
     const layout = {
       ...plotlyLocale(),
-      margin: { l: 56, r: 10, t: 8, b: 40 },
+      margin: { l: 56, r: secondary.length ? 64 : 10, t: 8, b: 40 },
       font: FONT,
       xaxis: { title: { text: t("common.step_lc"), standoff: 4 }, range: [0, this.xMax], autorange: false, zeroline: false },
       yaxis,
-      showlegend: series.length > 1,
+      ...(secondary.length
+        ? { yaxis2: { type: "log", overlaying: "y", side: "right", showgrid: false, exponentformat: "power", tickfont: { size: 10 } } }
+        : {}),
+      showlegend: series.length + secondary.length > 1,
       legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0 },
       paper_bgcolor: "rgba(0,0,0,0)",
     };

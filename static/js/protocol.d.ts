@@ -33,6 +33,8 @@ export interface StartedRun {
   clip_norm?: number | null;
   clip_value?: number | null;
   start?: [number, number];
+  /** The run's optimizer's aux columns (e.g. eval_x, eval_y; d): its frames carry them, null = undefined. */
+  aux_columns?: string[];
 }
 
 export interface Started {
@@ -40,7 +42,8 @@ export interface Started {
   seq: number;
   kind?: "surface" | "network" | "map";
   runs: StartedRun[];
-  /** The names of the columns of every `steps` frame of this descent. */
+  /** The names of the columns of this descent's `steps` frames: the base ones every run has, then every
+   * run's aux columns (a run's frames carry the base columns and its own `aux_columns`). */
   columns: string[];
   steps: number;
   speed: number | "max";

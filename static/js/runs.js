@@ -13,6 +13,7 @@
  * @property {string} optimizer
  * @property {Record<string, unknown>} hyperparameters
  * @property {Record<string, any[]>} cols    one array per column of `started.columns`
+ * @property {string[]} auxColumns          the run's own aux columns (its optimizer's; docs/api.md)
  * @property {{reason: string, step: number, detail: string} | null} end
  * @property {Record<string, any> | null} summary
  * @property {string} [color]
@@ -69,9 +70,10 @@ export class RunStore {
   }
 
   /** A run with no steps yet (also for runs drawn before their descent starts). */
-  blank(/** @type {{id: string, optimizer: string, hyperparameters?: object}} */ run, extra = {}) {
+  blank(/** @type {{id: string, optimizer: string, hyperparameters?: object, aux_columns?: string[]}} */ run, extra = {}) {
     const cols = Object.fromEntries(this.columns.map((c) => [c, []]));
-    return { id: run.id, optimizer: run.optimizer, hyperparameters: { ...(run.hyperparameters ?? {}) }, cols, end: null, summary: null, ...extra };
+    const auxColumns = [...(run.aux_columns ?? [])];
+    return { id: run.id, optimizer: run.optimizer, hyperparameters: { ...(run.hyperparameters ?? {}) }, cols, auxColumns, end: null, summary: null, ...extra };
   }
 
   /** A new descent: forget the old runs, take the columns the server names. */
@@ -81,7 +83,9 @@ export class RunStore {
     for (const run of started.runs) this.add(run, extra(run));
   }
 
-  add(/** @type {{id: string, optimizer: string, hyperparameters?: object}} */ run, extra = {}) {
+  /** A run joins; its aux columns (a run added later may bring new ones) join the decoded columns. */
+  add(/** @type {{id: string, optimizer: string, hyperparameters?: object, aux_columns?: string[]}} */ run, extra = {}) {
+    for (const c of run.aux_columns ?? []) if (!this.columns.includes(c)) this.columns.push(c);
     const data = this.blank(run, extra);
     this.runs.set(run.id, data);
     return data;
@@ -165,6 +169,22 @@ export function followRuns(store, session, changed, extra = () => ({})) {
 
 /** A run's column (an empty one when the run has not seen that column yet). */
 export const column = (/** @type {RunData} */ run, /** @type {string} */ name) => run.cols[name] ?? EMPTY;
+
+/**
+ * A run's aux columns split by kind: points (`eval` from `eval_x`, `eval_y`) to draw as a second path, and
+ * scalars (`d`) to draw over the steps.
+ * @param {readonly string[]} auxColumns
+ * @returns {{points: string[], scalars: string[]}}
+ */
+export function auxKinds(auxColumns) {
+  const points = [];
+  const scalars = [];
+  for (const c of auxColumns) {
+    if (c.endsWith("_x") && auxColumns.includes(`${c.slice(0, -2)}_y`)) points.push(c.slice(0, -2));
+    else if (!c.endsWith("_x") && !c.endsWith("_y")) scalars.push(c);
+  }
+  return { points, scalars };
+}
 
 /** Columns of an `iterations` message that every log has from the start (the rest appear as they come). */
 const IT_COLUMNS = ["epoch", "iteration", "global_step", "batch_loss", "lr", "batch", "masks", "logs", "seconds"];

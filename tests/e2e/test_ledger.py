@@ -67,3 +67,33 @@ def test_the_ledger_in_turkish_on_a_phone(browser, live_server: str) -> None:
         shot(page, "ledger_phone_tr")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("lang", "width", "height"), [("en", 1440, 900), ("tr", 390, 844)])
+def test_the_ledger_explains_a_gradient_only_optimizer(browser, live_server: str, lang, width, height):
+    """Prodigy applies lr itself: one stage with its own state (d, its sums) and a step-size box; the
+    update it explains is the move the next step makes."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    try:
+        runs = [{"id": "prodigy", "optimizer": "prodigy"}, {"id": "rprop", "optimizer": "rprop"}]
+        ledger = _paused_with_ledger(
+            page, f"{live_server}/playground?lang={lang}&runs={quote(json.dumps(runs))}"
+        )
+        assert ledger["run"] == "prodigy" and ledger["stages"][-1]["name"] == "prodigy"
+        assert ledger["step_size"] is not None
+        text = page.locator("#ledger-body").inner_text()
+        assert ("d (step-size estimate)" if lang == "en" else "d (adım boyutu kestirimi)") in text  # noqa: RUF001
+        page.locator("#step").click()
+        page.wait_for_function(f"{HOOK}.lastStep('prodigy') === {ledger['step'] + 1}", timeout=WAIT)
+        made = page.evaluate(f"{HOOK}.updateAt('prodigy', {ledger['step'] + 1})")
+        assert made == pytest.approx(ledger["update"], rel=1e-12)
+        page.locator("#ledger-run").select_option("rprop")
+        page.wait_for_function(f"{HOOK}.ledger() && {HOOK}.ledger().run === 'rprop'", timeout=WAIT)
+        rprop = page.evaluate(f"{HOOK}.ledger()")
+        assert rprop["step_size"] == pytest.approx([abs(u) for u in rprop["update"]], rel=1e-12)
+        width_now = page.evaluate("document.documentElement.scrollWidth")
+        assert width_now <= width, f"the page scrolls sideways ({width_now}px)"
+        shot(page, f"ledger_gradient_only_{lang}_{width}")
+    finally:
+        context.close()

@@ -271,6 +271,56 @@ def test_the_playground_fits_a_phone_screen(browser, live_server: str) -> None:
     assert width >= 300, "the contour uses the full width"
 
 
+AUX_RUNS = [
+    {"id": "sf", "optimizer": "schedule_free_adamw", "hyperparameters": {"lr": 0.05}},
+    {"id": "asgd", "optimizer": "asgd", "hyperparameters": {"lr": 0.0015, "t0": 20}},
+    {"id": "prodigy", "optimizer": "prodigy"},
+]
+
+
+@pytest.mark.parametrize(("lang", "width", "height"), [("en", 1440, 900), ("tr", 390, 844)])
+def test_schedule_free_eval_point_asgd_average_and_prodigy_d_are_drawn(
+    page, live_server: str, lang: str, width: int, height: int
+) -> None:
+    """The second paths (dotted) of schedule-free's eval point and ASGD's average, the key under the contour,
+    and Prodigy's d on the loss plot's right axis."""
+    page.set_viewport_size({"width": width, "height": height})
+    query = urlencode({"runs": json.dumps(AUX_RUNS), "steps": 300, "speed": "max", "lang": lang})
+    open_view(page, f"{live_server}/playground?{query}")
+    page.get_by_role("button", name="Play" if lang == "en" else "Oynat").click()
+    page.wait_for_function(
+        f"{HOOK}.ended('sf') && {HOOK}.ended('asgd') && {HOOK}.ended('prodigy')", timeout=WAIT
+    )
+    wait_frames(page)
+    metas = page.evaluate("[...document.querySelector('#contour .plot-overlay').data].map((t) => t.meta)")
+    assert "aux-eval" in metas and "aux-ax" in metas and "aux-eval-current" in metas
+    assert page.evaluate(f"{HOOK}.tail('asgd', 'ax_x', 100000)")[0] is None  # step 0: nothing averaged yet
+    eval_x = page.evaluate(f"{HOOK}.tail('sf', 'eval_x')")[0]
+    assert eval_x != page.evaluate(f"{HOOK}.tail('sf', 'x')")[0]
+    key = page.locator("#aux-key")
+    assert key.is_visible() and ("eval" in key.inner_text() or "değerlendirme" in key.inner_text())
+    loss = page.evaluate("[...document.querySelector('#loss').data].map((t) => [t.name, t.yaxis ?? 'y'])")
+    assert any(name.startswith("prodigy: d") and axis == "y2" for name, axis in loss)
+    shot(page, f"playground_aux_{lang}_{width}")
+
+
+def test_a_nullable_hyperparameter_shows_null_as_empty_and_emptying_sends_null(
+    page, live_server: str
+) -> None:
+    runs = [{"id": "p", "optimizer": "prodigy"}]
+    open_view(page, f"{live_server}/playground?{urlencode({'runs': json.dumps(runs)})}")
+    page.locator("details.hp-details summary").first.click()
+    field = page.locator("input[data-hp='growth_rate']")
+    assert field.input_value() == "" and field.get_attribute("placeholder") == "default"
+    field.fill("1.05")
+    field.dispatch_event("change")
+    page.wait_for_function(f"{HOOK}.state().runs[0].hyperparameters.growth_rate === 1.05", timeout=WAIT)
+    field.fill("")
+    field.dispatch_event("change")
+    page.wait_for_function(f"{HOOK}.state().runs[0].hyperparameters.growth_rate === null", timeout=WAIT)
+    assert field.get_attribute("aria-invalid") == "false"
+
+
 @pytest.mark.parametrize(("lang", "width", "height"), [("en", 1440, 900), ("tr", 390, 844)])
 def test_lbfgs_evaluation_points_are_drawn_as_dots(
     page, live_server: str, lang: str, width: int, height: int

@@ -49,3 +49,12 @@ test("registry update rules read as plain text", async () => {
   assert.equal(plainRule(String.raw`\hat m_t \cdot \text{centered}`), "m̂ₜ · centered");
   assert.equal(plainRule(String.raw`\sqrt{\max_{s\le t} v_s}`), "√(max_(s ≤ t) vₛ)");
 });
+
+test("update rules with names, norms, brackets and powers read as plain text (Rprop, Prodigy, SAM, L-BFGS)", async () => {
+  const { plainRule } = await import("../../static/js/ledger.js");
+  assert.equal(plainRule(String.raw`\theta_t = \theta_{t-1} - s_t\,\mathrm{sign}(g_t)`), "θₜ = θₜ₋₁ - sₜ sign(gₜ)");
+  assert.equal(plainRule(String.raw`\frac{\langle g_i, \theta_0\rangle}{\lVert s_t\rVert_1}`), "(⟨gᵢ, θ₀⟩)/(‖sₜ‖₁)");
+  assert.equal(plainRule(String.raw`w \odot g + 10^{-12};\ (H + \lambda I)^{-1};\ s^\top y`), "w ⊙ g + 10⁻¹²; (H + λI)⁻¹; sᵀ y");
+  assert.equal(plainRule(String.raw`\text{row} \times \text{column};\ \text{max\_iter}`), "row × column; max_iter");
+  assert.equal(plainRule(String.raw`f^*`), "f*");
+});

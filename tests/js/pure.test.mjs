@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { clipSegment, colorbar, equalScaleSize, evaluatedDots, growRange, thin, zScale } from "../../static/js/plot.js";
-import { speedIndex } from "../../static/js/controls.js";
+import { inputText, speedIndex } from "../../static/js/controls.js";
 import { SPEEDS, styleOf } from "../../static/js/theme.js";
 import { kerasNumber, kerasStepTime, progressLine, progressParts } from "../../static/js/netplot.js";
 import { learningRates } from "../../static/js/rates.js";
@@ -140,6 +140,14 @@ test("cleanHyperparameters refuses anything else whole", () => {
   for (const bad of [null, [], "lr", {}, { lr: NaN }, { lr: "0.1" }, { "<img>": 1 }, { betas: [1] }, { lr: Infinity }, { __proto__x: [1, "a"] }]) {
     assert.equal(cleanHyperparameters(bad), null, JSON.stringify(bad));
   }
+});
+
+test("inputText shows tiny values in 6 significant digits and everything else as it is", () => {
+  assert.equal(inputText(2.220446049250313e-16), "2.22045e-16");
+  assert.equal(inputText(1e-8), "1e-8");
+  assert.equal(inputText(0.001), "0.001");
+  assert.equal(inputText(0), "0");
+  assert.equal(inputText(""), "");
 });
 
 test("evaluatedDots flattens the steps' points, keeping the newest max of them in order", () => {

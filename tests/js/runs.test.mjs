@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { RunStore, TrainingLog, appendColumns, appendEvaluated, column, followRuns } from "../../static/js/runs.js";
+import { RunStore, TrainingLog, appendColumns, appendEvaluated, auxKinds, column, followRuns } from "../../static/js/runs.js";
 
 const started = (columns) => ({
   type: "started",
@@ -25,6 +25,27 @@ test("a steps frame is decoded by started.columns, not by a list of our own", ()
   const sgd = store.get("sgd");
   assert.deepEqual(sgd.cols, { step: [0, 1], x: [1, 0.5], loss: [1, 0.25], brand_new: [7, 8] });
   assert.deepEqual(store.get("adam").cols.step, [], "a run that did not move has empty columns");
+});
+
+test("a run's aux columns are decoded; a run added later brings its own", () => {
+  const store = new RunStore();
+  const msg = started(["step", "x", "y", "eval_x", "eval_y"]);
+  msg.runs[1] = { id: "sf", optimizer: "schedule_free_adamw", aux_columns: ["eval_x", "eval_y"] };
+  store.start(msg);
+  assert.deepEqual(store.get("sf").auxColumns, ["eval_x", "eval_y"]);
+  assert.deepEqual(store.get("sgd").auxColumns, []);
+  store.append({ runs: { sf: { step: [0], x: [1], y: [2], eval_x: [1], eval_y: [2] }, sgd: { step: [0], x: [1], y: [2] } } });
+  assert.deepEqual(column(store.get("sgd"), "eval_x"), [], "a run without the column has none");
+  store.add({ id: "p", optimizer: "prodigy", aux_columns: ["d"] });
+  assert.ok(store.columns.includes("d"));
+  store.append({ runs: { p: { step: [0, 1], x: [1, 1], y: [2, 2], d: [1e-6, null] } } });
+  assert.deepEqual(column(store.get("p"), "d"), [1e-6, null], "null (undefined) is kept as a gap");
+});
+
+test("auxKinds tells points (drawn as a second path) from scalars (drawn over the steps)", () => {
+  assert.deepEqual(auxKinds(["eval_x", "eval_y"]), { points: ["eval"], scalars: [] });
+  assert.deepEqual(auxKinds(["ax_x", "ax_y", "d"]), { points: ["ax"], scalars: ["d"] });
+  assert.deepEqual(auxKinds([]), { points: [], scalars: [] });
 });
 
 test("frames append in order; runs removed locally are skipped", () => {

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from app.ml.optimizers import OPTIMIZERS, resolve_hyperparameters
+from app.ml.optimizers import GRADIENT_ONLY, OPTIMIZERS, resolve_hyperparameters
+from app.ml.surfaces import SURFACES
 
 # torch keeps some optimizer scalars (step, NAdam's mu_product) in the default dtype: make it float64
 torch.set_default_dtype(torch.float64)
@@ -28,10 +29,14 @@ OUT = Path(__file__).parent / "data" / "torch_reference.json"
 STEPS = 150
 STARTS = [(-1.5, 2.0), (0.0, 0.5), (1.5, 1.5)]
 RECORDED = [t for t in range(1, STEPS + 1) if t <= 5 or t % 5 == 0]
+CLASSIC = [
+    name
+    for name, spec in OPTIMIZERS.items()
+    if not spec.evaluating and name not in {s.name for s in GRADIENT_ONLY}
+]
+"""The classic torch.optim set: first-order chains (the evaluating optimizers have their own sections)."""
 
-TORCH_CLASS = {
-    name: getattr(torch.optim, spec.torch_class) for name, spec in OPTIMIZERS.items() if not spec.evaluating
-}
+TORCH_CLASS = {name: getattr(torch.optim, OPTIMIZERS[name].torch_class) for name in CLASSIC}
 
 # name -> non-default hyperparameter sets (the defaults are always a case too)
 VARIANTS: dict[str, list[dict[str, Any]]] = {
@@ -208,6 +213,166 @@ def clipping() -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- gradient-only optimizers
+# Rprop, ASGD, Adafactor (torch.optim) and Lion, Schedule-Free SGD/AdamW, Prodigy (their pip packages,
+# installed with --no-deps next to torch) on three surfaces, with the auxiliary columns each one declares.
+# The gradients come from app.ml.surfaces itself on one-row arrays, exactly what the tests feed our code.
+
+SURFACE_STEPS = 100
+SURFACE_RECORDED = [t for t in range(0, SURFACE_STEPS + 1) if t <= 5 or t % 5 == 0]
+SURFACE_NAMES = ("rosenbrock", "beale", "himmelblau")
+SURFACE_STARTS: dict[str, list[tuple[float, float]]] = {
+    "rosenbrock": [(-1.5, 2.0), (0.5, -0.5)],
+    "beale": [(1.0, 1.5), (-1.0, -1.0)],
+    "himmelblau": [(-0.3, -0.9), (1.0, 1.0)],
+}
+# every case, defaults ({}) included where they do not diverge on these surfaces (ASGD's lr 0.01 and
+# Schedule-Free SGD's lr 1.0 do on Rosenbrock)
+GRADIENT_CASES: dict[str, list[dict[str, Any]]] = {
+    "rprop": [{}, {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-4, 0.5)}, {"lr": 1e-3}],
+    "asgd": [
+        {"lr": 5e-4},
+        {"lr": 2e-3, "lambd": 0.01, "alpha": 0.6, "t0": 20.0, "weight_decay": 0.1},
+        {"lr": 1e-3, "t0": 0.0},
+    ],
+    "adafactor": [
+        {},
+        {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-10, 1e-2), "d": 2.0, "weight_decay": 0.1},
+        {"lr": 0.3},
+    ],
+    "lion": [{}, {"lr": 1e-3, "betas": (0.8, 0.95), "weight_decay": 0.1}, {"lr": 3e-2}],
+    "schedule_free_sgd": [
+        {"lr": 1e-3},
+        {"lr": 1e-3, "momentum": 0.8, "warmup_steps": 10, "r": 0.5, "weight_lr_power": 1.0},
+        {"lr": 2e-4, "weight_decay": 0.1},
+    ],
+    "schedule_free_adamw": [
+        {},
+        {"lr": 0.02, "betas": (0.85, 0.99), "eps": 1e-6, "warmup_steps": 5, "r": 1.0},
+        {"lr": 0.01, "weight_decay": 0.05, "weight_lr_power": 0.0},
+    ],
+    "prodigy": [
+        {},
+        {"lr": 0.5, "betas": (0.8, 0.99), "beta3": 0.9, "d0": 1e-3, "d_coef": 0.5, "growth_rate": 1.1},
+        {"use_bias_correction": True, "safeguard_warmup": True, "weight_decay": 0.1},
+        {"weight_decay": 0.05, "decouple": False, "eps": 1e-6},
+    ],
+}
+GRADIENT_LIVE: list[tuple[str, dict[str, Any], dict[int, dict[str, Any]]]] = [
+    ("asgd", {"lr": 2e-3, "t0": 10.0}, {30: {"lr": 1e-3}, 60: {"lambd": 0.01}}),
+    ("lion", {"lr": 1e-3}, {40: {"lr": 3e-4, "betas": (0.8, 0.9)}}),
+    ("schedule_free_adamw", {"lr": 0.01}, {30: {"lr": 0.02}, 60: {"betas": (0.8, 0.999)}}),
+    ("prodigy", {}, {40: {"lr": 0.5, "d_coef": 2.0}}),
+]
+
+
+def _reference_class(name: str):
+    """The reference optimizer class of one of ours (imported here: the packages are optional)."""
+    spec = OPTIMIZERS[name]
+    if spec.package == "torch":
+        return getattr(torch.optim, spec.torch_class)
+    module = __import__(spec.module, fromlist=[spec.torch_class])
+    return getattr(module, spec.torch_class)
+
+
+def _reference_kwargs(name: str, h: dict[str, Any]) -> dict[str, Any]:
+    """Our resolved values as the reference's arguments (tuples, None for eps1 and growth_rate inf)."""
+    values = _torch_kwargs(resolve_hyperparameters(name, h))
+    for key in ("etas", "step_sizes", "eps") if name in ("rprop", "adafactor") else ():
+        if key in values:
+            values[key] = tuple(values[key])
+    if name == "adafactor" and values["eps"][0] == float(np.finfo(np.float64).eps):
+        values["eps"] = (None, values["eps"][1])  # torch's default, resolved to the same number
+    if name == "prodigy" and values["growth_rate"] is None:
+        values["growth_rate"] = float("inf")
+    if OPTIMIZERS[name].package in ("torch", "schedulefree"):
+        values["foreach"] = False  # the single-tensor code path (foreach gives the same numbers)
+    return values
+
+
+def _aux_now(name: str, opt: Any, p: torch.Tensor, t: int) -> dict[str, list[float] | float | None]:
+    """The auxiliary columns after step t, read from the reference without disturbing it."""
+    if name == "asgd":
+        state = opt.state[p]
+        return {"ax": None if t == 0 else state["ax"].tolist()}
+    if name.startswith("schedule_free"):
+        saved = p.detach().clone()
+        opt.eval()
+        point = p.detach().tolist()
+        with torch.no_grad():
+            p.copy_(saved)
+        opt.param_groups[0]["train_mode"] = True
+        return {"eval": point}
+    if name == "prodigy":
+        return {"d": opt.param_groups[0]["d"]}
+    return {}
+
+
+def run_reference(
+    name: str, h: dict[str, Any], surface: str, start: tuple[float, float], changes: dict[int, dict[str, Any]]
+) -> dict[str, list[Any]]:
+    """Positions (and aux columns) at SURFACE_RECORDED steps of the reference optimizer on a surface."""
+    s = SURFACES[surface].build()
+    p = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    opt = _reference_class(name)([p], **_reference_kwargs(name, h))
+    if name.startswith("schedule_free"):
+        opt.train()
+    out: dict[str, list[Any]] = {"position": []}
+    for t in range(0, SURFACE_STEPS + 1):
+        if t > 0:
+            for key, value in changes.get(t - 1, {}).items():
+                opt.param_groups[0][key] = tuple(value) if isinstance(value, list | tuple) else value
+            _, grad = s.value_and_grad(p.detach().numpy()[None, :].copy())
+            p.grad = torch.tensor(grad[0], dtype=torch.float64)
+            opt.step()
+        if t in SURFACE_RECORDED:
+            pos = p.detach().tolist()
+            assert all(np.isfinite(pos)), (name, h, surface, start, t, pos)
+            out["position"].append(pos)
+            for key, value in _aux_now(name, opt, p, t).items():
+                out.setdefault(key, []).append(value)
+    return out
+
+
+def surface_trajectories() -> list[dict[str, Any]]:
+    cases = []
+    for spec in GRADIENT_ONLY:
+        for h in GRADIENT_CASES[spec.name]:
+            for surface in SURFACE_NAMES:
+                for start in SURFACE_STARTS[surface]:
+                    cases.append(
+                        {
+                            "optimizer": spec.name,
+                            "hyperparameters": _jsonable(h),
+                            "surface": surface,
+                            "start": list(start),
+                            **run_reference(spec.name, h, surface, start, {}),
+                        }
+                    )
+    return cases
+
+
+def gradient_live_changes() -> list[dict[str, Any]]:
+    return [
+        {
+            "optimizer": name,
+            "hyperparameters": _jsonable(h),
+            "changes": {str(k): _jsonable(v) for k, v in changes.items()},
+            "surface": "rosenbrock",
+            "start": list(SURFACE_STARTS["rosenbrock"][0]),
+            **run_reference(name, h, "rosenbrock", SURFACE_STARTS["rosenbrock"][0], changes),
+        }
+        for name, h, changes in GRADIENT_LIVE
+    ]
+
+
+def reference_versions() -> dict[str, str]:
+    """The installed version of every reference package (the fixture says what generated it)."""
+    from importlib.metadata import version
+
+    return {pkg: version(pkg) for pkg in sorted({spec.package for spec in OPTIMIZERS.values()})}
+
+
 def build() -> dict[str, Any]:
     return {
         "torch_version": torch.__version__,
@@ -217,6 +382,11 @@ def build() -> dict[str, Any]:
         "live_changes": live_changes(),
         "schedules": schedules(),
         "clipping": clipping(),
+        "reference_versions": reference_versions(),
+        "surface_steps": SURFACE_STEPS,
+        "surface_recorded_steps": SURFACE_RECORDED,
+        "surface_trajectories": surface_trajectories(),
+        "gradient_live_changes": gradient_live_changes(),
     }
 
 

@@ -21,7 +21,8 @@ def _next_update(descent: Descent, run_id: str) -> np.ndarray:
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_the_stages_add_up_to_the_step_taken(name):
     surface = get_surface("himmelblau")
-    evaluating = OPTIMIZERS[name].evaluating  # takes its own gradients: no noise or clipping around it
+    spec = OPTIMIZERS[name]
+    evaluating = spec.evaluating  # takes its own gradients: no noise or clipping around it
     clip = None if evaluating else 50.0
     runs = [
         RunSpec("other", name, {"lr": 0.002}, start=(1.0, 1.0)),  # the same group: the row must be picked
@@ -41,7 +42,9 @@ def test_the_stages_add_up_to_the_step_taken(name):
         if evaluating:
             assert len(ledger.stages) == 1 and ledger.stages[0].notes["evaluations"] >= 1
             continue
-        assert ledger.stages[-1].name == "scale_by_learning_rate"
+        # an optimizer that applies lr itself (own_lr: Rprop, Lion, Prodigy…) is one stage, its whole move
+        last = name.removesuffix("_sgd").removesuffix("_adamw") if spec.own_lr else "scale_by_learning_rate"
+        assert ledger.stages[-1].name == last
         assert [s.name for s in ledger.stages][:2] == ["add_gradient_noise", "clip_by_norm"]
         for g, u, rate in zip(ledger.gradient, ledger.update, ledger.effective_lr, strict=True):
             assert rate is None if g == 0 else rate == pytest.approx(-u / g)
@@ -74,3 +77,36 @@ def test_plain_sgd_has_no_per_coordinate_step_size():
         "trace",
         "scale_by_learning_rate",
     ]  # no weight decay stage at 0
+
+
+def test_the_gradient_only_optimizers_show_their_own_step_sizes():
+    """Rprop's box is its per-coordinate step sizes, Lion's is lr itself, Prodigy's d lr / (sqrt(v) + d eps)
+    per unit of its first moment; Schedule-Free SGD, like SGD, has none."""
+    surface = get_surface("rosenbrock")
+    runs = [
+        RunSpec("rprop", "rprop", {"lr": 0.01}),
+        RunSpec("lion", "lion", {"lr": 0.002}),
+        RunSpec("prodigy", "prodigy", {}),
+        RunSpec("sf", "schedule_free_sgd", {"lr": 0.001}),
+    ]
+    descent = Descent(surface, runs, 20)
+    descent.advance(4)
+    rprop = descent.explain("rprop")
+    sizes = descent.state_of("rprop")["rprop.step_size"]
+    _next_update(descent, "rprop")
+    np.testing.assert_allclose(rprop.step_size, descent.state_of("rprop")["rprop.step_size"], rtol=1e-12)
+    assert sizes != rprop.step_size  # the step sizes grew (no sign flip yet)
+    np.testing.assert_allclose(
+        np.abs(rprop.update), np.abs(rprop.step_size) * (np.array(rprop.gradient) != 0), rtol=1e-12
+    )
+    assert descent.explain("lion").step_size == [pytest.approx(0.002)] * 2
+    prodigy = descent.explain("prodigy")
+    state = descent.state_of("prodigy")
+    assert prodigy.step_size is not None and all(s > 0 for s in prodigy.step_size)
+    m, d = np.array(state["prodigy.exp_avg"]), state["prodigy.d"]
+    np.testing.assert_allclose(
+        prodigy.update,
+        -np.array(prodigy.step_size) * (0.9 * m / d + 0.1 * np.array(prodigy.gradient)),
+        rtol=1e-9,
+    )
+    assert descent.explain("sf").step_size is None

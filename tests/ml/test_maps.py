@@ -69,6 +69,13 @@ def _descent_end(surface, optimizer, hp, start, steps, tolerance):
         ("sgd", {"lr": 0.01, "momentum": 0.9, "nesterov": True}),
         ("adam", {"lr": 0.3}),
         ("rmsprop", {"lr": 0.05}),
+        ("rprop", {"lr": 0.01}),
+        ("asgd", {"lr": 0.005, "t0": 20}),
+        ("adafactor", {"lr": 0.1}),
+        ("lion", {"lr": 0.01}),
+        ("schedule_free_sgd", {"lr": 0.005}),
+        ("schedule_free_adamw", {"lr": 0.05}),
+        ("prodigy", {}),
     ],
 )
 def test_lanes_end_exactly_where_individual_descent_runs_end(optimizer, hp):
@@ -181,3 +188,34 @@ def test_a_saddle_map_says_left_view_where_descent_does():
             assert rows.steps[i, j] == end.step
             seen.add(end.reason)
     assert "left_view" in seen
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "x", "y", "cell"),
+    [
+        (
+            "prodigy",
+            ("d_coef", 0.1, 10.0, "log"),
+            ("lr", 1e-3, 1.0, "log"),
+            lambda a, b: {"d_coef": a, "lr": b},
+        ),
+        (
+            "rprop",
+            ("lr", 1e-3, 0.5, "log"),
+            ("etas.0", 0.2, 0.8, "linear"),
+            lambda a, b: {"lr": a, "etas": (b, 1.2)},
+        ),
+    ],
+)
+def test_gradient_only_trainability_lanes_equal_descent_runs(optimizer, x, y, cell):
+    """Per-lane values of hyperparameters the rule applies itself (Prodigy's d_coef and lr, Rprop's first
+    step size and etaminus) step each lane as a Descent run with those values."""
+    plan = trainability_map(HIMMELBLAU, optimizer, {}, AxisSpec(*x), AxisSpec(*y), 4, 120, start=[0.0, 0.0])
+    rows = plan.rows()
+    for i, j in [(0, 0), (1, 2), (3, 3), (2, 0)]:
+        hp = cell(float(plan.x.values[j]), float(plan.y.values[i]))
+        end, trace = _descent_end(HIMMELBLAU, optimizer, hp, [0.0, 0.0], 120, 1e-3)
+        assert REASONS[rows.reason[i, j]] == end.reason, (i, j, hp)
+        assert rows.steps[i, j] == end.step
+        if len(trace.loss):
+            assert rows.loss[i, j] == trace.loss[-1]

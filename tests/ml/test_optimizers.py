@@ -13,11 +13,16 @@ import numpy as np
 import pytest
 
 from app.ml.errors import ConfigError, UnknownNameError
-from app.ml.optimizers import OPTIMIZERS, make_optimizer, resolve_hyperparameters
+from app.ml.optimizers import GRADIENT_ONLY, OPTIMIZERS, make_optimizer, resolve_hyperparameters
 
 FIXTURE = json.loads((Path(__file__).parent / "data" / "torch_reference.json").read_text())
-NAMES = [name for name, spec in OPTIMIZERS.items() if not spec.evaluating]
-"""The first-order optimizers (gradient chains); those that evaluate the function: test_evaluating.py."""
+NAMES = [
+    name
+    for name, spec in OPTIMIZERS.items()
+    if not spec.evaluating and name not in {s.name for s in GRADIENT_ONLY}
+]
+"""The classic torch.optim set (gradient chains); the gradient-only optimizers have their own tests
+(test_gradient_only.py), those that evaluate the function theirs (test_evaluating.py)."""
 
 
 def rosenbrock_grad(p: np.ndarray) -> np.ndarray:
@@ -524,7 +529,7 @@ def test_resolve_fills_torch_defaults_for_one_run_and_refuses_arrays():
 
 def test_unknown_name_in_make_optimizer():
     with pytest.raises(UnknownNameError):
-        make_optimizer("lion", {})
+        make_optimizer("lionn", {})
 
 
 # --------------------------------------------------------------------------- live torch (optional)

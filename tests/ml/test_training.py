@@ -97,9 +97,9 @@ def test_regression_fits_the_wave() -> None:
 def test_training_uses_the_surface_optimizers(monkeypatch) -> None:
     calls = []
 
-    def spy(name, hp, schedule=None):
+    def spy(name, hp, schedule=None, shapes=None):
         calls.append(name)
-        return make_optimizer(name, hp, schedule)
+        return make_optimizer(name, hp, schedule, shapes)
 
     monkeypatch.setattr(training_module, "make_optimizer", spy)
     data = _data(64)
@@ -118,6 +118,20 @@ def test_training_uses_the_surface_optimizers(monkeypatch) -> None:
         updates, state = opt.update(grad, state, params)
         params = params + updates
     np.testing.assert_allclose(training.params, params, rtol=1e-12, atol=1e-14)
+
+
+def torch_twin(net, params):
+    """The tanh-relu MLP of the torch tests as ``torch.nn.Sequential`` with our weights (transposed: ours
+    are (in, out)); returns it and its Linear layers."""
+    layers, linears = [], []
+    for i, (w, b) in enumerate(net.views(params)):
+        linear = torch.nn.Linear(*w.shape, dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w.T.copy()))
+            linear.bias.copy_(torch.from_numpy(b.copy()))
+        linears.append(linear)
+        layers += [linear] + ([torch.nn.Tanh()] if i == 0 else [torch.nn.ReLU()] if i == 1 else [])
+    return torch.nn.Sequential(*layers), linears
 
 
 @pytest.mark.skipif(torch is None, reason="torch is not installed")
@@ -139,15 +153,7 @@ def test_full_batch_sgd_matches_torch() -> None:
     )
     start = training.params.copy()
     list(training)
-    layers, linears = [], []
-    for i, (w, b) in enumerate(training.net.views(start)):
-        linear = torch.nn.Linear(*w.shape, dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(torch.from_numpy(w.T.copy()))
-            linear.bias.copy_(torch.from_numpy(b.copy()))
-        linears.append(linear)
-        layers += [linear] + ([torch.nn.Tanh()] if i == 0 else [torch.nn.ReLU()] if i == 1 else [])
-    model = torch.nn.Sequential(*layers)
+    model, linears = torch_twin(training.net, start)
     opt = torch.optim.SGD(model.parameters(), **hp)
     x = torch.from_numpy(training.X)
     y = torch.from_numpy(training.y)

@@ -8,7 +8,7 @@ import pytest
 from app.ml.errors import ConfigError
 from app.ml.run import Descent, RunSpec, collect
 from app.ml.surfaces import get_surface
-from app.ml.tuning import apply_tuning, candidate_learning_rates, tune_learning_rates
+from app.ml.tuning import COUNTED_ENDS, apply_tuning, candidate_learning_rates, tune_learning_rates
 
 
 def _alone(surface, run: RunSpec, lr: float, steps: int):
@@ -70,6 +70,23 @@ def test_bad_searches_are_refused_naming_the_field(count, low, high, field):
     with pytest.raises(ConfigError) as caught:
         candidate_learning_rates(count, low, high)
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    "optimizer", ["rprop", "asgd", "adafactor", "lion", "schedule_free_sgd", "schedule_free_adamw", "prodigy"]
+)
+def test_the_gradient_only_optimizers_are_searched_lane_for_lane(optimizer):
+    """Their lr lives inside the rule (Rprop: the first step size; Prodigy: a multiplier of d): a lane of
+    the search with a per-lane lr still steps exactly as the run alone with that lr."""
+    surface = get_surface("himmelblau")
+    run = RunSpec(optimizer, optimizer)
+    (tuning,) = tune_learning_rates(surface, [run], 60, count=4, low=1e-3, high=1.0)
+    for lr, loss in zip(tuning.candidates, tuning.final_losses, strict=True):
+        reason, alone = _alone(surface, run, lr, 60)
+        assert (loss is not None) == (reason in COUNTED_ENDS)
+        if loss is not None:
+            assert loss == pytest.approx(alone, rel=1e-12)
+    assert tuning.lr is not None
 
 
 def test_an_evaluation_budget_counts_what_each_step_evaluated():

@@ -117,7 +117,7 @@ def test_csv_upload_preview_and_training(client: TestClient) -> None:
         ({"hidden": [8] * 7}, ["body", "hidden"], ""),
         ({"hidden": [64]}, ["body", "hidden", 0], "32"),
         ({"activations": "swish"}, ["body", "activations"], "relu"),
-        ({"optimizer": "lion"}, ["body", "optimizer"], "adam"),
+        ({"optimizer": "lionn"}, ["body", "optimizer"], "adam"),
         ({"hyperparameters": {"lr": -1}}, ["body", "hyperparameters", "lr"], ""),
         ({"dropout": 0.95}, ["body", "dropout"], ""),
         ({"epochs": 20_000}, ["body", "epochs"], "10000"),

@@ -105,7 +105,8 @@ def registry(lang: str) -> dict[str, list[dict[str, Any]]]:
     """Surfaces, optimizers, schedules and datasets with titles, notes and descriptions in ``lang``.
 
     The registries speak English; their words for learners live in the catalogs as
-    ``registry.<kind>.<name>.title|note``, ``registry.hp.<name>`` and ``registry.schedule_param.<name>``.
+    ``registry.<kind>.<name>.title|note``, ``registry.hp.<name>`` (or ``registry.hp.<optimizer>.<name>``
+    where that optimizer means something else by the name) and ``registry.schedule_param.<name>``.
     """
 
     def local(key: str, english: str) -> str:
@@ -122,9 +123,11 @@ def registry(lang: str) -> dict[str, list[dict[str, Any]]]:
         for entry in entries:
             for field in ("title", "note"):
                 entry[field] = local(f"registry.{kind}.{entry['name']}.{field}", entry[field])
+    table = catalog(lang)
     for optimizer in optimizers:
         for hp in optimizer["hyperparameters"]:
-            hp["description"] = local(f"registry.hp.{hp['name']}", hp["description"])
+            own = f"registry.hp.{optimizer['name']}.{hp['name']}"
+            hp["description"] = local(own if own in table else f"registry.hp.{hp['name']}", hp["description"])
     for schedule in schedules:
         for param in schedule["params"]:
             param["description"] = local(f"registry.schedule_param.{param['name']}", param["description"])

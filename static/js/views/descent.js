@@ -3,7 +3,7 @@
 // requestAnimationFrame loop that draws whatever steps arrived since the last frame.
 import { embeddedRegistry, surfaceGrid } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
-import { RunStore, column, followRuns } from "../runs.js";
+import { RunStore, auxKinds, column, followRuns } from "../runs.js";
 import { formatNumber, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { ContourWithOverlay, LossPlot, Surface3D, clipSegment, evaluatedDots, hasWebGL, thin } from "../plot.js";
@@ -82,7 +82,7 @@ export function mountDescentView(root, options) {
     d3: $("#toggle-3d"), arrows: $("#toggle-arrows"), copy: $("#copy-link"), link: $("#share-url"),
     status: $("#status"), readouts: $("#readouts"), results: $("#results tbody"),
     plot2d: $("#contour"), plot3d: $("#surface3d"), webgl: $("#webgl-missing"), loss: $("#loss"),
-    startOut: $("#start-out"), arrowsKey: $("#arrows-key"),
+    startOut: $("#start-out"), arrowsKey: $("#arrows-key"), auxKey: $("#aux-key"),
     budgetN: $("#budget-n"), budget: $("#budget"), tune: $("#tune"), tuneCount: $("#tune-count"),
     clip: $("#clip"), clipNorm: $("#clip-norm"), notOffered: $("#not-offered"), fairSays: $("#fair-says"), tuneNote: $("#tune-note"),
     ledger: $("#ledger"), ledgerHint: $("#ledger-hint"), ledgerBody: $("#ledger-body"), ledgerRun: $("#ledger-run"),
@@ -396,6 +396,22 @@ export function mountDescentView(root, options) {
       const { x, y } = thin(run.cols.x, run.cols.y, perf.maxPoints, Math.min(500, perf.maxPoints / 4));
       traces.push({ type: "scatter", mode: "lines", x, y, meta: "path", line: { color: run.color, width: 2.5, dash: run.dash } });
     }
+    // an optimizer's second point (schedule-free's eval point, ASGD's average): dotted, hollow marker
+    for (const run of data.values()) {
+      for (const name of auxKinds(run.auxColumns).points) {
+        const xs = column(run, `${name}_x`);
+        const ys = column(run, `${name}_y`);
+        const { x, y } = thin(xs, ys, perf.maxPoints, Math.min(500, perf.maxPoints / 4));
+        traces.push({ type: "scatter", mode: "lines", x, y, meta: `aux-${name}`, line: { color: run.color, width: 2, dash: "dot" } });
+        const n = xs.length;
+        if (n && xs[n - 1] !== null) {
+          traces.push({
+            type: "scatter", mode: "markers", x: [xs[n - 1]], y: [ys[n - 1]], meta: `aux-${name}-current`,
+            marker: { size: 11, symbol: "diamond-open", color: run.color, line: { color: run.color, width: 2.5 } },
+          });
+        }
+      }
+    }
     for (const run of data.values()) {
       if (!run.cols.evaluated) continue; // only optimizers that evaluate inside a step (L-BFGS, SAM)
       const dots = evaluatedDots(run.cols.evaluated);
@@ -414,6 +430,13 @@ export function mountDescentView(root, options) {
     }
     traces.push(...ledgerTraces());
     return traces;
+  }
+
+  /** Which second points are drawn, for the key under the contour (none: the key hides). */
+  function auxPointNames() {
+    const names = new Set();
+    for (const run of data.values()) for (const name of auxKinds(run.auxColumns).points) names.add(name);
+    return [...names];
   }
 
   /**
@@ -458,6 +481,18 @@ export function mountDescentView(root, options) {
       const { x, y } = thin(run.cols.step, run.cols.loss, 600, 150);
       return { name: run.id, color: run.color, dash: run.dash, x, y };
     });
+  }
+
+  /** Scalar aux columns (Prodigy's step-size estimate d) over the steps, for the loss plot's right axis. */
+  function auxSeries() {
+    const out = [];
+    for (const run of data.values()) {
+      for (const name of auxKinds(run.auxColumns).scalars) {
+        const { x, y } = thin(run.cols.step, column(run, name), 600, 150);
+        out.push({ name: t(`descent.aux_series.${name}`, { run: run.id }), color: run.color, x, y });
+      }
+    }
+    return out;
   }
 
   function readoutRow(run) {
@@ -665,13 +700,18 @@ export function mountDescentView(root, options) {
       dirty.overlay = false;
       const t0 = performance.now();
       contour.drawOverlay(overlayTraces(), arrowAnnotations());
+      const key = auxPointNames().map((name) => t(`descent.aux_key.${name}`)).join(" · ");
+      if (ui.auxKey && ui.auxKey.textContent !== key) {
+        ui.auxKey.textContent = key;
+        ui.auxKey.hidden = !key;
+      }
       perf.cost.overlay += performance.now() - t0;
       perf.draws.overlay++;
     }
     if (dirty.loss && perf.frames % 3 === 0) {
       dirty.loss = false;
       const t0 = performance.now();
-      lossPlot.draw(lossSeries());
+      lossPlot.draw(lossSeries(), auxSeries());
       perf.cost.loss += performance.now() - t0;
       perf.draws.loss++;
     }
