@@ -165,7 +165,7 @@ export function mountDescentView(root, options) {
       markDirty();
     },
     onStatus: (status) => (status === "paused" ? askLedger() : hideLedger()),
-    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 1700 : 1200 },
+    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 2050 : 1200 },
   });
   const reset = () => session.reset();
   const restartIfRunning = () => session.restartIfRunning();
