@@ -357,7 +357,7 @@ def _parse(text: str) -> tuple[ast.expr, Callable[[int], int]]:
             message = (
                 "syntax error: the expression ends too early: a number or variable is missing at the end"
             )
-            raise ExpressionError(message, text, end_of_text) from None
+            raise ExpressionError(message, text, end_of_text, key="ends_too_early") from None
         start = to_user(exc.offset - 1)
         end = to_user(exc.end_offset - 2) + 1 if exc.end_offset and exc.end_offset > exc.offset else None
         hint = "; write 2*x, not 2x" if "decimal literal" in exc.msg else ""

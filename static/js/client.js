@@ -127,6 +127,19 @@ export function surfaceGrid(name, { grid = 120, params = {}, expression = null, 
   return request(`/api/v1/surfaces/${encodeURIComponent(name)}?${query}`);
 }
 
+/**
+ * The exact Hessian of a surface at a point with its eigenpairs and 2/λmax (docs/api.md "Curvature");
+ * `params` are surface parameters, `expression` a custom surface's formula. `y` is left out on 1-D surfaces.
+ * @param {string} name @param {number[]} point
+ * @param {{params?: Record<string, number>, expression?: string | null}} [options]
+ */
+export function curvature(name, point, { params = {}, expression = null } = {}) {
+  const query = new URLSearchParams({ x: String(point[0]), ...params });
+  if (point.length > 1) query.set("y", String(point[1]));
+  if (expression !== null) query.set("expression", expression);
+  return request(`/api/v1/surfaces/${encodeURIComponent(name)}/curvature?${query}`);
+}
+
 /** The insurance table at (w, b) of the insurance_bce surface with `params` (GET /api/v1/cross-entropy). */
 export function crossEntropyTable(w, b, params = {}) {
   const query = new URLSearchParams({ w: String(w), b: String(b), ...params });

@@ -21,10 +21,10 @@ try {
 } catch {
   parsed = {};
 }
-/** key -> message of this page's language. */
-export const messages = Object.freeze(parsed);
+/** key -> message of this page's language (let: useCatalog replaces it where no page gives one). */
+export let messages = Object.freeze(parsed);
 /** "en" or "tr": the page's language. */
-export const lang = (typeof document !== "undefined" && document.documentElement.lang) || "en";
+export let lang = (typeof document !== "undefined" && document.documentElement.lang) || "en";
 
 /** The message for `key` with `{name}` placeholders filled from `params`; the key itself when missing. */
 export function t(key, params = {}) {
@@ -44,8 +44,22 @@ function plain(digits) {
   return plainFormats.get(digits);
 }
 
-/** The decimal separator of the page's language ("." in en, "," in tr). */
-export const decimalSeparator = new Intl.NumberFormat(lang).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
+/** The decimal separator of a language ("." in en, "," in tr). */
+const separatorOf = (/** @type {string} */ language) => new Intl.NumberFormat(language).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
+/** The decimal separator of the page's language. */
+export let decimalSeparator = separatorOf(lang);
+
+/**
+ * Use `catalog` and `language` instead of the page's: for figures drawn in a page that is not ours and has no
+ * <script id="messages"> (the notebook widget, app/widget). Every function here reads the new values.
+ * @param {Record<string, string>} catalog @param {string} language
+ */
+export function useCatalog(catalog, language) {
+  messages = Object.freeze({ ...catalog });
+  lang = language;
+  decimalSeparator = separatorOf(language);
+  plainFormats.clear();
+}
 
 /**
  * A compact number for readouts: `digits` significant digits through Intl.NumberFormat(lang) (no grouping, so

@@ -27,6 +27,7 @@
 //   confusionTable(matrix, classNames)   a <table class="confusion"> element (rows truth, columns predicted)
 //   metricText(task, metrics)            "accuracy 95.0 %" or "RMSE 0.21 · R² 0.93"
 import { FONT, PALETTE } from "./theme.js";
+import { figureConfig } from "./plot.js";
 import { formatNumber, localizeDecimal, plotlyLocale, t } from "./i18n.js";
 
 export const CLASS_COLORS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
@@ -311,7 +312,7 @@ export class DecisionPlot {
       plot_bgcolor: "#fff",
       uirevision: "keep",
     };
-    return Plotly.react(this.element, traces, layout, { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] });
+    return Plotly.react(this.element, traces, layout, figureConfig({ modeBarButtonsToRemove: ["select2d", "lasso2d"] }));
   }
 
   #background(grid, task, classes) {
@@ -450,7 +451,7 @@ export class LossCurves {
       annotations,
       paper_bgcolor: "rgba(0,0,0,0)",
     };
-    return Plotly.react(this.element, traces, layout, { responsive: true, displaylogo: false });
+    return Plotly.react(this.element, traces, layout, figureConfig());
   }
 }
 

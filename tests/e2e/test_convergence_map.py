@@ -55,6 +55,9 @@ def test_step_computes_one_band_and_colour_by_steps_redraws(page, live_server: s
     page.get_by_role("button", name="Step").click()
     page.wait_for_function("__map.filled() === 10", timeout=WAIT)
     assert page.evaluate("__map.status()") == "paused"
+    page.wait_for_function(  # the band is drawn on the next frame
+        "__map.heatmap(0).z.flat().filter((v) => v !== null).length === 2000", timeout=WAIT
+    )
     heatmap = page.evaluate("__map.heatmap(0)")
     assert sum(v is not None for row in heatmap["z"] for v in row) == 2000  # ten rows of 200
     page.locator("#show").select_option("steps_taken")

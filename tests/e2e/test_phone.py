@@ -72,9 +72,29 @@ def test_every_column_of_the_race_table_is_on_a_phone_screen(phone, live_server:
         "cs => cs.map(c => c.getBoundingClientRect().right)"
     )
     shot(phone, "race_table_phone")
-    columns = phone.locator("#results thead th").count()
+    columns = phone.locator("#results thead th").count()  # run, steps, evaluations, converged, loss, …
     assert len(cells) == columns and max(cells) <= PHONE["width"], f"cells end at {cells}"
     labels = phone.locator("#results tbody tr:first-child td").evaluate_all(
         "cs => cs.map(c => getComputedStyle(c, '::before').content)"
     )
     assert all(label not in ("none", '""') for label in labels), f"every value says what it is: {labels}"
+
+
+@pytest.mark.parametrize("view", ["network", "epochs"])
+def test_no_mode_bar_on_the_network_figures_on_a_phone(phone, live_server: str, view: str) -> None:
+    """The network views' charts (netplot.js, epochs.js) leave their legends uncovered on a phone too."""
+    phone.goto(f"{live_server}/{view}?speed=max")
+    phone.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0", timeout=WAIT)
+    phone.locator("#play").tap()
+    phone.wait_for_function(
+        "[...document.querySelectorAll('.js-plotly-plot')]"
+        ".some(p => (p.data || []).some(t => (t.x || []).length > 1))",
+        timeout=WAIT,
+    )
+    for plot in phone.locator(".js-plotly-plot").all()[:3]:
+        if plot.is_visible():
+            plot.tap()
+    bars = phone.evaluate(
+        "[...document.querySelectorAll('.modebar')].filter(m => m.getBoundingClientRect().width > 0).length"
+    )
+    assert bars == 0, f"Plotly's mode bar is drawn over the {view} figures"

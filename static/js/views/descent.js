@@ -1,7 +1,7 @@
 // @ts-check
 // The live descent view shared by /playground and /race: URL state, controls, the stream session, and a
 // requestAnimationFrame loop that draws whatever steps arrived since the last frame.
-import { embeddedRegistry, surfaceGrid } from "../client.js";
+import { curvature, embeddedRegistry, surfaceGrid } from "../client.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { RunStore, auxKinds, column, followRuns } from "../runs.js";
 import { formatNumber, t } from "../i18n.js";
@@ -11,11 +11,16 @@ import { styleOf } from "../theme.js";
 import { el, hyperparameterFields, showExpressionError } from "../controls.js";
 import { copyLink } from "../share.js";
 import { ledgerRows, plainRule, stepSizeBox } from "../ledger.js";
+<<<<<<< HEAD
 import { TUNE_COUNTS, TUNE_HIGH, TUNE_LOW, clipFields, clipState, fairConfig, tuningFacts } from "../fair.js";
+=======
+import { curvatureCross, curvatureErrorText, debounce } from "../curvature.js";
+>>>>>>> main
 
 /** Runs the URL may carry before the server's hello says its own limit (hello.limits.max_runs). */
 const URL_MAX_RUNS = 64;
 const GRID = 150;
+const CURVATURE_INK = "#6a1b9a"; // the eigen-direction cross: a purple no run colour takes
 
 /**
  * The race's fairness keys (docs/api.md "A fair race"): `tune` = candidates of the learning-rate search (0 =
@@ -41,6 +46,7 @@ export function makeSchema(defaults, fair = false) {
     speed: { type: "string", default: String(defaults.speed), validate: (v) => v === "max" || Number(v) > 0 },
     d3: { type: "bool", default: false },
     arrows: { type: "bool", default: defaults.arrows },
+    curv: { type: "bool", default: false },
   };
 }
 
@@ -86,6 +92,7 @@ export function mountDescentView(root, options) {
     budgetN: $("#budget-n"), budget: $("#budget"), tune: $("#tune"), tuneCount: $("#tune-count"),
     clip: $("#clip"), clipNorm: $("#clip-norm"), notOffered: $("#not-offered"), fairSays: $("#fair-says"), tuneNote: $("#tune-note"),
     ledger: $("#ledger"), ledgerHint: $("#ledger-hint"), ledgerBody: $("#ledger-body"), ledgerRun: $("#ledger-run"),
+    curv: $("#toggle-curv"), curvReadout: $("#curv-readout"),
     ledgerStep: $("#ledger-step"), ledgerRule: $("#ledger-rule"), ledgerRows: $("#ledger-rows"),
   };
 
@@ -335,6 +342,7 @@ export function mountDescentView(root, options) {
   ui.ledgerRun?.addEventListener("change", () => {
     ledgerAsked = false;
     askLedger();
+    dirty.overlay = true; // the curvature cross follows the chosen run
   });
 
   function hideLedger() {
@@ -384,6 +392,79 @@ export function mountDescentView(root, options) {
     return traces;
   }
 
+  // ---------- curvature at the current point (the Hessian's eigen-directions as a cross) ----------
+  // The point: the start before a run, the chosen (ledger) or first run's current point when paused or
+  // finished; nothing while running. One request per point that settles for 150 ms, never per frame.
+  let curv = null; // {key, point, answer} of the point drawn
+  let curvKey = ""; // the point asked for last
+
+  function curvaturePoint() {
+    if (session.status === "running") return null;
+    const runs = [...data.values()].filter((run) => run.cols.x.length);
+    if (!runs.length) return startPoint();
+    const run = (ui.ledgerRun && data.get(ui.ledgerRun.value)?.cols.x.length ? data.get(ui.ledgerRun.value) : null) ?? runs[0];
+    const n = run.cols.x.length;
+    return [run.cols.x[n - 1], run.cols.y[n - 1]];
+  }
+
+  const askCurvature = debounce(async (key, point) => {
+    try {
+      const answer = await curvature(state.surface === "custom" ? "custom" : state.surface, point,
+        state.surface === "custom" ? { expression: state.expression || "x**2 + 10*y**2" } : { params: state.params });
+      if (key === curvKey) showCurvature({ key, point, answer });
+    } catch (error) {
+      // a diverged point or a kink (Ackley's tip): no Hessian there
+      if (key === curvKey) showCurvature({ key, point, answer: null, error });
+    }
+  }, 150);
+
+  function refreshCurvature() {
+    if (!ui.curv || !state.curv || !surface) return curvKey && showCurvature(null);
+    const point = curvaturePoint();
+    if (!point || !point.every(Number.isFinite)) return curvKey && showCurvature(null);
+    const key = JSON.stringify([state.surface, state.params, state.expression, point]);
+    if (key === curvKey) return;
+    curvKey = key;
+    askCurvature(key, point);
+  }
+
+  function showCurvature(value) {
+    if (!value) curvKey = "";
+    curv = value;
+    dirty.overlay = true;
+    if (!ui.curvReadout) return;
+    ui.curvReadout.hidden = !state.curv;
+    const a = value?.answer;
+    const number = (v) => formatNumber(v, { digits: 4, expDigits: 3, plus: false });
+    const field = (name, text) => el("b", { dataset: { field: name }, text });
+    if (!value) {
+      ui.curvReadout.replaceChildren(t("curv.waiting"));
+    } else if (!a) {
+      ui.curvReadout.replaceChildren(curvatureErrorText(value.error, t));
+    } else {
+      const lambdas = a.eigenvalues;
+      ui.curvReadout.replaceChildren(
+        el("span", { text: `${t("curv.at", { x: number(value.point[0]), y: number(value.point[1]) })} ` }),
+        "λmax = ", field("lambda_max", number(a.lambda_max)), " · λmin = ", field("lambda_min", number(lambdas[0])),
+        " · 2/λmax = ", field("edge", a.two_over_lambda_max === null ? t("curv.no_edge") : number(a.two_over_lambda_max)),
+        el("br"), el("small", { class: "muted", text: t("curv.key") }),
+      );
+    }
+  }
+
+  /** The cross: one arm per eigenvector, half-length ∝ |λ_i|/max|λ| (curvature.js); dashed where λ < 0. */
+  function curvatureTraces() {
+    if (!state.curv || !curv?.answer || !contour.range) return [];
+    const number = (v) => formatNumber(v, { digits: 3, expDigits: 2, plus: false });
+    // each arm's value at its far end (the short arm of a flat direction stays identifiable)
+    return curvatureCross(curv.answer, curv.point, contour.range).map((arm, i) => ({
+      type: "scatter", mode: "lines+text", x: arm.x, y: arm.y, meta: "curvature", name: `λ${i + 1}`,
+      text: ["", `λ${i + 1} = ${number(arm.lambda)}`], textposition: "middle right", cliponaxis: false,
+      textfont: { color: CURVATURE_INK, size: 12 }, hoverinfo: "skip",
+      line: { color: CURVATURE_INK, width: 3.5, dash: arm.negative ? "dash" : "solid" },
+    }));
+  }
+
   // ---------- drawing ----------
   function overlayTraces() {
     const traces = [];
@@ -428,7 +509,7 @@ export function mountDescentView(root, options) {
         marker: { size: 12, color: run.color, line: { color: "#fff", width: 2 }, symbol: run.end?.reason === "diverged" ? "x" : run.symbol },
       });
     }
-    traces.push(...ledgerTraces());
+    traces.push(...ledgerTraces(), ...curvatureTraces());
     return traces;
   }
 
@@ -698,6 +779,7 @@ export function mountDescentView(root, options) {
     const in3d = state.d3 && webgl;
     if (dirty.overlay && !in3d) {
       dirty.overlay = false;
+      refreshCurvature();
       const t0 = performance.now();
       contour.drawOverlay(overlayTraces(), arrowAnnotations());
       const key = auxPointNames().map((name) => t(`descent.aux_key.${name}`)).join(" · ");
@@ -769,6 +851,15 @@ export function mountDescentView(root, options) {
       ui.arrowsKey.hidden = !state.arrows;
       dirty.overlay = true;
     });
+    if (ui.curv) {
+      ui.curv.checked = state.curv;
+      ui.curv.addEventListener("change", () => {
+        state.curv = ui.curv.checked;
+        save();
+        showCurvature(null);
+      });
+      showCurvature(null);
+    }
     ui.copy.addEventListener("click", () => copyLink(shareUrl(schema, state), ui.copy, ui.link));
   }
 
@@ -787,6 +878,8 @@ export function mountDescentView(root, options) {
   // Read-only hook for the browser tests and the benchmark: they wait on these, never on sleeps.
   exposeHook("playground", {
     ledger: () => structuredClone(ledger),
+    // {point, answer} of the cross drawn ({point, answer: null, error: {status, message}} without one), or null
+    curvature: () => (curv ? { point: [...curv.point], answer: structuredClone(curv.answer), error: curv.error ? { status: curv.error.status, message: curv.error.message } : null } : null),
     updateAt: (id, step) => {
       const c = data.get(id)?.cols;
       const i = c ? c.step.indexOf(step) : -1;

@@ -15,6 +15,7 @@ import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { FONT, PALETTE } from "../theme.js";
 import { el } from "../controls.js";
 import { progressLine } from "../netplot.js";
+import { figureConfig } from "../plot.js";
 import { copyLink } from "../share.js";
 
 const registry = embeddedRegistry();
@@ -208,7 +209,7 @@ function drawPoints(data, last) {
     plot_bgcolor: "#fff",
     uirevision: "keep",
   };
-  Plotly.react(ui.plot, traces, layout, { responsive: true, displaylogo: false });
+  Plotly.react(ui.plot, traces, layout, figureConfig());
 }
 
 function frame() {

@@ -7,6 +7,8 @@
 // `hyperparameters.lr` it is): too_low, just_right, too_high, much_too_high, own. Older links' low, right,
 // high and diverge are read as aliases.
 
+import { curvature } from "../client.js";
+import { curvatureErrorText, stabilityEdge } from "../curvature.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { formatNumber, plotlyLocale, t } from "../i18n.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
@@ -135,6 +137,7 @@ function buildPanels() {
     }
     state[input.dataset.key] = value;
     save();
+    drawEdge();
     session.restartIfRunning();
   });
 }
@@ -267,6 +270,76 @@ function draw() {
   if (lossDirty) requestDraw();
 }
 
+// ---- the edge 2/λmax on the learning-rate axis ----------------------------------------------------------
+// λmax is the server's exact Hessian of the parabola at the start (GET …/parabola/curvature): f″ = 2, so
+// the line sits at 1, the rate at which x bounces between ±x₀ forever. Asked once per start point.
+/** @type {{x: number, lambdaMax: number, edge: number | null} | null} */
+let edge = null;
+let edgeAskedFor = NaN;
+
+async function askEdge(/** @type {number} */ x) {
+  if (x === edgeAskedFor) return;
+  edgeAskedFor = x;
+  try {
+    const answer = await curvature("parabola", [x]);
+    edge = { x, lambdaMax: answer.lambda_max, edge: stabilityEdge(answer.lambda_max) };
+    $("edge-note").textContent = t("lr.edge.note", { edge: fmtLr(edge.edge ?? NaN) });
+  } catch (error) {
+    edge = null;
+    $("edge-note").textContent = curvatureErrorText(error, t);
+  }
+  drawEdge();
+}
+
+function edgeFigure() {
+  const lrs = RUNS.map((run) => state[run.id]);
+  const hi = Math.log10(Math.max(2, ...lrs, edge?.edge ?? 1) * 3); // room right of the line for "diverges"
+  const lo = Math.log10(Math.min(0.001, ...lrs) / 1.6);
+  /** @type {any[]} */
+  const traces = [{
+    // each run's rate, in its panel's colour, labelled with its value (the titles are the panels')
+    type: "scatter", mode: "markers+text", meta: "lrs", x: lrs, y: lrs.map(() => 0),
+    text: lrs.map((lr) => fmtLr(lr)), textposition: RUNS.map((_, i) => (i % 2 ? "bottom center" : "top center")),
+    hovertext: RUNS.map((run) => run.title), hovertemplate: "%{hovertext}: lr %{text}<extra></extra>",
+    textfont: { size: 10, color: FONT.color }, cliponaxis: false,
+    marker: { size: 12, color: RUNS.map((run) => run.color), line: { color: "#1d2430", width: 1 } },
+  }];
+  /** @type {any[]} */
+  const shapes = [];
+  /** @type {any[]} */
+  const annotations = [];
+  if (edge?.edge) {
+    traces.push({
+      type: "scatter", mode: "lines", meta: "edge", x: [edge.edge, edge.edge], y: [-1, 1], hoverinfo: "skip",
+      line: { color: "#b3261e", width: 2.5, dash: "dash" },
+    });
+    shapes.push({
+      type: "rect", xref: "x", yref: "paper", x0: edge.edge, x1: 10 ** hi, y0: 0, y1: 1, layer: "below",
+      fillcolor: "rgba(213, 94, 0, 0.10)", line: { width: 0 },
+    });
+    annotations.push(
+      { x: Math.log10(edge.edge), y: 1, yref: "paper", yanchor: "bottom", xanchor: "right", showarrow: false, text: tr("lr.edge.label", { edge: fmtLr(edge.edge) }), font: { color: "#b3261e", size: 12 } },
+      { x: hi, y: 1, yref: "paper", yanchor: "bottom", xanchor: "right", showarrow: false, text: `${tr("lr.edge.diverges")} →`, font: { color: "#b3261e", size: 11 } },
+    );
+  }
+  const layout = {
+    ...plotlyLocale(),
+    margin: { l: 14, r: 14, t: 22, b: 34 },
+    showlegend: false,
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
+    font: { ...FONT, size: 11, color: MUTED_TEXT },
+    xaxis: { type: "log", range: [lo, hi], title: { text: t("common.learning_rate"), standoff: 2 }, gridcolor: "#eef2f6", fixedrange: true },
+    yaxis: { range: [-1, 1], visible: false, fixedrange: true },
+    shapes, annotations,
+  };
+  return { traces, layout };
+}
+
+function drawEdge() {
+  const { traces, layout } = edgeFigure();
+  Plotly.react($("edge-plot"), traces, layout, PLOT_CONFIG);
+}
+
 function requestDraw() {
   if (frameRequested) return;
   frameRequested = true;
@@ -297,6 +370,7 @@ const session = new LiveSession({
         for (const c of COLUMNS) if (cols[c]) d[c].push(...cols[c]);
         dirty.add(id);
         if (d.step.length) session.embed.step(id, d.step[d.step.length - 1]);
+        if (d.x.length) askEdge(d.x[0]);
       }
       lossDirty = true;
       requestDraw();
@@ -337,6 +411,7 @@ function setOwnLr(/** @type {number} */ lr, apply = true) {
   state.own = lr;
   showOwnValue();
   save();
+  drawEdge();
   if (!ended.own) {
     session.send((client) => client.set("own", { lr }));
   } else if (!apply) {
@@ -374,6 +449,7 @@ exposeHook("lr", {
   ended: (/** @type {string} */ run) => ended[run]?.reason ?? null,
   endStep: (/** @type {string} */ run) => ended[run]?.summary?.steps_taken ?? null,
   endOrder: () => [...endOrder],
+  edge: () => (edge ? { ...edge } : null), // {x, lambdaMax, edge = 2/λmax} from the server's curvature
   state: () => ({
     connected: session.connected,
     started: session.started,
@@ -402,6 +478,7 @@ function setFromHost(/** @type {string | null} */ run, /** @type {{lr?: number}}
   }
   state[target.id] = lr;
   save();
+  drawEdge();
   const input = /** @type {HTMLInputElement | null} */ (document.querySelector(`input[data-key=${target.id}]`));
   if (input) input.value = String(lr);
   session.restartIfRunning();
@@ -411,4 +488,5 @@ buildPanels();
 wireControls();
 clearData();
 requestDraw();
+drawEdge();
 session.open();

@@ -13,7 +13,9 @@ import { TrainingLog } from "../runs.js";
 import { splitCsvLine } from "../csv.js";
 import { DEFAULT_LIMITS, validLayers } from "../limits.js";
 import { copyLink, copyText } from "../share.js";
-import { errorText, formatNumber, localizeDecimal, t } from "../i18n.js";
+import { errorText, formatNumber, localizeDecimal, plotlyLocale, t } from "../i18n.js";
+import { stabilityEdge } from "../curvature.js";
+import { FONT, MUTED_TEXT, PALETTE } from "../theme.js";
 import { encodeState, readState, shareUrl, writeState } from "../state.js";
 import { el, hyperparameterFields } from "../controls.js";
 
@@ -50,6 +52,7 @@ const SCHEMA = {
   dropout: { aliases: ["drop"], type: "number", default: 0, validate: (v) => v >= 0 && v <= 0.9 },
   early_stopping: { type: "json", default: null, validate: validEs, aliases: ["es"] },
   seed: { type: "int", default: 0, validate: (v) => v >= 0 },
+  sharpness: { type: "bool", default: false },
   progbar: { type: "string", default: "keras3", validate: (v) => v === "keras3" || v === "keras2" },
   speed: { type: "string", default: "20", validate: (v) => v === "max" || Number(v) > 0 },
 };
@@ -71,6 +74,14 @@ const ui = {
   copyCode: $("#copy-code"), codeStatus: $("#code-status"), progbar: $("#progbar"),
   slidePanel: $("#slide-panel"), slideRows: $("#slide-rows"), slideEpoch: $("#slide-epoch"), slideNote: $("#slide-note"),
   linkNote: $("#link-note"),
+  sharpness: $("#sharpness"), sharpnessFrame: $("#sharpness-frame"), sharpnessPlot: $("#sharpness-plot"),
+  curvesRow: $("#curves-row"), sharpnessPreset: $("#sharpness-preset"),
+};
+
+/** The setting where the edge of stability shows (docs/networks.md): full-batch sgd on wave, 32-32 tanh. */
+const SHARPNESS_PRESET = {
+  dataset: "wave", n: 200, noise: 0.1, val_fraction: 0, layers: [{ units: 32, act: "tanh" }, { units: 32, act: "tanh" }],
+  optimizer: "sgd", hyperparameters: { lr: 0.05 }, batch_size: 200, epochs: 600, sharpness: true, speed: "60",
 };
 
 const diagram = new NetworkDiagram(ui.diagram);
@@ -113,6 +124,7 @@ function networkConfig() {
     seed: state.seed,
     every: Math.max(1, Math.min(10, Math.round(state.epochs / 50))),
   };
+  if (state.sharpness) cfg.sharpness = true; // λmax per epoch (priced by the server's cost model)
   if (!cfg.hidden.length) cfg.activations = "relu";
   return cfg;
 }
@@ -383,6 +395,54 @@ function drawCurves() {
   });
 }
 
+/** The sharpness chart beside the loss curves when asked for; the loss curves take the row otherwise. */
+function showSharpnessFrame() {
+  if (ui.sharpnessFrame.hidden === !state.sharpness) return;
+  ui.sharpnessFrame.hidden = !state.sharpness;
+  ui.curvesRow.classList.toggle("with-sharpness", state.sharpness);
+  if (ui.curves.data) Plotly.Plots.resize(ui.curves); // its frame changed width
+}
+
+/**
+ * Sharpness λmax per epoch against the line 2/lr (the learning rate now: the last iteration's, or the
+ * form's before training). Cohen et al. (2021): full-batch gradient descent sharpens up to the line and
+ * hovers there.
+ */
+function drawSharpness() {
+  showSharpnessFrame();
+  if (!state.sharpness) return;
+  const lr = log.count ? log.it.lr[log.count - 1] : state.hyperparameters.lr;
+  const edge = stabilityEdge(lr);
+  const epochs = log.ep.map((r) => r.epoch);
+  const values = log.ep.map((r) => r.sharpness ?? null);
+  const last = Math.max(state.epochs, ...epochs, 1);
+  const name = t("network.sharpness_trace");
+  const epochWord = t("netplot.epoch");
+  /** @type {any[]} */
+  const traces = [{
+    type: "scatter", mode: "lines", meta: "sharpness", name, x: epochs, y: values,
+    line: { color: PALETTE[0], width: 2 }, hovertemplate: `${epochWord} %{x}<br>λmax %{y:.4g}<extra></extra>`,
+  }];
+  if (edge !== null) {
+    traces.push({
+      type: "scatter", mode: "lines", meta: "edge", name: t("network.sharpness_edge", { edge: formatNumber(edge, { plus: false }) }),
+      x: [0, last], y: [edge, edge], line: { color: "#b3261e", width: 2, dash: "dash" }, hoverinfo: "skip",
+    });
+  }
+  const finite = values.filter((v) => v !== null && Number.isFinite(v));
+  const top = Math.max(...finite, edge ?? 1) * 1.15;
+  const layout = {
+    ...plotlyLocale(),
+    margin: { l: 48, r: 10, t: 8, b: 40 },
+    paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "#fff",
+    font: { ...FONT, size: 11, color: MUTED_TEXT },
+    xaxis: { title: { text: epochWord }, range: [0, last], gridcolor: "#eef2f6" },
+    yaxis: { title: { text: "λmax" }, range: [0, top], gridcolor: "#eef2f6" },
+    legend: { orientation: "h", y: -0.28, x: 0, font: { size: 11 } },
+  };
+  Plotly.react(ui.sharpnessPlot, traces, layout, { displayModeBar: false, responsive: true });
+}
+
 function drawMetrics() {
   const r = log.ep[log.ep.length - 1];
   const task = log.meta?.dataset.task ?? preview?.task ?? "binary";
@@ -417,6 +477,7 @@ function frame() {
     if (dirty.decision) drawDecision();
     if (dirty.curves && (perf.frames % 3 === 0 || session.status !== "running")) {
       drawCurves();
+      drawSharpness();
       dirty.curves = false;
     }
     if (dirty.metrics) drawMetrics();
@@ -707,6 +768,13 @@ function init() {
     configChanged();
   });
   bindEarlyStopping();
+  ui.sharpness.checked = state.sharpness;
+  showSharpnessFrame();
+  ui.sharpness.addEventListener("change", () => {
+    state.sharpness = ui.sharpness.checked;
+    configChanged();
+  });
+  ui.sharpnessPreset.href = `${location.pathname}?${encodeState(SCHEMA, { ...readState(SCHEMA, ""), ...SHARPNESS_PRESET })}`;
   ui.copy.addEventListener("click", () => {
     copyLink(shareUrl(SCHEMA, state), ui.copy, ui.link);
     showLinkNote();
@@ -800,6 +868,8 @@ exposeHook("network", () => {
       csvOk: csv.ok,
       previewRows: preview?.n_train ?? null,
       frames: perf.frames,
+      sharpness: log.ep.map((r) => r.sharpness ?? null),
+      sharpnessPlot: Object.fromEntries((ui.sharpnessPlot.data ?? []).map((tr) => [tr.meta, { x: [...tr.x], y: [...tr.y] }])),
       stateAcks: session.acks,
       serverPaused: session.serverPaused,
       config: networkConfig(),

@@ -7,7 +7,8 @@
 // and speed are the `start` config's names; n, lo and hi (how many learning rates, the lowest and the highest)
 // are the sweep's own: the config has one run per rate, `runs[i].hyperparameters.lr`.
 
-import { embeddedRegistry, surfaceGrid } from "../client.js";
+import { curvature, embeddedRegistry, surfaceGrid } from "../client.js";
+import { curvatureErrorText, stabilityEdge } from "../curvature.js";
 import { LiveSession, exposeHook } from "../live.js";
 import { learningRates } from "../rates.js";
 import { el } from "../controls.js";
@@ -191,6 +192,7 @@ async function buildMultiples(lrs) {
   container.replaceChildren();
   const surfaceInfo = await surfaceGrid(state.surface, { grid: 70 });
   sweep.surface = surfaceInfo;
+  await askEdge(state.start ?? surfaceInfo.start);
   const drawn = sweep.runs.map((run, i) => {
     const panel = el(
       "article",
@@ -233,6 +235,22 @@ function overlayTraces(run) {
   ];
 }
 
+// ---- the edge 2/λmax at the start (the server's exact Hessian there), drawn on the learning-rate axis ----
+async function askEdge(start) {
+  const note = $("edge-note");
+  try {
+    const answer = await curvature(state.surface, start);
+    sweep.edge = { start, lambdaMax: answer.lambda_max, edge: stabilityEdge(answer.lambda_max) };
+    note.textContent = sweep.edge.edge === null
+      ? t("sweep.edge.none", { lambda: fmt(answer.lambda_max) })
+      : t("sweep.edge.note", { lambda: fmt(answer.lambda_max) });
+  } catch (error) {
+    sweep.edge = null;
+    note.textContent = curvatureErrorText(error, t);
+  }
+  note.hidden = false;
+}
+
 // ---- final loss vs learning rate --------------------------------------------------------------------------
 function finalPoints() {
   const points = { converged: [], max_steps: [], diverged: [], left_view: [], stopped: [] };
@@ -267,11 +285,14 @@ function finalFigure() {
   const top = Math.max(startLoss, ...finite, 1e-12) * 30;
   const low = Math.min(top / 1e3, ...finite) / 5;
   const lrs = sweep?.runs.map((r) => r.lr) ?? [1e-4, 1];
+  const edge = sweep?.edge?.edge ?? null;
+  const axisLrs = edge === null ? lrs : [...lrs, edge]; // the line stays on the axis
   const marker = (color, symbol) => ({ color, symbol, size: 10, line: { color: INK, width: 1 } });
   const trace = (name, pts, color, symbol, y) => ({
     name, type: "scatter", mode: "markers", x: pts.map((q) => q.lr), y: y ?? pts.map((q) => Math.max(q.loss, 1e-30)),
     marker: marker(color, symbol), hovertemplate: `lr %{x:.3g}<br>${name}<br>${t("common.final_loss")} %{y:.3g}<extra></extra>`,
   });
+  /** @type {any[]} */
   const traces = [
     trace(REASON_TEXT.converged, p.converged, CONVERGED, "circle"),
     trace(REASON_TEXT.max_steps, p.max_steps, MAX_STEPS, "circle-open"),
@@ -288,6 +309,12 @@ function finalFigure() {
       hovertemplate: `lr %{x:.3g}<br>${REASON_TEXT.left_view}<extra></extra>`,
     },
   ];
+  if (edge !== null) {
+    traces.push({
+      name: t("sweep.edge.label", { edge: fmt(edge) }), meta: "edge", type: "scatter", mode: "lines", x: [edge, edge],
+      y: [low, top * 3], line: { color: "#b3261e", width: 2, dash: "dash" }, hoverinfo: "skip", showlegend: false,
+    });
+  }
   const best = bestRun();
   /** @type {any[]} */
   const annotations = [
@@ -296,6 +323,12 @@ function finalFigure() {
       text: `${REASON_TEXT.diverged} ✕`, font: { color: DIVERGED, size: 11 },
     },
   ];
+  if (edge !== null) {
+    annotations.push({
+      x: Math.log10(edge), y: Math.log10(low), yanchor: "bottom", xanchor: "left", xshift: 3, showarrow: false,
+      text: t("sweep.edge.label", { edge: fmt(edge) }), font: { color: "#b3261e", size: 11 }, bgcolor: "rgba(255,255,255,0.8)",
+    });
+  }
   if (best && sweep.done) {
     annotations.push({
       x: Math.log10(best.lr), y: Math.log10(Math.max(best.loss, 1e-30)), text: t("sweep.best"), showarrow: true,
@@ -309,7 +342,7 @@ function finalFigure() {
     font: { ...FONT, size: 11, color: MUTED_TEXT },
     xaxis: {
       type: "log", title: { text: t("common.learning_rate") }, gridcolor: "#eef2f6", exponentformat: "power",
-      range: [Math.log10(Math.min(...lrs)) - 0.2, Math.log10(Math.max(...lrs)) + 0.2],
+      range: [Math.log10(Math.min(...axisLrs)) - 0.2, Math.log10(Math.max(...axisLrs)) + 0.2],
     },
     yaxis: {
       type: "log", title: { text: t("common.final_loss") }, gridcolor: "#eef2f6", exponentformat: "power",
@@ -508,8 +541,11 @@ exposeHook("sweep", {
   endedCount: () => Object.keys(sweep?.ended ?? {}).length,
   finalPlotPoints: () => {
     const data = $("final-plot").data ?? [];
-    return data.reduce((/** @type {number} */ sum, /** @type {any} */ trace) => sum + (trace.x?.length ?? 0), 0);
+    const runs = data.filter((/** @type {any} */ trace) => trace.meta !== "edge"); // one point per ended run
+    return runs.reduce((/** @type {number} */ sum, /** @type {any} */ trace) => sum + (trace.x?.length ?? 0), 0);
   },
+  edge: () => (sweep?.edge ? { ...sweep.edge } : null), // {start, lambdaMax, edge = 2/λmax}
+  edgeLine: () => ($("final-plot").data ?? []).find((/** @type {any} */ trace) => trace.meta === "edge")?.x ?? null,
   finalPlotDiverged: () => ($("final-plot").data ?? []).find((/** @type {any} */ trace) => trace.meta === "diverged")?.x.length ?? 0,
   best: () => (sweep?.done ? bestRun() : null),
   state: () => ({
