@@ -11,11 +11,8 @@ import { styleOf } from "../theme.js";
 import { el, hyperparameterFields, showExpressionError } from "../controls.js";
 import { copyLink } from "../share.js";
 import { ledgerRows, plainRule, stepSizeBox } from "../ledger.js";
-<<<<<<< HEAD
 import { TUNE_COUNTS, TUNE_HIGH, TUNE_LOW, clipFields, clipState, fairConfig, tuningFacts } from "../fair.js";
-=======
 import { curvatureCross, curvatureErrorText, debounce } from "../curvature.js";
->>>>>>> main
 
 /** Runs the URL may carry before the server's hello says its own limit (hello.limits.max_runs). */
 const URL_MAX_RUNS = 64;
