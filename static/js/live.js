@@ -38,6 +38,7 @@ import { errorText, t } from "./i18n.js";
  * @property {() => boolean} [canStart]          false: play and step are disabled (an invalid form)
  * @property {{get: () => string, set: (speed: string) => void, label?: (n: number) => string, choices?: string[]}} speed
  * @property {Partial<Record<Status, string>> | ((status: Status) => string)} [words]  status line texts
+ * @property {() => string | null} [starting]     the status line while a descent starts (null: "Starting…")
  * @property {Record<string, (msg: any) => void>} [on]   handlers of server messages of the live seq
  * @property {(info: {code: number, reason: string}) => string} [closedText]
  * @property {() => void} [onReset]              forget the drawn descent
@@ -263,7 +264,7 @@ export class LiveSession {
       client.resume();
       this.setStatus("running");
     } else if (await this.#begin(client, false)) {
-      this.setStatus("running", t("common.starting"));
+      this.setStatus("running", this.o.starting?.() ?? t("common.starting"));
     }
   }
 

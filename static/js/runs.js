@@ -19,6 +19,9 @@
  * @property {string} [color]
  * @property {string} [dash]     Plotly line.dash of its path and loss line (theme.js styleOf)
  * @property {string} [symbol]   Plotly marker.symbol of its current point
+ * @property {any} [tuning]      its learning-rate search (`started.runs[].tuning`; null without `tune`)
+ * @property {number | null} [clip_norm]   its gradient clipping as started (null: none)
+ * @property {number | null} [clip_value]
  */
 
 const EMPTY = Object.freeze([]);

@@ -11,6 +11,7 @@ import { styleOf } from "../theme.js";
 import { el, hyperparameterFields, showExpressionError } from "../controls.js";
 import { copyLink } from "../share.js";
 import { ledgerRows, plainRule, stepSizeBox } from "../ledger.js";
+import { TUNE_COUNTS, TUNE_HIGH, TUNE_LOW, clipFields, clipState, fairConfig, tuningFacts } from "../fair.js";
 import { curvatureCross, curvatureErrorText, debounce } from "../curvature.js";
 
 /** Runs the URL may carry before the server's hello says its own limit (hello.limits.max_runs). */
@@ -18,9 +19,21 @@ const URL_MAX_RUNS = 64;
 const GRID = 150;
 const CURVATURE_INK = "#6a1b9a"; // the eigen-direction cross: a purple no run colour takes
 
-/** The URL-state table of a descent view; `defaults` differ between the playground and the race. */
-export function makeSchema(defaults) {
+/**
+ * The race's fairness keys (docs/api.md "A fair race"): `tune` = candidates of the learning-rate search (0 =
+ * none), `budget` = what `steps` counts, `clip` = the gradient norm every run that can take it is clipped to
+ * (0 = off).
+ */
+const FAIR_KEYS = {
+  tune: { type: "int", default: 0, validate: (v) => v === 0 || (v >= TUNE_COUNTS.min && v <= TUNE_COUNTS.max) },
+  budget: { type: "string", default: "steps", validate: (v) => v === "steps" || v === "evaluations" },
+  clip: { type: "number", default: 0, validate: (v) => v >= 0 && v <= 1e6 },
+};
+
+/** The URL-state table of a descent view; `defaults` differ between the playground and the race (`fair`). */
+export function makeSchema(defaults, fair = false) {
   return {
+    ...(fair ? FAIR_KEYS : {}),
     surface: { type: "string", default: defaults.surface },
     params: { type: "json", default: {}, validate: (v) => v && typeof v === "object" && !Array.isArray(v) },
     expression: { type: "string", default: "", aliases: ["expr"] },
@@ -56,8 +69,10 @@ export function mountDescentView(root, options) {
   const registry = embeddedRegistry();
   // optimizers whose rule degenerates on a 2-vector are not offered on surfaces (the registry says why)
   const optimizers = new Map(registry.optimizers.filter((o) => o.surfaces?.offered !== false).map((o) => [o.name, o]));
+  const notOffered = registry.optimizers.filter((o) => o.surfaces?.offered === false);
   const surfaces = new Map(registry.surfaces.filter((s) => s.dim === 2).map((s) => [s.name, s]));
-  const schema = makeSchema(options.defaults);
+  const race = options.mode === "race";
+  const schema = makeSchema(options.defaults, race);
   const state = readState(schema);
   state.runs = state.runs.filter((r) => optimizers.has(r.optimizer));
   if (!surfaces.has(state.surface) && state.surface !== "custom") state.surface = options.defaults.surface;
@@ -71,6 +86,8 @@ export function mountDescentView(root, options) {
     status: $("#status"), readouts: $("#readouts"), results: $("#results tbody"),
     plot2d: $("#contour"), plot3d: $("#surface3d"), webgl: $("#webgl-missing"), loss: $("#loss"),
     startOut: $("#start-out"), arrowsKey: $("#arrows-key"), auxKey: $("#aux-key"),
+    budgetN: $("#budget-n"), budget: $("#budget"), tune: $("#tune"), tuneCount: $("#tune-count"),
+    clip: $("#clip"), clipNorm: $("#clip-norm"), notOffered: $("#not-offered"), fairSays: $("#fair-says"), tuneNote: $("#tune-note"),
     ledger: $("#ledger"), ledgerHint: $("#ledger-hint"), ledgerBody: $("#ledger-body"), ledgerRun: $("#ledger-run"),
     curv: $("#toggle-curv"), curvReadout: $("#curv-readout"),
     ledgerStep: $("#ledger-step"), ledgerRule: $("#ledger-rule"), ledgerRows: $("#ledger-rows"),
@@ -97,6 +114,12 @@ export function mountDescentView(root, options) {
   const styleFor = (id) => styleOf(Math.max(0, runIndex(id)));
   const startPoint = () => state.start ?? surface?.start ?? [0, 0];
   const maxRuns = () => session.limits?.max_runs ?? URL_MAX_RUNS;
+  const evaluating = (name) => Boolean(optimizers.get(name)?.evaluating);
+  const formatRate = (lr) => formatNumber(lr, { small: 1e-5 }); // a learning rate: 0.0001, not 1.00e-4
+  /** What a run's data keeps of its `started` entry beyond its steps: colour, learning-rate search, clipping. */
+  const runExtra = (run) => ({
+    ...styleFor(run.id), tuning: run.tuning ?? null, clip_norm: run.clip_norm ?? null, clip_value: run.clip_value ?? null,
+  });
 
   function config() {
     const cfg = {
@@ -107,7 +130,9 @@ export function mountDescentView(root, options) {
       runs: state.runs.map((r) => ({ id: r.id, optimizer: r.optimizer, hyperparameters: r.hyperparameters ?? {} })),
     };
     if (state.surface === "custom") cfg.expression = state.expression;
-    return cfg;
+    if (!race) return cfg;
+    const fair = fairConfig(/** @type {any} */ (state), cfg.runs, evaluating);
+    return { ...cfg, ...fair.cfg, runs: fair.runs };
   }
 
   // ---------- stream ----------
@@ -118,8 +143,9 @@ export function mountDescentView(root, options) {
     stepRestarts: true,
     speed: { get: () => state.speed, set: (speed) => { state.speed = speed; save(); } },
     words: (status) => t(`descent.status.${status}`),
+    starting: () => (tune() ? t("race.status.tuning", { count: state.tune }) : null), // the search comes first
     on: {
-      ...followRuns(data, () => session, markDirty, (run) => styleFor(run.id)),
+      ...followRuns(data, () => session, markDirty, runExtra),
       steps: (msg) => {
         for (const [id, step] of data.append(msg)) session.embed.step(id, step);
         markDirty();
@@ -129,7 +155,7 @@ export function mountDescentView(root, options) {
         const run = data.get(msg.run);
         if (run) run.hyperparameters = msg.hyperparameters;
       },
-      run_added: (msg) => data.add(msg.run, styleFor(msg.run.id)),
+      run_added: (msg) => data.add(msg.run, runExtra(msg.run)),
       run_removed: (msg) => {
         data.delete(msg.run);
         markDirty();
@@ -143,7 +169,7 @@ export function mountDescentView(root, options) {
       markDirty();
     },
     onStatus: (status) => (status === "paused" ? askLedger() : hideLedger()),
-    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 1700 : 1200 },
+    embed: { set: setFromHost, query: () => encodeState(schema, state), height: options.mode === "race" ? 2050 : 1300 },
   });
   const reset = () => session.reset();
   const restartIfRunning = () => session.restartIfRunning();
@@ -281,7 +307,7 @@ export function mountDescentView(root, options) {
     state.runs.push(run);
     save();
     renderRuns();
-    session.send((client) => client.addRun({ ...run, start: null }));
+    session.send((client) => client.addRun({ ...run, start: null, ...(race ? clipFields(state.clip, optimizer, evaluating) : {}) }));
     markDirty();
   }
 
@@ -575,31 +601,155 @@ export function mountDescentView(root, options) {
       }),
     );
     if (ui.results) renderResults(rows);
+    sayFairness();
   }
 
   // each cell carries its column's header as data-label: on a phone the rows stack as cards that print it
   const resultLabels = [...root.querySelectorAll("#results thead th")].map((th) => th.textContent ?? "");
 
+  /** The results row of each run, kept between frames so a click on its details is never lost. */
+  const resultRows = new Map(); // run id -> {run, color, tr, cells}
+
   function renderResults(rows) {
-    ui.results.replaceChildren(
-      ...rows.map((run) => {
-        const n = column(run, "step").length;
-        const s = run.summary;
-        const loss = s ? s.final_loss : n ? column(run, "loss")[n - 1] : null;
-        const cell = (i, field, text, cls = "") => el("td", { dataset: { label: resultLabels[i], ...(field ? { field } : {}) }, class: cls, text });
-        return el(
-          "tr",
-          { dataset: { run: run.id } },
-          el("th", { scope: "row" }, swatch(run), run.id),
-          cell(1, "", n ? String(run.cols.step[n - 1]) : "–"),
-          cell(2, "evaluations", s ? String(s.evaluations) : "…"),
-          cell(3, "converge", s ? String(s.steps_to_converge ?? t("race.not_converged")) : "…"),
-          cell(4, "loss", formatNumber(loss)),
-          cell(5, "", s ? formatNumber(s.distance_to_nearest_minimum) : "…"),
-          cell(6, "end", run.end ? t(`end.${run.end.reason}`) : n ? t("common.running") : "–", `end end-${run.end?.reason ?? "none"}`),
-        );
-      }),
+    const trs = rows.map((run) => {
+      let row = resultRows.get(run.id);
+      if (!row || row.run !== run || row.color !== run.color) {
+        row = resultRow(run);
+        resultRows.set(run.id, row);
+      }
+      fillResultRow(row, run);
+      return row.tr;
+    });
+    for (const id of [...resultRows.keys()]) if (!rows.some((run) => run.id === id)) resultRows.delete(id);
+    const shown = ui.results.children;
+    if (trs.length !== shown.length || trs.some((tr, i) => shown[i] !== tr)) ui.results.replaceChildren(...trs);
+  }
+
+  function resultRow(run) {
+    const fields = ["lr", "clip", "step", "evaluations", "converge", "loss", "distance", "end"];
+    const cells = Object.fromEntries(fields.map((field, i) => [field, el("td", { dataset: { label: resultLabels[i + 1], field } })]));
+    const facts = tuningFacts(run.tuning);
+    if (facts) cells.lr.append(tuningDetails(run, facts));
+    const clip = clipState(run, evaluating(run.optimizer));
+    cells.clip.textContent = t(`race.clip.${clip}`, { norm: formatNumber(run.clip_norm ?? 0), value: formatNumber(run.clip_value ?? 0) });
+    cells.clip.className = `clip clip-${clip}`;
+    const tr = el("tr", { dataset: { run: run.id } }, el("th", { scope: "row" }, swatch(run), run.id), ...Object.values(cells));
+    return { run, color: run.color, tr, cells, tuned: Boolean(facts) };
+  }
+
+  /** The tuned learning rate, unfolding into every candidate and the final loss it reached. */
+  function tuningDetails(run, facts) {
+    const chosen = facts.chosen >= 0 ? formatRate(facts.rows[facts.chosen].lr) : t("race.lr.all_diverged", { lr: formatNumber(run.hyperparameters.lr) });
+    const summary = el("summary", {}, el("span", { dataset: { field: "tuned-lr" }, text: chosen }), " ", el("span", { class: "muted", text: t("race.lr.tuned") }));
+    const rows = facts.rows.map((row, i) =>
+      el("tr", { class: i === facts.chosen ? "chosen" : "" },
+        el("td", { text: formatRate(row.lr) }),
+        el("td", { text: row.loss === null ? t("end.diverged") : formatNumber(row.loss) }),
+      ),
     );
+    const head = el("tr", {}, el("th", { scope: "col", text: t("common.learning_rate") }), el("th", { scope: "col", text: t("race.col.final_loss") }));
+    const details = el("details", { class: "tuning" }, summary, el("table", { class: "candidates" }, el("thead", {}, head), el("tbody", {}, ...rows)));
+    if (openTunings.has(run.id)) details.open = true;
+    details.addEventListener("toggle", () => (details.open ? openTunings.add(run.id) : openTunings.delete(run.id)));
+    return details;
+  }
+  const openTunings = new Set(); // runs whose candidates the learner unfolded (kept across descents)
+
+  function fillResultRow(row, run) {
+    const n = column(run, "step").length;
+    const s = run.summary;
+    const loss = s ? s.final_loss : n ? column(run, "loss")[n - 1] : null;
+    const set = (field, text) => {
+      if (row.cells[field].textContent !== text) row.cells[field].textContent = text;
+    };
+    if (!row.tuned) set("lr", tune() && n ? t("race.lr.not_tuned", { lr: formatNumber(run.hyperparameters.lr) }) : formatNumber(run.hyperparameters.lr));
+    set("step", n ? String(run.cols.step[n - 1]) : "–");
+    set("evaluations", s ? String(s.evaluations) : "…");
+    set("converge", s ? String(s.steps_to_converge ?? t("race.not_converged")) : "…");
+    set("loss", formatNumber(loss));
+    set("distance", s ? formatNumber(s.distance_to_nearest_minimum) : "…");
+    set("end", run.end ? t(`end.${run.end.reason}`) : n ? t("common.running") : "–");
+    row.cells.end.className = `end end-${run.end?.reason ?? "none"}`;
+    if (run.end?.detail) row.cells.end.title = run.end.detail;
+  }
+
+  // ---------- a fair race: budget, learning-rate search, clipping ----------
+  const tune = () => race && state.tune > 0;
+
+  /** The race's settings in words, under the results' title: what each run may spend, tuning, clipping. */
+  function sayFairness() {
+    if (!ui.fairSays) return;
+    const amount = t(`race.says.n_${state.budget}`, { n: state.steps });
+    const words = [];
+    const searched = [...data.values()].map((run) => tuningFacts(run.tuning)).find(Boolean);
+    if (searched) {
+      const n = t(`race.says.n_${searched.kind}`, { n: searched.amount });
+      words.push(t("race.says.tuned", { count: searched.count, low: formatRate(searched.low), high: formatRate(searched.high), amount: n }));
+    } else if (tune()) {
+      words.push(t("race.says.tune", { count: state.tune, low: formatRate(TUNE_LOW), high: formatRate(TUNE_HIGH), amount }));
+    } else {
+      words.push(t("race.says.budget", { amount }));
+    }
+    if (state.clip > 0) {
+      const own = [...new Set(state.runs.filter((r) => evaluating(r.optimizer)).map((r) => optimizers.get(r.optimizer).title))];
+      const norm = formatNumber(state.clip);
+      words.push(own.length ? t("race.says.clip_some", { norm, own: own.join(", ") }) : t("race.says.clip_all", { norm }));
+    }
+    const text = words.join(" ");
+    if (ui.fairSays.textContent !== text) ui.fairSays.textContent = text;
+    ui.tuneNote.hidden = !tune();
+  }
+
+  function bindFairness() {
+    if (!ui.budget) return;
+    const changed = () => {
+      save();
+      sayFairness();
+      restartIfRunning();
+    };
+    ui.budgetN.value = String(state.steps);
+    ui.budgetN.addEventListener("change", () => {
+      const v = Number(ui.budgetN.value);
+      const ok = Number.isInteger(v) && v >= 1 && v <= 100000;
+      ui.budgetN.setAttribute("aria-invalid", String(!ok));
+      if (!ok) return;
+      state.steps = v;
+      changed();
+    });
+    ui.budget.value = state.budget;
+    ui.budget.addEventListener("change", () => {
+      state.budget = ui.budget.value;
+      changed();
+    });
+    ui.tune.checked = state.tune > 0;
+    ui.tuneCount.value = String(state.tune || TUNE_COUNTS.default);
+    ui.tuneCount.disabled = !ui.tune.checked;
+    const setTune = () => {
+      const v = Number(ui.tuneCount.value);
+      const ok = Number.isInteger(v) && v >= TUNE_COUNTS.min && v <= TUNE_COUNTS.max;
+      ui.tuneCount.setAttribute("aria-invalid", String(!ok));
+      ui.tuneCount.disabled = !ui.tune.checked;
+      if (!ok && ui.tune.checked) return;
+      state.tune = ui.tune.checked ? v : 0;
+      changed();
+    };
+    ui.tune.addEventListener("change", setTune);
+    ui.tuneCount.addEventListener("change", setTune);
+    ui.clip.checked = state.clip > 0;
+    ui.clipNorm.value = String(state.clip || 1);
+    ui.clipNorm.disabled = !ui.clip.checked;
+    const setClip = () => {
+      const v = Number(ui.clipNorm.value);
+      const ok = ui.clipNorm.value.trim() !== "" && Number.isFinite(v) && v > 0 && v <= 1e6;
+      ui.clipNorm.setAttribute("aria-invalid", String(!ok));
+      ui.clipNorm.disabled = !ui.clip.checked;
+      if (!ok && ui.clip.checked) return;
+      state.clip = ui.clip.checked ? v : 0;
+      changed();
+    };
+    ui.clip.addEventListener("change", setClip);
+    ui.clipNorm.addEventListener("change", setClip);
+    sayFairness();
   }
 
   function show3d(on) {
@@ -678,6 +828,13 @@ export function mountDescentView(root, options) {
     });
     for (const o of optimizers.values()) ui.addSelect.append(el("option", { value: o.name, text: o.title }));
     ui.addButton.addEventListener("click", addRun);
+    if (ui.notOffered && notOffered.length) {
+      ui.notOffered.hidden = false;
+      ui.notOffered.append(
+        t("descent.not_offered"),
+        ...notOffered.map((o) => el("span", { class: "not-offered", title: o.surfaces.reason ?? "", dataset: { optimizer: o.name } }, " ", el("strong", { text: o.title }), o.surfaces.reason ? ` (${o.surfaces.reason})` : "")),
+      );
+    }
     ui.d3.checked = state.d3;
     ui.d3.addEventListener("change", () => {
       state.d3 = ui.d3.checked;
@@ -744,6 +901,7 @@ export function mountDescentView(root, options) {
   });
 
   bindControls();
+  bindFairness();
   save();
   renderRuns();
   session.open(loadSurface().then(() => show3d(state.d3)));

@@ -114,7 +114,7 @@ const session = new LiveSession({
     live = null;
     dirty = true;
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1850 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 2050 },
 });
 
 /** A mask as sent: the batch's first example's 0/1 row (or, from older servers, one row per example); null = no dropout. */

@@ -399,7 +399,7 @@ const session = new LiveSession({
     lossDirty = true;
     requestDraw();
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1200 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1480 },
 });
 
 /**

@@ -204,7 +204,7 @@ const session = new LiveSession({
     ui.history.replaceChildren();
     markAll();
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 2250, note: () => linkNote() },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 2750, note: () => linkNote() },
 });
 const reset = () => session.reset();
 /** The status line's state again, with the transport enabled or not as the form now allows. */

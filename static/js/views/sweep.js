@@ -498,7 +498,7 @@ const session = new LiveSession({
       if (msg.code === "invalid_config" && session.active) session.setStatus("idle", t("sweep.status.fix"));
     },
   },
-  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1400 },
+  embed: { set: setFromHost, query: () => encodeState(SCHEMA, state), height: 1600 },
 });
 
 function wireControls() {
