@@ -721,34 +721,29 @@ export function mountDescentView(root, options) {
       state.budget = ui.budget.value;
       changed();
     });
-    ui.tune.checked = state.tune > 0;
-    ui.tuneCount.value = String(state.tune || TUNE_COUNTS.default);
-    ui.tuneCount.disabled = !ui.tune.checked;
-    const setTune = () => {
-      const v = Number(ui.tuneCount.value);
-      const ok = Number.isInteger(v) && v >= TUNE_COUNTS.min && v <= TUNE_COUNTS.max;
-      ui.tuneCount.setAttribute("aria-invalid", String(!ok));
-      ui.tuneCount.disabled = !ui.tune.checked;
-      if (!ok && ui.tune.checked) return;
-      state.tune = ui.tune.checked ? v : 0;
-      changed();
+    /** A checkbox that turns on a number (0 in the state = off); the number is kept only while valid. */
+    const bindToggled = (box, input, value, fallback, valid, set) => {
+      box.checked = value > 0;
+      input.value = String(value || fallback);
+      input.disabled = !box.checked;
+      const apply = () => {
+        const v = Number(input.value);
+        const ok = valid(v, input.value);
+        input.setAttribute("aria-invalid", String(!ok));
+        input.disabled = !box.checked;
+        if (!ok && box.checked) return;
+        set(box.checked ? v : 0);
+        changed();
+      };
+      box.addEventListener("change", apply);
+      input.addEventListener("change", apply);
     };
-    ui.tune.addEventListener("change", setTune);
-    ui.tuneCount.addEventListener("change", setTune);
-    ui.clip.checked = state.clip > 0;
-    ui.clipNorm.value = String(state.clip || 1);
-    ui.clipNorm.disabled = !ui.clip.checked;
-    const setClip = () => {
-      const v = Number(ui.clipNorm.value);
-      const ok = ui.clipNorm.value.trim() !== "" && Number.isFinite(v) && v > 0 && v <= 1e6;
-      ui.clipNorm.setAttribute("aria-invalid", String(!ok));
-      ui.clipNorm.disabled = !ui.clip.checked;
-      if (!ok && ui.clip.checked) return;
-      state.clip = ui.clip.checked ? v : 0;
-      changed();
-    };
-    ui.clip.addEventListener("change", setClip);
-    ui.clipNorm.addEventListener("change", setClip);
+    bindToggled(ui.tune, ui.tuneCount, state.tune, TUNE_COUNTS.default,
+      (v) => Number.isInteger(v) && v >= TUNE_COUNTS.min && v <= TUNE_COUNTS.max,
+      (v) => (state.tune = v));
+    bindToggled(ui.clip, ui.clipNorm, state.clip, 1,
+      (v, text) => text.trim() !== "" && Number.isFinite(v) && v > 0 && v <= 1e6,
+      (v) => (state.clip = v));
     sayFairness();
   }
 
